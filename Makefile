@@ -1,0 +1,70 @@
+# One entry point for every task. `make help` lists them.
+# Nothing here needs more than Python 3.11+ on the machine: `make install` builds .venv from the pinned files.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PY     := $(BIN)/python
+STAMP  := $(VENV)/.installed
+HOST   ?= 127.0.0.1
+PORT   ?= 8000
+STACK  ?= staging
+export HOST PORT
+
+.PHONY: help install dev api worker migrate test test-fast lint format bench rehearse plan plan-diff clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(STAMP): requirements/dev.txt requirements/runtime.txt
+	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; install Python 3.11+ or run 'make PYTHON=/path/to/python3.11'"; exit 1; }
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "error: Python 3.11+ is required, found " + sys.version.split()[0])'
+	@echo "==> creating $(VENV) and installing pinned dependencies (requirements/dev.txt, hashes checked)"
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/pip install --quiet --disable-pip-version-check uv==0.13.9
+	@$(BIN)/uv pip install --python $(PY) --require-hashes --quiet -r requirements/dev.txt
+	@touch $(STAMP)
+	@echo "==> $(VENV) is ready"
+
+install: $(STAMP) ## Create .venv with every pinned dependency (fast when up to date)
+
+dev: $(STAMP) ## Run the whole system locally: AWS emulator, API (http://$(HOST):$(PORT)), outbox relay, worker
+	@$(PY) -m service dev
+
+api: $(STAMP) ## Run only the production API server (python -m service api)
+	@$(PY) -m service api
+
+worker: $(STAMP) ## Run only the order worker (python -m service worker)
+	@$(PY) -m service worker
+
+migrate: $(STAMP) ## Apply database migrations (python -m service migrate)
+	@$(PY) -m service migrate
+
+test: $(STAMP) ## Run every test (SQLite and PostgreSQL, emulator, mocks, browser)
+	@$(PY) -m pytest
+
+lint: $(STAMP) ## ruff (lint + format check) and mypy
+	@$(BIN)/ruff check .
+	@$(BIN)/ruff format --check .
+	@$(BIN)/mypy
+
+format: $(STAMP) ## Apply ruff's fixes and formatting
+	@$(BIN)/ruff check --fix .
+	@$(BIN)/ruff format .
+
+bench: $(STAMP) ## Benchmarks: API and order throughput as ratios against baselines (writes bench/RESULTS.md)
+	@$(PY) -m bench
+
+rehearse: $(STAMP) ## Rehearse a zero-downtime rolling deployment behind a real proxy
+	@$(PY) -m rehearsal
+
+plan: $(STAMP) ## Evaluate the Pulumi program offline under mocks and print the plan (STACK=staging|prod)
+	@$(PY) -m tools.plan $(STACK)
+
+plan-diff: $(STAMP) ## Print what differs between the staging and prod plans
+	@$(PY) -m tools.plan --diff staging prod
+
+clean: ## Remove the virtualenv and local state
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .local

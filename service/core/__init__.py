@@ -1,0 +1,1 @@
+"""Cross-cutting pieces: settings, database, security primitives, errors, logging."""

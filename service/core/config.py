@@ -1,0 +1,105 @@
+"""All service settings, read once from the environment (pydantic-settings).
+
+Local runs work with no environment at all (SQLite file, emulator-less defaults); outside `local`
+the placeholders are refused so a misconfigured deployment fails at start, not at the first login.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Annotated, Literal
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+PLACEHOLDER_SECRET = "local-development-secret-change-me-0123456789"  # noqa: S105 - refused outside local
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=None, extra="ignore", frozen=True)
+
+    environment: Literal["local", "staging", "production"] = "local"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    # --- database -------------------------------------------------------------------------------
+    database_url: str = "sqlite:///.local/shipyard.db"
+    db_pool_size: Annotated[int, Field(ge=1, le=100)] = 10
+    db_max_overflow: Annotated[int, Field(ge=0, le=100)] = 10
+
+    # --- tokens ---------------------------------------------------------------------------------
+    jwt_secret: SecretStr = SecretStr(PLACEHOLDER_SECRET)
+    jwt_issuer: str = "shipyard"
+    jwt_audience: str = "shipyard-api"
+    access_token_minutes: Annotated[int, Field(ge=1, le=60)] = 15
+    refresh_token_days: Annotated[int, Field(ge=1, le=90)] = 14
+
+    # --- login throttle: after N failures inside the window, the account is refused for the window.
+    login_max_failures: Annotated[int, Field(ge=1, le=100)] = 5
+    login_failure_window_seconds: Annotated[int, Field(ge=1, le=86_400)] = 300
+
+    # --- HTTP -----------------------------------------------------------------------------------
+    cors_origins: Annotated[list[str], NoDecode] = []
+    host: str = "127.0.0.1"
+    port: Annotated[int, Field(ge=1, le=65_535)] = 8000
+    # Must exceed the ALB idle timeout (60 s), or the ALB reuses a socket we just closed: a 502.
+    keepalive_seconds: Annotated[int, Field(ge=61, le=4000)] = 75
+    # Cap on finishing in-flight requests after SIGTERM; must stay below ECS's stopTimeout (30 s).
+    graceful_shutdown_seconds: Annotated[int, Field(ge=1, le=110)] = 20
+    # Seconds /readyz reports 503 before the server stops accepting: lets a proxy see the drain.
+    drain_notice_seconds: Annotated[float, Field(ge=0, le=60)] = 0
+    web_root: str | None = None  # a folder of static files to serve at / (make dev serves web/)
+
+    # --- AWS messaging (see service/messaging/topology.py) ---------------------------------------
+    aws_region: str = "us-east-1"
+    aws_endpoint_url: str | None = None  # the local emulator; unset on AWS
+    orders_topic_arn: str | None = None
+    order_events_topic_arn: str | None = None
+    order_processing_queue_url: str | None = None
+    order_notifications_queue_url: str | None = None
+
+    # --- outbox relay ---------------------------------------------------------------------------
+    relay_enabled: bool = True  # the API process runs the relay in a background thread
+    relay_batch_size: Annotated[int, Field(ge=1, le=500)] = 50
+    relay_poll_seconds: Annotated[float, Field(gt=0, le=60)] = 0.2
+    relay_max_backoff_seconds: Annotated[float, Field(gt=0, le=300)] = 30
+
+    # --- worker ---------------------------------------------------------------------------------
+    worker_batch_size: Annotated[int, Field(ge=1, le=10)] = 10  # SQS allows at most 10
+    worker_wait_seconds: Annotated[int, Field(ge=0, le=20)] = 20  # long polling, SQS max 20
+    worker_visibility_timeout_seconds: Annotated[int, Field(ge=5, le=43_200)] = 60
+    # After SIGTERM: finish the batch in hand within this, release the rest; below stopTimeout.
+    worker_shutdown_seconds: Annotated[int, Field(ge=1, le=110)] = 20
+    # Simulated work per order (the fulfilment call a real system would make).
+    worker_processing_seconds: Annotated[float, Field(ge=0, le=60)] = 0.0
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [origin.strip() for origin in value.split(",") if origin.strip()]
+        return value
+
+    @model_validator(mode="after")
+    def _refuse_placeholders_outside_local(self) -> Settings:
+        if self.environment == "local":
+            return self
+        secret = self.jwt_secret.get_secret_value()
+        if secret == PLACEHOLDER_SECRET or "change" in secret.lower():
+            raise ValueError(
+                f"JWT_SECRET is a placeholder; set a random secret for {self.environment} "
+                '(e.g. python -c "import secrets; print(secrets.token_urlsafe(48))")'
+            )
+        if len(secret) < 32:
+            raise ValueError("JWT_SECRET must be at least 32 characters outside local")
+        if self.database_url.startswith("sqlite"):
+            raise ValueError(f"DATABASE_URL must point at PostgreSQL in {self.environment}")
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

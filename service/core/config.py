@@ -11,6 +11,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from sqlalchemy.engine import URL
 
 PLACEHOLDER_SECRET = "local-development-secret-change-me-0123456789"  # noqa: S105 - refused outside local
 
@@ -23,6 +24,12 @@ class Settings(BaseSettings):
 
     # --- database -------------------------------------------------------------------------------
     database_url: str = "sqlite:///.local/shipyard.db"
+    # On AWS the URL is composed from parts: ECS injects DB_PASSWORD from the RDS-managed secret.
+    db_host: str | None = None
+    db_port: Annotated[int, Field(ge=1, le=65_535)] = 5432
+    db_name: str = "shipyard"
+    db_user: str = "shipyard"
+    db_password: SecretStr | None = None
     db_pool_size: Annotated[int, Field(ge=1, le=100)] = 10
     db_max_overflow: Annotated[int, Field(ge=0, le=100)] = 10
 
@@ -78,6 +85,23 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [origin.strip() for origin in value.split(",") if origin.strip()]
         return value
+
+    @model_validator(mode="after")
+    def _compose_database_url(self) -> Settings:
+        if self.db_host:
+            if self.db_password is None:
+                raise ValueError("DB_HOST is set but DB_PASSWORD is not")
+            url = URL.create(
+                "postgresql+psycopg",
+                username=self.db_user,
+                password=self.db_password.get_secret_value(),
+                host=self.db_host,
+                port=self.db_port,
+                database=self.db_name,
+                query={"sslmode": "require"},
+            )
+            object.__setattr__(self, "database_url", url.render_as_string(hide_password=False))
+        return self
 
     @model_validator(mode="after")
     def _refuse_placeholders_outside_local(self) -> Settings:

@@ -1,1 +1,1 @@
-"""Messaging: the SNS/SQS topology (shared with the Pulumi program), the outbox relay and the worker."""
+"""Messaging: the SNS/SQS topology (shared with Pulumi), the outbox relay, the worker."""

@@ -82,7 +82,7 @@ class Topology:
         object.__setattr__(self, "_queues", {q.key: q for q in self.queues})
         for sub in self.subscriptions:
             topic, queue = self.topic(sub.topic), self.queue(sub.queue)
-            # SNS FIFO topics deliver only to FIFO queues; a standard topic cannot feed a FIFO queue.
+            # A FIFO topic feeds FIFO queues only; a standard topic cannot feed a FIFO queue.
             if topic.fifo != queue.fifo:
                 raise ValueError(f"subscription {sub.topic}->{sub.queue}: FIFO flags differ")
 
@@ -144,9 +144,7 @@ TOPOLOGY = Topology(
         Subscription(
             topic=ORDER_EVENTS_TOPIC,
             queue=ORDER_NOTIFICATIONS_QUEUE,
-            filter_policy=MappingProxyType(
-                {EVENT_TYPE_ATTRIBUTE: [ORDER_COMPLETED, ORDER_FAILED]}
-            ),
+            filter_policy=MappingProxyType({EVENT_TYPE_ATTRIBUTE: [ORDER_COMPLETED, ORDER_FAILED]}),
         ),
     ),
 )

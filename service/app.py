@@ -1,0 +1,58 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.staticfiles import StaticFiles
+
+from service.api import api_router
+from service.core.config import Settings, get_settings
+from service.core.db import Database
+from service.core.errors import install_error_handlers
+from service.core.lifecycle import Lifecycle
+from service.core.middleware import RequestContextMiddleware
+from service.health.router import router as health_router
+
+
+def create_app(settings: Settings | None = None, *, database: Database | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    database = database or Database(
+        settings.database_url,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+    )
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        database.dispose()
+
+    app = FastAPI(
+        title="shipyard",
+        version="1.0.0",
+        summary="Users, items and orders; the service the shipyard platform deploys.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.db = database
+    app.state.lifecycle = Lifecycle()
+
+    install_error_handlers(app)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["*"],
+            allow_headers=["*"],
+        )
+    app.add_middleware(RequestContextMiddleware)
+    app.include_router(health_router)
+    app.include_router(api_router)
+    if settings.web_root:  # local only: on AWS CloudFront serves web/ from S3
+        app.mount("/", StaticFiles(directory=Path(settings.web_root), html=True), name="web")
+    return app

@@ -1,0 +1,1 @@
+"""Authentication: OAuth2 password flow, JWTs, rotating refresh tokens, login throttle."""

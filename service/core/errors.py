@@ -1,0 +1,108 @@
+"""One error shape for every 4xx and 5xx answer:
+
+    {"detail": "<what went wrong, for a person>", "code": "<stable machine code>",
+     "request_id": "<id>", "errors": [<field errors, validation only>]}
+
+`detail` keeps FastAPI's and OAuth2 clients' expectations; `code` is what programs branch on.
+Unexpected exceptions are logged with the request id and answered as 500 without internals.
+"""
+
+from __future__ import annotations
+
+import logging
+from http import HTTPStatus
+from collections.abc import Mapping
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from service.core.logs import request_id_var
+
+log = logging.getLogger(__name__)
+
+
+class ApiError(Exception):
+    """An expected failure with a status code; raise it from handlers and dependencies."""
+
+    def __init__(
+        self,
+        status_code: int,
+        code: str,
+        detail: str,
+        *,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.status_code = status_code
+        self.code = code
+        self.detail = detail
+        self.headers = headers
+
+
+def not_found(what: str) -> ApiError:
+    return ApiError(404, "not_found", f"{what} not found")
+
+
+def error_response(
+    status_code: int,
+    code: str,
+    detail: str,
+    *,
+    headers: Mapping[str, str] | None = None,
+    errors: list[dict[str, Any]] | None = None,
+) -> JSONResponse:
+    body: dict[str, Any] = {"detail": detail, "code": code, "request_id": request_id_var.get()}
+    if errors is not None:
+        body["errors"] = errors
+    return JSONResponse(jsonable_encoder(body), status_code=status_code, headers=headers)
+
+
+async def _api_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ApiError)
+    return error_response(exc.status_code, exc.code, exc.detail, headers=exc.headers)
+
+
+async def _http_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    code = HTTPStatus(exc.status_code).phrase.lower().replace(" ", "_")
+    detail = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
+    return error_response(exc.status_code, code, detail, headers=exc.headers)
+
+
+async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = [
+        {
+            "loc": list(err.get("loc", ())),
+            "msg": err.get("msg", ""),
+            "type": err.get("type", ""),
+        }
+        for err in exc.errors()
+    ]
+    summary = "; ".join(f"{_field(e['loc'])}: {e['msg']}" for e in errors[:5])
+    return error_response(422, "validation_error", f"invalid request: {summary}", errors=errors)
+
+
+def _field(loc: list[Any]) -> str:
+    # ("body", "lines", 0, "quantity") -> "lines.0.quantity"; ("query", "limit") -> "limit"
+    return ".".join(str(part) for part in loc[1:]) or (str(loc[0]) if loc else "body")
+
+
+async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+    log.error(
+        "unhandled error",
+        exc_info=(type(exc), exc, exc.__traceback__),
+        extra={"method": request.method, "path": request.url.path},
+    )
+    return error_response(500, "internal_error", "internal error; quote the request id to support")
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(ApiError, _api_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(Exception, _unexpected_error)

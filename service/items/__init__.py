@@ -1,0 +1,1 @@
+"""Items: things a user owns and sells; orders refer to them."""

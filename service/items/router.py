@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+from fastapi import APIRouter, status
+
+from service.auth.dependencies import CurrentUser
+from service.core.deps import SessionDep
+from service.core.pagination import PageDep, Responses
+from service.items import service
+from service.items.schemas import ItemCreate, ItemPublic, ItemsPublic, ItemUpdate
+
+router = APIRouter(prefix="/items", tags=["items"])
+_404: Responses = {404: {"description": "no such item (or not yours)"}}
+
+
+@router.post("", status_code=status.HTTP_201_CREATED)
+def create_item(session: SessionDep, user: CurrentUser, body: ItemCreate) -> ItemPublic:
+    return ItemPublic.model_validate(service.create_item(session, owner=user, data=body))
+
+
+@router.get("")
+def read_items(session: SessionDep, user: CurrentUser, page: PageDep) -> ItemsPublic:
+    """Your items (all items for a superuser), oldest first."""
+    items, count = service.list_visible(session, user=user, offset=page.offset, limit=page.limit)
+    return ItemsPublic(data=[ItemPublic.model_validate(i) for i in items], count=count)
+
+
+@router.get("/{item_id}", responses=_404)
+def read_item(session: SessionDep, user: CurrentUser, item_id: int) -> ItemPublic:
+    return ItemPublic.model_validate(service.get_visible(session, user=user, item_id=item_id))
+
+
+@router.patch("/{item_id}", responses=_404)
+def update_item(
+    session: SessionDep, user: CurrentUser, item_id: int, body: ItemUpdate
+) -> ItemPublic:
+    item = service.get_visible(session, user=user, item_id=item_id)
+    return ItemPublic.model_validate(service.update_item(session, item=item, data=body))
+
+
+@router.delete("/{item_id}", status_code=status.HTTP_204_NO_CONTENT, responses=_404)
+def delete_item(session: SessionDep, user: CurrentUser, item_id: int) -> None:
+    service.delete_item(session, item=service.get_visible(session, user=user, item_id=item_id))

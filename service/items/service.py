@@ -1,0 +1,55 @@
+"""Item data functions. Visibility: a normal user sees their own items; a superuser sees all."""
+
+from __future__ import annotations
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session
+
+from service.core.errors import ApiError, not_found
+from service.items.models import Item
+from service.items.schemas import ItemCreate, ItemUpdate
+from service.users.models import User
+
+
+def _visible_to(user: User) -> Select[Item]:
+    query = select(Item)
+    return query if user.is_superuser else query.where(Item.owner_id == user.id)
+
+
+def get_visible(session: Session, *, user: User, item_id: int) -> Item:
+    # Others' items answer 404, not 403: existence is not disclosed.
+    item = session.execute(_visible_to(user).where(Item.id == item_id)).scalar_one_or_none()
+    if item is None:
+        raise not_found("item")
+    return item
+
+
+def list_visible(
+    session: Session, *, user: User, offset: int, limit: int
+) -> tuple[list[Item], int]:
+    query = _visible_to(user)
+    count = session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+    rows = session.execute(query.order_by(Item.id).offset(offset).limit(limit)).scalars()
+    return list(rows), count
+
+
+def create_item(session: Session, *, owner: User, data: ItemCreate) -> Item:
+    item = Item(owner_id=owner.id, **data.model_dump())
+    session.add(item)
+    session.commit()
+    return item
+
+
+def update_item(session: Session, *, item: Item, data: ItemUpdate) -> Item:
+    changes = data.model_dump(exclude_unset=True)
+    if changes.get("title", "") is None or changes.get("price", 0) is None:
+        raise ApiError(422, "validation_error", "title and price cannot be null")
+    for field, value in changes.items():
+        setattr(item, field, value)
+    session.commit()
+    return item
+
+
+def delete_item(session: Session, *, item: Item) -> None:
+    session.delete(item)
+    session.commit()

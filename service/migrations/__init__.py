@@ -1,0 +1,1 @@
+"""Alembic migrations: `python -m service migrate` applies, `... revision` writes new ones."""

@@ -1,0 +1,56 @@
+"""Apply migrations safely when several tasks start at once.
+
+On PostgreSQL a session-level advisory lock serialises concurrent `migrate` runs: the second
+waits, then finds nothing left to do. SQLite is single-machine and serialises writers itself.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, text
+
+log = logging.getLogger(__name__)
+
+# An arbitrary, fixed 64-bit key: "shipyard" in ASCII.
+MIGRATION_LOCK_KEY = 0x7368697079617264
+SCRIPT_LOCATION = Path(__file__).resolve().parent
+
+
+def alembic_config() -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(SCRIPT_LOCATION))
+    config.set_main_option("path_separator", "os")
+    return config
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    config = alembic_config()
+    with engine.connect() as connection:
+        postgres = connection.dialect.name == "postgresql"
+        if postgres:
+            log.info("waiting for the migration lock")
+            connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+            connection.commit()
+        try:
+            config.attributes["connection"] = connection
+            command.upgrade(config, revision)
+            connection.commit()
+        finally:
+            if postgres:
+                connection.execute(
+                    text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK_KEY}
+                )
+                connection.commit()
+    log.info("database is at the latest revision", extra={"revision": revision})
+
+
+def new_revision(engine: Engine, message: str) -> None:
+    """Autogenerate a migration from the models' difference to the database (development)."""
+    config = alembic_config()
+    with engine.connect() as connection:
+        config.attributes["connection"] = connection
+        command.revision(config, message=message, autogenerate=True)

@@ -1,0 +1,76 @@
+"""The production HTTP server: uvicorn with a drain on SIGTERM.
+
+On SIGTERM (ECS stopping the task after the ALB has deregistered it) or Ctrl-C:
+1. `/readyz` turns 503 at once, so any proxy still probing stops sending new requests;
+2. after `DRAIN_NOTICE_SECONDS` (0 on ECS: the ALB has already drained the target) the server
+   stops accepting connections and closes idle keep-alive ones;
+3. in-flight requests finish, capped by `GRACEFUL_SHUTDOWN_SECONDS` (below ECS's stopTimeout, so
+   SIGKILL never cuts a request), then the process exits 0.
+A second signal during the drain stops waiting.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import time
+from types import FrameType
+
+import uvicorn
+from fastapi import FastAPI
+
+from service.core.config import Settings
+from service.core.lifecycle import Lifecycle
+
+log = logging.getLogger(__name__)
+
+
+class DrainingServer(uvicorn.Server):
+    def __init__(self, config: uvicorn.Config, *, lifecycle: Lifecycle, notice: float) -> None:
+        super().__init__(config)
+        self.lifecycle = lifecycle
+        self.notice = notice
+        self._exit_at: float | None = None
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        # Deliberately not uvicorn's: it re-raises the signal after shutdown (exit status 143);
+        # a drained, clean stop is a success and exits 0.
+        if self.lifecycle.draining:
+            log.warning("second signal during drain; stopping now", extra={"signal": sig})
+            self.should_exit = True
+            self.force_exit = sig == signal.SIGINT
+            return
+        log.info(
+            "drain started",
+            extra={"signal": signal.Signals(sig).name, "notice_seconds": self.notice},
+        )
+        self.lifecycle.begin_drain()
+        self._exit_at = time.monotonic() + self.notice
+        if self.notice <= 0:
+            self.should_exit = True
+
+    async def on_tick(self, counter: int) -> bool:
+        if self._exit_at is not None and time.monotonic() >= self._exit_at:
+            self.should_exit = True
+        return await super().on_tick(counter)
+
+
+def serve(app: FastAPI, settings: Settings) -> None:
+    config = uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        # Longer than the ALB's 60 s idle timeout: the ALB, not us, closes idle connections.
+        timeout_keep_alive=settings.keepalive_seconds,
+        timeout_graceful_shutdown=settings.graceful_shutdown_seconds,
+        proxy_headers=True,
+        forwarded_allow_ips="*",  # only the ALB can reach the task (security groups)
+        server_header=False,
+        access_log=False,  # our middleware logs each request with its id
+        log_config=None,  # keep our JSON logging
+        lifespan="on",
+    )
+    lifecycle: Lifecycle = app.state.lifecycle
+    server = DrainingServer(config, lifecycle=lifecycle, notice=settings.drain_notice_seconds)
+    server.run()
+    log.info("server stopped")

@@ -1,0 +1,1 @@
+"""Users: registration, profile, superuser administration."""

@@ -4,14 +4,15 @@
      "request_id": "<id>", "errors": [<field errors, validation only>]}
 
 `detail` keeps FastAPI's and OAuth2 clients' expectations; `code` is what programs branch on.
-Unexpected exceptions are logged with the request id and answered as 500 without internals.
+Unexpected exceptions are logged with the request id and answered as 500 without internals
+(by `service.core.middleware`, where the request id is still known).
 """
 
 from __future__ import annotations
 
 import logging
-from http import HTTPStatus
 from collections.abc import Mapping
+from http import HTTPStatus
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -19,6 +20,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import Scope
 
 from service.core.logs import request_id_var
 
@@ -92,12 +94,15 @@ def _field(loc: list[Any]) -> str:
     return ".".join(str(part) for part in loc[1:]) or (str(loc[0]) if loc else "body")
 
 
-async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+def log_unexpected(scope: Scope, exc: Exception) -> None:
     log.error(
         "unhandled error",
         exc_info=(type(exc), exc, exc.__traceback__),
-        extra={"method": request.method, "path": request.url.path},
+        extra={"method": scope.get("method"), "path": scope.get("path")},
     )
+
+
+def internal_error_response() -> JSONResponse:
     return error_response(500, "internal_error", "internal error; quote the request id to support")
 
 
@@ -105,4 +110,3 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ApiError, _api_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
-    app.add_exception_handler(Exception, _unexpected_error)

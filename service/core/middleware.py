@@ -13,6 +13,7 @@ import uuid
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from service.core.errors import internal_error_response, log_unexpected
 from service.core.logs import request_id_var
 
 access_log = logging.getLogger("service.access")
@@ -42,8 +43,23 @@ class RequestContextMiddleware:
                 message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode())]
             await send(message)
 
+        started_response = False
+
+        async def send_tracking(message: Message) -> None:
+            nonlocal started_response
+            started_response = started_response or message["type"] == "http.response.start"
+            await send_with_id(message)
+
         try:
-            await self.app(scope, receive, send_with_id)
+            await self.app(scope, receive, send_tracking)
+        except Exception as exc:
+            # Handled here rather than by Starlette's outermost error middleware, which runs
+            # after this one has left: here the log line and the answer still carry the id.
+            log_unexpected(scope, exc)
+            if started_response:
+                raise
+            status = 500
+            await internal_error_response()(scope, receive, send_with_id)
         finally:
             path = scope["path"]
             access_log.log(

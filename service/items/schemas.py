@@ -4,12 +4,21 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 Title = Annotated[str, Field(min_length=1, max_length=255)]
 Description = Annotated[str, Field(max_length=10_000)]
+CENT = Decimal("0.01")
+
+
+def _to_cents(value: Decimal) -> Decimal:
+    return value.quantize(CENT)  # "3" and "3.0" are both stored and answered as "3.00"
+
+
 Price = Annotated[
-    Decimal, Field(ge=0, le=Decimal("9999999999.99"), max_digits=12, decimal_places=2)
+    Decimal,
+    Field(ge=0, le=Decimal("9999999999.99"), max_digits=12, decimal_places=2),
+    AfterValidator(_to_cents),
 ]
 
 

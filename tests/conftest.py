@@ -1,0 +1,83 @@
+"""Fixtures for every test: settings, a migrated database per backend, an API client, users."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import update
+
+from service.app import create_app
+from service.core.config import Settings
+from service.core.db import Database
+from service.users.models import User
+from tests.utils.databases import empty_all_tables, migrated_database
+from tests.utils.users import LoggedIn, login, register, register_and_login, unique_email
+
+BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def database_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """A migrated database, once per session and backend; every test below runs on both."""
+    with migrated_database(request.param, tmp_path_factory.mktemp(request.param)) as url:
+        yield url
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    empty_all_tables(database_url)
+    return Settings(
+        environment="local",
+        database_url=database_url,
+        login_max_failures=3,
+        relay_enabled=False,
+    )
+
+
+@pytest.fixture
+def database(settings: Settings) -> Iterator[Database]:
+    database = Database(settings.database_url)
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def app(settings: Settings, database: Database) -> FastAPI:
+    return create_app(settings, database=database)
+
+
+@pytest.fixture
+def client(app: FastAPI) -> Iterator[TestClient]:
+    with TestClient(app) as client:
+        yield client
+
+
+@pytest.fixture
+def user(client: TestClient) -> LoggedIn:
+    return register_and_login(client)
+
+
+@pytest.fixture
+def other_user(client: TestClient) -> LoggedIn:
+    return register_and_login(client)
+
+
+@pytest.fixture
+def superuser(client: TestClient, database: Database) -> LoggedIn:
+    email = unique_email("admin")
+    created = register(client, email)
+    with database.sessions() as session:
+        session.execute(update(User).where(User.id == created["id"]).values(is_superuser=True))
+        session.commit()
+    tokens = login(client, email)
+    return LoggedIn(created["id"], email, "", tokens["access_token"], tokens["refresh_token"])
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    Path("test-artifacts").mkdir(exist_ok=True)

@@ -1,0 +1,110 @@
+from __future__ import annotations
+
+import json
+import logging
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy.exc import OperationalError
+
+from service.core.db import Database
+
+
+def test_healthz(client: TestClient) -> None:
+    assert client.get("/healthz").json() == {"status": "ok"}
+
+
+def test_readyz_ready(client: TestClient) -> None:
+    response = client.get("/readyz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ready"}
+
+
+def test_readyz_draining_is_503(client: TestClient, app: FastAPI) -> None:
+    app.state.lifecycle.begin_drain()
+    response = client.get("/readyz")
+    assert response.status_code == 503
+    assert response.json()["status"] == "draining"
+    assert client.get("/healthz").status_code == 200  # still alive while draining
+
+
+def test_readyz_without_database_is_503_and_healthz_stays_200(app: FastAPI) -> None:
+    app.state.db = Database("postgresql+psycopg://nobody@127.0.0.1:1/none")
+    with TestClient(app) as client:
+        response = client.get("/readyz")
+        assert response.status_code == 503
+        assert response.json()["status"] == "unavailable"
+        assert client.get("/healthz").status_code == 200
+
+
+def test_request_id_is_propagated(client: TestClient) -> None:
+    response = client.get("/healthz", headers={"X-Request-ID": "abc-123"})
+    assert response.headers["x-request-id"] == "abc-123"
+
+
+def test_request_id_is_generated_when_absent_or_insane(client: TestClient) -> None:
+    generated = client.get("/healthz").headers["x-request-id"]
+    assert len(generated) == 32
+    insane = client.get("/healthz", headers={"X-Request-ID": "x" * 500}).headers["x-request-id"]
+    assert insane != "x" * 500
+
+
+def test_unknown_route_is_404_in_the_error_shape(client: TestClient) -> None:
+    response = client.get("/api/v1/nope")
+    assert response.status_code == 404
+    assert set(response.json()) == {"detail", "code", "request_id"}
+
+
+def test_wrong_method_is_405(client: TestClient) -> None:
+    assert client.put("/healthz").status_code == 405
+
+
+def test_malformed_json_is_422_not_500(client: TestClient) -> None:
+    response = client.post(
+        "/api/v1/users", content=b"{not json", headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == 422
+
+
+def test_unexpected_exception_is_500_without_internals_and_logged_with_request_id(
+    app: FastAPI, caplog: pytest.LogCaptureFixture
+) -> None:
+    @app.get("/boom")
+    def boom() -> None:
+        raise OperationalError("SELECT secret_stuff", {}, Exception("password=hunter2"))
+
+    with TestClient(app, raise_server_exceptions=False) as client:
+        with caplog.at_level(logging.ERROR):
+            response = client.get("/boom", headers={"X-Request-ID": "req-boom"})
+    assert response.status_code == 500
+    body = response.json()
+    assert body["code"] == "internal_error"
+    assert body["request_id"] == "req-boom"
+    assert "hunter2" not in response.text
+    assert "secret_stuff" not in response.text
+    assert any(r.levelno == logging.ERROR and "unhandled" in r.getMessage() for r in caplog.records)
+
+
+def test_access_log_is_json_with_request_id(capsys: pytest.CaptureFixture[str]) -> None:
+    from service.core.logs import JsonFormatter, request_id_var
+
+    token = request_id_var.set("rid-1")
+    try:
+        record = logging.makeLogRecord(
+            {"name": "service.access", "msg": "request", "levelno": 20, "levelname": "INFO"}
+        )
+        record.status = 200
+        line = json.loads(JsonFormatter().format(record))
+    finally:
+        request_id_var.reset(token)
+    assert line["request_id"] == "rid-1"
+    assert line["status"] == 200
+    assert line["msg"] == "request"
+
+
+def test_openapi_and_docs_are_served(client: TestClient) -> None:
+    schema = client.get("/openapi.json").json()
+    assert "/api/v1/auth/token" in schema["paths"]
+    assert client.get("/docs").status_code == 200
+    assert client.get("/redoc").status_code == 200

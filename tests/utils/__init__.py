@@ -1,0 +1,1 @@
+"""Helpers shared by the tests: database backends, users and tokens, free ports, processes."""

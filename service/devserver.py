@@ -1,4 +1,4 @@
-"""`make dev`: the whole system on one machine, in the foreground (placeholder until orders land)."""
+"""`make dev`: the whole system on one machine, in the foreground."""
 
 from __future__ import annotations
 

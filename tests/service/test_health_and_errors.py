@@ -74,9 +74,11 @@ def test_unexpected_exception_is_500_without_internals_and_logged_with_request_i
     def boom() -> None:
         raise OperationalError("SELECT secret_stuff", {}, Exception("password=hunter2"))
 
-    with TestClient(app, raise_server_exceptions=False) as client:
-        with caplog.at_level(logging.ERROR):
-            response = client.get("/boom", headers={"X-Request-ID": "req-boom"})
+    with (
+        TestClient(app, raise_server_exceptions=False) as client,
+        caplog.at_level(logging.ERROR),
+    ):
+        response = client.get("/boom", headers={"X-Request-ID": "req-boom"})
     assert response.status_code == 500
     body = response.json()
     assert body["code"] == "internal_error"

@@ -15,6 +15,7 @@ from service.core.config import Settings
 from service.core.db import Database
 from service.users.models import User
 from tests.utils.databases import empty_all_tables, migrated_database
+from tests.utils.processes import free_port, start_python, stop, tail, wait_until_ready
 from tests.utils.users import LoggedIn, login, register, register_and_login, unique_email
 
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
@@ -77,6 +78,36 @@ def superuser(client: TestClient, database: Database) -> LoggedIn:
         session.commit()
     tokens = login(client, email)
     return LoggedIn(created["id"], email, "", tokens["access_token"], tokens["refresh_token"])
+
+
+@pytest.fixture(scope="session")
+def live_system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """`python -m service dev` (what `make dev` runs) on a free port; yields its base URL."""
+    workdir = tmp_path_factory.mktemp("live")
+    port = free_port()
+    log_path = workdir / "dev.log"
+    process = start_python(
+        ["-m", "service", "dev"],
+        env={
+            "PORT": str(port),
+            "DATABASE_URL": f"sqlite:///{workdir / 'dev.db'}",
+            "DEV_STATE_DIR": str(workdir),
+            "LOG_LEVEL": "INFO",
+        },
+        log_path=log_path,
+    )
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_ready(f"{base_url}/readyz", process, log_path, timeout=90)
+        yield base_url
+    finally:
+        code = stop(process)
+        assert code == 0, f"make dev exited {code}:\n{tail(log_path)}"
+
+
+@pytest.fixture(scope="session")
+def live_system_url(live_system: str) -> str:
+    return live_system
 
 
 def pytest_configure(config: pytest.Config) -> None:

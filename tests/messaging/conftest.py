@@ -1,0 +1,38 @@
+"""A real moto server process for the session, and a fresh topology on it for each test."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from service.core.config import Settings
+from service.local.emulator import EMULATOR_CREDENTIALS, Emulator
+from service.messaging.bootstrap import create_topology
+
+
+@pytest.fixture(scope="session")
+def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
+    os.environ.update(EMULATOR_CREDENTIALS)
+    log = (Path(tmp_path_factory.mktemp("emulator")) / "moto.log").open("ab")
+    with Emulator(log=log) as running:
+        yield running
+
+
+@pytest.fixture
+def aws_settings(settings: Settings, emulator: Emulator) -> Settings:
+    """The test's settings, pointed at the emulator, with a topology of its own."""
+    local = settings.model_copy(
+        update={
+            "aws_endpoint_url": emulator.url,
+            "worker_wait_seconds": 1,
+            "worker_visibility_timeout_seconds": 5,
+            "worker_retry_base_seconds": 0.05,
+            "relay_max_backoff_seconds": 0.2,
+        }
+    )
+    env = create_topology(local, prefix=f"t{uuid.uuid4().hex[:10]}")
+    return local.model_copy(update={key.lower(): value for key, value in env.items()})

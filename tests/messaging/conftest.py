@@ -1,25 +1,14 @@
-"""A real moto server process for the session, and a fresh topology on it for each test."""
+"""A fresh topology on the session's emulator (tests/conftest.py) for each test."""
 
 from __future__ import annotations
 
-import os
 import uuid
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from service.core.config import Settings
-from service.local.emulator import EMULATOR_CREDENTIALS, Emulator
+from service.local.emulator import Emulator
 from service.messaging.bootstrap import create_topology
-
-
-@pytest.fixture(scope="session")
-def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
-    os.environ.update(EMULATOR_CREDENTIALS)
-    log = (Path(tmp_path_factory.mktemp("emulator")) / "moto.log").open("ab")
-    with Emulator(log=log) as running:
-        yield running
 
 
 @pytest.fixture

@@ -32,7 +32,7 @@ def test_relay_publishes_each_customers_events_in_order(
     alice = make_customer(database, "alice@example.com")
     bob = make_customer(database, "bob@example.com")
     item = make_item(database, alice)
-    placed: dict[str, list[int]] = {"customer-%d" % alice.id: [], "customer-%d" % bob.id: []}
+    placed: dict[str, list[int]] = {f"customer-{alice.id}": [], f"customer-{bob.id}": []}
     for n in range(6):  # interleaved: alice, bob, alice, bob, ...
         customer = alice if n % 2 == 0 else bob
         placed[f"customer-{customer.id}"].append(place(database, customer, item, key=f"k{n}"))

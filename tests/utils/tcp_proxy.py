@@ -29,6 +29,10 @@ class TcpProxy:
     def stop(self) -> None:
         """Refuse new connections and cut the open ones (the endpoint 'goes down')."""
         if self._server is not None:
+            # shutdown() first: on Linux close() alone does not wake a thread blocked in
+            # accept(), which would go on accepting connections on the "closed" socket.
+            with contextlib.suppress(OSError):
+                self._server.shutdown(socket.SHUT_RDWR)
             self._server.close()
             self._server = None
         with self._lock:

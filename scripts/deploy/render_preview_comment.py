@@ -170,9 +170,12 @@ def render_comment(
     report = parse_preview(preview_text)
     succeeded = outcome == "success"
     icon = {"success": "✅", "failure": "❌", "cancelled": "⚪"}.get(outcome, "⚠️")
-    verdict = {"success": "succeeded", "failure": "failed", "cancelled": "was cancelled"}.get(
-        outcome, f"ended with outcome '{outcome}'"
-    )
+    verdict = {
+        "success": "succeeded",
+        "failure": "failed",
+        "cancelled": "was cancelled",
+        "skipped": "did not run (an earlier step failed; see the run log)",
+    }.get(outcome, f"ended with outcome '{outcome}'")
     context = []
     if commit:
         context.append(f"commit `{commit[:12]}`")

@@ -34,6 +34,7 @@ SECTION_MAX_CHARS = 12_000
 
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
 _SECTION_HEADER = re.compile(r"^(Diagnostics|Outputs|Resources|Policies|Policy Violations):\s*$")
+_CHANGE_TOTAL = re.compile(r"^\s*(?P<changes>\d+ changes?)\. (?P<unchanged>\d+ unchanged)")
 _RESOURCE_COUNT = re.compile(
     r"^\s*(?P<sign>\+-|[-+~<>])?\s*(?P<count>\d+) (?P<what>to \w+|unchanged)"
 )
@@ -91,6 +92,10 @@ def summarise_resources(lines: Sequence[str]) -> str:
     """'+ 2 to create · ~ 1 to update · 12 unchanged', or a plain 'no changes'."""
     parts = []
     for line in lines:
+        total = _CHANGE_TOTAL.match(line)  # "4 changes. 37 unchanged"
+        if total:
+            parts += [total["changes"], total["unchanged"]]
+            continue
         match = _RESOURCE_COUNT.match(line)
         if match:
             sign = match["sign"] or ""
@@ -127,15 +132,21 @@ def _cap_lines(lines: Sequence[str], max_chars: int) -> tuple[list[str], int]:
     return kept, 0
 
 
+_CHANGE_MARKERS = (("+-", "!"), ("-+", "!"), ("+ ", "+"), ("- ", "-"), ("~ ", "!"))
+
+
 def _diff_highlight(line: str) -> str:
-    """Move Pulumi's change marker to column 0 so GitHub's `diff` highlighting colours it."""
+    """Move Pulumi's change marker to column 0 so GitHub's `diff` highlighting colours the line.
+
+    `    +-aws:s3/bucket:Bucket` becomes `!     aws:s3/bucket:Bucket`: same width, same alignment.
+    """
     stripped = line.lstrip()
     indent = len(line) - len(stripped)
-    if indent == 0 or not stripped:
+    if indent == 0:
         return line
-    for marker, shown in (("+-", "!"), ("-+", "!"), ("+", "+"), ("-", "-"), ("~", "!")):
-        if stripped.startswith(marker + " ") or stripped.startswith(marker + "-"):
-            return shown + " " * (indent - 1) + stripped
+    for marker, shown in _CHANGE_MARKERS:
+        if stripped.startswith(marker):
+            return shown + " " * (indent - 1 + len(marker)) + stripped[len(marker) :].lstrip()
     return line
 
 

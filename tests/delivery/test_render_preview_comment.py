@@ -50,8 +50,11 @@ def test_diff_lines_get_their_change_marker_in_column_zero_for_highlighting():
     assert "-     aws:cloudwatch/logGroup:LogGroup: (delete)" in lines
     assert "!     aws:ecs/taskDefinition:TaskDefinition: (update)" in lines
     assert "!     aws:s3/bucket:Bucket: (replace)" in lines
-    assert "!       bucket: \"shipyard-staging-web-9f1c\" => \"shipyard-staging-site-9f1c\"" in lines
-    assert "        [urn=urn:pulumi:staging::shipyard::shipyard:platform:Web$aws:s3/bucket:Bucket::web]" in lines
+    assert '!       bucket: "shipyard-staging-web-9f1c" => "shipyard-staging-site-9f1c"' in lines
+    assert (
+        "        [urn=urn:pulumi:staging::shipyard::shipyard:platform:Web$aws:s3/bucket:Bucket::web]"
+        in lines
+    )
 
 
 def test_no_changes_reads_as_no_changes():

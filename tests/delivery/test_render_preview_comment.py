@@ -52,8 +52,8 @@ def test_diff_lines_get_their_change_marker_in_column_zero_for_highlighting():
     assert "!     aws:s3/bucket:Bucket: (replace)" in lines
     assert '!       bucket: "shipyard-staging-web-9f1c" => "shipyard-staging-site-9f1c"' in lines
     assert (
-        "        [urn=urn:pulumi:staging::shipyard::shipyard:platform:Web$aws:s3/bucket:Bucket::web]"
-        in lines
+        "        [urn=urn:pulumi:staging::shipyard::shipyard:platform:Web"
+        "$aws:s3/bucket:Bucket::web]" in lines
     )
 
 
@@ -80,7 +80,9 @@ def test_a_huge_diff_is_truncated_with_a_note_and_the_summary_survives():
     header = recorded("preview_policy_violation.txt")
     diff_start = header.index("Policies:")
     noise = "".join(
-        f'    ~ aws:ssm/parameter:Parameter: (update)\n        [urn=urn:pulumi:staging::shipyard::aws:ssm/parameter:Parameter::p{i}]\n      ~ value: "{"x" * 60}" => "{"y" * 60}"\n'
+        "    ~ aws:ssm/parameter:Parameter: (update)\n"
+        f"        [urn=urn:pulumi:staging::shipyard::aws:ssm/parameter:Parameter::p{i}]\n"
+        f'      ~ value: "{"x" * 60}" => "{"y" * 60}"\n'
         for i in range(3000)
     )
     text = header[:diff_start] + noise + header[diff_start:]
@@ -91,7 +93,8 @@ def test_a_huge_diff_is_truncated_with_a_note_and_the_summary_survives():
     assert len(body) <= DEFAULT_MAX_CHARS < GITHUB_COMMENT_LIMIT
     assert "(diff truncated below)" in body.split("<details>")[0]
     assert "[mandatory]  sqs-queues-have-dead-letter-queues" in body  # policies kept whole
-    assert "_Diff truncated:" in body and f"[run log]({RUN_URL})" in body
+    assert "_Diff truncated:" in body
+    assert f"[run log]({RUN_URL})" in body
     shown, total = body.split("_Diff truncated: ")[1].split(" lines shown")[0].split(" of ")
     assert 0 < int(shown) < int(total) == len(parse_preview(text).diff)
     assert body.count("```") % 2 == 0  # every fence is closed
@@ -115,7 +118,10 @@ def test_a_flood_of_diagnostics_cannot_push_the_summary_out():
 
 
 def test_backticks_in_the_output_cannot_close_the_code_block():
-    text = 'Previewing update (staging)\n    ~ aws:ssm/parameter:Parameter: (update)\n      ~ value: "````sh" => "```"\n'
+    text = (
+        "Previewing update (staging)\n    ~ aws:ssm/parameter:Parameter: (update)\n"
+        '      ~ value: "````sh" => "```"\n'
+    )
     body = _render(text)
 
     fence = body.split("<details>")[1].splitlines()[2]

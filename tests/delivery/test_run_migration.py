@@ -101,7 +101,7 @@ def test_run_migration_fails_when_the_container_never_ran(ecs, clock):
         "describe_tasks", recorded("ecs/describe_tasks_pull_failed.json"), DESCRIBE_TASKS
     )
 
-    with pytest.raises(DeployError, match="no exit code.*CannotPullContainerError"):
+    with pytest.raises(DeployError, match=r"no exit code.*CannotPullContainerError"):
         _run(client, clock)
 
 

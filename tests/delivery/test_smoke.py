@@ -44,7 +44,8 @@ class StandIn:
             )
         if (method, path) == ("POST", "/api/v1/users"):
             self.user = json.loads(request.content)
-            assert len(self.user["password"]) >= 12 and self.user["email"].startswith("smoke-")
+            assert len(self.user["password"]) >= 12
+            assert self.user["email"].startswith("smoke-")
             return httpx.Response(201, json={"id": 1, "email": self.user["email"]})
         if (method, path) == ("POST", "/api/v1/auth/token"):
             form = parse_qs(request.content.decode())
@@ -98,7 +99,8 @@ def test_the_whole_path_passes_and_is_reported_step_by_step(clock):
     ]
     assert report.order_id == 99
     assert stand_in.polls == 3
-    assert len(stand_in.idempotency_keys) == 1 and len(stand_in.idempotency_keys[0]) == 36
+    assert len(stand_in.idempotency_keys) == 1
+    assert len(stand_in.idempotency_keys[0]) == 36
 
 
 def test_it_waits_for_the_service_to_come_up(clock):
@@ -148,6 +150,6 @@ def test_an_unexpected_answer_names_the_step_and_the_request(clock):
 
     with pytest.raises(
         SmokeError,
-        match=r"create item POST /api/v1/items: POST http://service.test/api/v1/items answered HTTP 500",
+        match=r"create item POST /api/v1/items: POST http://service.test/\S+ answered HTTP 500",
     ):
         _smoke(Broken(), clock)

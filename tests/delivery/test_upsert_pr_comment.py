@@ -35,7 +35,7 @@ class FakeGitHub:
             "id": 1000 + len(self.comments),
             "body": body,
             "user": {"login": author, "type": "Bot" if author.endswith("[bot]") else "User"},
-            "html_url": f"https://github.com/{REPO}/pull/{PR}#issuecomment-{1000 + len(self.comments)}",
+            "html_url": f"https://github.com/{REPO}/pull/{PR}#issuecomment-{len(self.comments)}",
         }
         self.comments.append(comment)
         return comment
@@ -137,7 +137,8 @@ def test_the_comment_is_found_beyond_the_first_page():
 
     result = _upsert(github, "prod", "new")
 
-    assert result.action == "updated" and result.comment_id == ours["id"]
+    assert result.action == "updated"
+    assert result.comment_id == ours["id"]
     assert len([r for r in github.requests if r.method == "GET"]) == 4  # followed rel="next"
     assert github.writes() == ["PATCH"]
 

@@ -68,7 +68,8 @@ def test_wait_for_rollout_fails_when_the_circuit_breaker_rolled_back(ecs, clock)
 
     message = str(failure.value)
     assert "rolled it back" in message
-    assert API_OLD in message and API_NEW in message
+    assert API_OLD in message
+    assert API_NEW in message
     assert "circuit breaker: tasks failed to start" in message  # the failed deployment's reason
     assert "rolling back to deployment" in message  # the service's own events
 
@@ -106,7 +107,7 @@ def test_wait_for_rollout_reports_a_missing_service(ecs, clock):
         "describe_services", recorded("ecs/describe_services_missing.json"), DESCRIBE
     )
 
-    with pytest.raises(DeployError, match="MISSING.*cluster_name"):
+    with pytest.raises(DeployError, match=r"MISSING.*cluster_name"):
         _wait(client, clock)
 
 

@@ -68,7 +68,7 @@ def test_every_third_party_action_is_pinned_by_commit_sha_with_its_version_in_a_
             where = f"{path.name}:{number}"
             pin = SHA_PIN.match(match["ref"])
             assert pin, f"{where}: {match['ref']} is not pinned by a 40-character commit SHA"
-            assert match["comment"] and VERSION_COMMENT.match(match["comment"]), (
+            assert VERSION_COMMENT.match(match["comment"] or ""), (
                 f"{where}: add the version as a trailing comment, e.g. `# v1.2.3`"
             )
             pins.setdefault(pin["action"], set()).add(pin["sha"] + match["comment"].strip())
@@ -169,11 +169,13 @@ def test_python_and_pulumi_versions_are_pinned_once_and_agree_with_the_rest_of_t
     versions = _versions()
     dockerfile = (REPO_ROOT / "Dockerfile").read_text()
     base = re.search(r"python:(\d+\.\d+\.\d+)-slim", dockerfile)
-    assert base and base[1] == versions["PYTHON_VERSION"], "Dockerfile base and CI run one Python"
+    assert base, "the Dockerfile names its Python version in the base image tag"
+    assert base[1] == versions["PYTHON_VERSION"], "Dockerfile base and CI run one Python"
     sdk = re.search(
         r"^pulumi==(\S+)", (REPO_ROOT / "requirements/dev.txt").read_text(), re.MULTILINE
     )
-    assert sdk and sdk[1] == versions["PULUMI_VERSION"], "Pulumi CLI and SDK are released together"
+    assert sdk, "requirements/dev.txt pins the pulumi SDK"
+    assert sdk[1] == versions["PULUMI_VERSION"], "Pulumi CLI and SDK are released together"
     for name, job_id, step in _all_steps():
         with_ = step.get("with", {})
         for key in ("python-version", "pulumi-version"):
@@ -217,7 +219,8 @@ def test_preview_uses_the_policy_pack_and_comments_even_when_it_fails():
         assert flag in run
     render = _steps(preview)[_step_index(preview, "render_preview_comment")]
     post = _steps(preview)[_step_index(preview, "upsert_pr_comment")]
-    assert "!cancelled()" in render["if"] and "!cancelled()" in post["if"]
+    assert "!cancelled()" in render["if"]
+    assert "!cancelled()" in post["if"]
     assert "github.event_name == 'pull_request'" in post["if"]  # the merge queue has no PR
     assert render["env"]["OUTCOME"] == "${{ steps.preview.outcome }}"
     assert _step_index(preview, "configure-aws-credentials") < _step_index(
@@ -264,7 +267,8 @@ def test_main_ships_checks_then_one_image_then_staging_then_production():
 def test_the_image_is_pushed_once_and_addressed_by_digest():
     image = _jobs("deploy.yml")["image"]
     build = [s for s in _steps(image) if "docker/build-push-action" in s.get("uses", "")]
-    assert len(build) == 1 and build[0]["with"]["push"] is True
+    assert len(build) == 1
+    assert build[0]["with"]["push"] is True
     assert build[0]["with"]["context"] == "."
     compose = _steps(image)[_step_index(image, "image_ref compose")]
     assert compose["env"]["DIGEST"] == "${{ steps.build.outputs.digest }}"
@@ -285,7 +289,8 @@ def test_a_stack_deploy_migrates_then_rolls_out_then_verifies_then_smoke_tests()
     ]
     assert order == sorted(order)
     up = _steps(job)[_step_index(job, "--policy-pack policy")]["run"]
-    assert "pulumi up" in up and "--yes" in up
+    assert "pulumi up" in up
+    assert "--yes" in up
     assert "shipyard:image_ref" in _steps(job)[_step_index(job, "pulumi config set")]["run"]
     assert "--image" in _steps(job)[_step_index(job, "scripts.deploy.verify_rollout")]["run"]
 
@@ -315,7 +320,8 @@ def test_migrations_can_be_switched_off_and_default_to_on():
 def test_rollback_is_one_dispatch_that_redeploys_the_previous_image_without_migrating():
     workflow = load_workflow("rollback.yml")
     stack = workflow["on"]["workflow_dispatch"]["inputs"]["stack"]
-    assert stack["type"] == "choice" and stack["options"] == ["staging", "prod"]
+    assert stack["type"] == "choice"
+    assert stack["options"] == ["staging", "prod"]
     jobs = workflow["jobs"]
     assert (
         "scripts.deploy.previous_image"
@@ -338,9 +344,11 @@ def test_drift_is_checked_daily_for_each_stack_and_fails_visibly():
     assert job["strategy"]["matrix"]["stack"] == ["staging", "prod"]
     assert job["strategy"]["fail-fast"] is False
     run = _steps(job)[_step_index(job, "pulumi preview")]["run"]
-    assert "--refresh" in run and "--expect-no-changes" in run
+    assert "--refresh" in run
+    assert "--expect-no-changes" in run
     report = _steps(job)[_step_index(job, "render_preview_comment")]
-    assert "failure()" in report["if"] and "::error" in report["run"]
+    assert "failure()" in report["if"]
+    assert "::error" in report["run"]
 
 
 def test_dependabot_watches_pip_actions_and_the_base_image():

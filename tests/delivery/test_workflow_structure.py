@@ -358,3 +358,14 @@ def test_dependabot_watches_pip_actions_and_the_base_image():
     assert "/" in updates["github-actions"]["directories"]
     assert "/.github/actions/setup" in updates["github-actions"]["directories"]
     assert updates["docker"]["directory"] == "/"
+
+
+@pytest.mark.parametrize(
+    ("name", "job_id"), [("pull-request.yml", "preview"), ("drift.yml", "drift")]
+)
+def test_previews_keep_the_deployed_image_so_they_show_infrastructure_changes_only(name, job_id):
+    # Without this, every preview and every drift check would report the image as changed.
+    job = _jobs(name)[job_id]
+    keep = _step_index(job, "pulumi stack output image_ref")
+    assert "shipyard:image_ref" in _steps(job)[keep]["run"]
+    assert keep < _step_index(job, "pulumi preview")

@@ -90,6 +90,13 @@ def _create_superuser(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _alerts(settings: Settings, _: argparse.Namespace) -> int:
+    from service.local.function_runner import run_function
+    from service.messaging.topology import ORDER_ALERTS_FUNCTION
+
+    return run_function(settings, ORDER_ALERTS_FUNCTION)
+
+
 def _dev(settings: Settings, args: argparse.Namespace) -> int:
     from service.local.dev import run_dev
 
@@ -103,7 +110,8 @@ COMMANDS: dict[str, tuple[str, Callable[[Settings, argparse.Namespace], int]]] =
     "migrate": ("apply database migrations (safe when several tasks start at once)", _migrate),
     "revision": ("autogenerate a migration from the models (development)", _revision),
     "create-superuser": ("create an administrator account", _create_superuser),
-    "dev": ("run the whole system locally: emulator, API, relay, worker", _dev),
+    "alerts": ("run the order-alerts Lambda handler locally, fed from the emulator", _alerts),
+    "dev": ("run the whole system locally: emulator, API, relay, worker, alerts", _dev),
 }
 
 

@@ -1,7 +1,7 @@
 """`make dev` (`python -m service dev`): the whole system in the foreground.
 
     emulator (moto server) ─ topology from service/messaging/topology.py
-    migrate ─ api (+ outbox relay, + web/ at /) ─ worker
+    migrate ─ api (+ outbox relay, + web/ at /) ─ worker ─ alerts (the order-alerts Lambda handler)
 
 Every part is the same command the container runs, as its own process. Ctrl-C or SIGTERM stops
 them all (each drains as it would on ECS); if one dies, the others are stopped and we exit 1.
@@ -53,6 +53,8 @@ def run_dev(settings: Settings) -> int:
             api_env["WEB_ROOT"] = str(web)
         children.append(_spawn("api", api_env))
         children.append(_spawn("worker", {**env, "RELAY_ENABLED": "false"}))
+        # The order-alerts Lambda handler, fed by its stand-in queue (local/function_runner.py).
+        children.append(_spawn("alerts", env))
         _banner(settings)
         return _supervise(children)
     finally:

@@ -2,6 +2,12 @@
 
 Returns the environment (topic ARNs, queue URLs, under the names the settings read) that the
 API, relay and worker need. Idempotent: SNS and SQS answer an existing resource's id on re-create.
+
+Functions (Lambda on AWS) cannot run on the emulator, so each one gets a local stand-in: an SQS
+queue subscribed to the function's topics with the function's filter policies and raw delivery
+off (each message body is SNS's own envelope, as SNS would hand it to Lambda), with a
+dead-letter queue after 1 + `async_retries` receives in the role of the on-failure destination.
+`python -m service alerts` (service/local/function_runner.py) feeds the handler from it.
 """
 
 from __future__ import annotations
@@ -11,9 +17,11 @@ from typing import TYPE_CHECKING
 
 from service.core.config import Settings
 from service.messaging.aws import sns_client, sqs_client
-from service.messaging.topology import TOPOLOGY, Queue, Topology
+from service.messaging.topology import TOPOLOGY, Function, Queue, Topology
 
 if TYPE_CHECKING:
+    from mypy_boto3_sns import SNSClient
+    from mypy_boto3_sqs import SQSClient
     from mypy_boto3_sqs.literals import QueueAttributeNameType
 
 
@@ -59,7 +67,73 @@ def create_topology(
                 Attributes=attributes,
                 ReturnSubscriptionArn=True,
             )
+
+    for function in topology.functions:
+        env.update(_function_stand_in(sns, sqs, topology, function, topic_arns, prefix))
     return env
+
+
+def function_queue_env_var(function: Function) -> str:
+    """Where the local runner finds the queue that stands in for the function's subscriptions."""
+    return f"{_env_name(function.key)}_FUNCTION_QUEUE_URL"
+
+
+def function_dlq_env_var(function: Function) -> str:
+    """The local stand-in for the function's on-failure destination."""
+    return f"{_env_name(function.key)}_FUNCTION_DLQ_URL"
+
+
+def _function_stand_in(
+    sns: SNSClient,
+    sqs: SQSClient,
+    topology: Topology,
+    function: Function,
+    topic_arns: dict[str, str],
+    prefix: str,
+) -> dict[str, str]:
+    name = f"{prefix}-{function.key}-function" if prefix else f"{function.key}-function"
+    dlq_url = sqs.create_queue(QueueName=f"{name}-dlq")["QueueUrl"]
+    dlq_arn = _queue_arn(sqs, dlq_url)
+    url = sqs.create_queue(
+        QueueName=name,
+        Attributes={
+            # A message is in the runner's hands for at most one invocation.
+            "VisibilityTimeout": str(function.timeout_seconds),
+            "ReceiveMessageWaitTimeSeconds": "20",
+            "RedrivePolicy": json.dumps(
+                {
+                    "deadLetterTargetArn": dlq_arn,
+                    # The first attempt plus Lambda's asynchronous retries.
+                    "maxReceiveCount": str(1 + function.async_retries),
+                }
+            ),
+        },
+    )["QueueUrl"]
+    arn = _queue_arn(sqs, url)
+    for sub in topology.subscriptions_of_function(function.key):
+        # Raw delivery off: the body is SNS's envelope, the same fields a Lambda record carries.
+        attributes = {"RawMessageDelivery": "false"}
+        policy = sub.filter_policy_dict()
+        if policy is not None:
+            attributes["FilterPolicy"] = json.dumps(policy)
+        sns.subscribe(
+            TopicArn=topic_arns[sub.topic],
+            Protocol="sqs",
+            Endpoint=arn,
+            Attributes=attributes,
+            ReturnSubscriptionArn=True,
+        )
+    return {function_queue_env_var(function): url, function_dlq_env_var(function): dlq_url}
+
+
+def _queue_arn(sqs: SQSClient, url: str) -> str:
+    return sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+
+
+def _env_name(key: str) -> str:
+    return key.upper().replace("-", "_")
 
 
 def _dlq_attributes(queue: Queue) -> dict[QueueAttributeNameType, str]:

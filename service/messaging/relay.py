@@ -42,9 +42,10 @@ SNS_BATCH_LIMIT = 10  # PublishBatch takes at most 10 entries
 
 
 def topic_arns_from(settings: Settings) -> dict[str, str]:
-    """Topic key -> ARN, from the settings named by each topic's `env_var`."""
+    """Topic key -> ARN of every topic the relay publishes to, from the settings named by each
+    topic's `env_var`. Topics published by something else (`relayed=False`) are not its business."""
     arns: dict[str, str] = {}
-    for topic in TOPOLOGY.topics:
+    for topic in TOPOLOGY.relayed_topics:
         arn = getattr(settings, topic.env_var.lower(), None)
         if not arn:
             raise ValueError(f"{topic.env_var} is not set: the relay cannot publish {topic.key}")

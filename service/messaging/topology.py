@@ -7,12 +7,18 @@ library on purpose: the Pulumi program imports it without the service's dependen
 
     API ─outbox─▶ SNS FIFO "orders" ──raw──▶ SQS FIFO "order-processing" ─▶ worker
     worker ─────▶ SNS "order-events" ─filter─▶ SQS "order-notifications"
-                                      └─filter─▶ (Lambda / e-mail, platform-only)
+                                      └─filter─▶ Lambda "order-alerts" ─▶ SNS "operator-alerts"
+                                                                            ─▶ e-mail / SMS
+
+Functions (`Function`, `FunctionSubscription`) are declared here too: the Pulumi program packages
+and subscribes them; locally the bootstrap stands an SQS queue in for each function's subscription
+and `python -m service alerts` feeds the handler from it (see docs/fanout.md).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import PurePosixPath
 from types import MappingProxyType
 from typing import Any
 
@@ -30,6 +36,9 @@ class Topic:
     fifo: bool
     env_var: str  # the setting through which the service learns this topic's ARN
     description: str
+    # True: the outbox relay publishes it, so the relay needs its ARN. False: something else
+    # publishes it (the operator-alerts topic is published by the order-alerts function).
+    relayed: bool = True
 
     def physical_name(self, prefix: str) -> str:
         return _physical_name(prefix, self.key, self.fifo)
@@ -74,21 +83,89 @@ class Subscription:
 
 
 @dataclass(frozen=True)
+class Function:
+    """A Lambda function whose code is one package of this repository, shipped alone.
+
+    The package must import nothing outside itself but the standard library and boto3 (which
+    Lambda's Python runtime provides), and only relative imports within itself: it is deployed
+    as a top-level package named after its last component (`service.notifications` ->
+    `notifications/`), so `handler` is the module path Lambda resolves inside that archive.
+    """
+
+    key: str
+    description: str
+    package: str  # dotted name of the package that is the function's whole code
+    entry_point: str  # "<module>.<function>" inside that package
+    # Topic keys the function publishes to: its role may publish to these and nothing else, and
+    # it learns each ARN through the topic's `env_var`.
+    publishes: tuple[str, ...] = ()
+    timeout_seconds: int = 10
+    # Asynchronous invocations (SNS -> Lambda) that raise are retried this many times (Lambda's
+    # maximum is 2), then go to the on-failure destination. Locally: the stand-in queue's
+    # maxReceiveCount is 1 + this.
+    async_retries: int = 2
+
+    @property
+    def handler(self) -> str:
+        """Lambda's `handler` setting, e.g. "notifications.handler.handler"."""
+        return f"{self.archive_folder}.{self.entry_point}"
+
+    @property
+    def archive_folder(self) -> str:
+        """The folder the package occupies at the root of the deployment archive."""
+        return self.package.rsplit(".", 1)[-1]
+
+    @property
+    def source_dir(self) -> PurePosixPath:
+        """The package's folder relative to the repository root."""
+        return PurePosixPath(*self.package.split("."))
+
+
+@dataclass(frozen=True)
+class FunctionSubscription:
+    topic: str  # Topic.key (standard topics only: SNS FIFO topics deliver to SQS alone)
+    function: str  # Function.key
+    # SNS filter policy on message attributes; None delivers everything.
+    filter_policy: MappingProxyType[str, Any] | None = None
+
+    def filter_policy_dict(self) -> dict[str, Any] | None:
+        return None if self.filter_policy is None else dict(self.filter_policy)
+
+
+@dataclass(frozen=True)
 class Topology:
     topics: tuple[Topic, ...]
     queues: tuple[Queue, ...]
     subscriptions: tuple[Subscription, ...]
+    functions: tuple[Function, ...] = ()
+    function_subscriptions: tuple[FunctionSubscription, ...] = ()
     _topics: dict[str, Topic] = field(init=False, repr=False, compare=False)
     _queues: dict[str, Queue] = field(init=False, repr=False, compare=False)
+    _functions: dict[str, Function] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_topics", {t.key: t for t in self.topics})
         object.__setattr__(self, "_queues", {q.key: q for q in self.queues})
+        object.__setattr__(self, "_functions", {f.key: f for f in self.functions})
         for sub in self.subscriptions:
             topic, queue = self.topic(sub.topic), self.queue(sub.queue)
             # A FIFO topic feeds FIFO queues only; a standard topic cannot feed a FIFO queue.
             if topic.fifo != queue.fifo:
                 raise ValueError(f"subscription {sub.topic}->{sub.queue}: FIFO flags differ")
+        for function in self.functions:
+            for key in function.publishes:
+                if key not in self._topics:
+                    raise ValueError(f"function {function.key} publishes to unknown topic {key!r}")
+            if not 0 <= function.async_retries <= 2:
+                raise ValueError(f"function {function.key}: Lambda retries 0, 1 or 2 times")
+        for fsub in self.function_subscriptions:
+            if fsub.function not in self._functions:
+                raise ValueError(f"subscription {fsub.topic}->{fsub.function}: unknown function")
+            if self.topic(fsub.topic).fifo:
+                raise ValueError(
+                    f"subscription {fsub.topic}->{fsub.function}: SNS FIFO topics deliver to SQS "
+                    "queues only; subscribe the function to a standard topic"
+                )
 
     def topic(self, key: str) -> Topic:
         return self._topics[key]
@@ -96,8 +173,19 @@ class Topology:
     def queue(self, key: str) -> Queue:
         return self._queues[key]
 
+    def function(self, key: str) -> Function:
+        return self._functions[key]
+
     def subscriptions_of(self, queue_key: str) -> tuple[Subscription, ...]:
         return tuple(s for s in self.subscriptions if s.queue == queue_key)
+
+    def subscriptions_of_function(self, function_key: str) -> tuple[FunctionSubscription, ...]:
+        return tuple(s for s in self.function_subscriptions if s.function == function_key)
+
+    @property
+    def relayed_topics(self) -> tuple[Topic, ...]:
+        """The topics the outbox relay publishes to."""
+        return tuple(t for t in self.topics if t.relayed)
 
 
 def _physical_name(prefix: str, key: str, fifo: bool) -> str:
@@ -109,6 +197,8 @@ ORDERS_TOPIC = "orders"
 ORDER_EVENTS_TOPIC = "order-events"
 ORDER_PROCESSING_QUEUE = "order-processing"
 ORDER_NOTIFICATIONS_QUEUE = "order-notifications"
+OPERATOR_ALERTS_TOPIC = "operator-alerts"
+ORDER_ALERTS_FUNCTION = "order-alerts"
 
 TOPOLOGY = Topology(
     topics=(
@@ -123,6 +213,13 @@ TOPOLOGY = Topology(
             fifo=False,
             env_var="ORDER_EVENTS_TOPIC_ARN",
             description="order lifecycle events (completed, failed) from the worker, fanned out",
+        ),
+        Topic(
+            key=OPERATOR_ALERTS_TOPIC,
+            fifo=False,
+            env_var="OPERATOR_TOPIC_ARN",
+            description="notifications for operators; e-mail and SMS subscribers from stack config",
+            relayed=False,
         ),
     ),
     queues=(
@@ -149,6 +246,22 @@ TOPOLOGY = Topology(
             topic=ORDER_EVENTS_TOPIC,
             queue=ORDER_NOTIFICATIONS_QUEUE,
             filter_policy=MappingProxyType({EVENT_TYPE_ATTRIBUTE: [ORDER_COMPLETED, ORDER_FAILED]}),
+        ),
+    ),
+    functions=(
+        Function(
+            key=ORDER_ALERTS_FUNCTION,
+            description="turns failed orders into operator notifications (log line + e-mail/SMS)",
+            package="service.notifications",
+            entry_point="handler.handler",
+            publishes=(OPERATOR_ALERTS_TOPIC,),
+        ),
+    ),
+    function_subscriptions=(
+        FunctionSubscription(
+            topic=ORDER_EVENTS_TOPIC,
+            function=ORDER_ALERTS_FUNCTION,
+            filter_policy=MappingProxyType({EVENT_TYPE_ATTRIBUTE: [ORDER_FAILED]}),
         ),
     ),
 )

@@ -93,19 +93,21 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     sns = _sns_client(os.environ.get("AWS_REGION"), os.environ.get("AWS_ENDPOINT_URL"))
 
     published: dict[str, str] = {}
-    errors: list[str] = []
+    errors: list[MalformedEventError | NotificationError] = []
     for record in records:
         try:
             published[record.message_id] = _notify(
                 sns, record, topic_arn=topic_arn, environment=environment, request_id=request_id
             )
         except (MalformedEventError, NotificationError) as exc:
-            errors.append(str(exc))
+            errors.append(exc)
+    if len(errors) == 1 and len(records) == 1:
+        raise errors[0]  # the usual case (SNS sends one record): its own, precise error
     if errors:
         raise NotificationError(
-            f"{len(errors)} of {len(records)} record(s) failed (Lambda retries the invocation, "
-            f"then sends it to the on-failure destination): " + "; ".join(errors)
-        )
+            f"{len(errors)} of {len(records)} records failed (Lambda retries the invocation, "
+            "then sends it to the on-failure destination): " + "; ".join(map(str, errors))
+        ) from errors[0]
     return {"published": published}
 
 

@@ -254,6 +254,13 @@ def run_function(settings: Settings, function_key: str, topology: Topology = TOP
     deadline = time.monotonic() + function.timeout_seconds
     while loop.is_alive() and not runner.polling.is_set() and time.monotonic() < deadline:
         loop.join(0.1)
+    if not loop.is_alive():
+        state = "finished"
+    elif runner.polling.is_set():
+        state = "left a long poll"  # nothing in hand
+    else:
+        state = "abandoned an invocation at the function's timeout"  # it will be retried
+    log.info("function runner exited", extra={"function": function.key, "loop": state})
     return 0
 
 

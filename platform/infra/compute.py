@@ -65,8 +65,16 @@ class Compute(pulumi.ComponentResource):
         elif config.compute_mode == "fargate_spot":
             providers = ["FARGATE", "FARGATE_SPOT"]
             strategy = [
-                {"capacity_provider": "FARGATE", "base": config.fargate_on_demand_base, "weight": 1},
-                {"capacity_provider": "FARGATE_SPOT", "base": 0, "weight": config.fargate_spot_weight},
+                {
+                    "capacity_provider": "FARGATE",
+                    "base": config.fargate_on_demand_base,
+                    "weight": 1,
+                },
+                {
+                    "capacity_provider": "FARGATE_SPOT",
+                    "base": 0,
+                    "weight": config.fargate_spot_weight,
+                },
             ]
             self.launch_compatibility = "FARGATE"
         else:
@@ -176,7 +184,10 @@ class Compute(pulumi.ComponentResource):
             protect_from_scale_in=True,
             health_check_type="EC2",
             # A new AMI or template rolls the instances; managed draining moves tasks first.
-            instance_refresh={"strategy": "Rolling", "preferences": {"min_healthy_percentage": 100}},
+            instance_refresh={
+                "strategy": "Rolling",
+                "preferences": {"min_healthy_percentage": 100},
+            },
             tags=[
                 {"key": "AmazonECSManaged", "value": "true", "propagate_at_launch": True},
                 {"key": "Name", "value": f"{config.prefix}-ecs", "propagate_at_launch": True},

@@ -283,7 +283,9 @@ def _log_retention(key: str, value: str) -> int:
     number = _int_range(1, 3653)(key, value)
     if number not in LOG_RETENTION_DAYS:
         allowed = ", ".join(str(d) for d in LOG_RETENTION_DAYS)
-        raise ValueError(f"{key}={number} is not a CloudWatch retention period; use one of {allowed}")
+        raise ValueError(
+            f"{key}={number} is not a CloudWatch retention period; use one of {allowed}"
+        )
     return number
 
 
@@ -299,7 +301,7 @@ def _secret(minimum: int) -> Callable[[str, str], str]:
             raise ValueError(
                 f"{key} must be a random secret of at least {minimum} characters "
                 f"(pulumi config set --secret {key.split(':', 1)[1]} "
-                '"$(python -c \'import secrets; print(secrets.token_urlsafe(48))\')")'
+                "\"$(python -c 'import secrets; print(secrets.token_urlsafe(48))')\")"
             )
         return value
 
@@ -313,7 +315,9 @@ def parse_stack_config(raw: Mapping[str, str], stack: str) -> StackConfig:
     """Build the validated settings from raw config strings (`shipyard:<key>`, `aws:region`)."""
     r = _Reader(raw)
     # Sane, cheap defaults describe a staging-like stack; production choices are explicit.
-    environment = r.require("environment", _choice("staging", "production"), "staging or production")
+    environment = r.require(
+        "environment", _choice("staging", "production"), "staging or production"
+    )
     region = r.require(
         "aws:region", _text(AWS_REGION, "an AWS region such as us-east-1"), "e.g. us-east-1"
     )
@@ -330,7 +334,9 @@ def parse_stack_config(raw: Mapping[str, str], stack: str) -> StackConfig:
     oidc_arn = r.get(
         "github_oidc_provider_arn",
         _text(
-            re.compile(r"^arn:aws:iam::\d{12}:oidc-provider/token\.actions\.githubusercontent\.com$"),
+            re.compile(
+                r"^arn:aws:iam::\d{12}:oidc-provider/token\.actions\.githubusercontent\.com$"
+            ),
             "the ARN of the account's GitHub OIDC provider",
         ),
     )
@@ -346,7 +352,9 @@ def parse_stack_config(raw: Mapping[str, str], stack: str) -> StackConfig:
     spot_weight = r.get("fargate_spot_weight", _int_range(1, 10), 3)
     ec2_type = r.get(
         "ec2_instance_type",
-        _text(re.compile(r"^[a-z][a-z0-9-]*\.[a-z0-9]+$"), "an EC2 instance type such as t3.medium"),
+        _text(
+            re.compile(r"^[a-z][a-z0-9-]*\.[a-z0-9]+$"), "an EC2 instance type such as t3.medium"
+        ),
         "t3.medium",
     )
     ec2_min = r.get("ec2_min_instances", _int_range(0, 100), 1)
@@ -379,7 +387,9 @@ def parse_stack_config(raw: Mapping[str, str], stack: str) -> StackConfig:
 
     db_class = r.get(
         "db_instance_class",
-        _text(re.compile(r"^db\.[a-z0-9]+\.[a-z0-9]+$"), "an RDS instance class such as db.t4g.micro"),
+        _text(
+            re.compile(r"^db\.[a-z0-9]+\.[a-z0-9]+$"), "an RDS instance class such as db.t4g.micro"
+        ),
         "db.t4g.micro",
     )
     db_version = r.get(
@@ -394,10 +404,14 @@ def parse_stack_config(raw: Mapping[str, str], stack: str) -> StackConfig:
     db_backups = r.get("db_backup_retention_days", _int_range(1, 35), 7)
 
     alb_origin = r.get("alb_origin", _choice("vpc_origin", "public"), "vpc_origin")
-    domain = r.get("domain_name", _text(DOMAIN_NAME, "a lower-case DNS name such as app.example.com"))
+    domain = r.get(
+        "domain_name", _text(DOMAIN_NAME, "a lower-case DNS name such as app.example.com")
+    )
     zone = r.get("hosted_zone_id", _text(re.compile(r"^Z[A-Z0-9]{1,31}$"), "a Route 53 zone id"))
     price_class = r.get(
-        "price_class", _choice("PriceClass_100", "PriceClass_200", "PriceClass_All"), "PriceClass_100"
+        "price_class",
+        _choice("PriceClass_100", "PriceClass_200", "PriceClass_All"),
+        "PriceClass_100",
     )
 
     retention = r.get("log_retention_days", _log_retention, 30)
@@ -447,7 +461,10 @@ def parse_stack_config(raw: Mapping[str, str], stack: str) -> StackConfig:
                     f"{allowed[1] - allowed[0] if len(allowed) > 1 else allowed[0]}"
                 )
     if stop_timeout is not None:
-        for key, value in (("graceful_shutdown_seconds", drain), ("worker_shutdown_seconds", worker_drain)):
+        for key, value in (
+            ("graceful_shutdown_seconds", drain),
+            ("worker_shutdown_seconds", worker_drain),
+        ):
             if value is not None and value >= stop_timeout:
                 p.append(
                     f"{NS}{key}={value} must be below {NS}stop_timeout_seconds={stop_timeout}: "

@@ -93,7 +93,9 @@ class DeployIdentity(pulumi.ComponentResource):
             f"{name}-preview",
             name=f"{config.prefix}-preview",
             description=f"pulumi preview of {config.prefix} from {config.github_repository}",
-            assume_role_policy=trust_policy(provider_arn, preview_subjects(config.github_repository)),
+            assume_role_policy=trust_policy(
+                provider_arn, preview_subjects(config.github_repository)
+            ),
             max_session_duration=3600,
             opts=child,
         )
@@ -133,8 +135,10 @@ class DeployIdentity(pulumi.ComponentResource):
                 allow(
                     "ManageTheGitHubProvider",
                     [
-                        "iam:GetOpenIDConnectProvider", "iam:CreateOpenIDConnectProvider",
-                        "iam:DeleteOpenIDConnectProvider", "iam:TagOpenIDConnectProvider",
+                        "iam:GetOpenIDConnectProvider",
+                        "iam:CreateOpenIDConnectProvider",
+                        "iam:DeleteOpenIDConnectProvider",
+                        "iam:TagOpenIDConnectProvider",
                         "iam:UpdateOpenIDConnectProviderThumbprint",
                         "iam:AddClientIDToOpenIDConnectProvider",
                     ],  # fmt: skip

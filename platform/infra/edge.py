@@ -42,7 +42,9 @@ class Edge(pulumi.ComponentResource):
     distribution_id: pulumi.Output[str]
     url: pulumi.Output[str]
 
-    def __init__(self, name: str, args: EdgeArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(
+        self, name: str, args: EdgeArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
         super().__init__("shipyard:edge:Edge", name, None, opts)
         config = args.config
         child = pulumi.ResourceOptions(parent=self)
@@ -126,7 +128,9 @@ class Edge(pulumi.ComponentResource):
         if config.domain_name and config.hosted_zone_id:
             certificate_arn = self._certificate(name, config)
 
-        cache_optimized = aws.cloudfront.get_cache_policy_output(name=CACHING_OPTIMIZED, opts=invoke)
+        cache_optimized = aws.cloudfront.get_cache_policy_output(
+            name=CACHING_OPTIMIZED, opts=invoke
+        )
         cache_disabled = aws.cloudfront.get_cache_policy_output(name=CACHING_DISABLED, opts=invoke)
         all_viewer = aws.cloudfront.get_origin_request_policy_output(
             name=ALL_VIEWER_EXCEPT_HOST, opts=invoke

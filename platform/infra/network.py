@@ -92,7 +92,10 @@ class Network(pulumi.ComponentResource):
                 opts=child,
             )
             aws.ec2.RouteTableAssociation(
-                f"{name}-public-{index}", subnet_id=public.id, route_table_id=public_rt.id, opts=child
+                f"{name}-public-{index}",
+                subnet_id=public.id,
+                route_table_id=public_rt.id,
+                opts=child,
             )
             private = aws.ec2.Subnet(
                 f"{name}-private-{index}",

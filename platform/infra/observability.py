@@ -172,10 +172,20 @@ class Observability(pulumi.ComponentResource):
                     **allow(
                         "AccountAdministersTheKey",
                         [
-                            "kms:Create*", "kms:Describe*", "kms:Enable*", "kms:List*",
-                            "kms:Put*", "kms:Update*", "kms:Revoke*", "kms:Disable*",
-                            "kms:Get*", "kms:Delete*", "kms:TagResource", "kms:UntagResource",
-                            "kms:ScheduleKeyDeletion", "kms:CancelKeyDeletion",
+                            "kms:Create*",
+                            "kms:Describe*",
+                            "kms:Enable*",
+                            "kms:List*",
+                            "kms:Put*",
+                            "kms:Update*",
+                            "kms:Revoke*",
+                            "kms:Disable*",
+                            "kms:Get*",
+                            "kms:Delete*",
+                            "kms:TagResource",
+                            "kms:UntagResource",
+                            "kms:ScheduleKeyDeletion",
+                            "kms:CancelKeyDeletion",
                         ],  # fmt: skip
                         "*",  # in a key policy, "*" is this key
                     ),

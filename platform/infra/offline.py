@@ -192,7 +192,9 @@ class OfflineAws(pulumi.runtime.Mocks):
             f"{inputs['namePrefix']}{h}" if inputs.get("namePrefix") else f"{name}-{h[:7]}"
         )
         service = token.split(":")[1].split("/")[0] if ":" in token else "component"
-        arn = f"arn:aws:{service}:{region}:{ACCOUNT_ID}:{token.rsplit(':', 1)[-1].lower()}/{physical}"
+        arn = (
+            f"arn:aws:{service}:{region}:{ACCOUNT_ID}:{token.rsplit(':', 1)[-1].lower()}/{physical}"
+        )
         resource_id = f"{name}-{h}"
 
         if token == "aws:sqs/queue:Queue":
@@ -276,7 +278,9 @@ class OfflineAws(pulumi.runtime.Mocks):
             arn = f"arn:aws:kms:{region}:{ACCOUNT_ID}:key/{state['keyId']}"
         elif token == "aws:s3/bucket:Bucket":
             bucket = inputs.get("bucket") or f"{inputs.get('bucketPrefix', name)}{h}"
-            state.update(bucket=bucket, bucketRegionalDomainName=f"{bucket}.s3.{region}.amazonaws.com")
+            state.update(
+                bucket=bucket, bucketRegionalDomainName=f"{bucket}.s3.{region}.amazonaws.com"
+            )
             arn, resource_id = f"arn:aws:s3:::{bucket}", bucket
         elif token == "aws:cloudfront/distribution:Distribution":
             resource_id = f"E{h.upper()}OFF"
@@ -374,7 +378,9 @@ def stack_file(stack: str) -> Path:
     return REPO_ROOT / f"Pulumi.{stack}.yaml"
 
 
-def raw_stack_config(stack: str, overrides: Mapping[str, str | None] | None = None) -> dict[str, str]:
+def raw_stack_config(
+    stack: str, overrides: Mapping[str, str | None] | None = None
+) -> dict[str, str]:
     """The stack file's config as the engine passes it (strings; objects as JSON), + overrides."""
     path = stack_file(stack)
     if not path.is_file():
@@ -407,9 +413,7 @@ def raw_stack_config(stack: str, overrides: Mapping[str, str | None] | None = No
 _EVALUATION_LOCK = threading.Lock()
 
 
-def evaluate_stack(
-    stack: str, overrides: Mapping[str, str | None] | None = None
-) -> EvaluatedStack:
+def evaluate_stack(stack: str, overrides: Mapping[str, str | None] | None = None) -> EvaluatedStack:
     """Runs platform/__main__.py for `stack` under the mocks; returns resources and outputs.
 
     `overrides` replaces config values (`None` removes one): how the tests try other settings.
@@ -421,7 +425,9 @@ def evaluate_stack(
         mocks = OfflineAws(stack, config.region)
         monitor = RecordingMonitor(mocks)
         settings.reset_options(project=PROJECT, stack=stack, preview=False)
-        pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
+        pulumi.runtime.set_mocks(
+            mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor
+        )
         pulumi.runtime.set_all_config(raw, [k for k in SECRET_KEYS if k in raw])
 
         resolved: dict[str, Any] = {}

@@ -39,7 +39,11 @@ LIFECYCLE_RULES = {
         {
             "rulePriority": 2,
             "description": "keep the last 100 images: enough to roll back weeks of deploys",
-            "selection": {"tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": 100},
+            "selection": {
+                "tagStatus": "any",
+                "countType": "imageCountMoreThan",
+                "countNumber": 100,
+            },
             "action": {"type": "expire"},
         },
     ]
@@ -54,7 +58,7 @@ def image_tag() -> str:
     sha = os.environ.get("GITHUB_SHA")
     if not sha:
         try:
-            sha = subprocess.run(  # noqa: S603 - fixed argv, no shell
+            sha = subprocess.run(
                 ["git", "rev-parse", "HEAD"],  # noqa: S607 - git from PATH is the point
                 cwd=REPO_ROOT,
                 capture_output=True,

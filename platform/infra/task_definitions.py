@@ -42,7 +42,9 @@ class ContainerInputs:
     messaging_env: dict[str, str]  # env var -> topic ARN / queue URL
 
 
-def container_definition(role: str, config: StackConfig, topology: Topology, inputs: ContainerInputs) -> dict[str, Any]:
+def container_definition(
+    role: str, config: StackConfig, topology: Topology, inputs: ContainerInputs
+) -> dict[str, Any]:
     environment: dict[str, str] = {
         "ENVIRONMENT": inputs.environment,
         "AWS_REGION": inputs.region,

@@ -69,7 +69,11 @@ class TaskRoles(pulumi.ComponentResource):
                 allow("EcrLogin", ["ecr:GetAuthorizationToken"], "*"),
                 allow(
                     "PullServiceImage",
-                    ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"],
+                    [
+                        "ecr:BatchGetImage",
+                        "ecr:GetDownloadUrlForLayer",
+                        "ecr:BatchCheckLayerAvailability",
+                    ],
                     args.pull_repository_arns,
                 ),
                 allow(
@@ -95,7 +99,9 @@ class TaskRoles(pulumi.ComponentResource):
             statements = []
             if publishes:
                 statements.append(
-                    allow("PublishOwnTopics", ["sns:Publish"], [args.topic_arns[k] for k in publishes])
+                    allow(
+                        "PublishOwnTopics", ["sns:Publish"], [args.topic_arns[k] for k in publishes]
+                    )
                 )
             if consumes:
                 statements.append(

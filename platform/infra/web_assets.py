@@ -31,7 +31,11 @@ def content_type(path: Path) -> str:
         return EXTRA_TYPES[path.suffix]
     guessed, _ = mimetypes.guess_type(path.name)
     kind = guessed or "application/octet-stream"
-    return f"{kind}; charset=utf-8" if kind.startswith("text/") or kind.endswith(("json", "xml")) else kind
+    return (
+        f"{kind}; charset=utf-8"
+        if kind.startswith("text/") or kind.endswith(("json", "xml"))
+        else kind
+    )
 
 
 def cache_control(relative: str) -> str:

@@ -31,7 +31,9 @@ KEY_SETTINGS: dict[str, tuple[str, ...]] = {
     "aws:ec2/vpc:Vpc": ("cidrBlock",),
     "aws:ec2/subnet:Subnet": ("availabilityZone", "cidrBlock"),
     "aws:ec2/vpcEndpoint:VpcEndpoint": ("serviceName", "vpcEndpointType"),
-    "aws:ecr/repository:Repository": ("name", "imageTagMutability", "imageScanningConfiguration.scanOnPush"),
+    "aws:ecr/repository:Repository": (
+        "name", "imageTagMutability", "imageScanningConfiguration.scanOnPush",
+    ),
     "docker:index/image:Image": ("build.platform",),
     "aws:rds/instance:Instance": (
         "instanceClass", "engineVersion", "allocatedStorage", "multiAz", "deletionProtection",
@@ -41,7 +43,9 @@ KEY_SETTINGS: dict[str, tuple[str, ...]] = {
     "aws:sqs/queue:Queue": ("name", "visibilityTimeoutSeconds", "redrivePolicy.maxReceiveCount"),
     "aws:sns/topicSubscription:TopicSubscription": ("rawMessageDelivery", "filterPolicy"),
     "aws:ecs/cluster:Cluster": ("name",),
-    "aws:ecs/clusterCapacityProviders:ClusterCapacityProviders": ("defaultCapacityProviderStrategies",),
+    "aws:ecs/clusterCapacityProviders:ClusterCapacityProviders": (
+        "defaultCapacityProviderStrategies",
+    ),
     "aws:ecs/capacityProvider:CapacityProvider": (
         "autoScalingGroupProvider.managedScaling.targetCapacity",
         "autoScalingGroupProvider.managedTerminationProtection",
@@ -146,7 +150,8 @@ def tree_lines(stack: EvaluatedStack) -> Iterator[str]:
 def print_plan(stack: EvaluatedStack) -> None:
     counts = Counter(r.type for r in stack.resources if r.custom)
     print(
-        f"# offline plan of stack '{stack.stack}' ({stack.config.environment}, {stack.config.region})"
+        f"# offline plan of stack '{stack.stack}' "
+        f"({stack.config.environment}, {stack.config.region})"
     )
     print(f"# {sum(counts.values())} resources; under mocks: ids and ARNs are placeholders\n")
     for line in tree_lines(stack):
@@ -157,7 +162,7 @@ def print_plan(stack: EvaluatedStack) -> None:
 
 
 def comparable(stack: EvaluatedStack) -> dict[str, dict[str, str]]:
-    """(type name) -> settings, with the stack's own prefix neutralised so only real differences show."""
+    """(type name) -> settings; the stack's own name is neutralised so real differences show."""
     prefix, slashed = stack.config.prefix, "/" + stack.config.prefix.replace("-", "/", 1)
     table: dict[str, dict[str, str]] = {}
     for resource in stack.resources:

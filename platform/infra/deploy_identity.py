@@ -141,7 +141,7 @@ class DeployIdentity(pulumi.ComponentResource):
                         "iam:TagOpenIDConnectProvider",
                         "iam:UpdateOpenIDConnectProviderThumbprint",
                         "iam:AddClientIDToOpenIDConnectProvider",
-                    ],  # fmt: skip
+                    ],
                     pulumi.Output.concat(
                         "arn:aws:iam::", args.account_id, f":oidc-provider/{GITHUB_OIDC_HOST}"
                     ),

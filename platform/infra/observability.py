@@ -186,7 +186,7 @@ class Observability(pulumi.ComponentResource):
                             "kms:UntagResource",
                             "kms:ScheduleKeyDeletion",
                             "kms:CancelKeyDeletion",
-                        ],  # fmt: skip
+                        ],
                         "*",  # in a key policy, "*" is this key
                     ),
                     "Principal": {"AWS": root},

@@ -70,14 +70,14 @@ class EvaluatedStack:
     outputs: dict[str, Any]
     invokes: list[str] = field(default_factory=list)
 
-    def of_type(self, type_token: str) -> list[RecordedResource]:
-        return [r for r in self.resources if r.type == type_token]
+    def of_type(self, rtype: str) -> list[RecordedResource]:
+        return [r for r in self.resources if r.type == rtype]
 
-    def named(self, type_token: str, name: str) -> RecordedResource:
-        matches = [r for r in self.of_type(type_token) if r.name == name]
+    def named(self, rtype: str, name: str) -> RecordedResource:
+        matches = [r for r in self.of_type(rtype) if r.name == name]
         if len(matches) != 1:
-            known = ", ".join(r.name for r in self.of_type(type_token)) or "none"
-            raise KeyError(f"{len(matches)} {type_token} named {name!r}; there are: {known}")
+            known = ", ".join(r.name for r in self.of_type(rtype)) or "none"
+            raise KeyError(f"{len(matches)} {rtype} named {name!r}; there are: {known}")
         return matches[0]
 
     def by_urn(self, urn: str) -> RecordedResource:
@@ -112,7 +112,7 @@ class OfflineAws(pulumi.runtime.Mocks):
     def call(self, args: pulumi_mocks.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
         with self._lock:
             self.invokes.append(args.token)
-        token, a, region = args.token, args.args, self.region
+        rtype, a, region = args.token, args.args, self.region
         answers: dict[str, Any] = {
             "aws:index/getCallerIdentity:getCallerIdentity": {
                 "accountId": ACCOUNT_ID,
@@ -134,9 +134,9 @@ class OfflineAws(pulumi.runtime.Mocks):
                 "groupNames": [region] * 4,
             },
         }
-        if token in answers:
-            return answers[token], []
-        if token == "aws:ssm/getParameter:getParameter":
+        if rtype in answers:
+            return answers[rtype], []
+        if rtype == "aws:ssm/getParameter:getParameter":
             name = a["name"]
             return {
                 "id": name,
@@ -148,7 +148,7 @@ class OfflineAws(pulumi.runtime.Mocks):
                 "version": 1,
                 "withDecryption": True,
             }, []
-        if token in (
+        if rtype in (
             "aws:cloudfront/getCachePolicy:getCachePolicy",
             "aws:cloudfront/getOriginRequestPolicy:getOriginRequestPolicy",
             "aws:cloudfront/getResponseHeadersPolicy:getResponseHeadersPolicy",
@@ -157,7 +157,7 @@ class OfflineAws(pulumi.runtime.Mocks):
             if name not in MANAGED_POLICY_IDS:
                 raise KeyError(f"no managed CloudFront policy named {name!r}")
             return {"id": MANAGED_POLICY_IDS[name], "name": name, "etag": "E1OFFLINE"}, []
-        if token == "aws:ec2/getManagedPrefixList:getManagedPrefixList":
+        if rtype == "aws:ec2/getManagedPrefixList:getManagedPrefixList":
             return {
                 "id": CLOUDFRONT_PREFIX_LIST_ID,
                 "name": a.get("name"),
@@ -168,17 +168,17 @@ class OfflineAws(pulumi.runtime.Mocks):
                 "entries": [],
                 "version": 1,
             }, []
-        if token == "aws:ecr/getAuthorizationToken:getAuthorizationToken":
+        if rtype == "aws:ecr/getAuthorizationToken:getAuthorizationToken":
             return {
                 "id": region,
                 "userName": "AWS",
-                "password": "offline-ecr-token",
+                "password": "offline-ecr-rtype",
                 "authorizationToken": "QVdTOm9mZmxpbmU=",
                 "proxyEndpoint": f"https://{ACCOUNT_ID}.dkr.ecr.{region}.amazonaws.com",
                 "expiresAt": "2099-01-01T00:00:00Z",
             }, []
         raise NotImplementedError(
-            f"the offline mocks do not answer the invoke {token}; add an answer in "
+            f"the offline mocks do not answer the invoke {rtype}; add an answer in "
             "platform/infra/offline.py (OfflineAws.call)"
         )
 
@@ -186,48 +186,47 @@ class OfflineAws(pulumi.runtime.Mocks):
     def new_resource(self, args: pulumi_mocks.MockResourceArgs) -> tuple[str, dict[str, Any]]:
         inputs = dict(args.inputs)
         state = dict(inputs)
-        token, name, region = args.typ, args.name, self.region
-        h = _short_hash(self.stack, token, name)
+        rtype, name, region = args.typ, args.name, self.region
+        h = _short_hash(self.stack, rtype, name)
         physical = inputs.get("name") or (
             f"{inputs['namePrefix']}{h}" if inputs.get("namePrefix") else f"{name}-{h[:7]}"
         )
-        service = token.split(":")[1].split("/")[0] if ":" in token else "component"
-        arn = (
-            f"arn:aws:{service}:{region}:{ACCOUNT_ID}:{token.rsplit(':', 1)[-1].lower()}/{physical}"
-        )
+        service = rtype.split(":")[1].split("/")[0] if ":" in rtype else "component"
+        kind = rtype.rsplit(":", 1)[-1].lower()
+        arn = f"arn:aws:{service}:{region}:{ACCOUNT_ID}:{kind}/{physical}"
         resource_id = f"{name}-{h}"
 
-        if token == "aws:sqs/queue:Queue":
+        if rtype == "aws:sqs/queue:Queue":
             url = f"https://sqs.{region}.amazonaws.com/{ACCOUNT_ID}/{physical}"
             arn, resource_id = f"arn:aws:sqs:{region}:{ACCOUNT_ID}:{physical}", url
             state["url"] = url
-        elif token == "aws:sns/topic:Topic":
+        elif rtype == "aws:sns/topic:Topic":
             arn = f"arn:aws:sns:{region}:{ACCOUNT_ID}:{physical}"
             resource_id = arn
-        elif token == "aws:sns/topicSubscription:TopicSubscription":
+        elif rtype == "aws:sns/topicSubscription:TopicSubscription":
             arn = f"{inputs.get('topic')}:{h}"
-        elif token.startswith("aws:iam/"):
+        elif rtype.startswith("aws:iam/"):
             kind = {"Role": "role", "InstanceProfile": "instance-profile", "Policy": "policy"}.get(
-                token.rsplit(":", 1)[-1], "resource"
+                rtype.rsplit(":", 1)[-1], "resource"
             )
-            if token == "aws:iam/openIdConnectProvider:OpenIdConnectProvider":
+            if rtype == "aws:iam/openIdConnectProvider:OpenIdConnectProvider":
                 host = str(inputs.get("url", "")).removeprefix("https://")
                 arn = f"arn:aws:iam::{ACCOUNT_ID}:oidc-provider/{host}"
             else:
                 arn = f"arn:aws:iam::{ACCOUNT_ID}:{kind}/{physical}"
             state.setdefault("uniqueId", f"AROA{h.upper()}")
             resource_id = physical if kind != "resource" else resource_id
-        elif token == "aws:ecr/repository:Repository":
+        elif rtype == "aws:ecr/repository:Repository":
             state["repositoryUrl"] = f"{ACCOUNT_ID}.dkr.ecr.{region}.amazonaws.com/{physical}"
             state["registryId"] = ACCOUNT_ID
             arn = f"arn:aws:ecr:{region}:{ACCOUNT_ID}:repository/{physical}"
-        elif token == "docker:index/image:Image":
+        elif rtype == "docker:index/image:Image":
             image_name = str(inputs.get("imageName", ""))
             repository = image_name.rsplit(":", 1)[0]
             digest = hashlib.sha256(image_name.encode()).hexdigest()
             state["repoDigest"] = f"{repository}@sha256:{digest}"
             state["baseImageName"] = image_name
-        elif token == "aws:rds/instance:Instance":
+        elif rtype == "aws:rds/instance:Instance":
             identifier = inputs.get("identifier") or physical
             address = f"{identifier}.c{h}.{region}.rds.amazonaws.com"
             state.update(
@@ -243,10 +242,10 @@ class OfflineAws(pulumi.runtime.Mocks):
                 ],
             )
             arn = f"arn:aws:rds:{region}:{ACCOUNT_ID}:db:{identifier}"
-        elif token == "aws:secretsmanager/secret:Secret":
+        elif rtype == "aws:secretsmanager/secret:Secret":
             arn = f"arn:aws:secretsmanager:{region}:{ACCOUNT_ID}:secret:{physical}-{h[:6]}"
             resource_id = arn
-        elif token == "aws:lb/loadBalancer:LoadBalancer":
+        elif rtype == "aws:lb/loadBalancer:LoadBalancer":
             suffix = f"app/{physical[:24]}/{h}"
             arn = f"arn:aws:elasticloadbalancing:{region}:{ACCOUNT_ID}:loadbalancer/{suffix}"
             prefix = "internal-" if inputs.get("internal") else ""
@@ -255,41 +254,41 @@ class OfflineAws(pulumi.runtime.Mocks):
                 dnsName=f"{prefix}{physical[:24]}-{h}.{region}.elb.amazonaws.com",
                 zoneId="Z35SXDOTRQ7X7K",
             )
-        elif token == "aws:lb/targetGroup:TargetGroup":
+        elif rtype == "aws:lb/targetGroup:TargetGroup":
             suffix = f"targetgroup/{physical[:24]}/{h}"
             arn = f"arn:aws:elasticloadbalancing:{region}:{ACCOUNT_ID}:{suffix}"
             state["arnSuffix"] = suffix
-        elif token in ("aws:lb/listener:Listener", "aws:lb/listenerRule:ListenerRule"):
+        elif rtype in ("aws:lb/listener:Listener", "aws:lb/listenerRule:ListenerRule"):
             arn = f"arn:aws:elasticloadbalancing:{region}:{ACCOUNT_ID}:listener/app/{h}/{name}"
-        elif token == "aws:ecs/cluster:Cluster":
+        elif rtype == "aws:ecs/cluster:Cluster":
             arn = f"arn:aws:ecs:{region}:{ACCOUNT_ID}:cluster/{physical}"
-        elif token == "aws:ecs/service:Service":
+        elif rtype == "aws:ecs/service:Service":
             arn = f"arn:aws:ecs:{region}:{ACCOUNT_ID}:service/{physical}"
-        elif token == "aws:ecs/taskDefinition:TaskDefinition":
+        elif rtype == "aws:ecs/taskDefinition:TaskDefinition":
             family = inputs.get("family", physical)
             arn = f"arn:aws:ecs:{region}:{ACCOUNT_ID}:task-definition/{family}:1"
             state.update(revision=1, arnWithoutRevision=arn.rsplit(":", 1)[0])
-        elif token == "aws:cloudwatch/logGroup:LogGroup":
+        elif rtype == "aws:cloudwatch/logGroup:LogGroup":
             arn = f"arn:aws:logs:{region}:{ACCOUNT_ID}:log-group:{physical}"
-        elif token == "aws:cloudwatch/metricAlarm:MetricAlarm":
+        elif rtype == "aws:cloudwatch/metricAlarm:MetricAlarm":
             arn = f"arn:aws:cloudwatch:{region}:{ACCOUNT_ID}:alarm:{physical}"
-        elif token == "aws:kms/key:Key":
+        elif rtype == "aws:kms/key:Key":
             state["keyId"] = f"{h}-0000-4000-8000-{h}{h[:4]}"
             arn = f"arn:aws:kms:{region}:{ACCOUNT_ID}:key/{state['keyId']}"
-        elif token == "aws:s3/bucket:Bucket":
+        elif rtype == "aws:s3/bucket:Bucket":
             bucket = inputs.get("bucket") or f"{inputs.get('bucketPrefix', name)}{h}"
             state.update(
                 bucket=bucket, bucketRegionalDomainName=f"{bucket}.s3.{region}.amazonaws.com"
             )
             arn, resource_id = f"arn:aws:s3:::{bucket}", bucket
-        elif token == "aws:cloudfront/distribution:Distribution":
+        elif rtype == "aws:cloudfront/distribution:Distribution":
             resource_id = f"E{h.upper()}OFF"
             arn = f"arn:aws:cloudfront::{ACCOUNT_ID}:distribution/{resource_id}"
             state.update(domainName=f"d{h}.cloudfront.net", hostedZoneId="Z2FDTNDATAQYW2")
-        elif token == "aws:cloudfront/vpcOrigin:VpcOrigin":
+        elif rtype == "aws:cloudfront/vpcOrigin:VpcOrigin":
             resource_id = f"vo_{h}"
             arn = f"arn:aws:cloudfront::{ACCOUNT_ID}:vpcorigin/{resource_id}"
-        elif token == "aws:acm/certificate:Certificate":
+        elif rtype == "aws:acm/certificate:Certificate":
             domain = inputs.get("domainName", "example.com")
             arn = f"arn:aws:acm:us-east-1:{ACCOUNT_ID}:certificate/{h}"
             state["domainValidationOptions"] = [
@@ -300,29 +299,32 @@ class OfflineAws(pulumi.runtime.Mocks):
                     "resourceRecordValue": f"_{h[::-1]}.acm-validations.aws.",
                 }
             ]
-        elif token == "aws:acm/certificateValidation:CertificateValidation":
+        elif rtype == "aws:acm/certificateValidation:CertificateValidation":
             state["certificateArn"] = inputs.get("certificateArn")
-        elif token == "aws:route53/record:Record":
+        elif rtype == "aws:route53/record:Record":
             state["fqdn"] = str(inputs.get("name", "")).rstrip(".")
-        elif token == "aws:ec2/vpc:Vpc":
+        elif rtype == "aws:ec2/vpc:Vpc":
             resource_id = f"vpc-{h}"
-        elif token.startswith("aws:ec2/") or token.startswith("aws:vpc/"):
+        elif rtype.startswith("aws:ec2/") or rtype.startswith("aws:vpc/"):
             short = {
                 "Subnet": "subnet", "SecurityGroup": "sg", "RouteTable": "rtb", "NatGateway": "nat",
                 "InternetGateway": "igw", "Eip": "eipalloc", "VpcEndpoint": "vpce",
                 "LaunchTemplate": "lt", "SecurityGroupIngressRule": "sgr",
                 "SecurityGroupEgressRule": "sgr",
-            }.get(token.rsplit(":", 1)[-1], "r")  # fmt: skip
+            }.get(rtype.rsplit(":", 1)[-1], "r")  # fmt: skip
             resource_id = f"{short}-{h}{h[:9]}"
             arn = f"arn:aws:ec2:{region}:{ACCOUNT_ID}:{short}/{resource_id}"
-        elif token == "aws:autoscaling/group:Group":
-            arn = f"arn:aws:autoscaling:{region}:{ACCOUNT_ID}:autoScalingGroup:{h}:autoScalingGroupName/{physical}"
+        elif rtype == "aws:autoscaling/group:Group":
+            arn = (
+                f"arn:aws:autoscaling:{region}:{ACCOUNT_ID}:autoScalingGroup:{h}:"
+                f"autoScalingGroupName/{physical}"
+            )
 
         state.setdefault("arn", arn)
         state.setdefault("id", resource_id)
-        if token.startswith("aws:") and "tags" in inputs:
+        if rtype.startswith("aws:") and "tags" in inputs:
             state["tagsAll"] = inputs["tags"]
-        if token in (
+        if rtype in (
             "aws:ecs/cluster:Cluster", "aws:ecs/service:Service", "aws:iam/role:Role",
             "aws:sns/topic:Topic", "aws:sqs/queue:Queue", "aws:cloudwatch/logGroup:LogGroup",
             "aws:cloudwatch/metricAlarm:MetricAlarm", "aws:ecs/capacityProvider:CapacityProvider",

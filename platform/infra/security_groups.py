@@ -1,4 +1,4 @@
-"""One security group per task role: api (reachable from the ALB only), worker, migrate (no ingress).
+"""One security group per task role: api (reachable from the ALB only), worker and migrate.
 
 Separate groups let the database admit each role by name and keep the ALB out of the worker.
 """

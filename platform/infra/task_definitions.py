@@ -111,7 +111,8 @@ def container_definition(
                 "CMD",
                 "python",
                 "-c",
-                f"import urllib.request; urllib.request.urlopen('http://127.0.0.1:{API_PORT}/healthz', timeout=3)",
+                "import urllib.request; "
+                f"urllib.request.urlopen('http://127.0.0.1:{API_PORT}/healthz', timeout=3)",
             ],
             "interval": 15,
             "timeout": 5,

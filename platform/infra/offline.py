@@ -15,7 +15,7 @@ import hashlib
 import json
 import runpy
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -415,6 +415,63 @@ def raw_stack_config(
 _EVALUATION_LOCK = threading.Lock()
 
 
+@dataclass
+class ProgramRun:
+    resources: list[RecordedResource]
+    outputs: dict[str, Any]
+    invokes: list[str]
+    error: BaseException | None
+
+
+def run_under_mocks(
+    program: Callable[[], Any],
+    *,
+    stack: str,
+    region: str = "us-east-1",
+    raw_config: Mapping[str, str] | None = None,
+) -> ProgramRun:
+    """Runs `program` against fresh mocks, root stack and config; never raises its error."""
+    raw = dict(raw_config or {})
+    with _EVALUATION_LOCK:
+        mocks = OfflineAws(stack, region)
+        monitor = RecordingMonitor(mocks)
+        settings.reset_options(project=PROJECT, stack=stack, preview=False)
+        pulumi.runtime.set_mocks(
+            mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor
+        )
+        pulumi.runtime.set_all_config(raw, [k for k in SECRET_KEYS if k in raw])
+        resolved: dict[str, Any] = {}
+
+        def run() -> None:
+            program()
+            root = settings.get_root_resource()
+            outputs = getattr(root, "outputs", {})
+            resolved.update(_sync_await(pulumi.Output.from_input(outputs).future()) or {})
+
+        error: BaseException | None = None
+        try:
+            _sync_await(run_pulumi_func(run))
+        except Exception as exc:  # handed back to the caller in ProgramRun
+            error = exc
+        return ProgramRun(
+            resources=list(monitor.records),
+            outputs=_plain(resolved),
+            invokes=list(mocks.invokes),
+            error=error,
+        )
+
+
+def run_program(stack: str, raw_config: Mapping[str, str]) -> ProgramRun:
+    """Runs platform/__main__.py itself (what `pulumi up` runs) with the given raw config."""
+    region = raw_config.get("aws:region") or "us-east-1"
+    return run_under_mocks(
+        lambda: runpy.run_path(str(PROGRAM), run_name="__main__"),
+        stack=stack,
+        region=region,
+        raw_config=raw_config,
+    )
+
+
 def evaluate_stack(stack: str, overrides: Mapping[str, str | None] | None = None) -> EvaluatedStack:
     """Runs platform/__main__.py for `stack` under the mocks; returns resources and outputs.
 
@@ -423,26 +480,13 @@ def evaluate_stack(stack: str, overrides: Mapping[str, str | None] | None = None
     """
     raw = raw_stack_config(stack, overrides)
     config = parse_stack_config(raw, stack)  # fail fast, with the same message as the program
-    with _EVALUATION_LOCK:
-        mocks = OfflineAws(stack, config.region)
-        monitor = RecordingMonitor(mocks)
-        settings.reset_options(project=PROJECT, stack=stack, preview=False)
-        pulumi.runtime.set_mocks(
-            mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor
-        )
-        pulumi.runtime.set_all_config(raw, [k for k in SECRET_KEYS if k in raw])
-
-        resolved: dict[str, Any] = {}
-
-        def program() -> None:
-            runpy.run_path(str(PROGRAM), run_name="__main__")
-            root = settings.get_root_resource()
-            outputs = getattr(root, "outputs", {})
-            resolved.update(_sync_await(pulumi.Output.from_input(outputs).future()) or {})
-
-        _sync_await(run_pulumi_func(program))
-        records = list(monitor.records)
-        invokes = list(mocks.invokes)
+    run = run_program(stack, raw)
+    if run.error is not None:
+        raise run.error
     return EvaluatedStack(
-        stack=stack, config=config, resources=records, outputs=_plain(resolved), invokes=invokes
+        stack=stack,
+        config=config,
+        resources=run.resources,
+        outputs=run.outputs,
+        invokes=run.invokes,
     )

@@ -43,3 +43,8 @@ def variant() -> Callable[..., EvaluatedStack]:
         return _variants[key]
 
     return evaluate
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # pulumi_aws warns at import about its own deprecated aliases; nothing here uses them.
+    config.addinivalue_line("filterwarnings", "ignore::DeprecationWarning:pulumi_aws.*")

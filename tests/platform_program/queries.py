@@ -8,7 +8,9 @@ from typing import Any
 
 from infra.offline import EvaluatedStack, RecordedResource
 
-DIGEST_REFERENCE = r"^\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com/[a-z0-9._/-]+@sha256:[0-9a-f]{64}$"
+DIGEST_REFERENCE = (
+    r"^\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com/[a-z0-9._/-]+@sha256:[0-9a-f]{64}$"
+)
 
 # Resource types whose inputs hold an IAM policy document, and the input that holds it.
 POLICY_INPUTS = {

@@ -1,4 +1,4 @@
-"""Stack settings: both stack files are valid, and every wrong setting stops with a clear message."""
+"""Stack settings: both stack files are valid; every wrong setting stops with a clear message."""
 
 from __future__ import annotations
 
@@ -21,8 +21,10 @@ def test_both_stack_files_are_valid() -> None:
     staging = parse_stack_config(raw_stack_config("staging"), "staging")
     prod = parse_stack_config(raw_stack_config("prod"), "prod")
     assert (staging.environment, prod.environment) == ("staging", "production")
-    assert prod.db_multi_az and prod.db_deletion_protection
-    assert prod.api.min_tasks >= 2 and prod.worker.min_tasks >= 2
+    assert prod.db_multi_az
+    assert prod.db_deletion_protection
+    assert prod.api.min_tasks >= 2
+    assert prod.worker.min_tasks >= 2
 
 
 def test_image_ref_is_parsed_into_its_parts() -> None:

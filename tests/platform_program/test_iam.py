@@ -29,7 +29,8 @@ def test_no_statement_grants_wildcard_actions(stack: EvaluatedStack) -> None:
     for resource, document in documents:
         for statement in statements(document):
             for action in as_list(statement.get("Action", [])):
-                assert action != "*" and not action.endswith(":*"), f"{resource.urn}: {action}"
+                assert action != "*", f"{resource.urn}: {action}"
+                assert not action.endswith(":*"), f"{resource.urn}: {action}"
             assert "NotAction" not in statement, resource.urn
 
 

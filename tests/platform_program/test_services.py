@@ -114,7 +114,8 @@ def test_environment_and_secrets_follow_the_contract(stack: EvaluatedStack) -> N
         }
         assert not any("PASSWORD" in k or "SECRET" in k for k in env), "secrets only via `secrets`"
     api, worker = environment(stack, "api"), environment(stack, "worker")
-    assert api["RELAY_ENABLED"] == "true" and api["PORT"] == str(API_PORT)
+    assert api["RELAY_ENABLED"] == "true"
+    assert api["PORT"] == str(API_PORT)
     assert worker["RELAY_ENABLED"] == "false"
     queue = TOPOLOGY.queue(ORDER_PROCESSING_QUEUE)
     assert worker["WORKER_VISIBILITY_TIMEOUT_SECONDS"] == str(queue.visibility_timeout_seconds)
@@ -128,7 +129,8 @@ def test_rolling_deployment_numbers(stack: EvaluatedStack) -> None:
         assert inputs["deploymentCircuitBreaker"] == {"enable": True, "rollback": True}
         assert inputs["waitForSteadyState"] is True
     alarms = service(stack, "api")["alarms"]
-    assert alarms["enable"] is True and alarms["rollback"] is True
+    assert alarms["enable"] is True
+    assert alarms["rollback"] is True
     alarm_names = {
         r.inputs["name"] for r in stack.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")
     }

@@ -49,7 +49,7 @@ class Database(pulumi.ComponentResource):
         self._security_group = aws.ec2.SecurityGroup(
             f"{name}-sg",
             vpc_id=args.vpc_id,
-            description="PostgreSQL; ingress only from the service's task security groups",
+            description="PostgreSQL: ingress only from the task security groups",
             tags={"Name": f"{config.prefix}-db"},
             opts=child,
         )
@@ -85,7 +85,6 @@ class Database(pulumi.ComponentResource):
             auto_minor_version_upgrade=True,
             # Changes wait for the maintenance window instead of restarting the database mid-day.
             apply_immediately=False,
-            performance_insights_enabled=True,
             enabled_cloudwatch_logs_exports=["postgresql"],
             tags={"environment": config.environment},
             opts=child,

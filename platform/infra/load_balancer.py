@@ -68,7 +68,8 @@ class LoadBalancer(pulumi.ComponentResource):
         security_group = aws.ec2.SecurityGroup(
             f"{name}-sg",
             vpc_id=args.vpc_id,
-            description="ALB: HTTP from CloudFront's origin-facing servers only",
+            # SG descriptions allow a restricted ASCII set (no apostrophes).
+            description="ALB: HTTP from the CloudFront origin-facing servers only",
             tags={"Name": f"{config.prefix}-alb"},
             opts=child,
         )

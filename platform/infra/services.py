@@ -149,7 +149,10 @@ class Services(pulumi.ComponentResource):
             health_check_grace_period_seconds=config.health_check_grace_period_seconds,
             alarms={"alarm_names": args.deployment_alarm_names, "enable": True, "rollback": True},
             tags={"environment": config.environment, "role": "api"},
-            opts=keep_count,
+            # ECS refuses a target group that no listener forwards to yet.
+            opts=pulumi.ResourceOptions.merge(
+                keep_count, pulumi.ResourceOptions(depends_on=[lb.forward_rule])
+            ),
             **deployment_settings(config, behind_load_balancer=True),
             **common,
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from infra.network import INTERFACE_ENDPOINTS
@@ -65,3 +66,17 @@ def test_tasks_run_in_private_subnets_without_public_ips(stack: EvaluatedStack) 
     assert set(stack.outputs["migrate_network"]["subnets"]) == private
     database = stack.named("aws:rds/instance:Instance", "database-postgres").inputs
     assert database["publiclyAccessible"] is False
+
+
+def test_security_group_descriptions_use_the_characters_aws_accepts(stack: EvaluatedStack) -> None:
+    # EC2 refuses other characters (an apostrophe fails `pulumi up`, not the mocks).
+    allowed = re.compile(r"^[a-zA-Z0-9. _\-:/()#,@\[\]+=&;{}!$*]*$")
+    kinds = (
+        "aws:ec2/securityGroup:SecurityGroup",
+        "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
+        "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule",
+    )
+    described = [r for kind in kinds for r in stack.of_type(kind) if "description" in r.inputs]
+    assert described
+    for resource in described:
+        assert allowed.match(resource.inputs["description"]), resource.urn

@@ -48,5 +48,3 @@ def variant() -> Callable[..., EvaluatedStack]:
 def pytest_configure(config: pytest.Config) -> None:
     # pulumi_aws warns at import about its own deprecated aliases; nothing here uses them.
     config.addinivalue_line("filterwarnings", "ignore::DeprecationWarning:pulumi_aws.*")
-    # parliament 1.6.4's regexes use non-raw strings; harmless, and not ours to fix.
-    config.addinivalue_line("filterwarnings", "ignore:invalid escape sequence:DeprecationWarning")

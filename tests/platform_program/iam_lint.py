@@ -12,6 +12,7 @@ import importlib.resources
 import importlib.util
 import sys
 import types
+import warnings
 from typing import Any
 
 
@@ -29,7 +30,11 @@ def _install_pkg_resources_stand_in() -> None:
 
 _install_pkg_resources_stand_in()
 
-from parliament import analyze_policy_string  # noqa: E402
+# parliament's regexes are non-raw strings: Python warns while compiling it. Harmless, not ours.
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", DeprecationWarning)
+    warnings.simplefilter("ignore", SyntaxWarning)
+    from parliament import analyze_policy_string
 
 # Findings that mean the document is wrong, not merely worth a look.
 BLOCKING = {

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from pulumi_policy import ResourceValidationArgs, ResourceValidationPolicy
@@ -15,7 +16,7 @@ FARGATE_MAX_STOP_TIMEOUT = 120
 DRAIN_SETTINGS = ("GRACEFUL_SHUTDOWN_SECONDS", "WORKER_SHUTDOWN_SECONDS")
 
 
-def _containers(props: dict[str, Any]) -> list[dict[str, Any]]:
+def _containers(props: Mapping[str, Any]) -> list[dict[str, Any]]:
     raw = props.get("containerDefinitions")
     try:
         parsed = json.loads(raw) if isinstance(raw, str) else raw

@@ -23,7 +23,7 @@ DOCUMENT_PROPERTIES = {
 
 
 def wildcard_problems(policy: Any) -> list[str]:
-    problems = []
+    problems: list[str] = []
     parsed = document(policy)
     if not isinstance(parsed, dict):
         return problems

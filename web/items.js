@@ -126,7 +126,11 @@ export function createItemsView({ onChange }) {
     items.push(item);
     total += 1;
     render(item);
-    form.reset();
+    // Clear what was sent, but keep anything typed for the next item while this one was saving.
+    for (const name of ["title", "description", "price"]) {
+      const field = form.elements[name];
+      if (field.value === data.get(name)) field.value = "";
+    }
     form.elements.title.focus(); // ready for the next one
     announce(`Added ${item.title}`);
     changed();

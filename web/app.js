@@ -15,9 +15,11 @@ const signupForm = document.getElementById("signup-form");
 const orders = createOrdersView();
 const items = createItemsView({ onChange: (current) => orders.setItems(current) });
 
+/** Load the logged-in screen; returns the name to greet the user by. */
 async function enterApp() {
   const me = await api.getMe();
-  signedInAs.textContent = `Signed in as ${me.full_name || me.email}`;
+  const name = me.full_name || me.email;
+  signedInAs.textContent = `Signed in as ${name}`;
   // Orders are secondary here: if they cannot load, items still work and the reason is shown.
   await Promise.all([items.load(), orders.load().catch((error) => orders.unavailable(error))]);
   for (const form of [loginForm, signupForm]) {
@@ -28,6 +30,7 @@ async function enterApp() {
   appView.hidden = false;
   account.hidden = false;
   document.getElementById("items-heading").focus();
+  return name;
 }
 
 function leaveApp() {
@@ -58,8 +61,7 @@ onSubmit(loginForm, async (data) => {
     }
     throw error;
   }
-  await enterApp();
-  announce(`Welcome back, ${email}`);
+  announce(`Welcome back, ${await enterApp()}`);
 });
 
 onSubmit(signupForm, async (data) => {
@@ -67,8 +69,7 @@ onSubmit(signupForm, async (data) => {
   const password = data.get("password");
   await api.signUp({ email, password, fullName: data.get("full_name").trim() });
   await api.logIn(email, password);
-  await enterApp();
-  announce(`Account created. Welcome, ${email}`);
+  announce(`Account created. Welcome, ${await enterApp()}`);
 });
 
 document.getElementById("logout").addEventListener("click", async () => {

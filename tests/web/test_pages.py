@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
@@ -13,10 +14,12 @@ from tests.web.pages import (
     horizontal_overflow,
     item_row,
     items_heading,
+    log_in,
     order_card,
     sign_up,
     signed_up_user,
     signup_form,
+    unique_email,
 )
 
 pytestmark = pytest.mark.browser
@@ -101,3 +104,27 @@ def test_desktop_layout_puts_items_and_orders_side_by_side(desktop: Page, web_ur
     assert orders_box is not None
     assert orders_box["x"] > items_box["x"] + items_box["width"]
     assert horizontal_overflow(page) == 0
+
+
+def test_long_item_lists_load_a_page_at_a_time(desktop: Page, web_url: str) -> None:
+    page = desktop
+    email = unique_email()
+    page.goto(web_url)
+    with page.expect_response("**/api/v1/auth/token") as login_response:
+        sign_up(page, email)
+    expect(items_heading(page)).to_be_visible()
+    headers = {"Authorization": f"Bearer {login_response.value.json()['access_token']}"}
+    with httpx.Client(base_url=f"{web_url}/api/v1", headers=headers) as api:
+        for number in range(1, 102):  # one more than the service's largest page
+            api.post("/items", json={"title": f"Part {number}", "price": "1"}).raise_for_status()
+    page.get_by_role("button", name="Log out").click()
+    log_in(page, email)
+
+    expect(page.get_by_text("101 items, 100 shown.")).to_be_visible()
+    expect(item_row(page, "Part 100")).to_be_visible()
+    expect(item_row(page, "Part 101")).to_have_count(0)
+    page.get_by_role("button", name="Show more items").click()
+    expect(page.get_by_role("button", name="Edit Part 101")).to_be_focused()
+    expect(page.get_by_text("101 items.")).to_be_visible()
+    expect(page.get_by_role("button", name="Show more items")).to_be_hidden()
+    expect(page.get_by_label("Quantity of Part 101")).to_be_visible()

@@ -64,6 +64,9 @@ class Settings(BaseSettings):
     order_events_topic_arn: str | None = None
     order_processing_queue_url: str | None = None
     order_notifications_queue_url: str | None = None
+    # Dead-letter queues: read only by operators, tests and `make dev`'s messages.
+    order_processing_dlq_url: str | None = None
+    order_notifications_dlq_url: str | None = None
 
     # --- outbox relay ---------------------------------------------------------------------------
     relay_enabled: bool = True  # the API process runs the relay in a background thread

@@ -46,7 +46,7 @@ def create_topology(
         ]
         if queue.env_var:
             env[queue.env_var] = url
-        env[f"{queue.key.upper().replace('-', '_')}_DLQ_URL"] = dlq_url
+        env[queue.dlq_env_var] = dlq_url
         for sub in topology.subscriptions_of(queue.key):
             attributes = {"RawMessageDelivery": "true" if sub.raw_message_delivery else "false"}
             policy = sub.filter_policy_dict()

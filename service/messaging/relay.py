@@ -1,6 +1,6 @@
 """The outbox relay: publishes committed outbox events to SNS, in order, at least once.
 
-Each round takes the oldest unsent event of every ordering key (the SNS message group, one per
+Each step takes the oldest unsent event of every ordering key (the SNS message group, one per
 customer) plus unordered events, publishes them with PublishBatch and marks them sent. Taking
 only the *head* of each group is what keeps a customer's events in order even with several
 relays: on PostgreSQL the heads are locked `FOR UPDATE SKIP LOCKED`, so another relay skips a
@@ -67,22 +67,29 @@ class OutboxRelay:
         self.topic_arns = topic_arns or topic_arns_from(settings)
 
     def publish_pending(self) -> int:
-        """One round. Returns how many events were published."""
+        """One round, in one transaction: heads, then the heads behind them once those are marked
+        sent (visible to this transaction only), up to `relay_batch_size` events. Returns how
+        many were published."""
+        published = 0
         with self.database.sessions() as session:
-            events = self._claim_heads(session)
-            if not events:
-                session.rollback()
-                return 0
-            published = 0
-            by_topic: dict[str, list[OutboxEvent]] = defaultdict(list)
-            for event in events:
-                by_topic[event.topic].append(event)
-            for topic, topic_events in by_topic.items():
-                for start in range(0, len(topic_events), SNS_BATCH_LIMIT):
-                    chunk = topic_events[start : start + SNS_BATCH_LIMIT]
-                    published += self._publish_chunk(topic, chunk)
+            while published < self.settings.relay_batch_size:
+                events = self._claim_heads(session, self.settings.relay_batch_size - published)
+                if not events:
+                    break
+                by_topic: dict[str, list[OutboxEvent]] = defaultdict(list)
+                for event in events:
+                    by_topic[event.topic].append(event)
+                sent_now = 0
+                for topic, topic_events in by_topic.items():
+                    for start in range(0, len(topic_events), SNS_BATCH_LIMIT):
+                        chunk = topic_events[start : start + SNS_BATCH_LIMIT]
+                        sent_now += self._publish_chunk(topic, chunk)
+                session.flush()
+                published += sent_now
+                if not sent_now:  # SNS is failing: leave the rest to the backoff
+                    break
             session.commit()
-            return published
+        return published
 
     def run(self, stop: threading.Event) -> None:
         """Publish until `stop` is set; idle rounds wait `relay_poll_seconds`."""
@@ -97,7 +104,7 @@ class OutboxRelay:
                 stop.wait(self.settings.relay_poll_seconds)
         log.info("outbox relay stopped")
 
-    def _claim_heads(self, session: Session) -> list[OutboxEvent]:
+    def _claim_heads(self, session: Session, limit: int) -> list[OutboxEvent]:
         earlier = aliased(OutboxEvent)
         earlier_unsent = (
             select(earlier.id)
@@ -116,7 +123,7 @@ class OutboxRelay:
                 ~earlier_unsent,
             )
             .order_by(OutboxEvent.id)
-            .limit(self.settings.relay_batch_size)
+            .limit(limit)
         )
         if session.get_bind().dialect.name == "postgresql":
             query = query.with_for_update(skip_locked=True, of=OutboxEvent)

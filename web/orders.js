@@ -186,6 +186,10 @@ export function createOrdersView() {
         }
       } catch (error) {
         if (mine !== epoch || error instanceof api.SessionExpiredError) return;
+        if (error.status >= 400 && error.status < 500 && error.status !== 429) {
+          watching.delete(order.id); // gone or not ours: asking again will not change that
+          return;
+        }
         failures += 1; // the server or network hiccuped: keep watching, more slowly
       }
       schedule();

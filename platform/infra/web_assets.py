@@ -1,8 +1,9 @@
 """Uploads the static front end (`web/` at the repository root) into the site bucket.
 
-One S3 object per file, with its content type. Caching: `index.html` is revalidated on every
-visit (it names the current assets); a file whose name carries a content hash never changes, so it
-is cached for a year; anything else for five minutes.
+One S3 object per file, with its content type. Caching: a file whose name carries a content hash
+never changes, so it is cached for a year; every other file, `index.html` included, is revalidated
+on each visit (`no-cache`: the ETag makes that a cheap 304). The front end is plain ES modules
+without hashed names, and a page must never mix an old module with a new one after a deploy.
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ from infra.registry import REPO_ROOT
 
 WEB_ROOT = REPO_ROOT / "web"
 NO_CACHE = "no-cache"
-SHORT_CACHE = "public, max-age=300"
 IMMUTABLE_CACHE = "public, max-age=31536000, immutable"
 # app.3f9a2b1c.js, index-BdX8_k2Q.css: a hash segment of 8+ characters between dots or after a dash
 CONTENT_HASH = re.compile(r"[.-](?=[A-Za-z0-9_]*\d)[A-Za-z0-9_]{8,}\.[A-Za-z0-9]+$")
@@ -43,11 +43,9 @@ def content_type(path: Path) -> str:
 
 
 def cache_control(relative: str) -> str:
-    if relative == "index.html" or relative.endswith("/index.html"):
-        return NO_CACHE
     if CONTENT_HASH.search(relative):
         return IMMUTABLE_CACHE
-    return SHORT_CACHE
+    return NO_CACHE
 
 
 def site_files(root: Path) -> list[tuple[str, Path]]:

@@ -19,7 +19,6 @@ from infra.offline import (
 from infra.web_assets import (
     IMMUTABLE_CACHE,
     NO_CACHE,
-    SHORT_CACHE,
     WebAssets,
     WebAssetsArgs,
     cache_control,
@@ -141,8 +140,8 @@ def test_content_types_and_cache_rules() -> None:
     assert cache_control("index.html") == NO_CACHE
     assert cache_control("assets/app.3f9a2b1c.js") == IMMUTABLE_CACHE
     assert cache_control("assets/index-BdX8k2Q9.css") == IMMUTABLE_CACHE
-    assert cache_control("styles.css") == SHORT_CACHE
-    assert cache_control("favicon.ico") == SHORT_CACHE
+    assert cache_control("styles.css") == NO_CACHE  # unhashed modules: never mix versions
+    assert cache_control("favicon.ico") == NO_CACHE
 
 
 def test_web_folder_is_uploaded_file_by_file(tmp_path: Path) -> None:
@@ -167,6 +166,6 @@ def test_web_folder_is_uploaded_file_by_file(tmp_path: Path) -> None:
     assert set(objects) == {"index.html", "styles.css", "assets/app.3f9a2b1c.js"}
     assert objects["index.html"]["cacheControl"] == "no-cache"
     assert objects["index.html"]["contentType"] == "text/html; charset=utf-8"
-    assert objects["styles.css"]["cacheControl"] == "public, max-age=300"
+    assert objects["styles.css"]["cacheControl"] == "no-cache"
     assert objects["assets/app.3f9a2b1c.js"]["cacheControl"].endswith("immutable")
     assert all(o["bucket"] == "site" for o in objects.values())

@@ -6,6 +6,7 @@ that cannot collide with anything else on the path), where the tests import them
 """
 
 from pulumi_policy import EnforcementLevel, PolicyPack
+
 from shipyard_policies import ALL_POLICIES
 
 PolicyPack(

@@ -26,6 +26,7 @@ CACHING_DISABLED = "Managed-CachingDisabled"
 ALL_VIEWER_EXCEPT_HOST = "Managed-AllViewerExceptHostHeader"
 SECURITY_HEADERS = "Managed-SecurityHeadersPolicy"
 WEB_ORIGIN = "web"
+API_PATHS = ("/api/*", "/healthz", "/readyz")
 API_ORIGIN = "api"
 ALL_METHODS = ["GET", "HEAD", "OPTIONS", "PUT", "POST", "PATCH", "DELETE"]
 
@@ -165,9 +166,11 @@ class Edge(pulumi.ComponentResource):
                 "cache_policy_id": cache_optimized.id,
                 "response_headers_policy_id": security_headers.id,
             },
+            # /api/* is the API; the probes go through too, so a smoke test checks the path a
+            # viewer takes (CloudFront -> ALB -> task), not just the task.
             ordered_cache_behaviors=[
                 {
-                    "path_pattern": "/api/*",
+                    "path_pattern": pattern,
                     "target_origin_id": API_ORIGIN,
                     "viewer_protocol_policy": "redirect-to-https",
                     "allowed_methods": ALL_METHODS,
@@ -177,6 +180,7 @@ class Edge(pulumi.ComponentResource):
                     "origin_request_policy_id": all_viewer.id,
                     "response_headers_policy_id": security_headers.id,
                 }
+                for pattern in API_PATHS
             ],
             restrictions={"geo_restriction": {"restriction_type": "none"}},
             viewer_certificate=(

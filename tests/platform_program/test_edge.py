@@ -78,13 +78,14 @@ def test_cloudfront_routes_api_uncached_and_the_site_from_a_private_bucket(
 ) -> None:
     (distribution,) = stack.of_type("aws:cloudfront/distribution:Distribution")
     inputs = distribution.inputs
-    (api,) = inputs["orderedCacheBehaviors"]
-    assert api["pathPattern"] == "/api/*"
-    assert api["targetOriginId"] == "api"
-    assert api["cachePolicyId"] == MANAGED_POLICY_IDS[CACHING_DISABLED]
-    assert api["originRequestPolicyId"] == MANAGED_POLICY_IDS[ALL_VIEWER_EXCEPT_HOST]
-    assert set(api["allowedMethods"]) >= {"POST", "PUT", "PATCH", "DELETE"}
-    for behaviour in (api, inputs["defaultCacheBehavior"]):
+    behaviours = inputs["orderedCacheBehaviors"]
+    assert [b["pathPattern"] for b in behaviours] == ["/api/*", "/healthz", "/readyz"]
+    for api in behaviours:
+        assert api["targetOriginId"] == "api"
+        assert api["cachePolicyId"] == MANAGED_POLICY_IDS[CACHING_DISABLED]
+        assert api["originRequestPolicyId"] == MANAGED_POLICY_IDS[ALL_VIEWER_EXCEPT_HOST]
+        assert set(api["allowedMethods"]) >= {"POST", "PUT", "PATCH", "DELETE"}
+    for behaviour in (*behaviours, inputs["defaultCacheBehavior"]):
         assert behaviour["viewerProtocolPolicy"] == "redirect-to-https"
     web = next(o for o in inputs["origins"] if o["originId"] == "web")
     (access_control,) = stack.of_type("aws:cloudfront/originAccessControl:OriginAccessControl")

@@ -16,6 +16,8 @@ from pulumi_policy import (
     ResourceValidationPolicy,
     StackValidationArgs,
 )
+
+from infra.offline import EvaluatedStack, RecordedResource
 from shipyard_policies import ALL_POLICIES
 from shipyard_policies.compute import (
     ECS_IMAGE_BY_DIGEST,
@@ -32,8 +34,6 @@ from shipyard_policies.edge import (
 )
 from shipyard_policies.iam import IAM_NO_WILDCARD_ACTIONS
 from shipyard_policies.messaging import SNS_TOPIC_ENCRYPTED, SQS_QUEUE_ENCRYPTED_WITH_DLQ
-
-from infra.offline import EvaluatedStack, RecordedResource
 
 OPTIONS = PolicyResourceOptions(
     protect=False,

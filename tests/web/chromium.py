@@ -25,7 +25,12 @@ DESKTOP: dict[str, Any] = {"viewport": {"width": 1280, "height": 800}}
 
 
 def chromium_path() -> str | None:
-    return shutil.which("chromium")
+    # Debian's package (this machine, CI here), or Google Chrome on GitHub's Ubuntu runners,
+    # where `apt-get install chromium` is only a stub for the snap.
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        if found := shutil.which(name):
+            return found
+    return None
 
 
 def browser_required() -> bool:

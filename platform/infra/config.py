@@ -56,6 +56,11 @@ GITHUB_REPOSITORY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,38}/[A-Za-z0-9._-]{1
 GITHUB_ENVIRONMENT = re.compile(r"^[A-Za-z0-9._-]{1,255}$")
 DOMAIN_NAME = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 AWS_REGION = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
+E164_NUMBER = re.compile(r"^\+[1-9]\d{1,14}$")
+# Docker Hub: <namespace>/<repository>, lower case, separators . _ - between alphanumerics.
+DOCKER_HUB_REPOSITORY = re.compile(
+    r"^[a-z0-9]+(?:[._-][a-z0-9]+)*/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$"
+)
 
 
 class ConfigError(ValueError):
@@ -154,6 +159,14 @@ class StackConfig:
     # secrets (Pulumi secret config; wrapped into pulumi.Output.secret by the program)
     jwt_secret: str
     origin_verify_secret: str | None
+    # operator alerts (the order-alerts function and its topic's e-mail/SMS subscribers)
+    alert_emails: tuple[str, ...] = ()
+    alert_sms_numbers: tuple[str, ...] = ()
+    alerts_reserved_concurrency: int | None = None  # None: draw from the account's pool
+    # Docker Hub: also push the service image there (ECR stays what ECS pulls from)
+    dockerhub_repository: str | None = None
+    dockerhub_username: str | None = None  # secret config
+    dockerhub_token: str | None = None  # secret config (an access token, not the password)
 
     @property
     def prefix(self) -> str:
@@ -295,6 +308,59 @@ def _email(key: str, value: str) -> str:
     return value
 
 
+def _list_of(item: Callable[[str, str], str]) -> Callable[[str, str], tuple[str, ...]]:
+    """A list setting: a YAML list in the stack file (the engine hands it over as JSON), or one
+    comma-separated string from `pulumi config set`. Each item is checked; duplicates refused."""
+
+    def parse(key: str, value: str) -> tuple[str, ...]:
+        if value.lstrip().startswith("["):
+            try:
+                items = json.loads(value)
+            except json.JSONDecodeError as error:
+                raise ValueError(f"{key} is not a valid list ({error})") from None
+            if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
+                raise ValueError(f"{key} must be a list of strings")
+        else:
+            items = value.split(",")
+        cleaned = [i.strip() for i in items if i.strip()]
+        problems: list[str] = []
+        for entry in cleaned:
+            try:
+                item(key, entry)
+            except ValueError as error:
+                problems.append(str(error))
+        repeated = sorted({i for i in cleaned if cleaned.count(i) > 1})
+        if repeated:
+            problems.append(f"{key} lists {', '.join(repeated)} more than once")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return tuple(cleaned)
+
+    return parse
+
+
+def _e164(key: str, value: str) -> str:
+    if not E164_NUMBER.match(value):
+        raise ValueError(
+            f"{key}: {value!r} is not an E.164 phone number; use + country code and number, "
+            "digits only, e.g. +14155550100"
+        )
+    return value
+
+
+# The two parsers below never echo the value: both settings are secret config.
+def _dockerhub_username(key: str, value: str) -> str:
+    if not re.fullmatch(r"[a-z0-9]{4,30}", value):
+        raise ValueError(f"{key} is not a Docker Hub user name (4-30 characters a-z, 0-9)")
+    return value
+
+
+def _token(key: str, value: str) -> str:
+    if len(value) < 8 or any(c.isspace() for c in value):
+        raise ValueError(f"{key} does not look like an access token (8+ characters, no spaces)")
+    return value
+
+
 def _secret(minimum: int) -> Callable[[str, str], str]:
     def parse(key: str, value: str) -> str:
         if len(value) < minimum or "change" in value.lower():
@@ -425,6 +491,16 @@ def parse_stack_config(raw: Mapping[str, str], stack: str) -> StackConfig:
     )
     origin_secret = r.get("origin_verify_secret", _secret(32))
 
+    alert_emails = r.get("alert_emails", _list_of(_email), ())
+    alert_sms = r.get("alert_sms_numbers", _list_of(_e164), ())
+    alerts_concurrency = r.get("alerts_reserved_concurrency", _int_range(1, 1000))
+    dockerhub_repository = r.get(
+        "dockerhub_repository",
+        _text(DOCKER_HUB_REPOSITORY, "a Docker Hub repository as namespace/name (lower case)"),
+    )
+    dockerhub_username = r.get("dockerhub_username", _dockerhub_username)
+    dockerhub_token = r.get("dockerhub_token", _token)
+
     for key in r.unknown_keys():
         r.problems.append(f"{key} is not a known setting (misspelt?); see platform/README.md")
 
@@ -493,6 +569,18 @@ def parse_stack_config(raw: Mapping[str, str], stack: str) -> StackConfig:
             "ECS pulls from the stack's region (replicate the image first)"
         )
 
+    if dockerhub_repository and not (dockerhub_username and dockerhub_token):
+        p.append(
+            f"{NS}dockerhub_repository={dockerhub_repository} needs {NS}dockerhub_username and "
+            f"{NS}dockerhub_token (an access token with write access to it), both set with "
+            "`pulumi config set --secret`"
+        )
+    if not dockerhub_repository and (dockerhub_username or dockerhub_token):
+        p.append(
+            f"{NS}dockerhub_username/{NS}dockerhub_token are set but {NS}dockerhub_repository is "
+            "not: nothing would be pushed; set the repository or remove the credentials"
+        )
+
     if p:
         raise ConfigError(stack, p)
 
@@ -545,6 +633,12 @@ def parse_stack_config(raw: Mapping[str, str], stack: str) -> StackConfig:
         alarm_oldest_message_seconds=cast(int, alarm_age),
         jwt_secret=cast(str, jwt_secret),
         origin_verify_secret=origin_secret,
+        alert_emails=cast(tuple[str, ...], alert_emails),
+        alert_sms_numbers=cast(tuple[str, ...], alert_sms),
+        alerts_reserved_concurrency=alerts_concurrency,
+        dockerhub_repository=dockerhub_repository,
+        dockerhub_username=dockerhub_username,
+        dockerhub_token=dockerhub_token,
     )
 
 

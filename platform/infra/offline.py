@@ -32,7 +32,12 @@ from infra.config import PROJECT, StackConfig, parse_stack_config
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PROGRAM = REPO_ROOT / "platform" / "__main__.py"
 ACCOUNT_ID = "123456789012"
-SECRET_KEYS = (f"{PROJECT}:jwt_secret", f"{PROJECT}:origin_verify_secret")
+SECRET_KEYS = (
+    f"{PROJECT}:jwt_secret",
+    f"{PROJECT}:origin_verify_secret",
+    f"{PROJECT}:dockerhub_username",
+    f"{PROJECT}:dockerhub_token",
+)
 # Stand-ins for `pulumi config set --secret` values, which live encrypted outside the repo.
 OFFLINE_SECRETS = {
     f"{PROJECT}:jwt_secret": "offline-plan-jwt-secret-0123456789abcdefghijklmnop",

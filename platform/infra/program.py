@@ -1,8 +1,9 @@
 """The whole stack, composed from its building blocks; returns the stack outputs.
 
-Read top to bottom, this is the architecture: network, registry and image, secrets, database,
-messaging, compute, load balancer, observability, IAM, task definitions, services, edge, site
-upload, deploy identity. `platform/__main__.py` calls `build` and exports what it returns.
+Read top to bottom, this is the architecture: network, registry and image (and its optional
+Docker Hub copy), secrets, database, messaging, compute, load balancer, observability, functions
+and operator alerts, IAM, task definitions, services, edge, site upload, deploy identity.
+`platform/__main__.py` calls `build` and exports what it returns.
 """
 
 from __future__ import annotations
@@ -17,18 +18,27 @@ from infra.compute import Compute, ComputeArgs
 from infra.config import StackConfig
 from infra.database import Database, DatabaseArgs
 from infra.deploy_identity import DeployIdentity, DeployIdentityArgs
+from infra.docker_hub import DockerHubMirror, DockerHubMirrorArgs
 from infra.edge import Edge, EdgeArgs
+from infra.functions import Functions, FunctionsArgs
 from infra.load_balancer import LoadBalancer, LoadBalancerArgs
 from infra.messaging import Messaging, MessagingArgs
 from infra.network import Network, NetworkArgs
 from infra.observability import Observability, ObservabilityArgs
+from infra.operator_alerts import OperatorAlerts, OperatorAlertsArgs
 from infra.registry import Registry, RegistryArgs
 from infra.security_groups import TaskSecurityGroups, TaskSecurityGroupsArgs
 from infra.services import Services, ServicesArgs, service_names
 from infra.task_definitions import TaskDefinitions, TaskDefinitionsArgs
 from infra.task_roles import TaskRoles, TaskRolesArgs
 from infra.web_assets import WebAssets, WebAssetsArgs
-from service.messaging.topology import ORDER_PROCESSING_QUEUE, TOPOLOGY, Topology
+from service.messaging.topology import (
+    OPERATOR_ALERTS_TOPIC,
+    ORDER_ALERTS_FUNCTION,
+    ORDER_PROCESSING_QUEUE,
+    TOPOLOGY,
+    Topology,
+)
 
 # Every output name below is a contract: CI, scripts/deploy and the rehearsal read them.
 OUTPUT_NAMES = (
@@ -48,6 +58,8 @@ OUTPUT_NAMES = (
     "web_bucket_name",
     "distribution_id",
     "log_group_names",
+    "functions",
+    "dockerhub_image",
 )
 
 
@@ -56,6 +68,14 @@ def build(config: StackConfig, topology: Topology = TOPOLOGY) -> dict[str, Any]:
 
     network = Network("network", NetworkArgs(config=config))
     registry = Registry("registry", RegistryArgs(config=config))
+    dockerhub = (
+        DockerHubMirror(
+            "dockerhub",
+            DockerHubMirrorArgs(config=config, built_image_name=registry.built_image_name),
+        )
+        if config.dockerhub_repository
+        else None
+    )
     secrets = AppSecrets("secrets", AppSecretsArgs(config=config))
     database = Database(
         "database",
@@ -99,6 +119,24 @@ def build(config: StackConfig, topology: Topology = TOPOLOGY) -> dict[str, Any]:
             queue_names=messaging.queue_names,
             dead_letter_queue_names=messaging.dead_letter_queue_names,
             account_id=account_id,
+        ),
+    )
+    functions = Functions(
+        "functions",
+        FunctionsArgs(
+            config=config,
+            topology=topology,
+            topic_arns=messaging.topic_arns,
+            alarm_topic_arn=observability.alerts_topic_arn,
+            reserved_concurrency={ORDER_ALERTS_FUNCTION: config.alerts_reserved_concurrency},
+        ),
+    )
+    OperatorAlerts(
+        "operator-alerts",
+        OperatorAlertsArgs(
+            topic_arn=messaging.topic_arns[OPERATOR_ALERTS_TOPIC],
+            emails=config.alert_emails,
+            sms_numbers=config.alert_sms_numbers,
         ),
     )
     task_roles = TaskRoles(
@@ -182,4 +220,14 @@ def build(config: StackConfig, topology: Topology = TOPOLOGY) -> dict[str, Any]:
         "web_bucket_name": edge.bucket_name,
         "distribution_id": edge.distribution_id,
         "log_group_names": observability.log_group_names,
+        # Where to look when an operator alert is missing: the function, its logs, its failures.
+        "functions": {
+            key: {
+                "name": functions.function_names[key],
+                "log_group_name": functions.log_group_names[key],
+                "failed_invocations_queue_url": functions.failed_invocations_queue_urls[key],
+            }
+            for key in functions.function_names
+        },
+        "dockerhub_image": dockerhub.image_name if dockerhub else None,
     }

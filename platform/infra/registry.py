@@ -81,6 +81,9 @@ class Registry(pulumi.ComponentResource):
     image_ref: pulumi.Output[str]
     # ARNs of the repositories task executions may pull from (the built one, or image_ref's).
     pull_repository_arns: list[pulumi.Input[str]]
+    # `<repository url>:<tag>` of the image this run built (it is in the local Docker engine
+    # afterwards); None when the stack deploys an existing digest.
+    built_image_name: pulumi.Output[str] | None
 
     def __init__(
         self, name: str, args: RegistryArgs, opts: pulumi.ResourceOptions | None = None
@@ -108,6 +111,7 @@ class Registry(pulumi.ComponentResource):
             self.image_ref = pulumi.Output.from_input(config.image_ref.reference)
             self.pull_repository_arns = [config.image_ref.repository_arn]
             self.built = False
+            self.built_image_name = None
         else:
             token = aws.ecr.get_authorization_token_output(
                 registry_id=repository.registry_id, opts=pulumi.InvokeOutputOptions(parent=self)
@@ -131,6 +135,7 @@ class Registry(pulumi.ComponentResource):
             self.image_ref = image.repo_digest
             self.pull_repository_arns = [repository.arn]
             self.built = True
+            self.built_image_name = image.image_name
 
         self.repository_url = repository.repository_url
         self.repository_arn = repository.arn

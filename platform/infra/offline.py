@@ -273,6 +273,15 @@ class OfflineAws(pulumi.runtime.Mocks):
             family = inputs.get("family", physical)
             arn = f"arn:aws:ecs:{region}:{ACCOUNT_ID}:task-definition/{family}:1"
             state.update(revision=1, arnWithoutRevision=arn.rsplit(":", 1)[0])
+        elif rtype == "aws:lambda/function:Function":
+            arn = f"arn:aws:lambda:{region}:{ACCOUNT_ID}:function:{physical}"
+            resource_id = physical
+            state.update(
+                qualifiedArn=f"{arn}:$LATEST",
+                invokeArn=f"arn:aws:apigateway:{region}:lambda:path/2015-03-31/functions/{arn}"
+                "/invocations",
+                version="$LATEST",
+            )
         elif rtype == "aws:cloudwatch/logGroup:LogGroup":
             arn = f"arn:aws:logs:{region}:{ACCOUNT_ID}:log-group:{physical}"
         elif rtype == "aws:cloudwatch/metricAlarm:MetricAlarm":
@@ -335,6 +344,7 @@ class OfflineAws(pulumi.runtime.Mocks):
             "aws:cloudwatch/metricAlarm:MetricAlarm", "aws:ecs/capacityProvider:CapacityProvider",
             "aws:autoscaling/group:Group", "aws:iam/instanceProfile:InstanceProfile",
             "aws:secretsmanager/secret:Secret", "aws:rds/subnetGroup:SubnetGroup",
+            "aws:lambda/function:Function",
         ):  # fmt: skip
             state["name"] = physical
         return resource_id, state

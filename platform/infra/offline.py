@@ -65,6 +65,7 @@ class RecordedResource:
     inputs: dict[str, Any]
     state: dict[str, Any]
     dependencies: tuple[str, ...] = ()
+    provider: str | None = None  # "<provider urn>::<id>" when not the default provider
 
 
 @dataclass
@@ -231,6 +232,16 @@ class OfflineAws(pulumi.runtime.Mocks):
             digest = hashlib.sha256(image_name.encode()).hexdigest()
             state["repoDigest"] = f"{repository}@sha256:{digest}"
             state["baseImageName"] = image_name
+        elif rtype == "docker:index/remoteImage:RemoteImage":
+            pulled = str(inputs.get("name", ""))
+            state["imageId"] = "sha256:" + hashlib.sha256(pulled.encode()).hexdigest()
+            state["repoDigest"] = pulled if "@sha256:" in pulled else ""
+        elif rtype == "docker:index/tag:Tag":
+            source = str(inputs.get("sourceImage", ""))
+            state["sourceImageId"] = "sha256:" + hashlib.sha256(source.encode()).hexdigest()
+        elif rtype == "docker:index/registryImage:RegistryImage":
+            pushed = str(inputs.get("name", ""))
+            state["sha256Digest"] = "sha256:" + hashlib.sha256(pushed.encode()).hexdigest()
         elif rtype == "aws:rds/instance:Instance":
             identifier = inputs.get("identifier") or physical
             address = f"{identifier}.c{h}.{region}.rds.amazonaws.com"
@@ -371,6 +382,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             inputs=_plain(inputs),
             state=_plain(dict(registration.state)) if registration else {},
             dependencies=tuple(request.dependencies),
+            provider=request.provider or None,
         )
         with self._lock:
             self.records.append(record)

@@ -41,7 +41,14 @@ KEY_SETTINGS: dict[str, tuple[str, ...]] = {
     ),
     "aws:sns/topic:Topic": ("name", "fifoTopic"),
     "aws:sqs/queue:Queue": ("name", "visibilityTimeoutSeconds", "redrivePolicy.maxReceiveCount"),
-    "aws:sns/topicSubscription:TopicSubscription": ("rawMessageDelivery", "filterPolicy"),
+    "aws:sns/topicSubscription:TopicSubscription": (
+        "protocol", "rawMessageDelivery", "filterPolicy",
+    ),
+    "aws:lambda/function:Function": (
+        "name", "handler", "runtime", "timeout", "reservedConcurrentExecutions",
+    ),
+    "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig": ("maximumRetryAttempts",),
+    "docker:index/tag:Tag": ("targetImage",),
     "aws:ecs/cluster:Cluster": ("name",),
     "aws:ecs/clusterCapacityProviders:ClusterCapacityProviders": (
         "defaultCapacityProviderStrategies",

@@ -85,8 +85,8 @@ class Messaging(pulumi.ComponentResource):
                     # Subscribing before the queue admits the topic loses the first messages.
                     opts=pulumi.ResourceOptions(parent=self, depends_on=[policy]),
                 )
-        # Issue 8 (Lambda / e-mail fan-out of order-events) subscribes here: add a Subscription
-        # with its endpoint to the topology's platform-only part and create it in this loop.
+        # Functions subscribe to these topics in infra/functions.py (from the topology's
+        # function_subscriptions); e-mail/SMS subscribers in infra/operator_alerts.py.
 
         self.topic_arns: dict[str, pulumi.Output[str]] = {k: t.arn for k, t in self.topics.items()}
         self.queue_urls: dict[str, pulumi.Output[str]] = {}

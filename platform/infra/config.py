@@ -449,7 +449,8 @@ def parse_stack_config(raw: Mapping[str, str], stack: str) -> StackConfig:
     dereg = r.get("deregistration_delay_seconds", _int_range(5, 300), 20)
     stop_timeout = r.get("stop_timeout_seconds", _int_range(2, MAX_STOP_TIMEOUT_SECONDS), 30)
     drain = r.get("graceful_shutdown_seconds", _int_range(1, 110), 20)
-    worker_drain = r.get("worker_shutdown_seconds", _int_range(1, 110), 20)
+    # Above the worker's 10 s long poll: a stopping worker waits for its poll to return.
+    worker_drain = r.get("worker_shutdown_seconds", _int_range(11, 110), 20)
 
     db_class = r.get(
         "db_instance_class",

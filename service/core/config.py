@@ -76,7 +76,9 @@ class Settings(BaseSettings):
 
     # --- worker ---------------------------------------------------------------------------------
     worker_batch_size: Annotated[int, Field(ge=1, le=10)] = 10  # SQS allows at most 10
-    worker_wait_seconds: Annotated[int, Field(ge=0, le=20)] = 20  # long polling, SQS max 20
+    # Long polling (SQS allows up to 20 s); a stopping worker waits for the poll to return, so
+    # this must stay below worker_shutdown_seconds.
+    worker_wait_seconds: Annotated[int, Field(ge=0, le=20)] = 10
     worker_visibility_timeout_seconds: Annotated[int, Field(ge=5, le=43_200)] = 60
     # After SIGTERM: finish the batch in hand within this, release the rest; below stopTimeout.
     worker_shutdown_seconds: Annotated[int, Field(ge=1, le=110)] = 20
@@ -96,6 +98,16 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [origin.strip() for origin in value.split(",") if origin.strip()]
         return value
+
+    @model_validator(mode="after")
+    def _worker_can_stop_in_time(self) -> Settings:
+        if self.worker_wait_seconds >= self.worker_shutdown_seconds:
+            raise ValueError(
+                f"WORKER_WAIT_SECONDS ({self.worker_wait_seconds}) must be below "
+                f"WORKER_SHUTDOWN_SECONDS ({self.worker_shutdown_seconds}): a stopping worker "
+                "waits for its long poll to return"
+            )
+        return self
 
     @model_validator(mode="after")
     def _compose_database_url(self) -> Settings:

@@ -22,13 +22,11 @@ import importlib
 import json
 import logging
 import os
-import signal
 import threading
 import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from types import FrameType
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -37,6 +35,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from service.core.config import Settings
 from service.messaging.aws import sqs_client
 from service.messaging.bootstrap import function_queue_env_var
+from service.messaging.consumer import run_until_signalled
 from service.messaging.topology import TOPOLOGY, Function, Topology
 
 if TYPE_CHECKING:
@@ -131,7 +130,7 @@ class FunctionRunner:
         queue_url: str,
         handler: Handler | None = None,
         sqs: SQSClient | None = None,
-        wait_seconds: int = 20,
+        wait_seconds: int = 5,  # short: a stopping runner waits for its poll
         retry_delay_seconds: int = 2,
     ) -> None:
         self.function = function
@@ -235,32 +234,14 @@ def run_function(settings: Settings, function_key: str, topology: Topology = TOP
         )
         return 2
     runner = FunctionRunner(settings, function, queue_url=queue_url)
-    # A daemon thread: if it is blocked in a long poll when we leave, it must not keep us alive.
-    loop = threading.Thread(target=runner.run, name=f"{function.key}-runner", daemon=True)
-    loop.start()
-    stopping = threading.Event()
-
-    def on_signal(sig: int, _: FrameType | None) -> None:
-        log.info("stopping", extra={"signal": signal.Signals(sig).name})
-        runner.stop.set()
-        stopping.set()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
-    while loop.is_alive() and not stopping.wait(0.5):
-        pass
-    # Let an invocation in progress finish (at most the function's timeout); a long poll with
-    # nothing in hand is simply abandoned: anything it still receives becomes visible again.
-    deadline = time.monotonic() + function.timeout_seconds
-    while loop.is_alive() and not runner.polling.is_set() and time.monotonic() < deadline:
-        loop.join(0.1)
-    if not loop.is_alive():
-        state = "finished"
-    elif runner.polling.is_set():
-        state = "left a long poll"  # nothing in hand
-    else:
-        state = "abandoned an invocation at the function's timeout"  # it will be retried
-    log.info("function runner exited", extra={"function": function.key, "loop": state})
+    # Let the poll return and an invocation in progress finish (at most the function's timeout,
+    # as Lambda would).
+    ended = run_until_signalled(
+        runner,
+        name=f"{function.key}-runner",
+        grace_seconds=runner.wait_seconds + function.timeout_seconds,
+    )
+    log.info("function runner exited", extra={"function": function.key, "loop": ended})
     return 0
 
 

@@ -13,7 +13,7 @@ dead-letter queue after 1 + `async_retries` receives in the role of the on-failu
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from service.core.config import Settings
 from service.messaging.aws import sns_client, sqs_client
@@ -56,16 +56,12 @@ def create_topology(
             env[queue.env_var] = url
         env[queue.dlq_env_var] = dlq_url
         for sub in topology.subscriptions_of(queue.key):
-            attributes = {"RawMessageDelivery": "true" if sub.raw_message_delivery else "false"}
-            policy = sub.filter_policy_dict()
-            if policy is not None:
-                attributes["FilterPolicy"] = json.dumps(policy)
-            sns.subscribe(
-                TopicArn=topic_arns[sub.topic],
-                Protocol="sqs",
-                Endpoint=arn,
-                Attributes=attributes,
-                ReturnSubscriptionArn=True,
+            _subscribe_queue(
+                sns,
+                topic_arn=topic_arns[sub.topic],
+                queue_arn=arn,
+                raw=sub.raw_message_delivery,
+                filter_policy=sub.filter_policy_dict(),
             )
 
     for function in topology.functions:
@@ -112,16 +108,12 @@ def _function_stand_in(
     arn = _queue_arn(sqs, url)
     for sub in topology.subscriptions_of_function(function.key):
         # Raw delivery off: the body is SNS's envelope, the same fields a Lambda record carries.
-        attributes = {"RawMessageDelivery": "false"}
-        policy = sub.filter_policy_dict()
-        if policy is not None:
-            attributes["FilterPolicy"] = json.dumps(policy)
-        sns.subscribe(
-            TopicArn=topic_arns[sub.topic],
-            Protocol="sqs",
-            Endpoint=arn,
-            Attributes=attributes,
-            ReturnSubscriptionArn=True,
+        _subscribe_queue(
+            sns,
+            topic_arn=topic_arns[sub.topic],
+            queue_arn=arn,
+            raw=False,
+            filter_policy=sub.filter_policy_dict(),
         )
     return {function_queue_env_var(function): url, function_dlq_env_var(function): dlq_url}
 
@@ -158,3 +150,23 @@ def _queue_attributes(queue: Queue, dlq_arn: str) -> dict[QueueAttributeNameType
         # Deduplication comes from the publisher's MessageDeduplicationId (the event id).
         attributes.update({"FifoQueue": "true", "ContentBasedDeduplication": "false"})
     return attributes
+
+
+def _subscribe_queue(
+    sns: SNSClient,
+    *,
+    topic_arn: str,
+    queue_arn: str,
+    raw: bool,
+    filter_policy: dict[str, Any] | None,
+) -> None:
+    attributes = {"RawMessageDelivery": "true" if raw else "false"}
+    if filter_policy is not None:
+        attributes["FilterPolicy"] = json.dumps(filter_policy)
+    sns.subscribe(
+        TopicArn=topic_arn,
+        Protocol="sqs",
+        Endpoint=queue_arn,
+        Attributes=attributes,
+        ReturnSubscriptionArn=True,
+    )

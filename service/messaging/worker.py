@@ -17,11 +17,9 @@ from __future__ import annotations
 
 import json
 import logging
-import signal
 import threading
 import time
 from dataclasses import dataclass
-from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -29,6 +27,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from service.core.config import Settings
 from service.core.db import Database
 from service.messaging.aws import sqs_client
+from service.messaging.consumer import run_until_signalled
 from service.messaging.topology import ORDER_PLACED
 from service.models import Base
 from service.orders import fulfilment
@@ -220,28 +219,9 @@ def run_worker(settings: Settings) -> int:
     assert Base.metadata.tables  # every model imported: foreign keys resolve
     database = Database(settings.database_url, pool_size=2, max_overflow=2)
     worker = OrderWorker(database, settings)
-    # A daemon thread: if it is blocked in a long poll when we leave, it must not keep us alive.
-    loop = threading.Thread(target=worker.run, name="worker-loop", daemon=True)
-    loop.start()
-    stopping = threading.Event()
-
-    def on_signal(sig: int, _: FrameType | None) -> None:
-        log.info("stopping", extra={"signal": signal.Signals(sig).name})
-        worker.stop.set()
-        stopping.set()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
-    while loop.is_alive() and not stopping.wait(0.5):
-        pass
-    deadline = time.monotonic() + settings.worker_shutdown_seconds
-    while loop.is_alive() and time.monotonic() < deadline:
-        if worker.polling.is_set():
-            # Blocked in a long poll with nothing in hand: nothing to finish. Anything that poll
-            # still returns becomes visible again after its visibility timeout; nothing is lost.
-            break
-        loop.join(0.1)
+    ended = run_until_signalled(
+        worker, name="worker-loop", grace_seconds=settings.worker_shutdown_seconds
+    )
     database.dispose()
-    # "finished": the loop ended; "left a long poll": it was waiting for messages, none in hand.
-    log.info("worker exited", extra={"loop": "left a long poll" if loop.is_alive() else "finished"})
+    log.info("worker exited", extra={"loop": ended})
     return 0

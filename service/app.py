@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -17,6 +18,9 @@ from service.core.errors import install_error_handlers
 from service.core.lifecycle import Lifecycle
 from service.core.middleware import RequestContextMiddleware
 from service.health.router import router as health_router
+from service.messaging.relay import OutboxRelay, RelayThread
+
+log = logging.getLogger(__name__)
 
 
 def create_app(settings: Settings | None = None, *, database: Database | None = None) -> FastAPI:
@@ -29,7 +33,10 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        relay = _start_relay(settings, database)
         yield
+        if relay is not None:
+            relay.stop()
         database.dispose()
 
     app = FastAPI(
@@ -56,3 +63,19 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     if settings.web_root:  # local only: on AWS CloudFront serves web/ from S3
         app.mount("/", StaticFiles(directory=Path(settings.web_root), html=True), name="web")
     return app
+
+
+def _start_relay(settings: Settings, database: Database) -> RelayThread | None:
+    """The outbox relay runs inside the API process (one fewer service to deploy and scale)."""
+    if not settings.relay_enabled:
+        return None
+    try:
+        relay = OutboxRelay(database, settings)
+    except ValueError as exc:
+        if settings.environment != "local":
+            raise
+        log.warning("outbox relay off: %s (make dev sets it up)", exc)
+        return None
+    thread = RelayThread(relay)
+    thread.start()
+    return thread

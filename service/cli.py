@@ -21,6 +21,28 @@ def _api(settings: Settings, _: argparse.Namespace) -> int:
     return 0
 
 
+def _worker(settings: Settings, _: argparse.Namespace) -> int:
+    from service.messaging.worker import run_worker
+
+    return run_worker(settings)
+
+
+def _relay(settings: Settings, _: argparse.Namespace) -> int:
+    import signal
+    import threading
+
+    from service.core.db import Database
+    from service.messaging.relay import OutboxRelay
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    database = Database(settings.database_url, pool_size=2, max_overflow=0)
+    OutboxRelay(database, settings).run(stop)
+    database.dispose()
+    return 0
+
+
 def _migrate(settings: Settings, _: argparse.Namespace) -> int:
     from service.core.db import make_engine
     from service.migrations.runner import upgrade
@@ -69,13 +91,15 @@ def _create_superuser(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _dev(settings: Settings, args: argparse.Namespace) -> int:
-    from service.devserver import run_dev
+    from service.local.dev import run_dev
 
     return run_dev(settings)
 
 
 COMMANDS: dict[str, tuple[str, Callable[[Settings, argparse.Namespace], int]]] = {
     "api": ("serve the HTTP API (production server, drains on SIGTERM)", _api),
+    "worker": ("consume orders from the order-processing queue", _worker),
+    "relay": ("publish the outbox to SNS on its own (the API runs one in-process)", _relay),
     "migrate": ("apply database migrations (safe when several tasks start at once)", _migrate),
     "revision": ("autogenerate a migration from the models (development)", _revision),
     "create-superuser": ("create an administrator account", _create_superuser),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from sqlalchemy import update
 from service.app import create_app
 from service.core.config import Settings
 from service.core.db import Database
+from service.local.emulator import EMULATOR_CREDENTIALS, Emulator
 from service.users.models import User
 from tests.utils.databases import empty_all_tables, migrated_database
 from tests.utils.processes import free_port, start_python, stop, tail, wait_until_ready
@@ -78,6 +80,14 @@ def superuser(client: TestClient, database: Database) -> LoggedIn:
         session.commit()
     tokens = login(client, email)
     return LoggedIn(created["id"], email, "", tokens["access_token"], tokens["refresh_token"])
+
+
+@pytest.fixture(scope="session")
+def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
+    os.environ.update(EMULATOR_CREDENTIALS)
+    log = (Path(tmp_path_factory.mktemp("emulator")) / "moto.log").open("ab")
+    with Emulator(log=log) as running:
+        yield running
 
 
 @pytest.fixture(scope="session")

@@ -6,6 +6,7 @@ the placeholders are refused so a misconfigured deployment fails at start, not a
 
 from __future__ import annotations
 
+from decimal import Decimal
 from functools import lru_cache
 from typing import Annotated, Literal
 
@@ -63,6 +64,9 @@ class Settings(BaseSettings):
     order_events_topic_arn: str | None = None
     order_processing_queue_url: str | None = None
     order_notifications_queue_url: str | None = None
+    # Dead-letter queues: read only by operators, tests and `make dev`'s messages.
+    order_processing_dlq_url: str | None = None
+    order_notifications_dlq_url: str | None = None
 
     # --- outbox relay ---------------------------------------------------------------------------
     relay_enabled: bool = True  # the API process runs the relay in a background thread
@@ -78,6 +82,13 @@ class Settings(BaseSettings):
     worker_shutdown_seconds: Annotated[int, Field(ge=1, le=110)] = 20
     # Simulated work per order (the fulfilment call a real system would make).
     worker_processing_seconds: Annotated[float, Field(ge=0, le=60)] = 0.0
+    # A failed message becomes visible again after base × 2^(receives-1) s (capped at 15 min);
+    # after the queue's maxReceiveCount receives SQS moves it to the dead-letter queue.
+    worker_retry_base_seconds: Annotated[float, Field(ge=0.05, le=300)] = 2.0
+
+    # --- orders ---------------------------------------------------------------------------------
+    # The most a single order may be worth; the fulfilment step fails larger ones (with a reason).
+    order_fulfilment_limit: Annotated[Decimal, Field(gt=0)] = Decimal("10000.00")
 
     @field_validator("cors_origins", mode="before")
     @classmethod

@@ -55,6 +55,10 @@ class Queue:
     def dlq_physical_name(self, prefix: str) -> str:
         return _physical_name(prefix, f"{self.key}-dlq", self.fifo)
 
+    @property
+    def dlq_env_var(self) -> str:
+        return f"{self.key.upper().replace('-', '_')}_DLQ_URL"
+
 
 @dataclass(frozen=True)
 class Subscription:

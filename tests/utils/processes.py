@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -56,10 +57,8 @@ def wait_until_ready(
 def stop(process: subprocess.Popen[bytes], *, timeout: float = 30) -> int:
     """SIGTERM the process group, wait, SIGKILL if it will not stop. Returns the exit code."""
     if process.poll() is None:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
         try:
             process.wait(timeout)
         except subprocess.TimeoutExpired:

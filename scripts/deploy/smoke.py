@@ -1,0 +1,221 @@
+"""End-to-end smoke test of a running deployment, over HTTP only.
+
+Walks the path a real customer takes, with a throwaway account:
+health (/healthz) -> readiness (/readyz) -> sign up -> log in -> create an item -> place an
+order (with an Idempotency-Key) -> poll the order until the worker has completed it. The last
+step proves the whole chain: API, database, outbox relay, SNS, SQS and the worker.
+
+    python -m scripts.deploy.smoke --base-url https://d111111abcdef8.cloudfront.net
+    python -m scripts.deploy.smoke --base-url http://127.0.0.1:8000      # against `make dev`
+
+Each step prints one line; the first failure stops the run with the step, the HTTP status and the
+response body, and exit status 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import secrets
+import sys
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from scripts.deploy.errors import DeployError
+from scripts.deploy.github_actions import append_summary, run_main
+
+API = "/api/v1"
+BODY_SHOWN = 500
+
+
+class SmokeError(DeployError):
+    """A smoke step failed; the message names the step and what the service answered."""
+
+
+@dataclass
+class SmokeSettings:
+    base_url: str
+    wait_healthy_seconds: float = 60.0
+    order_timeout_seconds: float = 120.0
+    poll_seconds: float = 1.0
+    request_timeout_seconds: float = 15.0
+    email_domain: str = "example.com"
+
+
+@dataclass
+class SmokeReport:
+    steps: list[tuple[str, float]] = field(default_factory=list)
+    order_id: Any = None
+
+
+def _excerpt(response: httpx.Response) -> str:
+    text = response.text
+    return text if len(text) <= BODY_SHOWN else text[:BODY_SHOWN] + f"… ({len(text)} characters)"
+
+
+def _expect(response: httpx.Response, step: str, *statuses: int) -> httpx.Response:
+    ok = response.status_code in statuses if statuses else response.is_success
+    if not ok:
+        raise SmokeError(
+            f"{step}: {response.request.method} {response.request.url} answered "
+            f"HTTP {response.status_code}: {_excerpt(response)}"
+        )
+    return response
+
+
+def _json(response: httpx.Response, step: str, key: str) -> Any:
+    try:
+        value = response.json()[key]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise SmokeError(f"{step}: expected JSON with {key!r}, got: {_excerpt(response)}") from exc
+    return value
+
+
+def run_smoke(
+    client: httpx.Client,
+    settings: SmokeSettings,
+    *,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+    log: Callable[[str], None] = print,
+) -> SmokeReport:
+    report = SmokeReport()
+
+    def step(name: str, started: float) -> None:
+        elapsed = clock() - started
+        report.steps.append((name, elapsed))
+        log(f"  ok  {name} ({elapsed:.2f} s)")
+
+    # 1. Liveness, waited for: right after a rollout the edge may need a moment to route.
+    started = clock()
+    deadline = started + settings.wait_healthy_seconds
+    while True:
+        try:
+            health = client.get("/healthz")
+            if health.status_code == 200:
+                break
+            last = f"HTTP {health.status_code}: {_excerpt(health)}"
+        except httpx.TransportError as exc:
+            last = f"{type(exc).__name__}: {exc}"
+        if clock() >= deadline:
+            raise SmokeError(
+                f"health: GET {settings.base_url}/healthz did not answer 200 within "
+                f"{settings.wait_healthy_seconds:.0f} s; last: {last}"
+            )
+        sleep(settings.poll_seconds)
+    step("health /healthz", started)
+
+    started = clock()
+    _expect(client.get("/readyz"), "readiness /readyz", 200)
+    step("readiness /readyz", started)
+
+    # 2. A throwaway user: unique, obviously synthetic, never reused.
+    started = clock()
+    email = f"smoke-{uuid.uuid4().hex[:16]}@{settings.email_domain}"
+    password = secrets.token_urlsafe(24)  # well over the 12-character minimum
+    _expect(
+        client.post(
+            f"{API}/users",
+            json={"email": email, "password": password, "full_name": "Smoke Test"},
+        ),
+        "sign up POST /api/v1/users",
+    )
+    step("sign up", started)
+
+    started = clock()
+    login = _expect(
+        client.post(f"{API}/auth/token", data={"username": email, "password": password}),
+        "log in POST /api/v1/auth/token",
+        200,
+    )
+    token = _json(login, "log in", "access_token")
+    auth = {"Authorization": f"Bearer {token}"}
+    step("log in", started)
+
+    started = clock()
+    item = _expect(
+        client.post(
+            f"{API}/items", json={"title": "Smoke test item", "price": "1.00"}, headers=auth
+        ),
+        "create item POST /api/v1/items",
+    )
+    item_id = _json(item, "create item", "id")
+    step("create item", started)
+
+    started = clock()
+    order = _expect(
+        client.post(
+            f"{API}/orders",
+            json={"lines": [{"item_id": item_id, "quantity": 1}]},
+            headers={**auth, "Idempotency-Key": str(uuid.uuid4())},
+        ),
+        "place order POST /api/v1/orders",
+    )
+    order_id = _json(order, "place order", "id")
+    report.order_id = order_id
+    step("place order", started)
+
+    # 3. The worker completes the order asynchronously (outbox -> SNS -> SQS -> worker).
+    started = clock()
+    deadline = started + settings.order_timeout_seconds
+    while True:
+        current = _expect(
+            client.get(f"{API}/orders/{order_id}", headers=auth), f"read order {order_id}", 200
+        )
+        status = _json(current, f"read order {order_id}", "status")
+        if status == "completed":
+            break
+        if status == "failed":
+            raise SmokeError(f"order {order_id} failed in the worker: {_excerpt(current)}")
+        if clock() >= deadline:
+            raise SmokeError(
+                f"order {order_id} not completed within {settings.order_timeout_seconds:.0f} s "
+                f"(check the relay, the queue and the worker); last body: {_excerpt(current)}"
+            )
+        sleep(settings.poll_seconds)
+    step("order completed by the worker", started)
+    return report
+
+
+def smoke(settings: SmokeSettings, transport: httpx.BaseTransport | None = None) -> SmokeReport:
+    with httpx.Client(
+        base_url=settings.base_url.rstrip("/"),
+        timeout=settings.request_timeout_seconds,
+        headers={"User-Agent": "shipyard-smoke"},
+        transport=transport,
+    ) as client:
+        return run_smoke(client, settings)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--base-url", required=True, help="e.g. the stack output `url`")
+    parser.add_argument("--wait-healthy", type=float, default=60, help="seconds (default 60)")
+    parser.add_argument("--order-timeout", type=float, default=120, help="seconds (default 120)")
+    parser.add_argument("--email-domain", default="example.com")
+    args = parser.parse_args(argv)
+
+    def body() -> int:
+        settings = SmokeSettings(
+            base_url=args.base_url,
+            wait_healthy_seconds=args.wait_healthy,
+            order_timeout_seconds=args.order_timeout,
+            email_domain=args.email_domain,
+        )
+        print(f"smoke test of {settings.base_url}")
+        report = smoke(settings)
+        append_summary(
+            f"### Smoke test passed: {settings.base_url}\n\n"
+            + "\n".join(f"- {name}: {seconds:.2f} s" for name, seconds in report.steps)
+        )
+        return 0
+
+    return run_main(body)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,41 @@
+"""AWS SDK clients. On AWS the task role supplies credentials and `AWS_ENDPOINT_URL` is unset;
+locally it points every client at the emulator."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import boto3
+from botocore.config import Config
+
+from service.core.config import Settings
+
+if TYPE_CHECKING:
+    from mypy_boto3_sns import SNSClient
+    from mypy_boto3_sqs import SQSClient
+
+# Bounded retries with AWS's adaptive mode; short timeouts so a dead endpoint fails fast and the
+# caller's own backoff (relay, worker) takes over instead of hanging a thread.
+_CONFIG = Config(
+    retries={"max_attempts": 3, "mode": "standard"},
+    connect_timeout=3,
+    read_timeout=25,  # above SQS long polling's 20 s
+)
+
+
+def sns_client(settings: Settings) -> SNSClient:
+    return boto3.client(
+        "sns",
+        region_name=settings.aws_region,
+        endpoint_url=settings.aws_endpoint_url,
+        config=_CONFIG,
+    )
+
+
+def sqs_client(settings: Settings) -> SQSClient:
+    return boto3.client(
+        "sqs",
+        region_name=settings.aws_region,
+        endpoint_url=settings.aws_endpoint_url,
+        config=_CONFIG,
+    )

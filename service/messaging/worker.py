@@ -1,0 +1,247 @@
+"""The order worker: consumes `order.placed` events from the order-processing FIFO queue.
+
+- Long polling, batches of up to 10.
+- While a batch is in hand, a heartbeat extends its visibility, so a slow order is not handed
+  to a second worker; the effects are idempotent anyway (see `service/orders/fulfilment.py`).
+- A message is deleted only after its database commit. A crash before that leaves it to be
+  redelivered after its visibility timeout.
+- A message that cannot be handled (malformed, unknown order, database error) is not deleted:
+  it comes back after an exponential backoff and, after the queue's maxReceiveCount receives,
+  SQS moves it to the dead-letter queue. The loop never dies of one message. In a FIFO queue,
+  the rest of that message's group is released untouched, to keep the group's order.
+- On SIGTERM it stops receiving, finishes the message in hand, releases the rest of the batch
+  (visibility 0: another worker takes them at once) and exits 0, within `worker_shutdown_seconds`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import signal
+import threading
+import time
+from dataclasses import dataclass
+from types import FrameType
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from service.core.config import Settings
+from service.core.db import Database
+from service.messaging.aws import sqs_client
+from service.messaging.topology import ORDER_PLACED
+from service.models import Base
+from service.orders import fulfilment
+
+if TYPE_CHECKING:
+    from mypy_boto3_sqs import SQSClient
+    from mypy_boto3_sqs.type_defs import DeleteMessageBatchRequestEntryTypeDef, MessageTypeDef
+
+log = logging.getLogger(__name__)
+
+MAX_VISIBILITY_SECONDS = 15 * 60
+
+
+class PoisonMessageError(Exception):
+    """The message can never be handled as it is."""
+
+
+@dataclass(frozen=True)
+class OrderPlaced:
+    event_id: str
+    order_id: int
+
+    @classmethod
+    def parse(cls, body: str) -> OrderPlaced:
+        try:
+            envelope = json.loads(body)
+            if envelope["event_type"] != ORDER_PLACED:
+                raise PoisonMessageError(f"unexpected event type {envelope['event_type']!r}")
+            order_id = envelope["data"]["order_id"]
+            if not isinstance(order_id, int) or isinstance(order_id, bool):
+                raise PoisonMessageError("data.order_id is not an integer")
+            return cls(event_id=str(envelope["event_id"]), order_id=order_id)
+        except (json.JSONDecodeError, KeyError, TypeError) as exc:
+            raise PoisonMessageError(f"malformed event: {type(exc).__name__}: {exc}") from exc
+
+
+class OrderWorker:
+    def __init__(
+        self,
+        database: Database,
+        settings: Settings,
+        *,
+        sqs: SQSClient | None = None,
+        queue_url: str | None = None,
+    ) -> None:
+        url = queue_url or settings.order_processing_queue_url
+        if not url:
+            raise ValueError("ORDER_PROCESSING_QUEUE_URL is not set: the worker has no queue")
+        self.queue_url = url
+        self.database = database
+        self.settings = settings
+        self.sqs = sqs or sqs_client(settings)
+        self.stop = threading.Event()
+        self.polling = threading.Event()  # set while blocked in a receive with nothing in hand
+        self._in_hand: dict[str, str] = {}  # message id -> receipt handle
+        self._lock = threading.Lock()
+
+    # --- the loop --------------------------------------------------------------------------------
+    def run(self) -> None:
+        heartbeat = threading.Thread(target=self._heartbeat, name="visibility-heartbeat")
+        heartbeat.daemon = True
+        heartbeat.start()
+        log.info("worker started", extra={"queue_url": self.queue_url})
+        while not self.stop.is_set():
+            try:
+                messages = self._receive()
+            except (BotoCoreError, ClientError) as exc:
+                log.warning("receive failed; retrying", extra={"error": str(exc)})
+                self.stop.wait(2)
+                continue
+            if messages:
+                self.handle_batch(messages)
+        log.info("worker stopped")
+
+    def handle_batch(self, messages: list[MessageTypeDef]) -> None:
+        with self._lock:
+            self._in_hand = {m["MessageId"]: m["ReceiptHandle"] for m in messages}
+        done: list[MessageTypeDef] = []
+        blocked_groups: set[str] = set()
+        try:
+            for message in messages:
+                group = message.get("Attributes", {}).get("MessageGroupId")
+                if self.stop.is_set() or (group is not None and group in blocked_groups):
+                    self._release(message)
+                    continue
+                if self._handle(message):
+                    done.append(message)
+                elif group is not None:
+                    blocked_groups.add(group)
+                with self._lock:
+                    self._in_hand.pop(message["MessageId"], None)
+        finally:
+            self._delete(done)
+            with self._lock:
+                self._in_hand = {}
+
+    def _handle(self, message: MessageTypeDef) -> bool:
+        """True when the message's effect is committed and it may be deleted."""
+        receives = int(message.get("Attributes", {}).get("ApproximateReceiveCount", "1"))
+        context: dict[str, Any] = {"message_id": message["MessageId"], "receive_count": receives}
+        try:
+            event = OrderPlaced.parse(message.get("Body", ""))
+            context.update(event_id=event.event_id, order_id=event.order_id)
+            with self.database.sessions() as session:
+                fulfilment.start_processing(session, order_id=event.order_id)
+            if self.settings.worker_processing_seconds:
+                time.sleep(self.settings.worker_processing_seconds)  # the fulfilment call
+            with self.database.sessions() as session:
+                status = fulfilment.finish(session, self.settings, order_id=event.order_id)
+        except (PoisonMessageError, fulfilment.UnknownOrderError) as exc:
+            log.error(
+                "poison message; leaving it for the dead-letter queue",
+                extra=context | {"error": str(exc)},
+            )
+            self._back_off(message, receives)
+            return False
+        except Exception as exc:  # database down, a bug: this message fails, the loop goes on
+            log.exception("message failed; will retry", extra=context | {"error": str(exc)})
+            self._back_off(message, receives)
+            return False
+        log.info("order processed", extra=context | {"status": status.value})
+        return True
+
+    # --- SQS calls -------------------------------------------------------------------------------
+    def _receive(self) -> list[MessageTypeDef]:
+        self.polling.set()
+        try:
+            answer = self.sqs.receive_message(
+                QueueUrl=self.queue_url,
+                MaxNumberOfMessages=self.settings.worker_batch_size,
+                WaitTimeSeconds=self.settings.worker_wait_seconds,
+                VisibilityTimeout=self.settings.worker_visibility_timeout_seconds,
+                MessageSystemAttributeNames=["ApproximateReceiveCount", "MessageGroupId"],
+            )
+        finally:
+            self.polling.clear()
+        messages = answer.get("Messages", [])
+        if messages and self.stop.is_set():  # stopping: hand them straight back
+            for message in messages:
+                self._release(message)
+            return []
+        return messages
+
+    def _delete(self, messages: list[MessageTypeDef]) -> None:
+        if not messages:
+            return
+        entries: list[DeleteMessageBatchRequestEntryTypeDef] = [
+            {"Id": str(n), "ReceiptHandle": m["ReceiptHandle"]} for n, m in enumerate(messages)
+        ]
+        try:
+            answer = self.sqs.delete_message_batch(QueueUrl=self.queue_url, Entries=entries)
+            for failed in answer.get("Failed", []):
+                log.warning(
+                    "delete refused; the message will be redelivered (harmless)",
+                    extra={"failure": failed},
+                )
+        except (BotoCoreError, ClientError) as exc:
+            log.warning(
+                "delete failed; messages will be redelivered (harmless)", extra={"error": str(exc)}
+            )
+
+    def _release(self, message: MessageTypeDef) -> None:
+        self._set_visibility(message["ReceiptHandle"], 0)
+
+    def _back_off(self, message: MessageTypeDef, receives: int) -> None:
+        delay = self.settings.worker_retry_base_seconds * 2 ** (receives - 1)
+        self._set_visibility(message["ReceiptHandle"], min(MAX_VISIBILITY_SECONDS, round(delay)))
+
+    def _set_visibility(self, receipt_handle: str, seconds: int) -> None:
+        try:
+            self.sqs.change_message_visibility(
+                QueueUrl=self.queue_url, ReceiptHandle=receipt_handle, VisibilityTimeout=seconds
+            )
+        except (BotoCoreError, ClientError) as exc:
+            log.warning("could not change visibility", extra={"error": str(exc)})
+
+    def _heartbeat(self) -> None:
+        """Every third of the visibility timeout, extend it for every message still in hand."""
+        period = max(1.0, self.settings.worker_visibility_timeout_seconds / 3)
+        while True:
+            time.sleep(period)
+            with self._lock:
+                handles = list(self._in_hand.values())
+            for handle in handles:
+                self._set_visibility(handle, self.settings.worker_visibility_timeout_seconds)
+
+
+def run_worker(settings: Settings) -> int:
+    assert Base.metadata.tables  # every model imported: foreign keys resolve
+    database = Database(settings.database_url, pool_size=2, max_overflow=2)
+    worker = OrderWorker(database, settings)
+    # A daemon thread: if it is blocked in a long poll when we leave, it must not keep us alive.
+    loop = threading.Thread(target=worker.run, name="worker-loop", daemon=True)
+    loop.start()
+    stopping = threading.Event()
+
+    def on_signal(sig: int, _: FrameType | None) -> None:
+        log.info("stopping", extra={"signal": signal.Signals(sig).name})
+        worker.stop.set()
+        stopping.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    while loop.is_alive() and not stopping.wait(0.5):
+        pass
+    deadline = time.monotonic() + settings.worker_shutdown_seconds
+    while loop.is_alive() and time.monotonic() < deadline:
+        if worker.polling.is_set():
+            # Blocked in a long poll with nothing in hand: nothing to finish. Anything that poll
+            # still returns becomes visible again after its visibility timeout; nothing is lost.
+            break
+        loop.join(0.1)
+    database.dispose()
+    # "finished": the loop ended; "left a long poll": it was waiting for messages, none in hand.
+    log.info("worker exited", extra={"loop": "left a long poll" if loop.is_alive() else "finished"})
+    return 0

@@ -1,0 +1,1 @@
+"""Orders: placed through the API, fulfilled by the worker, announced through the outbox."""

@@ -1,0 +1,148 @@
+"""Placing and reading orders (API side).
+
+An order and its `order.placed` outbox event are written in one transaction, so an accepted
+order is always announced and an announced order always exists.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, selectinload
+
+from service.core.errors import ApiError, not_found
+from service.items.models import Item
+from service.messaging import outbox
+from service.messaging.topology import ORDER_PLACED, ORDERS_TOPIC
+from service.orders.models import Order, OrderLine, OrderStatus, OrderStatusChange
+from service.orders.schemas import OrderCreate
+from service.users.models import User
+
+
+@dataclass(frozen=True)
+class Placed:
+    order: Order
+    replayed: bool  # True: the Idempotency-Key was seen before; nothing new was created
+
+
+def customer_ordering_key(customer_id: int) -> str:
+    """The SNS message group: one customer's events are delivered and processed in order."""
+    return f"customer-{customer_id}"
+
+
+def place_order(
+    session: Session, *, customer: User, data: OrderCreate, idempotency_key: str
+) -> Placed:
+    request_hash = _request_hash(data)
+    existing = _by_key(session, customer_id=customer.id, key=idempotency_key)
+    if existing is not None:
+        return _replay(existing, request_hash)
+
+    items = _items_for(session, data)
+    order = Order(
+        customer_id=customer.id,
+        status=OrderStatus.PENDING,
+        idempotency_key=idempotency_key,
+        request_hash=request_hash,
+        total=Decimal("0.00"),
+    )
+    for line in data.lines:
+        item = items[line.item_id]
+        order.lines.append(
+            OrderLine(
+                item_id=item.id, title=item.title, unit_price=item.price, quantity=line.quantity
+            )
+        )
+    order.total = sum((line.line_total for line in order.lines), Decimal("0.00"))
+    order.history.append(OrderStatusChange(status=OrderStatus.PENDING))
+    session.add(order)
+    try:
+        session.flush()  # the order id, for the event
+        outbox.enqueue(
+            session,
+            topic=ORDERS_TOPIC,
+            event_type=ORDER_PLACED,
+            data={"order_id": order.id, "customer_id": customer.id},
+            ordering_key=customer_ordering_key(customer.id),
+        )
+        session.commit()
+    except IntegrityError:
+        # Another request with the same key won the race; answer what it created.
+        session.rollback()
+        existing = _by_key(session, customer_id=customer.id, key=idempotency_key)
+        if existing is None:
+            raise
+        return _replay(existing, request_hash)
+    return Placed(order=_load(session, order.id), replayed=False)
+
+
+def get_own(session: Session, *, customer: User, order_id: int) -> Order:
+    order = session.execute(
+        _with_children().where(Order.id == order_id, Order.customer_id == customer.id)
+    ).scalar_one_or_none()
+    if order is None:
+        raise not_found("order")
+    return order
+
+
+def list_own(
+    session: Session, *, customer: User, offset: int, limit: int
+) -> tuple[list[Order], int]:
+    count = session.execute(
+        select(func.count()).select_from(Order).where(Order.customer_id == customer.id)
+    ).scalar_one()
+    rows = session.execute(
+        _with_children()
+        .where(Order.customer_id == customer.id)
+        .order_by(Order.id.desc())
+        .offset(offset)
+        .limit(limit)
+    ).scalars()
+    return list(rows), count
+
+
+def _items_for(session: Session, data: OrderCreate) -> dict[int, Item]:
+    ids = [line.item_id for line in data.lines]
+    if len(set(ids)) != len(ids):
+        raise ApiError(422, "duplicate_item", "each item may appear in one line only")
+    items = {i.id: i for i in session.execute(select(Item).where(Item.id.in_(ids))).scalars()}
+    missing = [
+        f"lines.{n}.item_id: item {i} does not exist" for n, i in enumerate(ids) if i not in items
+    ]
+    if missing:
+        raise ApiError(422, "unknown_item", "; ".join(missing))
+    return items
+
+
+def _request_hash(data: OrderCreate) -> str:
+    canonical = json.dumps(data.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _replay(order: Order, request_hash: str) -> Placed:
+    if order.request_hash != request_hash:
+        raise ApiError(
+            409,
+            "idempotency_key_reused",
+            "this Idempotency-Key was used for a different order; use a new key for a new order",
+        )
+    return Placed(order=order, replayed=True)
+
+
+def _by_key(session: Session, *, customer_id: int, key: str) -> Order | None:
+    return session.execute(
+        _with_children().where(Order.customer_id == customer_id, Order.idempotency_key == key)
+    ).scalar_one_or_none()
+
+
+def _load(session: Session, order_id: int) -> Order:
+    return session.execute(_with_children().where(Order.id == order_id)).scalar_one()
+
+
+def _with_children() -> Select[Order]:
+    return select(Order).options(selectinload(Order.lines), selectinload(Order.history))

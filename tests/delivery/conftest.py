@@ -1,0 +1,55 @@
+"""Fixtures for the delivery tests (helpers live in support.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from botocore.stub import Stubber
+
+from tests.delivery.support import FakeClock
+
+
+@pytest.fixture(autouse=True)
+def _no_runner_files(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Run as on a laptop even inside GitHub Actions: never write into the real job's files."""
+    for name in ("GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY", "GITHUB_ENV", "GITHUB_PATH"):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def ecs() -> Iterator[tuple[Any, Stubber]]:
+    """A real botocore ECS client with a Stubber: requests and responses are validated against
+    the ECS API model, and a call without a queued response fails the test."""
+    client = boto3.client(
+        "ecs",
+        region_name="eu-west-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    with Stubber(client) as stubber:
+        yield client, stubber
+        stubber.assert_no_pending_responses()
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def github_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[[], dict[str, str]]:
+    """Point GITHUB_OUTPUT / GITHUB_STEP_SUMMARY at temp files; returns a reader of both."""
+    output, summary = tmp_path / "github_output", tmp_path / "step_summary"
+    output.touch()
+    summary.touch()
+    monkeypatch.setenv("GITHUB_OUTPUT", str(output))
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+
+    def read() -> dict[str, str]:
+        return {"output": output.read_text(), "summary": summary.read_text()}
+
+    return read

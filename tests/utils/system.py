@@ -1,0 +1,124 @@
+"""The system as separate processes, the way ECS runs it: `python -m service api` (with its
+outbox relay) and `python -m service worker`, on a real database and the AWS emulator."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from service.core.config import Settings
+from service.local.emulator import EMULATOR_CREDENTIALS
+from service.messaging.bootstrap import create_topology
+from tests.utils.processes import free_port, start_python, stop, tail, wait_until_ready
+from tests.utils.users import PASSWORD
+
+
+@dataclass
+class LocalSystem:
+    database_url: str
+    emulator_url: str
+    workdir: Path
+    extra_env: dict[str, str] = field(default_factory=dict)
+    topology_env: dict[str, str] = field(default_factory=dict)
+    processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    api_url: str = ""
+
+    def create_topology(self) -> None:
+        settings = Settings(aws_endpoint_url=self.emulator_url, database_url=self.database_url)
+        self.topology_env = create_topology(settings, prefix=f"e{uuid.uuid4().hex[:10]}")
+
+    def env(self, **overrides: str) -> dict[str, str]:
+        return {
+            **EMULATOR_CREDENTIALS,
+            "DATABASE_URL": self.database_url,
+            "AWS_ENDPOINT_URL": self.emulator_url,
+            "LOG_LEVEL": "INFO",
+            **self.topology_env,
+            **self.extra_env,
+            **overrides,
+        }
+
+    def start_api(self, **overrides: str) -> str:
+        port = free_port()
+        log = self.workdir / f"api-{port}.log"
+        process = start_python(
+            ["-m", "service", "api"],
+            env=self.env(PORT=str(port), RELAY_ENABLED="true", **overrides),
+            log_path=log,
+        )
+        self.processes.append(process)
+        self.api_url = f"http://127.0.0.1:{port}"
+        wait_until_ready(f"{self.api_url}/readyz", process, log)
+        return self.api_url
+
+    def start_worker(self, **overrides: str) -> subprocess.Popen[bytes]:
+        log = self.workdir / f"worker-{len(self.processes)}.log"
+        process = start_python(
+            ["-m", "service", "worker"],
+            env=self.env(RELAY_ENABLED="false", **overrides),
+            log_path=log,
+        )
+        self.processes.append(process)
+        return process
+
+    def kill(self, process: subprocess.Popen[bytes]) -> None:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+    def stop_all(self) -> dict[int, int]:
+        return {p.pid: stop(p) for p in self.processes}
+
+    def logs(self) -> str:
+        return "\n".join(f"--- {p.name}\n{tail(p, 30)}" for p in sorted(self.workdir.glob("*.log")))
+
+
+class ApiClient:
+    """A customer using the HTTP API."""
+
+    def __init__(self, base_url: str) -> None:
+        self.http = httpx.Client(base_url=base_url, timeout=10)
+        self.headers: dict[str, str] = {}
+
+    def sign_up(self, email: str, password: str = PASSWORD) -> ApiClient:
+        created = self.http.post("/api/v1/users", json={"email": email, "password": password})
+        assert created.status_code == 201, created.text
+        token = self.http.post(
+            "/api/v1/auth/token", data={"username": email, "password": password}
+        ).json()["access_token"]
+        self.headers = {"Authorization": f"Bearer {token}"}
+        return self
+
+    def create_item(self, price: str = "9.99") -> int:
+        response = self.http.post(
+            "/api/v1/items", headers=self.headers, json={"title": "Thing", "price": price}
+        )
+        assert response.status_code == 201, response.text
+        return int(response.json()["id"])
+
+    def place_order(self, item_id: int, key: str | None = None) -> dict:
+        response = self.http.post(
+            "/api/v1/orders",
+            headers={**self.headers, "Idempotency-Key": key or uuid.uuid4().hex},
+            json={"lines": [{"item_id": item_id, "quantity": 1}]},
+        )
+        assert response.status_code == 202, response.text
+        return response.json()
+
+    def order(self, order_id: int) -> dict:
+        return self.http.get(f"/api/v1/orders/{order_id}", headers=self.headers).json()
+
+    def wait_final(self, order_ids: list[int], timeout: float = 60) -> list[dict]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            orders = [self.order(i) for i in order_ids]
+            if all(o["status"] in ("completed", "failed") for o in orders):
+                return orders
+            time.sleep(0.2)
+        raise AssertionError(f"orders not final after {timeout} s: {[o['status'] for o in orders]}")

@@ -25,7 +25,7 @@ from rehearsal.haproxy import HAProxy
 from rehearsal.load_process import LoadProcess
 from rehearsal.processes import free_port
 from rehearsal.replicas import Replica, start_api_replica
-from rehearsal.results import RehearsalResult, analyse
+from rehearsal.results import RehearsalResult, analyse, unclean_exits
 from rehearsal.rollout import Log, Variant, bring_into_service, rolling_update
 from rehearsal.settings import RolloutSettings
 
@@ -104,12 +104,7 @@ def rehearse_api(
     report = analyse(
         document["records"], rollout_started=rollout_started, rollout_finished=rollout_finished
     )
-    problems = [
-        f"{step.old} {'needed SIGKILL' if step.exit.killed else f'exited {step.exit.code}'} "
-        f"after SIGTERM; see {workdir}/api-{step.old}.log"
-        for step in steps
-        if not step.exit.clean
-    ]
+    problems = unclean_exits(steps, role="api", workdir=workdir)
     stale = {name for name in report.served_by["after"] if not name.startswith("v2-")}
     if stale:
         problems.append(f"old replicas still served requests after the rollout: {sorted(stale)}")

@@ -63,6 +63,14 @@ DEFAULT_MIX: dict[str, int] = {
     "place_order": 14,
     "list_orders": 7,
 }
+# The worker rehearsal: orders streaming in, with some reads around them.
+ORDERS_MIX: dict[str, int] = {
+    "place_order": 60,
+    "list_orders": 10,
+    "list_items": 15,
+    "read_item": 15,
+}
+MIXES = {"api": DEFAULT_MIX, "orders": ORDERS_MIX}
 ORDER_KINDS = frozenset({"place_order", "list_orders"})
 
 # One record: [started (monotonic s), duration (s), kind, status or error name, ok, served by].
@@ -82,6 +90,24 @@ class Tally:
             self.records.append(record)
             if not record[4]:
                 self.failed += 1
+
+
+class Pacer:
+    """Spaces requests evenly at `rate` per second across every thread (0: as fast as possible)."""
+
+    def __init__(self, rate: float) -> None:
+        self.interval = 1 / rate if rate > 0 else 0.0
+        self.next_at = time.monotonic()
+        self.lock = threading.Lock()
+
+    def wait(self, stop: threading.Event) -> None:
+        if not self.interval:
+            return
+        with self.lock:
+            now = time.monotonic()
+            self.next_at = max(self.next_at + self.interval, now)
+            due = self.next_at
+        stop.wait(max(due - time.monotonic(), 0))
 
 
 class User:
@@ -215,15 +241,19 @@ class LoadRun:
         self.stop = threading.Event()
         self.phase = "setup"
         self.started = time.monotonic()
-        self.mix = dict(DEFAULT_MIX)
+        self.mix = dict(MIXES[args.mix])
         self.set_up_failures = 0
 
     def run(self) -> int:
         if not api_has_orders(self.args.base_url):
+            if self.args.mix == "orders":
+                print("load: the API has no /api/v1/orders; nothing to send", file=sys.stderr)
+                return 2
             self.mix = {k: v for k, v in self.mix.items() if k not in ORDER_KINDS}
         kinds = list(self.mix)
         weights = [self.mix[k] for k in kinds]
         ready = threading.Barrier(self.args.concurrency + 1)
+        pacer = Pacer(self.args.rate)
 
         def worker(seed: int) -> None:
             rng = random.Random(seed)
@@ -236,7 +266,9 @@ class LoadRun:
             except threading.BrokenBarrierError:
                 return
             while set_up and not self.stop.is_set() and not self._limits_reached():
-                user.act(rng.choices(kinds, weights)[0])
+                pacer.wait(self.stop)
+                if not self.stop.is_set():
+                    user.act(rng.choices(kinds, weights)[0])
             user.client.close()
 
         threads = [
@@ -326,6 +358,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--max-seconds", type=float, default=600, help="hard stop")
     parser.add_argument("--max-requests", type=int, default=1_000_000, help="hard stop")
     parser.add_argument("--progress-every", type=float, default=3.0, help="seconds between lines")
+    parser.add_argument(
+        "--rate", type=float, default=0, help="requests per second in all (default: unpaced)"
+    )
+    parser.add_argument("--mix", choices=sorted(MIXES), default="api", help="what to send")
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args(argv)
     host = urlsplit(args.base_url).hostname

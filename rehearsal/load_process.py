@@ -26,7 +26,15 @@ class LoadProcess:
 
     @classmethod
     def start(
-        cls, *, base_url: str, workdir: Path, concurrency: int, max_seconds: float, seed: int = 1
+        cls,
+        *,
+        base_url: str,
+        workdir: Path,
+        concurrency: int,
+        max_seconds: float,
+        mix: str = "api",
+        rate: float = 0,
+        seed: int = 1,
     ) -> LoadProcess:
         status_path, out_path = workdir / "load-status.json", workdir / "load-records.json"
         process = subprocess.Popen(
@@ -39,6 +47,8 @@ class LoadProcess:
                 f"--status={status_path}",
                 f"--concurrency={concurrency}",
                 f"--max-seconds={max_seconds}",
+                f"--mix={mix}",
+                f"--rate={rate}",
                 f"--seed={seed}",
             ],
             cwd=ROOT,

@@ -12,6 +12,11 @@ from rehearsal.processes import Exit, free_port, start_python, terminate
 from rehearsal.settings import RehearsalTimings
 
 
+class RolloutError(RuntimeError):
+    """The rollout could not go on (a new replica never became healthy); like ECS's circuit
+    breaker, the rehearsal stops rather than take healthy capacity away."""
+
+
 @dataclass
 class Replica:
     """One task: its name in the proxy (`v2-1` = version 2, slot 1), port, process and log."""
@@ -74,3 +79,49 @@ def start_api_replica(
         ["-m", "service", "api"], env={**env, **(extra_env or {})}, log_path=log_path
     )
     return Replica(name=name, role="api", port=port, process=process, log_path=log_path)
+
+
+def worker_environment(
+    *,
+    database_url: str,
+    jwt_secret: str,
+    messaging_env: Mapping[str, str],
+    timings: RehearsalTimings,
+) -> dict[str, str]:
+    """The environment of a `worker` task: `make dev`'s emulator settings, scaled timings."""
+    return {
+        **messaging_env,
+        "ENVIRONMENT": "staging",
+        "DATABASE_URL": database_url,
+        "JWT_SECRET": jwt_secret,  # not used by the worker, but staging refuses placeholders
+        "RELAY_ENABLED": "false",
+        "WORKER_SHUTDOWN_SECONDS": str(timings.worker_shutdown),
+        # A message held by a worker that dies comes back after this (60 s on AWS), scaled.
+        "WORKER_VISIBILITY_TIMEOUT_SECONDS": str(timings.visibility_timeout),
+        "LOG_LEVEL": "INFO",  # the audit counts the "order processed" lines
+    }
+
+
+def start_worker_replica(
+    name: str, *, workdir: Path, env: Mapping[str, str], extra_env: Mapping[str, str] | None = None
+) -> Replica:
+    log_path = workdir / f"worker-{name}.log"
+    process = start_python(
+        ["-m", "service", "worker"], env={**env, **(extra_env or {})}, log_path=log_path
+    )
+    return Replica(name=name, role="worker", port=0, process=process, log_path=log_path)
+
+
+def wait_worker_started(replica: Replica, *, timeout: float) -> float:
+    """Until the worker logs that its loop runs (ECS would call it RUNNING a little earlier)."""
+    deadline = replica.started_at + timeout
+    while time.monotonic() < deadline:
+        if not replica.running:
+            raise RolloutError(
+                f"worker {replica.name} exited with {replica.process.returncode}; "
+                f"see {replica.log_path}"
+            )
+        if '"msg": "worker started"' in replica.log_path.read_text(errors="replace"):
+            return time.monotonic() - replica.started_at
+        time.sleep(0.1)
+    raise RolloutError(f"worker {replica.name} did not start within {timeout:.0f} s")

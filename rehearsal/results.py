@@ -11,8 +11,10 @@ import math
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+from rehearsal.orders_audit import OrdersAudit
 from rehearsal.processes import Exit
 from rehearsal.settings import RehearsalTimings, RolloutSettings
 
@@ -125,6 +127,17 @@ class StepRecord:
     exit: Exit
 
 
+def unclean_exits(steps: Iterable[StepRecord], *, role: str, workdir: Path | str) -> list[str]:
+    """A stopped replica must exit 0 on its own after SIGTERM; anything else is a finding."""
+    return [
+        f"{role} {step.old} "
+        f"{'needed SIGKILL' if step.exit.killed else f'exited {step.exit.code}'} after SIGTERM; "
+        f"see {workdir}/{role}-{step.old}.log"
+        for step in steps
+        if not step.exit.clean
+    ]
+
+
 @dataclass
 class RehearsalResult:
     target: str  # api or worker
@@ -137,6 +150,7 @@ class RehearsalResult:
     load: LoadReport
     problems: list[str] = field(default_factory=list)
     workdir: str = ""
+    orders: OrdersAudit | None = None  # the worker rehearsal's exactly-once audit
 
     @property
     def failed_requests(self) -> int:
@@ -170,12 +184,15 @@ def format_report(result: RehearsalResult) -> str:
             f"    {step.old} -> {step.new}: healthy after {step.start_to_healthy:.1f} s, "
             f"drained {step.drained_for:.1f} s, stopped in {step.stopped_in:.1f} s ({ending})"
         )
-    lines.append("  served by (requests per replica):")
-    for phase in PHASES:
-        counts = ", ".join(
-            f"{name} {n:,}" for name, n in sorted(result.load.served_by[phase].items())
-        )
-        lines.append(f"    {phase:<7} {counts or '-'}")
+    if any(result.load.served_by.values()):
+        lines.append("  served by (requests per replica):")
+        for phase in PHASES:
+            counts = ", ".join(
+                f"{name} {n:,}" for name, n in sorted(result.load.served_by[phase].items())
+            )
+            lines.append(f"    {phase:<7} {counts or '-'}")
+    if result.orders is not None:
+        lines += format_orders(result.orders)
     if result.load.failures:
         lines.append("  failed requests (kind, answer: count):")
         for (kind, outcome), count in result.load.failures.most_common():
@@ -201,3 +218,21 @@ def format_report(result: RehearsalResult) -> str:
             + f". Logs: {result.workdir}"
         )
     return "\n".join(lines)
+
+
+def format_orders(audit: OrdersAudit) -> list[str]:
+    lines = [
+        f"  orders: {audit.accepted:,} accepted, {audit.stored:,} stored, {audit.final:,} final, "
+        f"{audit.lost:,} lost, {len(audit.doubled):,} doubled, "
+        f"{audit.dead_lettered:,} dead-lettered; {audit.redeliveries:,} redelivered (harmless)",
+        "  order accepted -> final (ms), by when it was placed:",
+    ]
+    for phase in PHASES:
+        values = audit.completion_ms.get(phase, [])
+        lines.append(
+            f"    {phase:<7} {len(values):>6,} orders  p50 {percentile(values, 50):8.0f}  "
+            f"p99 {percentile(values, 99):8.0f}  max {values[-1] if values else 0:8.0f}"
+        )
+    processed = ", ".join(f"{name} {n:,}" for name, n in sorted(audit.processed_by.items()))
+    lines.append(f"  processed by: {processed or '-'}")
+    return lines

@@ -25,7 +25,7 @@ from collections.abc import Callable
 from enum import StrEnum
 
 from rehearsal.haproxy import RuntimeApi
-from rehearsal.replicas import Replica
+from rehearsal.replicas import Replica, RolloutError
 from rehearsal.results import StepRecord
 from rehearsal.settings import RehearsalTimings
 
@@ -34,11 +34,6 @@ class Variant(StrEnum):
     GOOD = "good"
     NO_DRAIN = "no-drain"
     NO_READINESS_GATE = "no-readiness-gate"
-
-
-class RolloutError(RuntimeError):
-    """The rollout could not go on (a new replica never became healthy); like ECS's circuit
-    breaker, the rehearsal stops rather than take healthy capacity away."""
 
 
 Log = Callable[[str], None]

@@ -30,6 +30,8 @@ from typing import Any
 
 import yaml
 
+from service.core.config import Settings as ServiceSettings
+
 ROOT = Path(__file__).resolve().parents[1]
 NAMESPACE = "shipyard"
 
@@ -167,6 +169,10 @@ def settings_from_config(
 MIN_HEALTHY_DEADLINE_SECONDS = 30.0
 MIN_CHECK_TIMEOUT_SECONDS = 1.0
 MIN_STOP_TIMEOUT_SECONDS = 5.0
+# The worker's SQS visibility timeout: the service's own default, and its minimum.
+_VISIBILITY = ServiceSettings.model_fields["worker_visibility_timeout_seconds"]
+WORKER_VISIBILITY_TIMEOUT_SECONDS = int(_VISIBILITY.default)
+MIN_VISIBILITY_TIMEOUT_SECONDS = 5
 
 
 @dataclass(frozen=True)
@@ -190,6 +196,7 @@ class RehearsalTimings:
     stop_timeout: float
     graceful_shutdown: int  # GRACEFUL_SHUTDOWN_SECONDS is whole seconds
     worker_shutdown: int  # WORKER_SHUTDOWN_SECONDS is whole seconds
+    visibility_timeout: int  # WORKER_VISIBILITY_TIMEOUT_SECONDS: whole seconds, at least 5
 
     @classmethod
     def from_settings(cls, settings: RolloutSettings, factor: float) -> RehearsalTimings:
@@ -223,6 +230,10 @@ class RehearsalTimings:
             stop_timeout=stop_timeout,
             graceful_shutdown=graceful,
             worker_shutdown=worker,
+            visibility_timeout=max(
+                MIN_VISIBILITY_TIMEOUT_SECONDS,
+                math.ceil(WORKER_VISIBILITY_TIMEOUT_SECONDS * factor),
+            ),
         )
 
     def describe(self) -> str:

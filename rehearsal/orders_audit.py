@@ -41,6 +41,7 @@ class OrdersAudit:
     completion_ms: dict[str, list[float]] = field(default_factory=dict)
     processed_by: Counter[str] = field(default_factory=Counter)  # worker -> orders processed
     redeliveries: int = 0  # messages handled again after another receive (harmless)
+    late: int = 0  # orders that took at least a visibility timeout to become final
 
     @property
     def lost(self) -> int:
@@ -86,6 +87,7 @@ def audit_orders(
     accepted: int,
     dead_lettered: int,
     phase_of: Callable[[datetime], str],
+    late_after_seconds: float,
     worker_logs: Iterable[tuple[str, Path]] = (),
 ) -> OrdersAudit:
     engine = make_engine(database_url, pool_size=1, max_overflow=0)
@@ -136,6 +138,9 @@ def audit_orders(
         completion_ms={phase: sorted(values) for phase, values in completion.items()},
         processed_by=processed_by,
         redeliveries=redeliveries,
+        late=sum(
+            1 for values in completion.values() for v in values if v >= late_after_seconds * 1000
+        ),
     )
 
 

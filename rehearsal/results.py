@@ -180,9 +180,13 @@ def format_report(result: RehearsalResult) -> str:
     lines += ["", f"  rollout: {result.rollout_seconds:.1f} s"]
     for step in result.steps:
         ending = "SIGKILL" if step.exit.killed else f"exit {step.exit.code}"
+        ready = (
+            f"running after {step.start_to_healthy:.1f} s"
+            if result.target == "worker"
+            else f"healthy after {step.start_to_healthy:.1f} s, drained {step.drained_for:.1f} s"
+        )
         lines.append(
-            f"    {step.old} -> {step.new}: healthy after {step.start_to_healthy:.1f} s, "
-            f"drained {step.drained_for:.1f} s, stopped in {step.stopped_in:.1f} s ({ending})"
+            f"    {step.old} -> {step.new}: {ready}, stopped in {step.stopped_in:.1f} s ({ending})"
         )
     if any(result.load.served_by.values()):
         lines.append("  served by (requests per replica):")
@@ -224,7 +228,9 @@ def format_orders(audit: OrdersAudit) -> list[str]:
     lines = [
         f"  orders: {audit.accepted:,} accepted, {audit.stored:,} stored, {audit.final:,} final, "
         f"{audit.lost:,} lost, {len(audit.doubled):,} doubled, "
-        f"{audit.dead_lettered:,} dead-lettered; {audit.redeliveries:,} redelivered (harmless)",
+        f"{audit.dead_lettered:,} dead-lettered",
+        f"  {audit.redeliveries:,} message(s) handled after a second receive (harmless: the worker "
+        f"is idempotent); {audit.late:,} order(s) late by a visibility timeout or more",
         "  order accepted -> final (ms), by when it was placed:",
     ]
     for phase in PHASES:

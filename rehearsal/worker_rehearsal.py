@@ -61,7 +61,7 @@ class WorkerRehearsalPlan:
     concurrency: int = 6
     # Requests per second in all (60 % of them orders): below what the pipeline sustains on
     # two shared cores, so that what the rehearsal measures is the rollout, not a backlog.
-    rate: float = 12.0
+    rate: float = 15.0
     before_seconds: float = 3.0
     after_seconds: float = 3.0
     # Extra simulated fulfilment time per order (the service's WORKER_PROCESSING_SECONDS).
@@ -189,6 +189,7 @@ def rehearse_worker(
                 accepted=sum(1 for r in document["records"] if r[2] == "place_order" and r[4]),
                 dead_lettered=messaging.queue_depth("ORDER_PROCESSING_DLQ_URL"),
                 phase_of=phase_of,
+                late_after_seconds=timings.visibility_timeout,
                 worker_logs=[(r.name, r.log_path) for r in everyone if r.role == "worker"],
             )
     finally:

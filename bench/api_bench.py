@@ -142,7 +142,17 @@ def scenarios(users: list[BenchUser]) -> list[tuple[str, RequestFactory, int, fl
         headers = {**user.auth, **json_headers, "Idempotency-Key": f"bench-{i}-{n}-{uuid.uuid4()}"}
         return Request("POST", "/api/v1/orders", json.dumps({"lines": lines}).encode(), headers)
 
+    def readiness(_: int, __: int) -> Request:
+        return Request("GET", "/readyz")
+
+    def current_user(i: int, _: int) -> Request:
+        return Request("GET", "/api/v1/users/me", headers=users[i].auth)
+
     return [
+        # Context for reading the rest: one plain `SELECT 1` (no ORM, no auth), then the bearer
+        # token check with its one ORM query, which every authenticated endpoint pays.
+        ("readiness probe (GET /readyz: SELECT 1)", readiness, 200, None),
+        ("current user (GET /api/v1/users/me)", current_user, 200, None),
         ("item reads (GET /api/v1/items)", item_reads, 200, 0.6),
         ("item writes (POST /api/v1/items)", item_writes, 201, None),
         ("logins (POST /api/v1/auth/token)", logins, 200, None),

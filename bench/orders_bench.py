@@ -113,7 +113,7 @@ def pipeline_timings(database_url: str) -> tuple[float, float, list[float]]:
                     OutboxEvent.event_type == ORDER_PLACED, OutboxEvent.sent_at.is_not(None)
                 )
             ).scalars()
-            relay_rate = steady_rate([at.timestamp() for at in published])
+            relay_rate = steady_rate([at.timestamp() for at in published if at is not None])
     finally:
         engine.dispose()
     latencies = sorted((at - created).total_seconds() * 1000 for created, at in rows)

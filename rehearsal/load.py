@@ -293,9 +293,11 @@ class LoadRun:
         return 0
 
     def _limits_reached(self) -> bool:
+        max_seconds: float = self.args.max_seconds
+        max_requests: int = self.args.max_requests
         return (
-            time.monotonic() - self.started >= self.args.max_seconds
-            or len(self.tally.records) >= self.args.max_requests
+            time.monotonic() - self.started >= max_seconds
+            or len(self.tally.records) >= max_requests
         )
 
     def _report_progress(self) -> None:

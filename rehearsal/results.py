@@ -190,11 +190,11 @@ def format_report(result: RehearsalResult) -> str:
         )
     if any(result.load.served_by.values()):
         lines.append("  served by (requests per replica):")
-        for phase in PHASES:
+        for phase_name in PHASES:
             counts = ", ".join(
-                f"{name} {n:,}" for name, n in sorted(result.load.served_by[phase].items())
+                f"{name} {n:,}" for name, n in sorted(result.load.served_by[phase_name].items())
             )
-            lines.append(f"    {phase:<7} {counts or '-'}")
+            lines.append(f"    {phase_name:<7} {counts or '-'}")
     if result.orders is not None:
         lines += format_orders(result.orders)
     if result.load.failures:

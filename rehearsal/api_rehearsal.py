@@ -21,10 +21,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rehearsal.database import scratch_database
-from rehearsal.haproxy import HAProxy
+from rehearsal.haproxy import HAProxy, haproxy_binary
 from rehearsal.load_process import LoadProcess
 from rehearsal.processes import free_port
-from rehearsal.replicas import Replica, start_api_replica
+from rehearsal.replicas import Replica, start_api_replica, stop_all
 from rehearsal.results import RehearsalResult, analyse, unclean_exits
 from rehearsal.rollout import Log, Variant, bring_into_service, rolling_update
 from rehearsal.settings import RolloutSettings
@@ -47,59 +47,55 @@ def rehearse_api(
     settings: RolloutSettings, plan: ApiRehearsalPlan, *, workdir: Path, log: Log = print
 ) -> RehearsalResult:
     timings = settings.scaled(plan.scale)
+    haproxy_binary()  # fail before creating anything if HAProxy is missing
     jwt_secret = secrets.token_urlsafe(48)
     workdir.mkdir(parents=True, exist_ok=True)
-    socket_dir = Path(tempfile.mkdtemp(prefix="shipyard-hap-"))
     everyone: list[Replica] = []
-    load: LoadProcess | None = None
-    proxy = HAProxy(workdir=workdir, socket_dir=socket_dir, port=free_port(), timings=timings)
-    try:
-        with scratch_database() as database_url:
-            log(f"scratch database migrated; HAProxy on {proxy.url}")
-            proxy.start()
+    # Undone in reverse order, also on failure: load, replicas, proxy, database, socket dir.
+    with contextlib.ExitStack() as cleanup:
+        socket_dir = Path(tempfile.mkdtemp(prefix="shipyard-hap-"))
+        cleanup.callback(shutil.rmtree, socket_dir, ignore_errors=True)
+        database_url = cleanup.enter_context(scratch_database())
+        proxy = HAProxy(workdir=workdir, socket_dir=socket_dir, port=free_port(), timings=timings)
+        proxy.start()
+        cleanup.callback(proxy.stop)
+        cleanup.callback(stop_all, everyone, timings)
+        log(f"scratch database migrated; HAProxy on {proxy.url}")
 
-            def start(name: str) -> Replica:
-                replica = start_api_replica(
-                    name,
-                    workdir=workdir,
-                    database_url=database_url,
-                    jwt_secret=jwt_secret,
-                    timings=timings,
-                )
-                everyone.append(replica)
-                return replica
-
-            old = [start(f"v1-{slot}") for slot in range(1, plan.replicas + 1)]
-            for replica in old:
-                bring_into_service(replica, proxy.api, timings)
-            log(f"{plan.replicas} v1 replicas in service; starting the load")
-
-            load = LoadProcess.start(
-                base_url=proxy.url,
+        def start(name: str) -> Replica:
+            replica = start_api_replica(
+                name,
                 workdir=workdir,
-                concurrency=plan.concurrency,
-                max_seconds=plan.max_seconds,
+                database_url=database_url,
+                jwt_secret=jwt_secret,
+                timings=timings,
             )
-            load.wait_running()
-            load.wait_for(seconds=plan.before_seconds)
+            everyone.append(replica)
+            return replica
 
-            log(f"rolling update begins ({plan.variant})")
-            rollout_started = time.monotonic()
-            _, steps = rolling_update(old, start, proxy.api, timings, variant=plan.variant, log=log)
-            rollout_finished = time.monotonic()
-            log(f"rolling update done in {rollout_finished - rollout_started:.1f} s")
+        old = [start(f"v1-{slot}") for slot in range(1, plan.replicas + 1)]
+        for replica in old:
+            bring_into_service(replica, proxy.api, timings)
+        log(f"{plan.replicas} v1 replicas in service; starting the load")
 
-            load.wait_for(seconds=plan.after_seconds, min_requests=plan.min_requests)
-            document = load.stop()
-            load = None
-    finally:
-        if load is not None:
-            load.kill()
-        for replica in everyone:
-            with contextlib.suppress(Exception):
-                replica.stop(stop_timeout=timings.stop_timeout)
-        proxy.stop()
-        shutil.rmtree(socket_dir, ignore_errors=True)
+        load = LoadProcess.start(
+            base_url=proxy.url,
+            workdir=workdir,
+            concurrency=plan.concurrency,
+            max_seconds=plan.max_seconds,
+        )
+        cleanup.callback(load.kill)
+        load.wait_running()
+        load.wait_for(seconds=plan.before_seconds)
+
+        log(f"rolling update begins ({plan.variant})")
+        rollout_started = time.monotonic()
+        _, steps = rolling_update(old, start, proxy.api, timings, variant=plan.variant, log=log)
+        rollout_finished = time.monotonic()
+        log(f"rolling update done in {rollout_finished - rollout_started:.1f} s")
+
+        load.wait_for(seconds=plan.after_seconds, min_requests=plan.min_requests)
+        document = load.stop()
 
     report = analyse(
         document["records"], rollout_started=rollout_started, rollout_finished=rollout_finished

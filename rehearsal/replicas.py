@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import time
 from collections.abc import Mapping
@@ -38,6 +39,13 @@ class Replica:
         if self.exit is None:
             self.exit = terminate(self.process, stop_timeout=stop_timeout)
         return self.exit
+
+
+def stop_all(replicas: list[Replica], timings: RehearsalTimings) -> None:
+    """Clean-up: stop whatever still runs (a stop that fails must not hide the first error)."""
+    for replica in replicas:
+        with contextlib.suppress(Exception):
+            replica.stop(stop_timeout=timings.stop_timeout)
 
 
 def api_environment(

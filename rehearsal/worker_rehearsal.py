@@ -39,6 +39,7 @@ from rehearsal.replicas import (
     RolloutError,
     start_api_replica,
     start_worker_replica,
+    stop_all,
     wait_worker_started,
     worker_environment,
 )
@@ -104,100 +105,93 @@ def rehearse_worker(
     workdir.mkdir(parents=True, exist_ok=True)
     jwt_secret = secrets.token_urlsafe(48)
     everyone: list[Replica] = []
-    load: LoadProcess | None = None
-    try:
-        with (
-            scratch_database() as database_url,
-            local_messaging(database_url=database_url, workdir=workdir) as messaging,
-        ):
-            worker_env = worker_environment(
-                database_url=database_url,
-                jwt_secret=jwt_secret,
-                messaging_env=messaging.env,
-                timings=timings,
+    # Undone in reverse order, also on failure: load, processes, emulator, database.
+    with contextlib.ExitStack() as cleanup:
+        database_url = cleanup.enter_context(scratch_database())
+        messaging = cleanup.enter_context(
+            local_messaging(database_url=database_url, workdir=workdir)
+        )
+        cleanup.callback(stop_all, everyone, timings)
+        worker_env = worker_environment(
+            database_url=database_url,
+            jwt_secret=jwt_secret,
+            messaging_env=messaging.env,
+            timings=timings,
+        )
+        processing = {"WORKER_PROCESSING_SECONDS": str(plan.processing_seconds)}
+
+        def start_worker(name: str) -> Replica:
+            replica = start_worker_replica(
+                name, workdir=workdir, env=worker_env, extra_env=processing
             )
-            processing = {"WORKER_PROCESSING_SECONDS": str(plan.processing_seconds)}
+            everyone.append(replica)
+            return replica
 
-            def start_worker(name: str) -> Replica:
-                replica = start_worker_replica(
-                    name, workdir=workdir, env=worker_env, extra_env=processing
-                )
-                everyone.append(replica)
-                return replica
+        api = start_api_replica(
+            "api",
+            workdir=workdir,
+            database_url=database_url,
+            jwt_secret=jwt_secret,
+            timings=timings,
+            extra_env={**messaging.env, "RELAY_ENABLED": "true"},
+        )
+        everyone.append(api)
+        old = [start_worker(f"v1-{slot}") for slot in range(1, plan.replicas + 1)]
+        wait_api_ready(api)
+        for replica in old:
+            wait_worker_started(replica, timeout=timings.healthy_deadline)
+        log(f"api and {plan.replicas} v1 workers running; orders start streaming in")
 
-            api = start_api_replica(
-                "api",
-                workdir=workdir,
-                database_url=database_url,
-                jwt_secret=jwt_secret,
-                timings=timings,
-                extra_env={**messaging.env, "RELAY_ENABLED": "true"},
+        load = LoadProcess.start(
+            base_url=f"http://127.0.0.1:{api.port}",
+            workdir=workdir,
+            concurrency=plan.concurrency,
+            max_seconds=plan.max_seconds,
+            mix="orders",
+            rate=plan.rate,
+        )
+        cleanup.callback(load.kill)
+        load.wait_running()
+        load.wait_for(seconds=plan.before_seconds)
+
+        log(f"rolling replacement of the workers begins ({plan.variant})")
+        rollout_started, rollout_started_at = time.monotonic(), datetime.now(UTC)
+        steps = []
+        for slot, previous in enumerate(old, start=1):
+            replica = start_worker(f"v2-{slot}")
+            running_after = wait_worker_started(replica, timeout=timings.healthy_deadline)
+            exit_ = stop_worker(previous, timings, plan.variant)
+            log(
+                f"{replica.name} running after {running_after:.1f} s; {previous.name} "
+                f"{'killed' if plan.variant is WorkerVariant.KILL else 'stopped'} in "
+                f"{exit_.seconds:.1f} s (exit {exit_.code})"
             )
-            everyone.append(api)
-            old = [start_worker(f"v1-{slot}") for slot in range(1, plan.replicas + 1)]
-            wait_api_ready(api)
-            for replica in old:
-                wait_worker_started(replica, timeout=timings.healthy_deadline)
-            log(f"api and {plan.replicas} v1 workers running; orders start streaming in")
-
-            load = LoadProcess.start(
-                base_url=f"http://127.0.0.1:{api.port}",
-                workdir=workdir,
-                concurrency=plan.concurrency,
-                max_seconds=plan.max_seconds,
-                mix="orders",
-                rate=plan.rate,
+            steps.append(
+                StepRecord(previous.name, replica.name, running_after, 0.0, exit_.seconds, exit_)
             )
-            load.wait_running()
-            load.wait_for(seconds=plan.before_seconds)
+        rollout_finished, rollout_finished_at = time.monotonic(), datetime.now(UTC)
+        log(f"workers replaced in {rollout_finished - rollout_started:.1f} s")
 
-            log(f"rolling replacement of the workers begins ({plan.variant})")
-            rollout_started, rollout_started_at = time.monotonic(), datetime.now(UTC)
-            steps = []
-            for slot, previous in enumerate(old, start=1):
-                replica = start_worker(f"v2-{slot}")
-                running_after = wait_worker_started(replica, timeout=timings.healthy_deadline)
-                exit_ = stop_worker(previous, timings, plan.variant)
-                log(
-                    f"{replica.name} running after {running_after:.1f} s; {previous.name} "
-                    f"{'killed' if plan.variant is WorkerVariant.KILL else 'stopped'} in "
-                    f"{exit_.seconds:.1f} s (exit {exit_.code})"
-                )
-                steps.append(
-                    StepRecord(
-                        previous.name, replica.name, running_after, 0.0, exit_.seconds, exit_
-                    )
-                )
-            rollout_finished, rollout_finished_at = time.monotonic(), datetime.now(UTC)
-            log(f"workers replaced in {rollout_finished - rollout_started:.1f} s")
+        load.wait_for(seconds=plan.after_seconds, min_requests=plan.min_requests)
+        document = load.stop()
+        # Orders still in the pipeline finish now; a killed worker's come back after the
+        # visibility timeout, so allow for it twice.
+        settle = wait_until_final(database_url, timeout=60 + 2 * timings.visibility_timeout)
+        log(f"pipeline settled {settle:.1f} s after the load stopped")
 
-            load.wait_for(seconds=plan.after_seconds, min_requests=plan.min_requests)
-            document = load.stop()
-            load = None
-            # Orders still in the pipeline finish now; a killed worker's come back after the
-            # visibility timeout, so allow for it twice.
-            settle = wait_until_final(database_url, timeout=60 + 2 * timings.visibility_timeout)
-            log(f"pipeline settled {settle:.1f} s after the load stopped")
+        def phase_of(placed: datetime) -> str:
+            if placed < rollout_started_at:
+                return "before"
+            return "during" if placed <= rollout_finished_at else "after"
 
-            def phase_of(placed: datetime) -> str:
-                if placed < rollout_started_at:
-                    return "before"
-                return "during" if placed <= rollout_finished_at else "after"
-
-            audit = audit_orders(
-                database_url,
-                accepted=sum(1 for r in document["records"] if r[2] == "place_order" and r[4]),
-                dead_lettered=messaging.queue_depth("ORDER_PROCESSING_DLQ_URL"),
-                phase_of=phase_of,
-                late_after_seconds=timings.visibility_timeout,
-                worker_logs=[(r.name, r.log_path) for r in everyone if r.role == "worker"],
-            )
-    finally:
-        if load is not None:
-            load.kill()
-        for replica in everyone:
-            with contextlib.suppress(Exception):
-                replica.stop(stop_timeout=timings.stop_timeout)
+        audit = audit_orders(
+            database_url,
+            accepted=sum(1 for r in document["records"] if r[2] == "place_order" and r[4]),
+            dead_lettered=messaging.queue_depth("ORDER_PROCESSING_DLQ_URL"),
+            phase_of=phase_of,
+            late_after_seconds=timings.visibility_timeout,
+            worker_logs=[(r.name, r.log_path) for r in everyone if r.role == "worker"],
+        )
 
     report = analyse(
         document["records"], rollout_started=rollout_started, rollout_finished=rollout_finished

@@ -116,11 +116,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             continue
         print(format_report(result), flush=True)
         if args.broken:
-            seen = "saw" if not result.passed else "did NOT see"
-            print(
-                f"(variant '{args.broken}' drops a safeguard on purpose: the rehearsal {seen} "
-                "a cost)"
-            )
+            print(broken_verdict(args.broken, result))
         if not result.passed:
             outcome = EXIT_FAILED
     return outcome
@@ -153,3 +149,16 @@ def _worker(
         variant=WorkerVariant(args.broken) if args.broken else WorkerVariant.GOOD,
     )
     return rehearse_worker(settings, plan, workdir=workdir, log=log)
+
+
+def broken_verdict(variant: str, result: RehearsalResult) -> str:
+    """What a deliberately broken run showed: the cost of the safeguard it dropped."""
+    if result.orders is not None:  # worker: at-least-once delivery turns a crash into delay
+        return (
+            f"(variant '{variant}': {result.orders.late:,} order(s) late by a visibility timeout "
+            f"or more, {result.orders.lost:,} lost, {len(result.orders.doubled):,} doubled)"
+        )
+    seen = "saw" if result.failed_requests else "did NOT see"
+    return (
+        f"(variant '{variant}' drops a safeguard on purpose: the rehearsal {seen} failed requests)"
+    )

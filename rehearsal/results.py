@@ -211,8 +211,13 @@ def format_report(result: RehearsalResult) -> str:
         lines.append(f"  problem: {problem}")
     lines.append("")
     if result.passed:
+        orders = (
+            f"; {result.orders.accepted:,} orders, none lost or doubled"
+            if result.orders is not None
+            else ""
+        )
         lines.append(
-            f"PASS: 0 failed requests of {result.load.total.requests:,} across the rollout."
+            f"PASS: 0 failed requests of {result.load.total.requests:,} across the rollout{orders}."
         )
     else:
         lines.append(

@@ -13,7 +13,7 @@ PORT   ?= 8000
 STACK  ?= staging
 export HOST PORT
 
-.PHONY: help install dev api worker migrate test test-fast lint format bench rehearse plan plan-diff clean
+.PHONY: help install dev api worker migrate test lint format bench rehearse plan plan-diff screenshot clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -65,6 +65,9 @@ plan: $(STAMP) ## Evaluate the Pulumi program offline under mocks and print the 
 
 plan-diff: $(STAMP) ## Print what differs between the staging and prod plans
 	@$(PY) -m tools.plan --diff staging prod
+
+screenshot: $(STAMP) ## Regenerate docs/screenshot.png (desktop and phone) in headless Chromium
+	@$(PY) -m tests.web.make_screenshot
 
 clean: ## Remove the virtualenv and local state
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .local

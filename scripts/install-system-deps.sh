@@ -4,7 +4,7 @@
 # haproxy: the reverse proxy of the zero-downtime rehearsal.
 set -euo pipefail
 need=()
-command -v chromium >/dev/null 2>&1 || need+=(chromium)
+command -v chromium >/dev/null 2>&1 || command -v google-chrome >/dev/null 2>&1 || need+=(chromium)
 command -v haproxy >/dev/null 2>&1 || need+=(haproxy)
 if [ ${#need[@]} -eq 0 ]; then
   echo "system packages present: chromium, haproxy"

@@ -8,14 +8,21 @@ from fastapi.security import OAuth2PasswordRequestForm
 from service.auth import service
 from service.auth.schemas import RefreshRequest, TokenPair
 from service.core.deps import SessionDep, SettingsDep
-from service.core.pagination import Responses
+from service.core.openapi import Responses, error
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 
-_401: Responses = {401: {"description": "bad credentials or token"}}
+_401: Responses = {401: error("bad credentials, or an invalid, used or revoked token")}
 
 
-@router.post("/token", responses={**_401, 429: {"description": "too many failed logins"}})
+@router.post(
+    "/token",
+    responses={
+        **_401,
+        403: error("account deactivated"),
+        429: error("too many failed logins; see Retry-After"),
+    },
+)
 def login_for_tokens(
     session: SessionDep,
     settings: SettingsDep,

@@ -19,6 +19,7 @@ from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import Scope
 
@@ -106,7 +107,17 @@ def internal_error_response() -> JSONResponse:
     return error_response(500, "internal_error", "internal error; quote the request id to support")
 
 
+async def _data_error(_: Request, exc: Exception) -> JSONResponse:
+    # The database refused a value the schemas let through (a NUL character in text, a number
+    # out of a column's range): the request is at fault, not the server.
+    log.info("database refused a value", extra={"error": str(getattr(exc, "orig", exc))[:200]})
+    return error_response(
+        422, "invalid_value", "a value cannot be stored (e.g. text with a NUL character)"
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ApiError, _api_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(DataError, _data_error)

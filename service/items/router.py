@@ -4,12 +4,13 @@ from fastapi import APIRouter, status
 
 from service.auth.dependencies import CurrentUser
 from service.core.deps import SessionDep
-from service.core.pagination import PageDep, Responses
+from service.core.openapi import Responses, error
+from service.core.params import PageDep, ResourceId
 from service.items import service
 from service.items.schemas import ItemCreate, ItemPublic, ItemsPublic, ItemUpdate
 
 router = APIRouter(prefix="/items", tags=["items"])
-_404: Responses = {404: {"description": "no such item (or not yours)"}}
+_404: Responses = {404: error("no such item (or not yours)")}
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
@@ -25,18 +26,18 @@ def read_items(session: SessionDep, user: CurrentUser, page: PageDep) -> ItemsPu
 
 
 @router.get("/{item_id}", responses=_404)
-def read_item(session: SessionDep, user: CurrentUser, item_id: int) -> ItemPublic:
+def read_item(session: SessionDep, user: CurrentUser, item_id: ResourceId) -> ItemPublic:
     return ItemPublic.model_validate(service.get_visible(session, user=user, item_id=item_id))
 
 
 @router.patch("/{item_id}", responses=_404)
 def update_item(
-    session: SessionDep, user: CurrentUser, item_id: int, body: ItemUpdate
+    session: SessionDep, user: CurrentUser, item_id: ResourceId, body: ItemUpdate
 ) -> ItemPublic:
     item = service.get_visible(session, user=user, item_id=item_id)
     return ItemPublic.model_validate(service.update_item(session, item=item, data=body))
 
 
 @router.delete("/{item_id}", status_code=status.HTTP_204_NO_CONTENT, responses=_404)
-def delete_item(session: SessionDep, user: CurrentUser, item_id: int) -> None:
+def delete_item(session: SessionDep, user: CurrentUser, item_id: ResourceId) -> None:
     service.delete_item(session, item=service.get_visible(session, user=user, item_id=item_id))

@@ -6,8 +6,10 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-Title = Annotated[str, Field(min_length=1, max_length=255)]
-Description = Annotated[str, Field(max_length=10_000)]
+from service.core.text import NO_NUL
+
+Title = Annotated[str, Field(min_length=1, max_length=255, pattern=NO_NUL)]
+Description = Annotated[str, Field(max_length=10_000, pattern=NO_NUL)]
 CENT = Decimal("0.01")
 
 

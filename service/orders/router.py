@@ -6,7 +6,8 @@ from fastapi import APIRouter, Header, Response, status
 
 from service.auth.dependencies import CurrentUser
 from service.core.deps import SessionDep
-from service.core.pagination import PageDep, Responses
+from service.core.openapi import Responses, error
+from service.core.params import PageDep, ResourceId
 from service.orders import service
 from service.orders.schemas import OrderCreate, OrderPublic, OrdersPublic
 
@@ -23,8 +24,8 @@ IdempotencyKey = Annotated[
     ),
 ]
 _PLACE: Responses = {
-    409: {"description": "Idempotency-Key already used for a different order"},
-    422: {"description": "invalid lines, unknown item, or missing Idempotency-Key"},
+    409: error("Idempotency-Key already used for a different order"),
+    422: error("invalid lines, unknown item, or missing Idempotency-Key"),
 }
 
 
@@ -50,6 +51,6 @@ def read_orders(session: SessionDep, user: CurrentUser, page: PageDep) -> Orders
     return OrdersPublic(data=[OrderPublic.model_validate(o) for o in orders], count=count)
 
 
-@router.get("/{order_id}", responses={404: {"description": "no such order (or not yours)"}})
-def read_order(session: SessionDep, user: CurrentUser, order_id: int) -> OrderPublic:
+@router.get("/{order_id}", responses={404: error("no such order (or not yours)")})
+def read_order(session: SessionDep, user: CurrentUser, order_id: ResourceId) -> OrderPublic:
     return OrderPublic.model_validate(service.get_own(session, customer=user, order_id=order_id))

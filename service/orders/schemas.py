@@ -6,6 +6,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from service.core.params import MAX_ID
 from service.orders.models import OrderStatus
 
 MAX_LINES = 50
@@ -14,7 +15,7 @@ MAX_LINES = 50
 class OrderLineCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    item_id: Annotated[int, Field(ge=1)]
+    item_id: Annotated[int, Field(ge=1, le=MAX_ID)]
     quantity: Annotated[int, Field(ge=1, le=10_000, description="a positive whole number")]
 
 

@@ -23,6 +23,9 @@ from service.orders.models import Order, OrderLine, OrderStatus, OrderStatusChan
 from service.orders.schemas import OrderCreate
 from service.users.models import User
 
+# What orders.total (NUMERIC(14, 2)) can hold; PostgreSQL would refuse more with an error.
+MAX_ORDER_TOTAL = Decimal("999999999999.99")
+
 
 @dataclass(frozen=True)
 class Placed:
@@ -59,6 +62,8 @@ def place_order(
             )
         )
     order.total = sum((line.line_total for line in order.lines), Decimal("0.00"))
+    if order.total > MAX_ORDER_TOTAL:
+        raise ApiError(422, "total_too_large", f"the order total may not exceed {MAX_ORDER_TOTAL}")
     order.history.append(OrderStatusChange(status=OrderStatus.PENDING))
     session.add(order)
     try:

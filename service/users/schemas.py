@@ -5,8 +5,12 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field
 
+from service.core.text import NO_NUL
+
 # NIST SP 800-63B: length is what matters; no composition rules. 128 caps Argon2 input cost.
-Password = Annotated[str, Field(min_length=12, max_length=128, examples=["correct horse battery"])]
+Password = Annotated[
+    str, Field(min_length=12, max_length=128, pattern=NO_NUL, examples=["correct horse battery"])
+]
 
 
 def _lower(value: str) -> str:
@@ -14,7 +18,7 @@ def _lower(value: str) -> str:
 
 
 Email = Annotated[EmailStr, AfterValidator(_lower), Field(max_length=320)]
-FullName = Annotated[str, Field(min_length=1, max_length=255)]
+FullName = Annotated[str, Field(min_length=1, max_length=255, pattern=NO_NUL)]
 
 
 class UserCreate(BaseModel):

@@ -110,3 +110,14 @@ def test_openapi_and_docs_are_served(client: TestClient) -> None:
     assert "/api/v1/auth/token" in schema["paths"]
     assert client.get("/docs").status_code == 200
     assert client.get("/redoc").status_code == 200
+
+
+def test_nul_character_is_a_4xx_on_every_backend(client: TestClient) -> None:
+    """PostgreSQL refuses NUL in text; found by the schema fuzzer as a 500 on the login form."""
+    login = client.post("/api/v1/auth/token", data={"username": "a\x00b", "password": "x"})
+    assert 400 <= login.status_code < 500
+    signup = client.post(
+        "/api/v1/users",
+        json={"email": "nul@example.com", "password": "twelve chars\x00long", "full_name": "a\x00"},
+    )
+    assert 400 <= signup.status_code < 500

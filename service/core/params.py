@@ -1,14 +1,17 @@
+"""Query and path parameters shared by the routers: pagination and resource ids."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import Depends, Query
+from fastapi import Depends, Path, Query
 
 MAX_PAGE_SIZE = 100
+# Ids are 32-bit INTEGER columns: a larger number cannot name a row (and would overflow a query).
+MAX_ID = 2_147_483_647
 
-# The type FastAPI's `responses=` takes, for the error answers a route documents.
-Responses = dict[int | str, dict[str, Any]]
+ResourceId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,201 @@
+"""The application load balancer in front of the `api` tasks, reachable only from CloudFront.
+
+- `alb_origin=vpc_origin` (recommended): an internal ALB in private subnets that CloudFront reaches
+  through a VPC origin; there is no public address at all.
+- `alb_origin=public`: an internet-facing ALB whose listener forwards only requests carrying a
+  secret header that CloudFront adds; everything else gets 403.
+
+Either way the security group admits only CloudFront's origin-facing managed prefix list, and
+the listener's default action refuses: only the forward rule reaches the tasks.
+
+Target-group timing (why these numbers; see also services.py for the whole rollout arithmetic):
+a new task is healthy after HEALTHY_THRESHOLD x INTERVAL = 2 x 10 s = 20 s of passing /readyz; a
+sick one is out after UNHEALTHY_THRESHOLD x INTERVAL = 3 x 10 s = 30 s. Pulumi/Terraform defaults
+(interval 30 s, 3 healthy checks) would add 70 s to every task start of a rollout.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from infra.config import StackConfig
+
+API_PORT = 8000
+HEALTH_CHECK_PATH = "/readyz"
+HEALTH_CHECK_INTERVAL_SECONDS = 10
+HEALTH_CHECK_TIMEOUT_SECONDS = 5
+HEALTHY_THRESHOLD = 2
+UNHEALTHY_THRESHOLD = 3
+# Below the server's keep-alive (75 s, service/core/config.py) so the ALB, not the server, closes
+# idle connections: the other way round the ALB can reuse a socket the server just closed (502).
+IDLE_TIMEOUT_SECONDS = 60
+ORIGIN_VERIFY_HEADER = "X-Origin-Verify"
+CLOUDFRONT_PREFIX_LIST = "com.amazonaws.global.cloudfront.origin-facing"
+
+
+@dataclass(frozen=True)
+class LoadBalancerArgs:
+    config: StackConfig
+    vpc_id: pulumi.Input[str]
+    public_subnet_ids: list[pulumi.Output[str]]
+    private_subnet_ids: list[pulumi.Output[str]]
+
+
+class LoadBalancer(pulumi.ComponentResource):
+    arn: pulumi.Output[str]
+    arn_suffix: pulumi.Output[str]
+    dns_name: pulumi.Output[str]
+    security_group_id: pulumi.Output[str]
+    target_group: aws.lb.TargetGroup
+    # The second target group and ECS's role for native blue/green (None for rolling).
+    alternate_target_group: aws.lb.TargetGroup | None
+    forward_rule: aws.lb.ListenerRule
+
+    def __init__(
+        self, name: str, args: LoadBalancerArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("shipyard:edge:LoadBalancer", name, None, opts)
+        config = args.config
+        child = pulumi.ResourceOptions(parent=self)
+        internal = config.alb_origin == "vpc_origin"
+
+        prefix_list = aws.ec2.get_managed_prefix_list_output(
+            name=CLOUDFRONT_PREFIX_LIST, opts=pulumi.InvokeOutputOptions(parent=self)
+        )
+        security_group = aws.ec2.SecurityGroup(
+            f"{name}-sg",
+            vpc_id=args.vpc_id,
+            # SG descriptions allow a restricted ASCII set (no apostrophes).
+            description="ALB: HTTP from the CloudFront origin-facing servers only",
+            tags={"Name": f"{config.prefix}-alb"},
+            opts=child,
+        )
+        aws.vpc.SecurityGroupIngressRule(
+            f"{name}-from-cloudfront",
+            security_group_id=security_group.id,
+            description="HTTP from CloudFront (managed prefix list)",
+            ip_protocol="tcp",
+            from_port=80,
+            to_port=80,
+            prefix_list_id=prefix_list.id,
+            opts=child,
+        )
+        aws.vpc.SecurityGroupEgressRule(
+            f"{name}-to-tasks",
+            security_group_id=security_group.id,
+            description="to the api tasks inside the VPC",
+            ip_protocol="tcp",
+            from_port=API_PORT,
+            to_port=API_PORT,
+            cidr_ipv4=str(config.vpc_cidr),
+            opts=child,
+        )
+
+        balancer = aws.lb.LoadBalancer(
+            f"{name}-alb",
+            load_balancer_type="application",
+            internal=internal,
+            subnets=args.private_subnet_ids if internal else args.public_subnet_ids,
+            security_groups=[security_group.id],
+            idle_timeout=IDLE_TIMEOUT_SECONDS,
+            drop_invalid_header_fields=True,
+            tags={"environment": config.environment},
+            opts=child,
+        )
+
+        self.target_group = self._target_group(f"{name}-api", config, args.vpc_id)
+        self.alternate_target_group = (
+            self._target_group(f"{name}-api-alt", config, args.vpc_id)
+            if config.deployment_strategy == "blue_green"
+            else None
+        )
+
+        listener = aws.lb.Listener(
+            f"{name}-http",
+            load_balancer_arn=balancer.arn,
+            port=80,
+            protocol="HTTP",
+            default_actions=[
+                {
+                    "type": "fixed-response",
+                    "fixed_response": {
+                        "content_type": "text/plain",
+                        "message_body": "Forbidden: use the site's public address",
+                        "status_code": "403",
+                    },
+                }
+            ],
+            opts=child,
+        )
+        conditions: list[dict[str, object]] = [{"path_pattern": {"values": ["/*"]}}]
+        if config.alb_origin == "public":
+            conditions.append(
+                {
+                    "http_header": {
+                        "http_header_name": ORIGIN_VERIFY_HEADER,
+                        "values": [pulumi.Output.secret(config.origin_verify_secret)],
+                    }
+                }
+            )
+        forward: dict[str, object]
+        if self.alternate_target_group is None:
+            forward = {"type": "forward", "target_group_arn": self.target_group.arn}
+        else:
+            # Blue/green: ECS shifts traffic by rewriting these weights during a deployment.
+            forward = {
+                "type": "forward",
+                "forward": {
+                    "target_groups": [
+                        {"arn": self.target_group.arn, "weight": 100},
+                        {"arn": self.alternate_target_group.arn, "weight": 0},
+                    ]
+                },
+            }
+        self.forward_rule = aws.lb.ListenerRule(
+            f"{name}-forward",
+            listener_arn=listener.arn,
+            priority=10,
+            conditions=conditions,
+            actions=[forward],
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                # ECS owns the weights under blue/green; Pulumi would otherwise flip them back.
+                ignore_changes=["actions"] if self.alternate_target_group is not None else None,
+            ),
+        )
+
+        self.arn = balancer.arn
+        self.arn_suffix = balancer.arn_suffix
+        self.dns_name = balancer.dns_name
+        self.security_group_id = security_group.id
+        self.listener_arn = listener.arn
+        self.register_outputs({"dns_name": self.dns_name, "arn": self.arn})
+
+    def _target_group(
+        self, name: str, config: StackConfig, vpc_id: pulumi.Input[str]
+    ) -> aws.lb.TargetGroup:
+        return aws.lb.TargetGroup(
+            name,
+            port=API_PORT,
+            protocol="HTTP",
+            target_type="ip",  # awsvpc tasks register by IP, on Fargate and EC2 alike
+            vpc_id=vpc_id,
+            # Long enough for the slowest request to finish after the target leaves rotation,
+            # short enough not to stall each rollout step (AWS's default is 300 s).
+            deregistration_delay=config.deregistration_delay_seconds,
+            health_check={
+                "enabled": True,
+                "path": HEALTH_CHECK_PATH,
+                "protocol": "HTTP",
+                "port": "traffic-port",
+                "matcher": "200",
+                "interval": HEALTH_CHECK_INTERVAL_SECONDS,
+                "timeout": HEALTH_CHECK_TIMEOUT_SECONDS,
+                "healthy_threshold": HEALTHY_THRESHOLD,
+                "unhealthy_threshold": UNHEALTHY_THRESHOLD,
+            },
+            opts=pulumi.ResourceOptions(parent=self),
+        )

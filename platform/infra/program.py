@@ -1,0 +1,185 @@
+"""The whole stack, composed from its building blocks; returns the stack outputs.
+
+Read top to bottom, this is the architecture: network, registry and image, secrets, database,
+messaging, compute, load balancer, observability, IAM, task definitions, services, edge, site
+upload, deploy identity. `platform/__main__.py` calls `build` and exports what it returns.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+from infra.app_secrets import AppSecrets, AppSecretsArgs
+from infra.compute import Compute, ComputeArgs
+from infra.config import StackConfig
+from infra.database import Database, DatabaseArgs
+from infra.deploy_identity import DeployIdentity, DeployIdentityArgs
+from infra.edge import Edge, EdgeArgs
+from infra.load_balancer import LoadBalancer, LoadBalancerArgs
+from infra.messaging import Messaging, MessagingArgs
+from infra.network import Network, NetworkArgs
+from infra.observability import Observability, ObservabilityArgs
+from infra.registry import Registry, RegistryArgs
+from infra.security_groups import TaskSecurityGroups, TaskSecurityGroupsArgs
+from infra.services import Services, ServicesArgs, service_names
+from infra.task_definitions import TaskDefinitions, TaskDefinitionsArgs
+from infra.task_roles import TaskRoles, TaskRolesArgs
+from infra.web_assets import WebAssets, WebAssetsArgs
+from service.messaging.topology import ORDER_PROCESSING_QUEUE, TOPOLOGY, Topology
+
+# Every output name below is a contract: CI, scripts/deploy and the rehearsal read them.
+OUTPUT_NAMES = (
+    "url",
+    "cluster_name",
+    "api_service_name",
+    "worker_service_name",
+    "image_ref",
+    "api_task_definition_arn",
+    "worker_task_definition_arn",
+    "migrate_task_definition_arn",
+    "migrate_network",
+    "queue_urls",
+    "topic_arns",
+    "preview_role_arn",
+    "deploy_role_arn",
+    "web_bucket_name",
+    "distribution_id",
+    "log_group_names",
+)
+
+
+def build(config: StackConfig, topology: Topology = TOPOLOGY) -> dict[str, Any]:
+    account_id = aws.get_caller_identity_output().account_id
+
+    network = Network("network", NetworkArgs(config=config))
+    registry = Registry("registry", RegistryArgs(config=config))
+    secrets = AppSecrets("secrets", AppSecretsArgs(config=config))
+    database = Database(
+        "database",
+        DatabaseArgs(config=config, vpc_id=network.vpc_id, subnet_ids=network.private_subnet_ids),
+    )
+    messaging = Messaging("messaging", MessagingArgs(config=config, topology=topology))
+    compute = Compute(
+        "compute",
+        ComputeArgs(
+            config=config, vpc_id=network.vpc_id, private_subnet_ids=network.private_subnet_ids
+        ),
+    )
+    load_balancer = LoadBalancer(
+        "load-balancer",
+        LoadBalancerArgs(
+            config=config,
+            vpc_id=network.vpc_id,
+            public_subnet_ids=network.public_subnet_ids,
+            private_subnet_ids=network.private_subnet_ids,
+        ),
+    )
+    security_groups = TaskSecurityGroups(
+        "task-security-groups",
+        TaskSecurityGroupsArgs(
+            config=config,
+            vpc_id=network.vpc_id,
+            load_balancer_security_group_id=load_balancer.security_group_id,
+        ),
+    )
+    for role, group_id in security_groups.ids.items():
+        database.admit(role, group_id)
+
+    names = service_names(config)
+    observability = Observability(
+        "observability",
+        ObservabilityArgs(
+            config=config,
+            cluster_name=config.prefix,
+            service_names=names,
+            load_balancer_arn_suffix=load_balancer.arn_suffix,
+            queue_names=messaging.queue_names,
+            dead_letter_queue_names=messaging.dead_letter_queue_names,
+            account_id=account_id,
+        ),
+    )
+    task_roles = TaskRoles(
+        "task-roles",
+        TaskRolesArgs(
+            prefix=config.prefix,
+            account_id=account_id,
+            region=config.region,
+            pull_repository_arns=registry.pull_repository_arns,
+            log_group_arns=list(observability.log_group_arns.values()),
+            secret_arns=[database.master_secret_arn, secrets.jwt_secret_arn],
+            topic_arns=messaging.topic_arns,
+            queue_arns=messaging.queue_arns,
+        ),
+    )
+    messaging_env: dict[str, pulumi.Output[str]] = {}
+    for topic in topology.topics:
+        messaging_env[topic.env_var] = messaging.topic_arns[topic.key]
+    for queue in topology.queues:
+        if queue.env_var:
+            messaging_env[queue.env_var] = messaging.queue_urls[queue.key]
+    task_definitions = TaskDefinitions(
+        "task-definitions",
+        TaskDefinitionsArgs(
+            config=config,
+            topology=topology,
+            compatibility=compute.launch_compatibility,
+            image_ref=registry.image_ref,
+            db_host=database.address,
+            db_port=database.port,
+            db_name=database.name,
+            db_user=database.username,
+            db_secret_arn=database.master_secret_arn,
+            jwt_secret_arn=secrets.jwt_secret_arn,
+            log_group_names=observability.log_group_names,
+            messaging_env=messaging_env,
+            execution_role_arn=task_roles.execution_role_arn,
+            task_role_arns=task_roles.task_role_arns,
+        ),
+    )
+    services = Services(
+        "services",
+        ServicesArgs(
+            config=config,
+            vpc_id=network.vpc_id,
+            private_subnet_ids=network.private_subnet_ids,
+            cluster_arn=compute.cluster_arn,
+            cluster_name=compute.cluster_name,
+            capacity_provider_strategy=compute.capacity_provider_strategy,
+            task_definition_arns=task_definitions.arns,
+            security_group_ids=security_groups.ids,
+            load_balancer=load_balancer,
+            deployment_alarm_names=observability.deployment_alarm_names,
+            work_queue_name=messaging.queue_names[ORDER_PROCESSING_QUEUE],
+        ),
+    )
+    edge = Edge("edge", EdgeArgs(config=config, load_balancer=load_balancer))
+    WebAssets("web-assets", WebAssetsArgs(bucket_name=edge.bucket_name))
+    identity = DeployIdentity(
+        "deploy-identity", DeployIdentityArgs(config=config, account_id=account_id)
+    )
+
+    return {
+        "url": edge.url,
+        "cluster_name": compute.cluster_name,
+        "api_service_name": services.api.name,
+        "worker_service_name": services.worker.name,
+        "image_ref": registry.image_ref,
+        "api_task_definition_arn": task_definitions.arns["api"],
+        "worker_task_definition_arn": task_definitions.arns["worker"],
+        "migrate_task_definition_arn": task_definitions.arns["migrate"],
+        # What `aws ecs run-task --network-configuration awsvpcConfiguration={...}` needs.
+        "migrate_network": {
+            "subnets": network.private_subnet_ids,
+            "security_groups": [security_groups.ids["migrate"]],
+        },
+        "queue_urls": messaging.queue_urls,
+        "topic_arns": messaging.topic_arns,
+        "preview_role_arn": identity.preview_role_arn,
+        "deploy_role_arn": identity.deploy_role_arn,
+        "web_bucket_name": edge.bucket_name,
+        "distribution_id": edge.distribution_id,
+        "log_group_names": observability.log_group_names,
+    }

@@ -1,0 +1,289 @@
+"""Services: `api` behind the ALB and `worker` without one, deployed without dropping a request.
+
+The rollout arithmetic (defaults; each number is a stack setting or a constant in
+load_balancer.py, and config.py refuses combinations that break the inequalities):
+
+  start of a new api task   cold start (~10-20 s) + healthy after 2 checks x 10 s = ~30-40 s,
+                            inside health_check_grace_period_seconds (60 s), so ECS never kills a
+                            task for failing checks while it is still starting.
+  traffic moves             ECS registers the new task, waits until the target is healthy, then
+                            deregisters an old one: the ALB stops sending it new requests at once.
+  old task drains           deregistration_delay_seconds (20 s) > the longest API request, so
+                            in-flight requests finish before ECS sends SIGTERM.
+  old task stops            SIGTERM -> the server finishes stragglers within
+                            GRACEFUL_SHUTDOWN_SECONDS (20 s) < stopTimeout (30 s) -> exits; SIGKILL
+                            at stopTimeout never hits a request. The worker finishes its batch
+                            within WORKER_SHUTDOWN_SECONDS (20 s) < stopTimeout, and a message it
+                            could not finish reappears after the queue's visibility timeout.
+  per rollout               minimum healthy 100 % + maximum 200 % start the whole new set at once:
+                            ~40 s to healthy + 20 s drain + a few s to stop = ~1-1.5 minutes,
+                            capacity never below the desired count.
+  when it goes wrong        the circuit breaker stops and rolls back tasks that fail to start;
+                            the 5xx / p95 alarms roll back a release that starts but misbehaves.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+from infra.config import StackConfig
+from infra.load_balancer import API_PORT, LoadBalancer
+
+ECS_LOAD_BALANCER_POLICY = (
+    "arn:aws:iam::aws:policy/service-role/AmazonECSInfrastructureRolePolicyForLoadBalancers"
+)
+
+
+def service_names(config: StackConfig) -> dict[str, str]:
+    return {"api": f"{config.prefix}-api", "worker": f"{config.prefix}-worker"}
+
+
+def deployment_settings(config: StackConfig, *, behind_load_balancer: bool) -> dict[str, Any]:
+    """Keyword arguments of aws.ecs.Service that decide how a new revision replaces the old."""
+    blue_green = behind_load_balancer and config.deployment_strategy == "blue_green"
+    settings: dict[str, Any] = {
+        "deployment_minimum_healthy_percent": 100,
+        "deployment_maximum_percent": 200,
+        "deployment_circuit_breaker": {"enable": True, "rollback": True},
+        "deployment_configuration": (
+            # ECS's native blue/green: the whole green set starts, takes production traffic, and
+            # blue is kept for the bake time so a rollback is one weight flip away.
+            {"strategy": "BLUE_GREEN", "bake_time_in_minutes": str(config.blue_green_bake_minutes)}
+            if blue_green
+            else {"strategy": "ROLLING"}
+        ),
+    }
+    return settings
+
+
+@dataclass(frozen=True)
+class ServicesArgs:
+    config: StackConfig
+    vpc_id: pulumi.Input[str]
+    private_subnet_ids: list[pulumi.Output[str]]
+    cluster_arn: pulumi.Input[str]
+    cluster_name: pulumi.Input[str]
+    capacity_provider_strategy: list[dict[str, Any]]
+    task_definition_arns: dict[str, pulumi.Output[str]]
+    security_group_ids: dict[str, pulumi.Output[str]]
+    load_balancer: LoadBalancer
+    deployment_alarm_names: list[pulumi.Output[str]]
+    work_queue_name: str  # the queue whose backlog scales the worker
+
+
+class Services(pulumi.ComponentResource):
+    api: aws.ecs.Service
+    worker: aws.ecs.Service
+    names: dict[str, str]
+
+    def __init__(
+        self, name: str, args: ServicesArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("shipyard:services:Services", name, None, opts)
+        config = args.config
+        self.names = service_names(config)
+        lb = args.load_balancer
+
+        load_balancer: dict[str, Any] = {
+            "target_group_arn": lb.target_group.arn,
+            "container_name": "api",
+            "container_port": API_PORT,
+        }
+        if lb.alternate_target_group is not None:
+            ecs_lb_role = aws.iam.Role(
+                f"{name}-ecs-lb",
+                name_prefix=f"{config.prefix}-ecs-lb-",
+                assume_role_policy=pulumi.Output.json_dumps(
+                    {
+                        "Version": "2012-10-17",
+                        "Statement": [
+                            {
+                                "Effect": "Allow",
+                                "Principal": {"Service": "ecs.amazonaws.com"},
+                                "Action": "sts:AssumeRole",
+                            }
+                        ],
+                    }
+                ),
+                description="lets ECS shift ALB listener-rule weights during blue/green deploys",
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            aws.iam.RolePolicyAttachment(
+                f"{name}-ecs-lb",
+                role=ecs_lb_role.name,
+                policy_arn=ECS_LOAD_BALANCER_POLICY,
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            load_balancer["advanced_configuration"] = {
+                "alternate_target_group_arn": lb.alternate_target_group.arn,
+                "production_listener_rule": lb.forward_rule.arn,
+                "role_arn": ecs_lb_role.arn,
+            }
+
+        common: dict[str, Any] = {
+            "cluster": args.cluster_arn,
+            "capacity_provider_strategies": args.capacity_provider_strategy,
+            "propagate_tags": "SERVICE",
+            "enable_ecs_managed_tags": True,
+            # `pulumi up` waits for the rollout to settle, so a failed deploy fails the job.
+            "wait_for_steady_state": True,
+        }
+        # Autoscaling owns the running count after the first deploy; Pulumi must not reset it.
+        keep_count = pulumi.ResourceOptions(parent=self, ignore_changes=["desiredCount"])
+
+        self.api = aws.ecs.Service(
+            f"{name}-api",
+            name=self.names["api"],
+            task_definition=args.task_definition_arns["api"],
+            desired_count=config.api.min_tasks,
+            network_configuration={
+                "subnets": args.private_subnet_ids,
+                "security_groups": [args.security_group_ids["api"]],
+                "assign_public_ip": False,
+            },
+            load_balancers=[load_balancer],
+            health_check_grace_period_seconds=config.health_check_grace_period_seconds,
+            alarms={"alarm_names": args.deployment_alarm_names, "enable": True, "rollback": True},
+            tags={"environment": config.environment, "role": "api"},
+            # ECS refuses a target group that no listener forwards to yet.
+            opts=pulumi.ResourceOptions.merge(
+                keep_count, pulumi.ResourceOptions(depends_on=[lb.forward_rule])
+            ),
+            **deployment_settings(config, behind_load_balancer=True),
+            **common,
+        )
+        # The worker has no traffic to shift, so it always rolls (blue/green needs a listener).
+        self.worker = aws.ecs.Service(
+            f"{name}-worker",
+            name=self.names["worker"],
+            task_definition=args.task_definition_arns["worker"],
+            desired_count=config.worker.min_tasks,
+            network_configuration={
+                "subnets": args.private_subnet_ids,
+                "security_groups": [args.security_group_ids["worker"]],
+                "assign_public_ip": False,
+            },
+            tags={"environment": config.environment, "role": "worker"},
+            opts=keep_count,
+            **deployment_settings(config, behind_load_balancer=False),
+            **common,
+        )
+        self._autoscaling(name, config, args)
+        self.register_outputs({"api": self.api.name, "worker": self.worker.name})
+
+    def _autoscaling(self, name: str, config: StackConfig, args: ServicesArgs) -> None:
+        child = pulumi.ResourceOptions(parent=self)
+        lb = args.load_balancer
+
+        def target(role: str, service: aws.ecs.Service, minimum: int, maximum: int) -> Any:
+            return aws.appautoscaling.Target(
+                f"{name}-{role}-scaling",
+                service_namespace="ecs",
+                scalable_dimension="ecs:service:DesiredCount",
+                resource_id=pulumi.Output.concat("service/", args.cluster_name, "/", service.name),
+                min_capacity=minimum,
+                max_capacity=maximum,
+                opts=child,
+            )
+
+        api_target = target("api", self.api, config.api.min_tasks, config.api.max_tasks)
+        aws.appautoscaling.Policy(
+            f"{name}-api-cpu",
+            policy_type="TargetTrackingScaling",
+            service_namespace=api_target.service_namespace,
+            scalable_dimension=api_target.scalable_dimension,
+            resource_id=api_target.resource_id,
+            target_tracking_scaling_policy_configuration={
+                "target_value": config.api_cpu_target_percent,
+                "predefined_metric_specification": {
+                    "predefined_metric_type": "ECSServiceAverageCPUUtilization"
+                },
+                "scale_out_cooldown": 60,
+                "scale_in_cooldown": 300,  # scale in slowly: each step drains connections
+            },
+            opts=child,
+        )
+        if lb.alternate_target_group is None:
+            # Requests per target is measured on one target group; under blue/green the serving
+            # group alternates, so there CPU alone drives the api's scaling.
+            aws.appautoscaling.Policy(
+                f"{name}-api-requests",
+                policy_type="TargetTrackingScaling",
+                service_namespace=api_target.service_namespace,
+                scalable_dimension=api_target.scalable_dimension,
+                resource_id=api_target.resource_id,
+                target_tracking_scaling_policy_configuration={
+                    "target_value": config.api_requests_per_task_target,
+                    "predefined_metric_specification": {
+                        "predefined_metric_type": "ALBRequestCountPerTarget",
+                        "resource_label": pulumi.Output.concat(
+                            lb.arn_suffix, "/", lb.target_group.arn_suffix
+                        ),
+                    },
+                    "scale_out_cooldown": 60,
+                    "scale_in_cooldown": 300,
+                },
+                opts=child,
+            )
+
+        worker_target = target(
+            "worker", self.worker, config.worker.min_tasks, config.worker.max_tasks
+        )
+        # Backlog per task = visible messages / running workers, kept near the target: the AWS-
+        # recommended way to scale a queue consumer (queue depth alone ignores the fleet size).
+        aws.appautoscaling.Policy(
+            f"{name}-worker-backlog",
+            policy_type="TargetTrackingScaling",
+            service_namespace=worker_target.service_namespace,
+            scalable_dimension=worker_target.scalable_dimension,
+            resource_id=worker_target.resource_id,
+            target_tracking_scaling_policy_configuration={
+                "target_value": config.worker_backlog_per_task_target,
+                "scale_out_cooldown": 60,
+                "scale_in_cooldown": 300,
+                "customized_metric_specification": {
+                    "metrics": [
+                        {
+                            "id": "visible",
+                            "return_data": False,
+                            "metric_stat": {
+                                "stat": "Average",
+                                "metric": {
+                                    "namespace": "AWS/SQS",
+                                    "metric_name": "ApproximateNumberOfMessagesVisible",
+                                    "dimensions": [
+                                        {"name": "QueueName", "value": args.work_queue_name}
+                                    ],
+                                },
+                            },
+                        },
+                        {
+                            "id": "tasks",
+                            "return_data": False,
+                            "metric_stat": {
+                                "stat": "Average",
+                                "metric": {
+                                    "namespace": "ECS/ContainerInsights",
+                                    "metric_name": "RunningTaskCount",
+                                    "dimensions": [
+                                        {"name": "ClusterName", "value": args.cluster_name},
+                                        {"name": "ServiceName", "value": self.worker.name},
+                                    ],
+                                },
+                            },
+                        },
+                        {
+                            "id": "backlog_per_task",
+                            "label": "messages per running worker",
+                            "expression": "visible / IF(tasks > 0, tasks, 1)",
+                            "return_data": True,
+                        },
+                    ]
+                },
+            },
+            opts=child,
+        )

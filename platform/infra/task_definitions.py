@@ -1,0 +1,205 @@
+"""Container definitions: one image, three roles (api, worker, migrate), in ECS's own JSON shape.
+
+The shape is AWS's `ContainerDefinition` (the tests validate it against botocore's ECS model).
+Commands are exec form so the Python process is PID 1 and receives ECS's SIGTERM itself.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+from infra.config import StackConfig
+from infra.load_balancer import API_PORT
+from service.messaging.topology import ORDER_PROCESSING_QUEUE, Topology
+
+COMMANDS = {
+    "api": ["python", "-m", "service", "api"],
+    "worker": ["python", "-m", "service", "worker"],
+    "migrate": ["python", "-m", "service", "migrate"],
+}
+ENVIRONMENT_NAMES = {"staging": "staging", "production": "production"}
+
+
+@dataclass(frozen=True)
+class ContainerInputs:
+    """Everything a container definition needs, resolved (plain strings)."""
+
+    image: str
+    region: str
+    environment: str
+    db_host: str
+    db_port: int
+    db_name: str
+    db_user: str
+    db_secret_arn: str
+    jwt_secret_arn: str
+    log_group: str
+    messaging_env: dict[str, str]  # env var -> topic ARN / queue URL
+
+
+def container_definition(
+    role: str, config: StackConfig, topology: Topology, inputs: ContainerInputs
+) -> dict[str, Any]:
+    environment: dict[str, str] = {
+        "ENVIRONMENT": inputs.environment,
+        "AWS_REGION": inputs.region,
+        "DB_HOST": inputs.db_host,
+        "DB_PORT": str(inputs.db_port),
+        "DB_NAME": inputs.db_name,
+        "DB_USER": inputs.db_user,
+        "LOG_LEVEL": "INFO",
+    }
+    if role in ("api", "worker"):
+        environment.update(inputs.messaging_env)
+    if role == "api":
+        environment.update(
+            {
+                "HOST": "0.0.0.0",  # noqa: S104 - inside the task's own network namespace
+                "PORT": str(API_PORT),
+                "RELAY_ENABLED": "true",  # the outbox relay runs inside the api process
+                "GRACEFUL_SHUTDOWN_SECONDS": str(config.graceful_shutdown_seconds),
+            }
+        )
+    if role == "worker":
+        queue = topology.queue(ORDER_PROCESSING_QUEUE)
+        environment.update(
+            {
+                "RELAY_ENABLED": "false",
+                "WORKER_SHUTDOWN_SECONDS": str(config.worker_shutdown_seconds),
+                # The worker extends visibility while working; it must agree with the queue's.
+                "WORKER_VISIBILITY_TIMEOUT_SECONDS": str(queue.visibility_timeout_seconds),
+            }
+        )
+
+    definition: dict[str, Any] = {
+        "name": role,
+        "image": inputs.image,
+        "essential": True,
+        "command": COMMANDS[role],
+        "environment": [{"name": k, "value": v} for k, v in sorted(environment.items())],
+        "secrets": [
+            # ECS reads the JSON key `password` of the RDS-managed secret: <arn>:<key>:<stage>:<ver>
+            {"name": "DB_PASSWORD", "valueFrom": f"{inputs.db_secret_arn}:password::"},
+            {"name": "JWT_SECRET", "valueFrom": inputs.jwt_secret_arn},
+        ],
+        "logConfiguration": {
+            "logDriver": "awslogs",
+            "options": {
+                "awslogs-group": inputs.log_group,
+                "awslogs-region": inputs.region,
+                "awslogs-stream-prefix": role,
+                # A slow log pipe must not stall request handling.
+                "mode": "non-blocking",
+                "max-buffer-size": "25m",
+            },
+        },
+        "stopTimeout": config.stop_timeout_seconds,
+    }
+    if role == "api":
+        definition["portMappings"] = [
+            {"containerPort": API_PORT, "protocol": "tcp", "name": "http", "appProtocol": "http"}
+        ]
+        definition["healthCheck"] = {
+            # Liveness only (/healthz has no dependencies): a database blip must not make ECS
+            # kill every task; the ALB's /readyz check takes the task out of rotation instead.
+            "command": [
+                "CMD",
+                "python",
+                "-c",
+                "import urllib.request; "
+                f"urllib.request.urlopen('http://127.0.0.1:{API_PORT}/healthz', timeout=3)",
+            ],
+            "interval": 15,
+            "timeout": 5,
+            "retries": 3,
+            "startPeriod": 30,
+        }
+    return definition
+
+
+@dataclass(frozen=True)
+class TaskDefinitionsArgs:
+    config: StackConfig
+    topology: Topology
+    compatibility: str
+    image_ref: pulumi.Input[str]
+    db_host: pulumi.Input[str]
+    db_port: int
+    db_name: str
+    db_user: str
+    db_secret_arn: pulumi.Input[str]
+    jwt_secret_arn: pulumi.Input[str]
+    log_group_names: dict[str, pulumi.Output[str]]
+    messaging_env: dict[str, pulumi.Output[str]]
+    execution_role_arn: pulumi.Input[str]
+    task_role_arns: dict[str, pulumi.Output[str]]
+
+
+class TaskDefinitions(pulumi.ComponentResource):
+    arns: dict[str, pulumi.Output[str]]
+
+    def __init__(
+        self, name: str, args: TaskDefinitionsArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("shipyard:services:TaskDefinitions", name, None, opts)
+        config = args.config
+        self.arns = {}
+        self.definitions: dict[str, aws.ecs.TaskDefinition] = {}
+        messaging = pulumi.Output.all(**args.messaging_env)
+        for role in COMMANDS:
+            sizing = config.worker if role in ("worker", "migrate") else config.api
+            container_json = pulumi.Output.all(
+                image=args.image_ref,
+                db_host=args.db_host,
+                db_secret=args.db_secret_arn,
+                jwt_secret=args.jwt_secret_arn,
+                log_group=args.log_group_names[role],
+                messaging=messaging,
+            ).apply(
+                lambda v, role=role: json.dumps(
+                    [
+                        container_definition(
+                            role,
+                            config,
+                            args.topology,
+                            ContainerInputs(
+                                image=v["image"],
+                                region=config.region,
+                                environment=ENVIRONMENT_NAMES[config.environment],
+                                db_host=v["db_host"],
+                                db_port=args.db_port,
+                                db_name=args.db_name,
+                                db_user=args.db_user,
+                                db_secret_arn=v["db_secret"],
+                                jwt_secret_arn=v["jwt_secret"],
+                                log_group=v["log_group"],
+                                messaging_env=dict(v["messaging"]),
+                            ),
+                        )
+                    ]
+                )
+            )
+            definition = aws.ecs.TaskDefinition(
+                f"{name}-{role}",
+                family=f"{config.prefix}-{role}",
+                cpu=str(sizing.cpu),
+                memory=str(sizing.memory),
+                network_mode="awsvpc",
+                requires_compatibilities=[args.compatibility],
+                runtime_platform={
+                    "operating_system_family": "LINUX",
+                    "cpu_architecture": config.cpu_architecture,
+                },
+                execution_role_arn=args.execution_role_arn,
+                task_role_arn=args.task_role_arns.get(role),
+                container_definitions=container_json,
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            self.definitions[role] = definition
+            self.arns[role] = definition.arn
+        self.register_outputs({"arns": self.arns})

@@ -1,0 +1,119 @@
+"""IAM for the tasks: one execution role (what ECS does for a task) and one role per task role.
+
+Least privilege, written out:
+- execution role: pull from its ECR repository, write its log groups, read exactly its two
+  secrets (the RDS-managed database secret and the JWT secret). Nothing else.
+- api task role: `sns:Publish` to the orders topic only (the outbox relay runs in the api).
+- worker task role: receive/delete/change-visibility on the order-processing queue, and publish to
+  the order-events topic. Nothing else.
+- migrations run without a task role: they talk only to PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from infra.iam_documents import allow, document, service_trust
+from service.messaging.topology import ORDER_EVENTS_TOPIC, ORDER_PROCESSING_QUEUE, ORDERS_TOPIC
+
+# What each process may do with the messaging topology: (topic keys it publishes to, queue keys
+# it consumes). A new publisher or consumer is one line here.
+MESSAGING_GRANTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "api": ((ORDERS_TOPIC,), ()),
+    "worker": ((ORDER_EVENTS_TOPIC,), (ORDER_PROCESSING_QUEUE,)),
+}
+CONSUMER_ACTIONS = ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility")
+
+
+@dataclass(frozen=True)
+class TaskRolesArgs:
+    prefix: str  # role names start with it: the deploy role may manage only those
+    account_id: pulumi.Input[str]
+    region: str
+    pull_repository_arns: list[pulumi.Input[str]]
+    log_group_arns: list[pulumi.Input[str]]
+    secret_arns: list[pulumi.Input[str]]
+    topic_arns: dict[str, pulumi.Output[str]]
+    queue_arns: dict[str, pulumi.Output[str]]
+
+
+class TaskRoles(pulumi.ComponentResource):
+    execution_role_arn: pulumi.Output[str]
+    task_role_arns: dict[str, pulumi.Output[str]]
+
+    def __init__(
+        self, name: str, args: TaskRolesArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("shipyard:iam:TaskRoles", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        # Only tasks of this account may assume these roles (confused-deputy guard).
+        trust = service_trust(
+            "ecs-tasks.amazonaws.com", {"StringEquals": {"aws:SourceAccount": args.account_id}}
+        )
+
+        execution = aws.iam.Role(
+            f"{name}-execution",
+            name_prefix=f"{args.prefix}-execution-",
+            assume_role_policy=trust,
+            description="ECS task execution: pull the image, write logs, inject two secrets",
+            opts=child,
+        )
+        aws.iam.RolePolicy(
+            f"{name}-execution",
+            role=execution.id,
+            policy=document(
+                # GetAuthorizationToken has no resource-level permissions: "*" is its only form.
+                allow("EcrLogin", ["ecr:GetAuthorizationToken"], "*"),
+                allow(
+                    "PullServiceImage",
+                    [
+                        "ecr:BatchGetImage",
+                        "ecr:GetDownloadUrlForLayer",
+                        "ecr:BatchCheckLayerAvailability",
+                    ],
+                    args.pull_repository_arns,
+                ),
+                allow(
+                    "WriteOwnLogs",
+                    ["logs:CreateLogStream", "logs:PutLogEvents"],
+                    [pulumi.Output.concat(arn, ":*") for arn in args.log_group_arns],
+                ),
+                allow("ReadOwnSecrets", ["secretsmanager:GetSecretValue"], args.secret_arns),
+            ),
+            opts=child,
+        )
+        self.execution_role_arn = execution.arn
+
+        self.task_role_arns = {}
+        for role, (publishes, consumes) in MESSAGING_GRANTS.items():
+            task_role = aws.iam.Role(
+                f"{name}-{role}",
+                name_prefix=f"{args.prefix}-{role}-",
+                assume_role_policy=trust,
+                description=f"the {role} process: its own topics and queues only",
+                opts=child,
+            )
+            statements = []
+            if publishes:
+                statements.append(
+                    allow(
+                        "PublishOwnTopics", ["sns:Publish"], [args.topic_arns[k] for k in publishes]
+                    )
+                )
+            if consumes:
+                statements.append(
+                    allow(
+                        "ConsumeOwnQueues",
+                        list(CONSUMER_ACTIONS),
+                        [args.queue_arns[k] for k in consumes],
+                    )
+                )
+            aws.iam.RolePolicy(
+                f"{name}-{role}", role=task_role.id, policy=document(*statements), opts=child
+            )
+            self.task_role_arns[role] = task_role.arn
+
+        self.register_outputs({"execution_role_arn": self.execution_role_arn})

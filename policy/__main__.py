@@ -1,0 +1,17 @@
+"""CrossGuard entry point: `pulumi preview --policy-pack policy/` (and `pulumi up --policy-pack`).
+
+Every policy is mandatory: a violation fails the preview or the update before AWS is touched.
+The rules live in the `shipyard_policies` package (not `policies`, not `policy`: a package name
+that cannot collide with anything else on the path), where the tests import them too.
+"""
+
+from pulumi_policy import EnforcementLevel, PolicyPack
+
+from shipyard_policies import ALL_POLICIES
+
+PolicyPack(
+    name="shipyard-guardrails",
+    description="Encryption, dead-letter queues, least privilege, private tasks, safe deployments.",
+    enforcement_level=EnforcementLevel.MANDATORY,
+    policies=ALL_POLICIES,
+)

@@ -1,0 +1,35 @@
+"""The shipyard guardrails as CrossGuard policies, one module per building block."""
+
+from pulumi_policy import Policy
+
+from shipyard_policies.compute import (
+    ECS_IMAGE_BY_DIGEST,
+    ECS_PRODUCTION_CAPACITY,
+    ECS_SAFE_DEPLOYMENTS,
+    ECS_STOP_TIMEOUT_COVERS_DRAIN,
+    ECS_TASKS_PRIVATE,
+)
+from shipyard_policies.database import RDS_ENCRYPTED_PRIVATE_BACKED_UP, RDS_PRODUCTION_RESILIENCE
+from shipyard_policies.edge import (
+    NO_INGRESS_FROM_INTERNET,
+    S3_BUCKETS_BLOCK_PUBLIC_ACCESS,
+    S3_PUBLIC_ACCESS_BLOCK_COMPLETE,
+)
+from shipyard_policies.iam import IAM_NO_WILDCARD_ACTIONS
+from shipyard_policies.messaging import SNS_TOPIC_ENCRYPTED, SQS_QUEUE_ENCRYPTED_WITH_DLQ
+
+ALL_POLICIES: list[Policy] = [
+    SQS_QUEUE_ENCRYPTED_WITH_DLQ,
+    SNS_TOPIC_ENCRYPTED,
+    IAM_NO_WILDCARD_ACTIONS,
+    ECS_TASKS_PRIVATE,
+    ECS_IMAGE_BY_DIGEST,
+    ECS_SAFE_DEPLOYMENTS,
+    ECS_STOP_TIMEOUT_COVERS_DRAIN,
+    ECS_PRODUCTION_CAPACITY,
+    RDS_ENCRYPTED_PRIVATE_BACKED_UP,
+    RDS_PRODUCTION_RESILIENCE,
+    NO_INGRESS_FROM_INTERNET,
+    S3_PUBLIC_ACCESS_BLOCK_COMPLETE,
+    S3_BUCKETS_BLOCK_PUBLIC_ACCESS,
+]

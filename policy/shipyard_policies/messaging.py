@@ -1,0 +1,44 @@
+"""Messaging: every queue encrypted and backed by a dead-letter queue; every topic encrypted."""
+
+from __future__ import annotations
+
+from pulumi_policy import ResourceValidationArgs, ResourceValidationPolicy
+
+from shipyard_policies.props import ReportViolation, document, for_types, tag
+
+DEAD_LETTER_TAG = ("shipyard:role", "dead-letter")
+
+
+@for_types("aws:sqs/queue:Queue")
+def _queue(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    props = args.props
+    if not (props.get("sqsManagedSseEnabled") is True or props.get("kmsMasterKeyId")):
+        report("queue is not encrypted: set sqs_managed_sse_enabled=True (or a KMS key)")
+    if tag(props, DEAD_LETTER_TAG[0]) == DEAD_LETTER_TAG[1]:
+        return  # it is a dead-letter queue itself
+    redrive = document(props.get("redrivePolicy"))
+    if not isinstance(redrive, dict) or not redrive.get("deadLetterTargetArn"):
+        report(
+            "queue has no dead-letter queue: set redrive_policy with deadLetterTargetArn and "
+            "maxReceiveCount (or tag a dead-letter queue shipyard:role=dead-letter)"
+        )
+    elif not 1 <= int(redrive.get("maxReceiveCount", 0)) <= 1000:
+        report("redrive policy maxReceiveCount must be between 1 and 1000")
+
+
+@for_types("aws:sns/topic:Topic")
+def _topic(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if not args.props.get("kmsMasterKeyId"):
+        report("topic is not encrypted: set kms_master_key_id (e.g. alias/aws/sns)")
+
+
+SQS_QUEUE_ENCRYPTED_WITH_DLQ = ResourceValidationPolicy(
+    name="sqs-queue-encrypted-with-dead-letter-queue",
+    description="Every SQS queue is encrypted and redrives to a dead-letter queue.",
+    validate=_queue,
+)
+SNS_TOPIC_ENCRYPTED = ResourceValidationPolicy(
+    name="sns-topic-encrypted",
+    description="Every SNS topic is encrypted with KMS.",
+    validate=_topic,
+)

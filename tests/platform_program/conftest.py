@@ -1,0 +1,50 @@
+"""Both stacks (and a few variants) evaluated once per session under Pulumi's mocks."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from infra.offline import EvaluatedStack, evaluate_stack
+
+# What CI hands prod: the digest staging built and ran (prod builds nothing).
+STAGING_DIGEST = "123456789012.dkr.ecr.us-east-1.amazonaws.com/shipyard-staging@sha256:" + "ab" * 32
+
+
+@pytest.fixture(scope="session")
+def staging() -> EvaluatedStack:
+    return evaluate_stack("staging")
+
+
+@pytest.fixture(scope="session")
+def prod() -> EvaluatedStack:
+    return evaluate_stack("prod", {"shipyard:image_ref": STAGING_DIGEST})
+
+
+@pytest.fixture(scope="session", params=["staging", "prod"])
+def stack(request: pytest.FixtureRequest) -> EvaluatedStack:
+    """Each test taking `stack` runs once per real stack."""
+    return request.getfixturevalue(request.param)
+
+
+_variants: dict[tuple[str, tuple[tuple[str, str | None], ...]], EvaluatedStack] = {}
+
+
+@pytest.fixture(scope="session")
+def variant() -> Callable[..., EvaluatedStack]:
+    """Evaluates a stack with overridden settings, once per distinct combination."""
+
+    def evaluate(stack: str, **settings: str | None) -> EvaluatedStack:
+        overrides = tuple(sorted((f"shipyard:{k}", v) for k, v in settings.items()))
+        key = (stack, overrides)
+        if key not in _variants:
+            _variants[key] = evaluate_stack(stack, dict(overrides))
+        return _variants[key]
+
+    return evaluate
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # pulumi_aws warns at import about its own deprecated aliases; nothing here uses them.
+    config.addinivalue_line("filterwarnings", "ignore::DeprecationWarning:pulumi_aws.*")

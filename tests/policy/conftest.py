@@ -1,0 +1,29 @@
+"""The policy pack's tests take their resources from the mocked stacks."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from infra.offline import EvaluatedStack, evaluate_stack
+
+# policy/ holds the pack; its package is importable once the folder is on the path.
+POLICY_DIR = Path(__file__).resolve().parents[2] / "policy"
+if str(POLICY_DIR) not in sys.path:
+    sys.path.insert(0, str(POLICY_DIR))
+
+PROD_DIGEST = "123456789012.dkr.ecr.us-east-1.amazonaws.com/shipyard-staging@sha256:" + "cd" * 32
+
+
+@pytest.fixture(scope="session")
+def stacks() -> dict[str, EvaluatedStack]:
+    return {
+        "staging": evaluate_stack("staging"),
+        "prod": evaluate_stack("prod", {"shipyard:image_ref": PROD_DIGEST}),
+    }
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("filterwarnings", "ignore::DeprecationWarning:pulumi_aws.*")

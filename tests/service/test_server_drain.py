@@ -1,0 +1,151 @@
+"""The production server as a process: SIGTERM drains in-flight requests, then exits 0.
+
+This is what ECS does to a task after the load balancer has deregistered it, and what a
+rolling deployment relies on to drop nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from service.core.db import make_engine
+from service.migrations.runner import upgrade
+from tests.utils.processes import free_port, start_python, stop, tail, wait_until_ready
+from tests.utils.users import PASSWORD
+
+pytestmark = pytest.mark.slow
+
+
+class Api:
+    def __init__(self, tmp_path: Path, **env: str) -> None:
+        url = f"sqlite:///{tmp_path / 'drain.db'}"
+        engine = make_engine(url)
+        upgrade(engine)
+        engine.dispose()
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.log = tmp_path / "api.log"
+        self.process = start_python(
+            ["-m", "service", "api"],
+            env={"DATABASE_URL": url, "PORT": str(self.port), "RELAY_ENABLED": "false", **env},
+            log_path=self.log,
+        )
+        wait_until_ready(f"{self.base}/readyz", self.process, self.log)
+
+    def sigterm(self) -> None:
+        self.process.send_signal(signal.SIGTERM)
+
+
+@pytest.fixture
+def api(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Api]:
+    env = getattr(request, "param", {})
+    server = Api(tmp_path, **env)
+    yield server
+    stop(server.process)
+
+
+def slow_body(seconds: float) -> Iterator[bytes]:
+    """A request body trickled over `seconds`: the request is in flight all that time."""
+    payload = json.dumps({"title": "slow", "price": "1.00", "description": "x" * 50}).encode()
+    step = max(1, len(payload) // 10)
+    for start in range(0, len(payload), step):
+        yield payload[start : start + step]
+        time.sleep(seconds / 10)
+
+
+def test_sigterm_finishes_in_flight_requests_and_exits_0(api: Api) -> None:
+    email = "drain@example.com"
+    assert (
+        httpx.post(
+            f"{api.base}/api/v1/users", json={"email": email, "password": PASSWORD}
+        ).status_code
+        == 201
+    )
+    token = httpx.post(
+        f"{api.base}/api/v1/auth/token", data={"username": email, "password": PASSWORD}
+    ).json()["access_token"]
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+
+    results: list[int | str] = []
+
+    def slow_create() -> None:
+        try:
+            response = httpx.post(
+                f"{api.base}/api/v1/items", headers=headers, content=slow_body(2.0), timeout=30
+            )
+            results.append(response.status_code)
+        except httpx.HTTPError as exc:
+            results.append(f"{type(exc).__name__}: {exc}")
+
+    def login() -> None:
+        try:
+            response = httpx.post(
+                f"{api.base}/api/v1/auth/token",
+                data={"username": email, "password": PASSWORD},
+                timeout=30,
+            )
+            results.append(response.status_code)
+        except httpx.HTTPError as exc:
+            results.append(f"{type(exc).__name__}: {exc}")
+
+    threads = [threading.Thread(target=slow_create) for _ in range(3)]
+    threads += [threading.Thread(target=login) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    time.sleep(0.5)  # all of them are in flight: bodies still arriving, hashes queued
+    sent_at = time.monotonic()
+    api.sigterm()
+    for thread in threads:
+        thread.join(30)
+
+    code = api.process.wait(30)
+    assert code == 0, tail(api.log)
+    assert sorted(results, key=str) == sorted([201] * 3 + [200] * 8, key=str), results
+    assert time.monotonic() - sent_at < 20  # well inside the graceful cap
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(f"{api.base}/healthz", timeout=2)
+    log = api.log.read_text()
+    assert '"drain started"' in log
+    assert "Traceback" not in log
+
+
+@pytest.mark.parametrize("api", [{"DRAIN_NOTICE_SECONDS": "1.5"}], indirect=True)
+def test_readyz_turns_503_during_the_drain_notice_while_requests_still_work(api: Api) -> None:
+    assert httpx.get(f"{api.base}/readyz").status_code == 200
+    api.sigterm()
+    time.sleep(0.3)
+    ready = httpx.get(f"{api.base}/readyz")
+    assert ready.status_code == 503
+    assert ready.json() == {"status": "draining"}
+    assert httpx.get(f"{api.base}/healthz").status_code == 200  # still serving during notice
+    assert api.process.wait(30) == 0
+
+
+@pytest.mark.parametrize("api", [{"GRACEFUL_SHUTDOWN_SECONDS": "1"}], indirect=True)
+def test_graceful_cap_bounds_the_drain(api: Api) -> None:
+    def stuck() -> None:
+        # The body takes 8 s to arrive: longer than the cap; the server must not wait for it.
+        with contextlib.suppress(httpx.HTTPError):
+            httpx.post(
+                f"{api.base}/api/v1/users",
+                content=slow_body(8.0),
+                headers={"Content-Type": "application/json"},
+                timeout=30,
+            )
+
+    thread = threading.Thread(target=stuck, daemon=True)
+    thread.start()
+    time.sleep(0.5)
+    started = time.monotonic()
+    api.sigterm()
+    assert api.process.wait(15) == 0
+    assert time.monotonic() - started < 5

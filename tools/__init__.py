@@ -1,0 +1,1 @@
+"""Developer tools: the offline Pulumi plan (`python -m tools.plan`)."""

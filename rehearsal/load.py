@@ -73,6 +73,8 @@ ORDERS_MIX: dict[str, int] = {
 MIXES = {"api": DEFAULT_MIX, "orders": ORDERS_MIX}
 ORDER_KINDS = frozenset({"place_order", "list_orders"})
 
+MISSING_ITEM_ID = 2**31 - 1
+
 # One record: [started (monotonic s), duration (s), kind, status or error name, ok, served by].
 Record = tuple[float, float, str, int | str, bool, str]
 
@@ -198,7 +200,8 @@ class User:
         )
 
     def missing_item(self) -> None:
-        self.request("missing_item", "GET", "/api/v1/items/0", headers=self.auth)
+        # A valid id no item has (the largest 32-bit one the API accepts): 404, not 422.
+        self.request("missing_item", "GET", f"/api/v1/items/{MISSING_ITEM_ID}", headers=self.auth)
 
     def place_order(self) -> None:
         lines = [

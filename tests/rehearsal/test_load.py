@@ -16,3 +16,10 @@ def test_the_load_only_ever_targets_this_machine(url: str) -> None:
 def test_every_kind_in_the_mix_has_the_answer_it_must_get() -> None:
     assert set(DEFAULT_MIX) <= set(EXPECTED)
     assert EXPECTED["missing_item"] == 404  # a 4xx by design counts as a success
+
+
+def test_the_missing_item_is_an_id_the_api_accepts_so_the_answer_is_404() -> None:
+    from rehearsal.load import MISSING_ITEM_ID
+    from service.core.params import MAX_ID
+
+    assert 1 <= MISSING_ITEM_ID <= MAX_ID  # out of range would be a 422, counted as a failure

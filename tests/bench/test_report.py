@@ -1,0 +1,66 @@
+"""bench/RESULTS.md carries the machine, each ratio with its verdict, and the rollout model."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from bench.api_bench import Comparison
+from bench.http_load import LoadResult
+from bench.machine import Machine, this_machine
+from bench.orders_bench import OrdersResult
+from bench.report import BenchRun, render
+from bench.rollout_model import estimate
+from rehearsal.settings import AWS_DEFAULTS, RolloutSettings
+
+
+def load(name: str, requests: int) -> LoadResult:
+    return LoadResult(name, requests, 0, 10.0, [1.0, 2.0, 3.0])
+
+
+def test_results_name_the_machine_and_judge_each_ratio_against_its_target() -> None:
+    machine = Machine("Test CPU 9000", 2, "3.11.9", "Linux 6", "2026-01-01 00:00 UTC", "0.1")
+    staging = RolloutSettings(stack="staging", sources={"stop_timeout_seconds": "shipyard:x"})
+    run = BenchRun(
+        machine=machine,
+        seconds=10,
+        concurrency=8,
+        api=[
+            Comparison(load("item reads", 700), load("bare JSON route", 1000), 0.6),
+            Comparison(load("logins", 10), load("bare JSON route", 1000)),
+        ],
+        orders=OrdersResult(
+            orders=400,
+            customers=10,
+            accept_rate=90.0,
+            pipeline_rate=40.0,
+            relay_rate=45.0,
+            completion_p50_ms=900.0,
+            completion_p99_ms=1500.0,
+            raw_rate=100.0,
+        ),
+        rollouts=[
+            (
+                staging,
+                estimate(staging, label="staging"),
+                estimate(replace(AWS_DEFAULTS, api_desired_count=1), label="AWS defaults"),
+            )
+        ],
+    )
+    text = render(run)
+    assert "Test CPU 9000, 2 cores" in text
+    assert "Python 3.11.9" in text
+    assert "2026-01-01 00:00 UTC" in text
+    assert "| item reads | 70 |" in text
+    assert "**0.70** | ≥ 0.6: met |" in text
+    assert "**0.01** | – |" in text  # no target, no verdict
+    assert "**0.40** (≥ 0.7: **not met**)" in text
+    assert "| staging | 1 | 1 | 1 |" in text
+    assert "AWS defaults" in text
+    assert "shipyard:x" in text
+
+
+def test_this_machine_is_described() -> None:
+    machine = this_machine()
+    assert machine.cores >= 1
+    assert machine.python.startswith("3.")
+    assert machine.cpu_model

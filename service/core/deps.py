@@ -1,31 +1,42 @@
-"""Dependencies every router uses: the settings and a database session per request."""
+"""Dependencies every router uses: the settings and a database session per request.
+
+The cheap ones are `async def` on purpose: FastAPI runs a plain `def` dependency in its thread
+pool, and each such hop costs more than the work itself. Only what blocks (database I/O) runs
+in the pool.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from service.core.config import Settings
 from service.core.db import Database
 
 
-def get_settings_dep(request: Request) -> Settings:
+async def get_settings_dep(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_database(request: Request) -> Database:
+async def get_database(request: Request) -> Database:
     database: Database = request.app.state.db
     return database
 
 
-def get_session(request: Request) -> Iterator[Session]:
+async def get_session(request: Request) -> AsyncIterator[Session]:
+    # Creating a session does no I/O (it connects on first use); closing it returns the
+    # connection to the pool with a ROLLBACK, which does: that part goes to the thread pool.
     database: Database = request.app.state.db
-    with database.sessions() as session:
+    session = database.sessions()
+    try:
         yield session
+    finally:
+        await run_in_threadpool(session.close)
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]

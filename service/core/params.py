@@ -20,7 +20,7 @@ class Page:
     limit: int
 
 
-def page_params(
+async def page_params(
     offset: Annotated[int, Query(ge=0, le=1_000_000, description="rows to skip")] = 0,
     limit: Annotated[
         int, Query(ge=1, le=MAX_PAGE_SIZE, description=f"rows to return, at most {MAX_PAGE_SIZE}")

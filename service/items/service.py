@@ -27,10 +27,14 @@ def get_visible(session: Session, *, user: User, item_id: int) -> Item:
 def list_visible(
     session: Session, *, user: User, offset: int, limit: int
 ) -> tuple[list[Item], int]:
-    query = _visible_to(user)
-    count = session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
-    rows = session.execute(query.order_by(Item.id).offset(offset).limit(limit)).scalars()
-    return list(rows), count
+    # One round trip: the page and, on every row, the total (a window over the whole result).
+    query = _visible_to(user).add_columns(func.count().over().label("total"))
+    rows = session.execute(query.order_by(Item.id).offset(offset).limit(limit)).all()
+    if rows:
+        return [row[0] for row in rows], int(rows[0].total)
+    # An empty page (or one past the end) says nothing of the total: count on its own.
+    total = session.execute(select(func.count()).select_from(_visible_to(user).subquery()))
+    return [], total.scalar_one()
 
 
 def create_item(session: Session, *, owner: User, data: ItemCreate) -> Item:

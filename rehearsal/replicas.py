@@ -104,6 +104,8 @@ def worker_environment(
         "JWT_SECRET": jwt_secret,  # not used by the worker, but staging refuses placeholders
         "RELAY_ENABLED": "false",
         "WORKER_SHUTDOWN_SECONDS": str(timings.worker_shutdown),
+        # A stopping worker waits for its long poll: keep the poll inside the scaled shutdown.
+        "WORKER_WAIT_SECONDS": str(max(0, timings.worker_shutdown - 1)),
         # A message held by a worker that dies comes back after this (60 s on AWS), scaled.
         "WORKER_VISIBILITY_TIMEOUT_SECONDS": str(timings.visibility_timeout),
         "LOG_LEVEL": "INFO",  # the audit counts the "order processed" lines

@@ -76,6 +76,8 @@ class Settings(BaseSettings):
 
     # --- worker ---------------------------------------------------------------------------------
     worker_batch_size: Annotated[int, Field(ge=1, le=10)] = 10  # SQS allows at most 10
+    # Message groups (customers) handled at once; one group's messages always one at a time.
+    worker_concurrency: Annotated[int, Field(ge=1, le=10)] = 4
     # Long polling (SQS allows up to 20 s); a stopping worker waits for the poll to return, so
     # this must stay below worker_shutdown_seconds.
     worker_wait_seconds: Annotated[int, Field(ge=0, le=20)] = 10

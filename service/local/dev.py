@@ -52,7 +52,9 @@ def run_dev(settings: Settings) -> int:
         if web.is_dir() and not settings.web_root:
             api_env["WEB_ROOT"] = str(web)
         children.append(_spawn("api", api_env))
-        children.append(_spawn("worker", {**env, "RELAY_ENABLED": "false"}))
+        # A short long-poll locally: Ctrl-C waits for it (a value you set wins).
+        worker_env = {"WORKER_WAIT_SECONDS": "2", **env, "RELAY_ENABLED": "false"}
+        children.append(_spawn("worker", worker_env))
         # The order-alerts Lambda handler, fed by its stand-in queue (local/function_runner.py).
         children.append(_spawn("alerts", env))
         _banner(settings)

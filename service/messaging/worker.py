@@ -9,6 +9,8 @@
   it comes back after an exponential backoff and, after the queue's maxReceiveCount receives,
   SQS moves it to the dead-letter queue. The loop never dies of one message. In a FIFO queue,
   the rest of that message's group is released untouched, to keep the group's order.
+- Messages of different groups (customers) are handled side by side, `worker_concurrency` at a
+  time; a group's own messages strictly one after the other.
 - On SIGTERM it stops receiving, finishes the message in hand, releases the rest of the batch
   (visibility 0: another worker takes them at once) and exits 0, within `worker_shutdown_seconds`.
 """
@@ -19,6 +21,7 @@ import json
 import logging
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -84,6 +87,8 @@ class OrderWorker:
         self.polling = threading.Event()  # set while blocked in a receive with nothing in hand
         self._in_hand: dict[str, str] = {}  # message id -> receipt handle
         self._lock = threading.Lock()
+        # Message groups (customers) are independent: up to worker_concurrency at once.
+        self._pool = ThreadPoolExecutor(settings.worker_concurrency, thread_name_prefix="group")
 
     # --- the loop --------------------------------------------------------------------------------
     def run(self) -> None:
@@ -100,29 +105,45 @@ class OrderWorker:
                 continue
             if messages:
                 self.handle_batch(messages)
+        self._pool.shutdown(wait=True)
         log.info("worker stopped")
 
     def handle_batch(self, messages: list[MessageTypeDef]) -> None:
+        """Handle a batch: each message group in order, different groups side by side."""
         with self._lock:
             self._in_hand = {m["MessageId"]: m["ReceiptHandle"] for m in messages}
+        groups: dict[str, list[MessageTypeDef]] = {}
+        for message in messages:
+            # FIFO: the customer's group; a message without one stands alone.
+            key = message.get("Attributes", {}).get("MessageGroupId") or message["MessageId"]
+            groups.setdefault(key, []).append(message)
         done: list[MessageTypeDef] = []
-        blocked_groups: set[str] = set()
         try:
-            for message in messages:
-                group = message.get("Attributes", {}).get("MessageGroupId")
-                if self.stop.is_set() or (group is not None and group in blocked_groups):
-                    self._release(message)
-                    continue
-                if self._handle(message):
-                    done.append(message)
-                elif group is not None:
-                    blocked_groups.add(group)
-                with self._lock:
-                    self._in_hand.pop(message["MessageId"], None)
+            if len(groups) == 1 or self.settings.worker_concurrency == 1:
+                for sequence in groups.values():
+                    done += self._handle_group(sequence)
+            else:
+                for handled in self._pool.map(self._handle_group, groups.values()):
+                    done += handled
         finally:
             self._delete(done)
             with self._lock:
                 self._in_hand = {}
+
+    def _handle_group(self, sequence: list[MessageTypeDef]) -> list[MessageTypeDef]:
+        """One group's messages, in order. After a failure (or on stop) the rest of the group is
+        handed back untouched: handling a later message first would break the group's order."""
+        done: list[MessageTypeDef] = []
+        for position, message in enumerate(sequence):
+            if self.stop.is_set():
+                self._release_all(sequence[position:])
+                break
+            if not self._handle(message):  # it is backing off now: no heartbeat for it
+                self._forget(message)
+                self._release_all(sequence[position + 1 :])
+                break
+            done.append(message)  # kept invisible by the heartbeat until deleted
+        return done
 
     def _handle(self, message: MessageTypeDef) -> bool:
         """True when the message's effect is committed and it may be deleted."""
@@ -192,6 +213,16 @@ class OrderWorker:
     def _release(self, message: MessageTypeDef) -> None:
         self._set_visibility(message["ReceiptHandle"], 0)
 
+    def _release_all(self, messages: list[MessageTypeDef]) -> None:
+        for message in messages:
+            self._forget(message)
+            self._release(message)
+
+    def _forget(self, message: MessageTypeDef) -> None:
+        """Stop extending the message's visibility (released, or backing off)."""
+        with self._lock:
+            self._in_hand.pop(message["MessageId"], None)
+
     def _back_off(self, message: MessageTypeDef, receives: int) -> None:
         delay = self.settings.worker_retry_base_seconds * 2 ** (receives - 1)
         self._set_visibility(message["ReceiptHandle"], min(MAX_VISIBILITY_SECONDS, round(delay)))
@@ -217,7 +248,10 @@ class OrderWorker:
 
 def run_worker(settings: Settings) -> int:
     assert Base.metadata.tables  # every model imported: foreign keys resolve
-    database = Database(settings.database_url, pool_size=2, max_overflow=2)
+    # A connection per concurrent group, and one for the heartbeat's spare.
+    database = Database(
+        settings.database_url, pool_size=settings.worker_concurrency + 1, max_overflow=2
+    )
     worker = OrderWorker(database, settings)
     ended = run_until_signalled(
         worker, name="worker-loop", grace_seconds=settings.worker_shutdown_seconds

@@ -62,7 +62,7 @@ class LocalSystem:
         log = self.workdir / f"worker-{len(self.processes)}.log"
         process = start_python(
             ["-m", "service", "worker"],
-            env=self.env(RELAY_ENABLED="false", **overrides),
+            env=self.env(RELAY_ENABLED="false", WORKER_WAIT_SECONDS="2", **overrides),
             log_path=log,
         )
         self.processes.append(process)

@@ -33,9 +33,15 @@ from rehearsal.orders_audit import FINAL, wait_until_final
 from rehearsal.processes import start_python, terminate
 from rehearsal.results import percentile
 from service.core.db import make_engine
+from service.messaging.aws import sns_client
 from service.messaging.bootstrap import create_topology
 from service.messaging.outbox import OutboxEvent
-from service.messaging.topology import ORDER_PLACED, ORDER_PROCESSING_QUEUE, TOPOLOGY
+from service.messaging.topology import (
+    ORDER_PLACED,
+    ORDER_PROCESSING_QUEUE,
+    ORDERS_TOPIC,
+    TOPOLOGY,
+)
 from service.orders.models import Order, OrderStatusChange
 
 WORKER_BATCH = 10  # the worker's default WORKER_BATCH_SIZE, and SQS's maximum
@@ -52,6 +58,7 @@ class OrdersResult:
     completion_p50_ms: float
     completion_p99_ms: float
     raw_rate: float  # messages/s, one consumer, receive + delete
+    raw_publish_rate: float  # events/s, one publisher, SNS FIFO PublishBatch (10 per call)
 
     @property
     def ratio(self) -> float:
@@ -174,6 +181,34 @@ def raw_receive_delete_rate(
     return received / draining
 
 
+def raw_publish_rate(messaging: LocalMessaging, *, messages: int, groups: int) -> float:
+    """One publisher doing only what the relay does against SNS: PublishBatch, 10 events per
+    call from 10 groups, to a fresh FIFO topic of the same declaration (SNS fans each event out
+    to its FIFO queue, as in the pipeline). The other half of the pipeline's ceiling."""
+    env = create_topology(messaging.settings, prefix=f"pub{uuid.uuid4().hex[:8]}")
+    topic_arn = env[TOPOLOGY.topic(ORDERS_TOPIC).env_var]
+    sns = sns_client(messaging.settings)
+    started = time.monotonic()
+    for start in range(0, messages, 10):
+        entries = []
+        for n in range(start, min(start + 10, messages)):
+            event_id = str(uuid.uuid4())
+            body = {"event_id": event_id, "event_type": ORDER_PLACED, "data": {"order_id": n}}
+            entries.append(
+                {
+                    "Id": str(n),
+                    "Message": json.dumps(body),
+                    "MessageGroupId": f"customer-{n % groups}",
+                    "MessageDeduplicationId": event_id,
+                    "MessageAttributes": {
+                        "event_type": {"DataType": "String", "StringValue": ORDER_PLACED}
+                    },
+                }
+            )
+        sns.publish_batch(TopicArn=topic_arn, PublishBatchRequestEntries=entries)  # type: ignore[arg-type]
+    return messages / (time.monotonic() - started)
+
+
 def bench_orders(
     *,
     workdir: Path,
@@ -214,6 +249,8 @@ def bench_orders(
             log(f"orders: final {settle:.1f} s after the last was accepted; {pipeline_rate:.1f}/s")
             raw_rate = raw_receive_delete_rate(messaging, messages=orders, groups=customers)
             log(f"orders: raw receive+delete {raw_rate:.0f} messages/s")
+            publish_rate = raw_publish_rate(messaging, messages=orders, groups=customers)
+            log(f"orders: raw SNS publish {publish_rate:.0f} events/s")
         finally:
             terminate(worker, stop_timeout=30)
             api.stop()
@@ -226,4 +263,5 @@ def bench_orders(
         completion_p50_ms=percentile(latencies, 50),
         completion_p99_ms=percentile(latencies, 99),
         raw_rate=raw_rate,
+        raw_publish_rate=publish_rate,
     )

@@ -96,6 +96,10 @@ def render(run: BenchRun) -> str:
             f"{o.completion_p99_ms:,.0f} ms |",
             f"| raw receive + delete, one consumer | **{o.raw_rate:,.1f}/s** |",
             f"| ratio (completed / raw) | **{o.ratio:.2f}** ({_verdict(o.ratio, 0.7)}) |",
+            f"| raw SNS FIFO PublishBatch (10 per call), one publisher | "
+            f"**{o.raw_publish_rate:,.1f}/s** |",
+            f"| completed / raw publish | **{o.pipeline_rate / o.raw_publish_rate:.2f}** "
+            "(the emulator's SNS side bounds the pipeline before SQS does) |",
         ]
     if run.rollouts:
         lines += [

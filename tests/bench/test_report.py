@@ -37,6 +37,7 @@ def test_results_name_the_machine_and_judge_each_ratio_against_its_target() -> N
             completion_p50_ms=900.0,
             completion_p99_ms=1500.0,
             raw_rate=100.0,
+            raw_publish_rate=80.0,
         ),
         rollouts=[
             (
@@ -54,6 +55,9 @@ def test_results_name_the_machine_and_judge_each_ratio_against_its_target() -> N
     assert "**0.70** | ≥ 0.6: met |" in text
     assert "**0.01** | – |" in text  # no target, no verdict
     assert "**0.40** (≥ 0.7: **not met**)" in text
+    # The publish side of the pipeline's ceiling: 40 completed against 80 raw publishes.
+    assert "one publisher | **80.0/s**" in text
+    assert "completed / raw publish | **0.50**" in text
     assert "| staging | 1 | 1 | 1 |" in text
     assert "AWS defaults" in text
     assert "shipyard:x" in text
@@ -64,3 +68,4 @@ def test_this_machine_is_described() -> None:
     assert machine.cores >= 1
     assert machine.python.startswith("3.")
     assert machine.cpu_model
+

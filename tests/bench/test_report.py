@@ -68,4 +68,3 @@ def test_this_machine_is_described() -> None:
     assert machine.cores >= 1
     assert machine.python.startswith("3.")
     assert machine.cpu_model
-

@@ -7,6 +7,7 @@ processes and waits for orders to flow.
 from __future__ import annotations
 
 import json
+import time
 from collections import Counter
 
 import pytest
@@ -63,8 +64,6 @@ def test_worker_killed_mid_batch_loses_nothing_and_applies_nothing_twice(
     orders = [(c, c.place_order(item)["id"]) for c in customers for _ in range(4)]
 
     # Wait until the worker is in the middle of things: some orders done, most not.
-    import time
-
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         done = sum(c.order(i)["status"] == "completed" for c, i in orders)
@@ -105,8 +104,6 @@ def test_orders_are_accepted_while_sns_is_down_and_delivered_when_it_returns(
     proxy.stop()  # SNS unreachable
 
     ids = [customer.place_order(item)["id"] for _ in range(5)]
-    import time
-
     time.sleep(2)  # the relay tries, fails and backs off
     assert {customer.order(i)["status"] for i in ids} == {"pending"}
     engine = create_engine(system.database_url)

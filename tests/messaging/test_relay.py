@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import threading
+import time
+
+import pytest
 from sqlalchemy import select
 
 from service.core.config import Settings
 from service.core.db import Database
+from service.messaging import outbox
 from service.messaging.outbox import OutboxEvent
 from service.messaging.relay import OutboxRelay
 from tests.messaging.helpers import drain_queue, make_customer, make_item, place
@@ -80,8 +85,6 @@ def test_relay_keeps_events_while_sns_is_down_and_delivers_them_after(
     # Only the head of the customer's group was tried: the rest wait behind it, in order.
     assert [e.attempts for e in events] == [1, 0, 0]
 
-    import time
-
     time.sleep(0.25)  # past the (test-sized) backoff
     assert relay_until_idle(OutboxRelay(database, aws_settings)) == 3
     bodies = drain_queue(aws_settings, aws_settings.order_processing_queue_url, expect=3)
@@ -91,8 +94,6 @@ def test_relay_keeps_events_while_sns_is_down_and_delivers_them_after(
 def test_lifecycle_events_reach_notifications_through_the_filter_policy(
     aws_settings: Settings, database: Database
 ) -> None:
-    from service.messaging import outbox
-
     with database.sessions() as session:
         outbox.enqueue(session, topic="order-events", event_type="order.completed", data={"n": 1})
         outbox.enqueue(session, topic="order-events", event_type="order.audited", data={"n": 2})
@@ -113,10 +114,6 @@ def test_lifecycle_events_reach_notifications_through_the_filter_policy(
 def test_concurrent_relays_keep_each_customers_order_on_postgres(
     aws_settings: Settings, database: Database, database_url: str
 ) -> None:
-    import threading
-
-    import pytest
-
     if not database_url.startswith("postgresql"):
         pytest.skip("several relays at once is a PostgreSQL deployment (SKIP LOCKED)")
     customers = [make_customer(database, f"r{n}@example.com") for n in range(3)]

@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from service.core.config import Settings
 from service.core.db import Database
@@ -21,8 +22,6 @@ from tests.messaging.helpers import make_customer, make_item, place, queue_depth
 
 
 def order(database: Database, order_id: int) -> Order:
-    from sqlalchemy.orm import selectinload
-
     with database.sessions() as session:
         return session.execute(
             select(Order).where(Order.id == order_id).options(selectinload(Order.history))

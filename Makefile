@@ -30,7 +30,7 @@ $(STAMP): requirements/dev.txt requirements/runtime.txt
 
 install: $(STAMP) ## Create .venv with every pinned dependency (fast when up to date)
 
-dev: $(STAMP) ## Run the whole system locally: AWS emulator, API (http://$(HOST):$(PORT)), outbox relay, worker
+dev: $(STAMP) ## Run the whole system locally (emulator, API + relay + web UI on http://127.0.0.1:8000, worker)
 	@$(PY) -m service dev
 
 api: $(STAMP) ## Run only the production API server (python -m service api)

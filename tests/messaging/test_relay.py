@@ -4,16 +4,22 @@ from __future__ import annotations
 
 import threading
 import time
+import uuid
+from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import select
 
 from service.core.config import Settings
-from service.core.db import Database
+from service.core.db import Database, make_engine
+from service.local.emulator import Emulator
 from service.messaging import outbox
+from service.messaging.bootstrap import create_topology
 from service.messaging.outbox import OutboxEvent
 from service.messaging.relay import OutboxRelay
+from service.migrations.runner import upgrade
 from tests.messaging.helpers import drain_queue, make_customer, make_item, place
+from tests.utils.databases import scratch_postgres_database, skip_or_fail_without_postgres
 
 
 def all_events(database: Database) -> list[OutboxEvent]:
@@ -111,11 +117,27 @@ def test_lifecycle_events_reach_notifications_through_the_filter_policy(
     }
 
 
+@pytest.fixture
+def postgres_messaging(emulator: Emulator) -> Iterator[tuple[Settings, Database]]:
+    """Several relays at once is a PostgreSQL deployment (SKIP LOCKED): this test runs there
+    only, on a database of its own, rather than on both backends like the rest."""
+    skip_or_fail_without_postgres()
+    with scratch_postgres_database("shipyard_relays") as url:
+        engine = make_engine(url)
+        upgrade(engine)
+        engine.dispose()
+        base = Settings(database_url=url, aws_endpoint_url=emulator.url, relay_enabled=False)
+        env = create_topology(base, prefix=f"r{uuid.uuid4().hex[:10]}")
+        database = Database(url)
+        yield base.model_copy(update={k.lower(): v for k, v in env.items()}), database
+        database.dispose()
+
+
+@pytest.mark.postgres
 def test_concurrent_relays_keep_each_customers_order_on_postgres(
-    aws_settings: Settings, database: Database, database_url: str
+    postgres_messaging: tuple[Settings, Database],
 ) -> None:
-    if not database_url.startswith("postgresql"):
-        pytest.skip("several relays at once is a PostgreSQL deployment (SKIP LOCKED)")
+    aws_settings, database = postgres_messaging
     customers = [make_customer(database, f"r{n}@example.com") for n in range(3)]
     item = make_item(database, customers[0])
     expected: dict[str, list[int]] = {f"customer-{c.id}": [] for c in customers}

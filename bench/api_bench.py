@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import secrets
 import subprocess
-import time
 import urllib.parse
 import uuid
 from collections.abc import Callable
@@ -23,7 +22,7 @@ import httpx
 from bench.http_load import LoadResult, Request, RequestFactory, run_closed_loop
 from bench.server import BARE_PATH
 from rehearsal.database import scratch_database
-from rehearsal.processes import free_port, start_python, tail, terminate
+from service.local.processes import free_port, start_python, terminate, wait_until_ready
 
 PASSWORD = "bench-password-0123"  # noqa: S105 - throwaway accounts in a scratch database
 ITEMS_PER_USER = 20
@@ -77,20 +76,7 @@ class BenchServer:
         self.url = f"http://127.0.0.1:{self.port}"
 
     def wait_ready(self, timeout: float = 90) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(
-                    f"the bench server exited with {self.process.returncode}:\n"
-                    f"{tail(self.log_path)}"
-                )
-            try:
-                if httpx.get(f"{self.url}/readyz", timeout=2).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        raise RuntimeError(f"the bench server was not ready within {timeout} s")
+        wait_until_ready(f"{self.url}/readyz", self.process, self.log_path, timeout=timeout)
 
     def stop(self) -> None:
         terminate(self.process, stop_timeout=30)

@@ -15,8 +15,9 @@ from bench.machine import this_machine
 from bench.orders_bench import bench_orders
 from bench.report import BenchRun, render
 from bench.rollout_model import DEFAULT_TASK_START_SECONDS, estimate
-from rehearsal.database import DatabaseError
-from rehearsal.settings import AWS_DEFAULTS, ROOT, SettingsError, load_rollout_settings
+from rehearsal.settings import AWS_DEFAULTS, SettingsError, load_rollout_settings
+from service.local.databases import DatabaseError
+from service.local.processes import ROOT
 
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 

@@ -30,9 +30,9 @@ from bench.api_bench import BenchServer, BenchUser, create_users
 from rehearsal.database import scratch_database
 from rehearsal.messaging import LocalMessaging, local_messaging
 from rehearsal.orders_audit import FINAL, wait_until_final
-from rehearsal.processes import start_python, terminate
 from rehearsal.results import percentile
 from service.core.db import make_engine
+from service.local.processes import start_python, terminate
 from service.messaging.aws import sns_client
 from service.messaging.bootstrap import create_topology
 from service.messaging.outbox import OutboxEvent

@@ -23,11 +23,11 @@ from pathlib import Path
 from rehearsal.database import scratch_database
 from rehearsal.haproxy import HAProxy, haproxy_binary
 from rehearsal.load_process import LoadProcess
-from rehearsal.processes import free_port
 from rehearsal.replicas import Replica, start_api_replica, stop_all
 from rehearsal.results import RehearsalResult, analyse, unclean_exits
 from rehearsal.rollout import Log, Variant, bring_into_service, rolling_update
 from rehearsal.settings import RolloutSettings
+from service.local.processes import free_port
 
 
 @dataclass(frozen=True)

@@ -15,14 +15,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from rehearsal.api_rehearsal import ApiRehearsalPlan, rehearse_api
-from rehearsal.database import DatabaseError
 from rehearsal.haproxy import HAProxyError
 from rehearsal.load_process import LoadError
 from rehearsal.replicas import RolloutError
 from rehearsal.results import RehearsalResult, format_report
 from rehearsal.rollout import Variant
-from rehearsal.settings import ROOT, RolloutSettings, SettingsError, load_rollout_settings
+from rehearsal.settings import RolloutSettings, SettingsError, load_rollout_settings
 from rehearsal.worker_rehearsal import WorkerRehearsalPlan, WorkerVariant, rehearse_worker
+from service.local.databases import DatabaseError
+from service.local.processes import ROOT
 
 EXIT_PASSED, EXIT_FAILED, EXIT_CANNOT_RUN = 0, 1, 2
 BROKEN = {

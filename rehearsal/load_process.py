@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rehearsal.settings import ROOT
+from service.local.processes import ROOT
 
 
 class LoadError(RuntimeError):

@@ -62,8 +62,8 @@ def emulator_credentials() -> Iterator[None]:
 
 @contextmanager
 def local_messaging(*, database_url: str, workdir: Path) -> Iterator[LocalMessaging]:
-    with emulator_credentials(), (workdir / "emulator.log").open("ab") as log:
-        emulator = Emulator(log=log).start()
+    with emulator_credentials():
+        emulator = Emulator(log_path=workdir / "emulator.log").start()
         try:
             base = Settings(aws_endpoint_url=emulator.url, database_url=database_url)
             topology = create_topology(base, prefix=f"r{uuid.uuid4().hex[:10]}")

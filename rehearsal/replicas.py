@@ -9,8 +9,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rehearsal.processes import Exit, free_port, start_python, terminate
 from rehearsal.settings import RehearsalTimings
+from service.local.processes import Exit, free_port, start_python, terminate
 
 
 class RolloutError(RuntimeError):

@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from rehearsal.orders_audit import OrdersAudit
-from rehearsal.processes import Exit
 from rehearsal.settings import RehearsalTimings, RolloutSettings
+from service.local.processes import Exit
 
 Record = Sequence[Any]  # [started, duration, kind, status or error, ok, served_by]
 PHASES = ("before", "during", "after")

@@ -31,8 +31,8 @@ from typing import Any
 import yaml
 
 from service.core.config import Settings as ServiceSettings
+from service.local.processes import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 NAMESPACE = "shipyard"
 
 

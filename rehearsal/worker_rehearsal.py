@@ -27,13 +27,10 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 
-import httpx
-
 from rehearsal.database import scratch_database
 from rehearsal.load_process import LoadProcess
 from rehearsal.messaging import local_messaging
 from rehearsal.orders_audit import audit_orders, wait_until_final
-from rehearsal.processes import Exit
 from rehearsal.replicas import (
     Replica,
     RolloutError,
@@ -46,6 +43,7 @@ from rehearsal.replicas import (
 from rehearsal.results import RehearsalResult, StepRecord, analyse, unclean_exits
 from rehearsal.rollout import Log
 from rehearsal.settings import RehearsalTimings, RolloutSettings
+from service.local.processes import Exit, wait_until_ready
 
 
 class WorkerVariant(StrEnum):
@@ -72,19 +70,12 @@ class WorkerRehearsalPlan:
 
 
 def wait_api_ready(replica: Replica, timeout: float = 60) -> None:
-    deadline = replica.started_at + timeout
-    while time.monotonic() < deadline:
-        if not replica.running:
-            raise RolloutError(
-                f"the api exited with {replica.process.returncode}; see {replica.log_path}"
-            )
-        try:
-            if httpx.get(f"http://127.0.0.1:{replica.port}/readyz", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    raise RolloutError(f"the api was not ready within {timeout:.0f} s; see {replica.log_path}")
+    url = f"http://127.0.0.1:{replica.port}/readyz"
+    remaining = replica.started_at + timeout - time.monotonic()
+    try:
+        wait_until_ready(url, replica.process, replica.log_path, timeout=max(0.0, remaining))
+    except RuntimeError as exc:
+        raise RolloutError(f"the api did not become ready: {exc}") from exc
 
 
 def stop_worker(replica: Replica, timings: RehearsalTimings, variant: WorkerVariant) -> Exit:

@@ -15,9 +15,9 @@ from service.app import create_app
 from service.core.config import Settings
 from service.core.db import Database
 from service.local.emulator import EMULATOR_CREDENTIALS, Emulator
+from service.local.processes import free_port, start_python, tail, terminate, wait_until_ready
 from service.users.models import User
 from tests.utils.databases import empty_all_tables, migrated_database
-from tests.utils.processes import free_port, start_python, stop, tail, wait_until_ready
 from tests.utils.users import LoggedIn, login, register, register_and_login, unique_email
 
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
@@ -85,8 +85,8 @@ def superuser(client: TestClient, database: Database) -> LoggedIn:
 @pytest.fixture(scope="session")
 def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
     os.environ.update(EMULATOR_CREDENTIALS)
-    log = (Path(tmp_path_factory.mktemp("emulator")) / "moto.log").open("ab")
-    with Emulator(log=log) as running:
+    log_path = tmp_path_factory.mktemp("emulator") / "moto.log"
+    with Emulator(log_path=log_path) as running:
         yield running
 
 
@@ -111,7 +111,7 @@ def live_system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         wait_until_ready(f"{base_url}/readyz", process, log_path, timeout=90)
         yield base_url
     finally:
-        code = stop(process)
+        code = terminate(process).code
         assert code == 0, f"make dev exited {code}:\n{tail(log_path)}"
 
 

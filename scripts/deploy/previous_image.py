@@ -14,14 +14,13 @@ to the image rolled back from: "previous" means previous in the history, not in 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from scripts.deploy.errors import DeployError
+from scripts.deploy.errors import DeployError, read_json
 from scripts.deploy.github_actions import run_main, set_output
 from scripts.deploy.image_ref import parse_image_ref
 
@@ -72,10 +71,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     def body() -> int:
-        try:
-            history = json.loads(args.history.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as exc:
-            raise DeployError(f"cannot read the stack history {args.history}: {exc}") from exc
+        history = read_json(args.history, made_by="pulumi stack history --json")
         if not isinstance(history, list):
             raise DeployError(
                 "the history must be the JSON list `pulumi stack history --json` prints"

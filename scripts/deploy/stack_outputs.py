@@ -18,22 +18,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from scripts.deploy.errors import DeployError
+from scripts.deploy.errors import DeployError, read_json
 from scripts.deploy.github_actions import run_main
 
 
 def load_stack_outputs(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise DeployError(
-            f"{path} does not exist: write it first with "
-            f"`pulumi stack output --json --stack <stack> > {path}`"
-        ) from exc
-    except json.JSONDecodeError as exc:
-        raise DeployError(
-            f"{path} is not JSON ({exc}); it must hold `pulumi stack output --json`"
-        ) from exc
+    data = read_json(path, made_by=f"pulumi stack output --json --stack <stack> > {path}")
     if not isinstance(data, dict):
         raise DeployError(f"{path} must hold a JSON object of stack outputs, not {type(data)}")
     return data

@@ -13,13 +13,12 @@ then runs the full update first and the migration after it.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from scripts.deploy.errors import DeployError
+from scripts.deploy.errors import DeployError, read_json
 from scripts.deploy.github_actions import run_main
 
 STACK_TYPE = "pulumi:pulumi:Stack"
@@ -78,10 +77,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     def body() -> int:
-        try:
-            state = json.loads(args.state.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as exc:
-            raise DeployError(f"cannot read the exported state {args.state}: {exc}") from exc
+        state = read_json(args.state, made_by="pulumi stack export")
         urn = find_task_definition_urn(state)
         print(urn or "")
         return 0

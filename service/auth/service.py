@@ -7,7 +7,7 @@ import uuid
 from datetime import timedelta
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, select, update
+from sqlalchemy import ColumnElement, CursorResult, select, update
 from sqlalchemy.orm import Session
 
 from service.auth import throttle, tokens
@@ -104,31 +104,29 @@ def rotate(session: Session, settings: Settings, *, refresh_token: str) -> Token
 
 
 def logout(session: Session, settings: Settings, *, refresh_token: str) -> None:
-    stored = _stored_refresh_token(session, settings, refresh_token, allow_used=True)
+    stored = _stored_refresh_token(session, settings, refresh_token)
     revoke_family(session, family_id=stored.family_id)
 
 
 def revoke_family(session: Session, *, family_id: str) -> None:
-    session.execute(
-        update(RefreshToken)
-        .where(RefreshToken.family_id == family_id, RefreshToken.revoked_at.is_(None))
-        .values(revoked_at=utcnow())
-    )
-    session.commit()
+    _revoke(session, RefreshToken.family_id == family_id)
 
 
 def revoke_all_for_user(session: Session, *, user_id: int) -> None:
+    _revoke(session, RefreshToken.user_id == user_id)
+
+
+def _revoke(session: Session, which: ColumnElement[bool]) -> None:
     session.execute(
         update(RefreshToken)
-        .where(RefreshToken.user_id == user_id, RefreshToken.revoked_at.is_(None))
+        .where(which, RefreshToken.revoked_at.is_(None))
         .values(revoked_at=utcnow())
     )
     session.commit()
 
 
-def _stored_refresh_token(
-    session: Session, settings: Settings, token: str, *, allow_used: bool = False
-) -> RefreshToken:
+def _stored_refresh_token(session: Session, settings: Settings, token: str) -> RefreshToken:
+    """The token's row, if it is a valid refresh JWT and not revoked (used ones included)."""
     try:
         claims = tokens.decode(settings, token, expected="refresh")
     except tokens.InvalidTokenError as exc:

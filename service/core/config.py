@@ -144,10 +144,6 @@ class Settings(BaseSettings):
             raise ValueError(f"DATABASE_URL must point at PostgreSQL in {self.environment}")
         return self
 
-    @property
-    def is_sqlite(self) -> bool:
-        return self.database_url.startswith("sqlite")
-
 
 @lru_cache
 def get_settings() -> Settings:

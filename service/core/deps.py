@@ -23,11 +23,6 @@ async def get_settings_dep(request: Request) -> Settings:
     return settings
 
 
-async def get_database(request: Request) -> Database:
-    database: Database = request.app.state.db
-    return database
-
-
 async def get_session(request: Request) -> AsyncIterator[Session]:
     # Creating a session does no I/O (it connects on first use); closing it returns the
     # connection to the pool with a ROLLBACK, which does: that part goes to the thread pool.

@@ -4,7 +4,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from service.core.text import NO_NUL
 
@@ -36,8 +36,16 @@ class ItemUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     title: Title | None = None
-    description: Description | None = None
+    description: Description | None = None  # null clears it
     price: Price | None = None
+
+    @field_validator("title", "price", mode="before")
+    @classmethod
+    def _not_null(cls, value: object) -> object:
+        # Leaving a field out keeps it; only the description may be cleared with null.
+        if value is None:
+            raise ValueError("may be left out, but not null")
+        return value
 
 
 class ItemPublic(BaseModel):

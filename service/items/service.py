@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
-from service.core.errors import ApiError, not_found
+from service.core.errors import not_found
 from service.items.models import Item
 from service.items.schemas import ItemCreate, ItemUpdate
 from service.users.models import User
@@ -45,10 +45,7 @@ def create_item(session: Session, *, owner: User, data: ItemCreate) -> Item:
 
 
 def update_item(session: Session, *, item: Item, data: ItemUpdate) -> Item:
-    changes = data.model_dump(exclude_unset=True)
-    if changes.get("title", "") is None or changes.get("price", 0) is None:
-        raise ApiError(422, "validation_error", "title and price cannot be null")
-    for field, value in changes.items():
+    for field, value in data.model_dump(exclude_unset=True).items():
         setattr(item, field, value)
     session.commit()
     return item

@@ -20,17 +20,17 @@ from types import FrameType
 
 from service.core.config import Settings
 from service.core.db import make_engine
-from service.local.emulator import EMULATOR_CREDENTIALS, Emulator, log_file
+from service.local.emulator import EMULATOR_CREDENTIALS, Emulator
+from service.local.processes import ROOT
 from service.messaging.bootstrap import create_topology
 from service.migrations.runner import upgrade
 
 log = logging.getLogger("service.dev")
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def run_dev(settings: Settings) -> int:
     state_dir = Path(os.environ.get("DEV_STATE_DIR", ROOT / ".local"))
-    emulator = Emulator(log=log_file(state_dir, "emulator.log"))
+    emulator = Emulator(log_path=state_dir / "emulator.log")
     log.info("starting the AWS emulator", extra={"url": emulator.url})
     emulator.start()
     children: list[subprocess.Popen[bytes]] = []
@@ -38,8 +38,7 @@ def run_dev(settings: Settings) -> int:
         os.environ.update(EMULATOR_CREDENTIALS)
         local = settings.model_copy(update={"aws_endpoint_url": emulator.url})
         env = {
-            **os.environ,
-            **EMULATOR_CREDENTIALS,
+            **os.environ,  # with the emulator's credentials, set just above
             "AWS_ENDPOINT_URL": emulator.url,
             "AWS_REGION": settings.aws_region,
             "DATABASE_URL": settings.database_url,

@@ -3,14 +3,10 @@ SNS/SQS wire protocol. Its state lives in memory and ends with the process."""
 
 from __future__ import annotations
 
-import socket
 import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
 from pathlib import Path
-from typing import IO
+
+from service.local.processes import free_port, start_python, terminate, wait_until_ready
 
 # Any values do for the emulator; they keep boto3 from searching for real credentials.
 EMULATOR_CREDENTIALS = {
@@ -20,56 +16,34 @@ EMULATOR_CREDENTIALS = {
 }
 
 
-def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket() as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
-
-
 class Emulator:
-    def __init__(self, port: int | None = None, *, log: IO[bytes] | None = None) -> None:
+    def __init__(self, *, log_path: Path, port: int | None = None) -> None:
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self._log = log
+        self.log_path = log_path
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = 30) -> Emulator:
-        self.process = subprocess.Popen(  # noqa: S603 - our interpreter, a fixed module
-            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
-            stdout=self._log or subprocess.DEVNULL,
-            stderr=subprocess.STDOUT,
+        self.process = start_python(
+            ["-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
+            env={},
+            log_path=self.log_path,
         )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(
-                    f"the AWS emulator exited with {self.process.returncode}; "
-                    f"is port {self.port} free and moto[server] installed (make install)?"
-                )
-            try:
-                urllib.request.urlopen(f"{self.url}/moto-api/", timeout=1).close()  # noqa: S310
-                return self
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                time.sleep(0.1)
-        self.stop()
-        raise RuntimeError(f"the AWS emulator did not answer on {self.url} within {timeout} s")
+        try:
+            wait_until_ready(f"{self.url}/moto-api/", self.process, self.log_path, timeout=timeout)
+        except RuntimeError as exc:
+            self.stop()
+            raise RuntimeError(
+                f"the AWS emulator did not start ({exc}); is moto[server] installed (make install)?"
+            ) from exc
+        return self
 
     def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        if self.process is not None:
+            terminate(self.process, stop_timeout=10)
 
     def __enter__(self) -> Emulator:
         return self.start()
 
     def __exit__(self, *_: object) -> None:
         self.stop()
-
-
-def log_file(state_dir: Path, name: str) -> IO[bytes]:
-    state_dir.mkdir(parents=True, exist_ok=True)
-    return (state_dir / name).open("ab")

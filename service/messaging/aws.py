@@ -3,7 +3,7 @@ locally it points every client at the emulator."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.config import Config
@@ -24,18 +24,16 @@ _CONFIG = Config(
 
 
 def sns_client(settings: Settings) -> SNSClient:
-    return boto3.client(
-        "sns",
-        region_name=settings.aws_region,
-        endpoint_url=settings.aws_endpoint_url,
-        config=_CONFIG,
-    )
+    return boto3.client("sns", **_options(settings))
 
 
 def sqs_client(settings: Settings) -> SQSClient:
-    return boto3.client(
-        "sqs",
-        region_name=settings.aws_region,
-        endpoint_url=settings.aws_endpoint_url,
-        config=_CONFIG,
-    )
+    return boto3.client("sqs", **_options(settings))
+
+
+def _options(settings: Settings) -> dict[str, Any]:
+    return {
+        "region_name": settings.aws_region,
+        "endpoint_url": settings.aws_endpoint_url,
+        "config": _CONFIG,
+    }

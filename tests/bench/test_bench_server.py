@@ -9,8 +9,8 @@ import pytest
 
 from bench.server import BARE_PATH
 from service.core.db import make_engine
+from service.local.processes import free_port, start_python, tail, terminate, wait_until_ready
 from service.migrations.runner import upgrade
-from tests.utils.processes import free_port, start_python, stop, tail, wait_until_ready
 
 pytestmark = pytest.mark.slow
 
@@ -42,4 +42,4 @@ def test_bare_route_and_api_are_served_by_the_same_app(tmp_path: Path) -> None:
         # A benchmark-only route stays out of the public schema.
         assert BARE_PATH not in httpx.get(f"{base}/openapi.json").json()["paths"]
     finally:
-        assert stop(process) == 0, tail(log)
+        assert terminate(process).code == 0, tail(log)

@@ -68,7 +68,7 @@ def test_an_unexpected_status_is_an_error_not_a_request(port: int) -> None:
 
 
 def test_a_refused_connection_is_an_error(port: int) -> None:
-    from rehearsal.processes import free_port
+    from service.local.processes import free_port
 
     result = run_closed_loop(
         "refused",

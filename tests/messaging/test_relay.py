@@ -11,15 +11,14 @@ import pytest
 from sqlalchemy import select
 
 from service.core.config import Settings
-from service.core.db import Database, make_engine
+from service.core.db import Database
 from service.local.emulator import Emulator
 from service.messaging import outbox
 from service.messaging.bootstrap import create_topology
 from service.messaging.outbox import OutboxEvent
-from service.messaging.relay import OutboxRelay
-from service.migrations.runner import upgrade
+from service.messaging.relay import OutboxRelay, topic_arns_from
 from tests.messaging.helpers import drain_queue, make_customer, make_item, place
-from tests.utils.databases import scratch_postgres_database, skip_or_fail_without_postgres
+from tests.utils.databases import migrated_postgres_database
 
 
 def all_events(database: Database) -> list[OutboxEvent]:
@@ -80,7 +79,7 @@ def test_relay_keeps_events_while_sns_is_down_and_delivers_them_after(
     ids = [place(database, customer, item, key=f"k{n}") for n in range(3)]
 
     down = aws_settings.model_copy(update={"aws_endpoint_url": "http://127.0.0.1:9"})
-    broken = OutboxRelay(database, down, topic_arns=OutboxRelay(database, aws_settings).topic_arns)
+    broken = OutboxRelay(database, down, topic_arns=topic_arns_from(aws_settings))
     assert broken.publish_pending() == 0
     events = all_events(database)
     assert all(e.sent_at is None for e in events)
@@ -121,11 +120,7 @@ def test_lifecycle_events_reach_notifications_through_the_filter_policy(
 def postgres_messaging(emulator: Emulator) -> Iterator[tuple[Settings, Database]]:
     """Several relays at once is a PostgreSQL deployment (SKIP LOCKED): this test runs there
     only, on a database of its own, rather than on both backends like the rest."""
-    skip_or_fail_without_postgres()
-    with scratch_postgres_database("shipyard_relays") as url:
-        engine = make_engine(url)
-        upgrade(engine)
-        engine.dispose()
+    with migrated_postgres_database("shipyard_relays") as url:
         base = Settings(database_url=url, aws_endpoint_url=emulator.url, relay_enabled=False)
         env = create_topology(base, prefix=f"r{uuid.uuid4().hex[:10]}")
         database = Database(url)

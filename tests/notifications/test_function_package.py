@@ -9,8 +9,8 @@ import sys
 import textwrap
 from pathlib import Path
 
+from service.local.processes import ROOT
 from service.messaging.topology import ORDER_ALERTS_FUNCTION, TOPOLOGY
-from tests.utils.processes import ROOT
 
 FUNCTION = TOPOLOGY.function(ORDER_ALERTS_FUNCTION)
 

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from service.local.function_runner import FunctionRunner, LocalContext, lambda_event
+from service.local.processes import start_python, tail, terminate
 from service.messaging.aws import sns_client, sqs_client
 from service.messaging.bootstrap import function_dlq_env_var, function_queue_env_var
 from service.messaging.topology import (
@@ -24,7 +25,6 @@ from service.messaging.topology import (
 )
 from service.notifications.handler import handler
 from tests.messaging.helpers import queue_depth
-from tests.utils.processes import start_python, stop, tail
 
 from .conftest import Inbox, LocalAws, recorded_event
 
@@ -190,7 +190,7 @@ def test_python_m_service_alerts_runs_the_handler_and_stops_cleanly_on_sigterm(
         (notification,) = operator_inbox.read(expect=1, timeout=30)
         assert notification["Subject"].startswith("[shipyard local] Order 77 failed")
     finally:
-        code = stop(process)
+        code = terminate(process).code
     assert code == 0, tail(log_path)
     lines = [json.loads(line) for line in log_path.read_text().splitlines() if line.startswith("{")]
     assert any(line["msg"] == "operator notified" and line["order_id"] == 77 for line in lines)

@@ -18,6 +18,7 @@ from infra.config import ConfigError, parse_stack_config
 from infra.functions import MAX_EVENT_AGE_SECONDS, code_archive
 from infra.offline import EvaluatedStack, RecordedResource, raw_stack_config
 from infra.operator_alerts import subscriber_id
+from service.local.processes import ROOT
 from service.messaging.topology import (
     OPERATOR_ALERTS_TOPIC,
     ORDER_ALERTS_FUNCTION,
@@ -25,7 +26,6 @@ from service.messaging.topology import (
     Function,
 )
 from tests.notifications.test_function_package import PROBE
-from tests.utils.processes import ROOT
 
 from .queries import as_list, role_policy_of, statements
 

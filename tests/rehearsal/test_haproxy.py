@@ -13,8 +13,8 @@ import httpx
 import pytest
 
 from rehearsal.haproxy import HAProxy, HAProxyError
-from rehearsal.processes import free_port
 from rehearsal.settings import RolloutSettings
+from service.local.processes import free_port
 
 pytestmark = pytest.mark.skipif(
     shutil.which("haproxy") is None and not Path("/usr/sbin/haproxy").exists(),

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from rehearsal.processes import Exit
 from rehearsal.results import (
     RehearsalResult,
     StepRecord,
@@ -13,6 +12,7 @@ from rehearsal.results import (
     percentile,
 )
 from rehearsal.settings import RolloutSettings
+from service.local.processes import Exit
 
 
 def record(started: float, ms: float, status: int | str = 200, ok: bool = True, by: str = "v1-1"):

@@ -18,8 +18,8 @@ import httpx
 import pytest
 
 from service.core.db import make_engine
+from service.local.processes import free_port, start_python, tail, terminate, wait_until_ready
 from service.migrations.runner import upgrade
-from tests.utils.processes import free_port, start_python, stop, tail, wait_until_ready
 from tests.utils.users import PASSWORD
 
 pytestmark = pytest.mark.slow
@@ -50,7 +50,7 @@ def api(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Api]:
     env = getattr(request, "param", {})
     server = Api(tmp_path, **env)
     yield server
-    stop(server.process)
+    terminate(server.process)
 
 
 def slow_body(seconds: float) -> Iterator[bytes]:

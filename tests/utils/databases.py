@@ -8,24 +8,21 @@ a failure: CI must never go green by skipping half the suite.
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 from service.core.db import make_engine
+from service.local.databases import admin_url, scratch_database
 from service.migrations.runner import upgrade
 from service.models import Base
 
-DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-
 
 def postgres_admin_url() -> str:
-    return os.environ.get("TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL)
+    return admin_url()
 
 
 def postgres_available() -> str | None:
@@ -51,19 +48,20 @@ def skip_or_fail_without_postgres() -> None:
 
 @contextmanager
 def scratch_postgres_database(prefix: str = "shipyard_test") -> Iterator[str]:
-    """Create an empty database, yield its URL, drop it afterwards."""
-    admin = create_engine(postgres_admin_url(), isolation_level="AUTOCOMMIT")
-    name = f"{prefix}_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield (
-            make_url(postgres_admin_url()).set(database=name).render_as_string(hide_password=False)
-        )
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    """An empty database on the test server, dropped afterwards."""
+    with scratch_database(postgres_admin_url(), prefix) as url:
+        yield url
+
+
+@contextmanager
+def migrated_postgres_database(prefix: str = "shipyard_test") -> Iterator[str]:
+    """A database on the test server at the latest migration, dropped afterwards."""
+    skip_or_fail_without_postgres()
+    with scratch_postgres_database(prefix) as url:
+        engine = make_engine(url)
+        upgrade(engine)
+        engine.dispose()
+        yield url
 
 
 @contextmanager
@@ -75,11 +73,7 @@ def migrated_database(backend: str, tmp_dir: Path) -> Iterator[str]:
         engine.dispose()
         yield url
         return
-    skip_or_fail_without_postgres()
-    with scratch_postgres_database() as url:
-        engine = make_engine(url)
-        upgrade(engine)
-        engine.dispose()
+    with migrated_postgres_database() as url:
         yield url
 
 

@@ -15,9 +15,9 @@ import httpx
 
 from service.core.config import Settings
 from service.local.emulator import EMULATOR_CREDENTIALS
+from service.local.processes import free_port, start_python, tail, terminate, wait_until_ready
 from service.messaging.bootstrap import create_topology
-from tests.utils.processes import free_port, start_python, stop, tail, wait_until_ready
-from tests.utils.users import PASSWORD
+from tests.utils.users import login, register
 
 
 @dataclass
@@ -73,7 +73,7 @@ class LocalSystem:
         process.wait()
 
     def stop_all(self) -> dict[int, int]:
-        return {p.pid: stop(p) for p in self.processes}
+        return {p.pid: terminate(p).code for p in self.processes}
 
     def logs(self) -> str:
         return "\n".join(f"--- {p.name}\n{tail(p, 30)}" for p in sorted(self.workdir.glob("*.log")))
@@ -86,13 +86,9 @@ class ApiClient:
         self.http = httpx.Client(base_url=base_url, timeout=10)
         self.headers: dict[str, str] = {}
 
-    def sign_up(self, email: str, password: str = PASSWORD) -> ApiClient:
-        created = self.http.post("/api/v1/users", json={"email": email, "password": password})
-        assert created.status_code == 201, created.text
-        token = self.http.post(
-            "/api/v1/auth/token", data={"username": email, "password": password}
-        ).json()["access_token"]
-        self.headers = {"Authorization": f"Bearer {token}"}
+    def sign_up(self, email: str) -> ApiClient:
+        register(self.http, email)
+        self.headers = {"Authorization": f"Bearer {login(self.http, email)['access_token']}"}
         return self
 
     def create_item(self, price: str = "9.99") -> int:

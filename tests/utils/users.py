@@ -1,11 +1,12 @@
-"""Creating users and logging them in through the API, the way a client would."""
+"""Creating users and logging them in through the API, the way a client would (an in-process
+TestClient or an httpx.Client against a running server: the former is the latter)."""
 
 from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
 
-from fastapi.testclient import TestClient
+import httpx
 
 PASSWORD = "correct horse battery staple"
 _counter = itertools.count(1)
@@ -28,20 +29,20 @@ class LoggedIn:
         return {"Authorization": f"Bearer {self.access_token}"}
 
 
-def register(client: TestClient, email: str | None = None, password: str = PASSWORD) -> dict:
+def register(client: httpx.Client, email: str | None = None, password: str = PASSWORD) -> dict:
     email = email or unique_email()
     response = client.post("/api/v1/users", json={"email": email, "password": password})
     assert response.status_code == 201, response.text
     return response.json()
 
 
-def login(client: TestClient, email: str, password: str = PASSWORD) -> dict:
+def login(client: httpx.Client, email: str, password: str = PASSWORD) -> dict:
     response = client.post("/api/v1/auth/token", data={"username": email, "password": password})
     assert response.status_code == 200, response.text
     return response.json()
 
 
-def register_and_login(client: TestClient, email: str | None = None) -> LoggedIn:
+def register_and_login(client: httpx.Client, email: str | None = None) -> LoggedIn:
     user = register(client, email)
     tokens = login(client, user["email"])
     return LoggedIn(

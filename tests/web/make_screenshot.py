@@ -18,7 +18,7 @@ from pathlib import Path
 
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-from tests.utils.processes import free_port, start_python, stop, wait_until_ready
+from service.local.processes import free_port, start_python, terminate, wait_until_ready
 from tests.web import chromium
 from tests.web.pages import (
     PASSWORD,
@@ -121,7 +121,7 @@ def make_screenshot(output: Path) -> None:
                 canvas.locator("#canvas").screenshot(path=output)
                 browser.close()
         finally:
-            stop(process)
+            terminate(process)
 
 
 def main() -> int:

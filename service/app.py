@@ -12,6 +12,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 
 from service.api import api_router
+from service.core.body_limit import BodySizeLimitMiddleware
 from service.core.config import Settings, get_settings
 from service.core.db import Database
 from service.core.errors import install_error_handlers
@@ -59,7 +60,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
             allow_headers=["*"],
         )
     # Outermost last: the security headers go on every answer, the 500s of the request context
-    # included.
+    # included; the body limit runs inside it, so its 413 carries the request id and is logged.
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_request_body_bytes)
     app.add_middleware(RequestContextMiddleware)
     app.add_middleware(
         SecurityHeadersMiddleware,

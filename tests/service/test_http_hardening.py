@@ -12,6 +12,7 @@ import socket
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
@@ -23,13 +24,11 @@ from tests.utils.users import PASSWORD, LoggedIn
 MIB = 1024 * 1024
 
 
-def assert_api_security_headers(headers: object) -> None:
-    assert isinstance(headers, dict) or hasattr(headers, "get")
-    get = headers.get  # type: ignore[attr-defined]
-    assert get("x-content-type-options") == "nosniff"
-    assert get("x-frame-options") == "DENY"
-    assert get("referrer-policy") == "no-referrer"
-    csp = get("content-security-policy")
+def assert_api_security_headers(headers: httpx.Headers) -> None:
+    assert headers["x-content-type-options"] == "nosniff"
+    assert headers["x-frame-options"] == "DENY"
+    assert headers["referrer-policy"] == "no-referrer"
+    csp = headers["content-security-policy"]
     assert "default-src 'none'" in csp
     assert "frame-ancestors 'none'" in csp
 

@@ -12,11 +12,13 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 
 from service.api import api_router
+from service.core.body_limit import BodySizeLimitMiddleware
 from service.core.config import Settings, get_settings
 from service.core.db import Database
 from service.core.errors import install_error_handlers
 from service.core.lifecycle import Lifecycle
 from service.core.middleware import RequestContextMiddleware
+from service.core.security_headers import SecurityHeadersMiddleware
 from service.health.router import router as health_router
 from service.messaging.relay import OutboxRelay, RelayThread
 
@@ -57,7 +59,19 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
             allow_methods=["*"],
             allow_headers=["*"],
         )
+    # Outermost last: the security headers go on every answer, the 500s of the request context
+    # included; the body limit runs inside it, so its 413 carries the request id and is logged.
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_request_body_bytes)
     app.add_middleware(RequestContextMiddleware)
+    app.add_middleware(
+        SecurityHeadersMiddleware,
+        docs_paths=frozenset(
+            path
+            for path in (app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url)
+            if path
+        ),
+        api_prefix=api_router.prefix + "/",
+    )
     app.include_router(health_router)
     app.include_router(api_router)
     if settings.web_root:  # local only: on AWS CloudFront serves web/ from S3

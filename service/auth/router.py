@@ -9,8 +9,10 @@ from service.auth import service
 from service.auth.schemas import RefreshRequest, TokenPair
 from service.core.deps import SessionDep, SettingsDep
 from service.core.openapi import Responses, error
+from service.core.security_headers import no_store
 
-router = APIRouter(prefix="/auth", tags=["auth"])
+# Token answers must not be cached (RFC 6749 section 5.1): every route here says so itself.
+router = APIRouter(prefix="/auth", tags=["auth"], dependencies=[Depends(no_store)])
 
 _401: Responses = {401: error("bad credentials, or an invalid, used or revoked token")}
 

@@ -94,6 +94,11 @@ class Settings(BaseSettings):
     # The most a single order may be worth; the fulfilment step fails larger ones (with a reason).
     order_fulfilment_limit: Annotated[Decimal, Field(gt=0)] = Decimal("10000.00")
 
+    # --- requests -------------------------------------------------------------------------------
+    # The largest request body read (service/core/body_limit.py); the largest real one, an item
+    # with a 10,000-character description, is well under 100 KB even with every character escaped.
+    max_request_body_bytes: Annotated[int, Field(ge=16 * 1024, le=64 * 1024 * 1024)] = 1024 * 1024
+
     @field_validator("cors_origins", mode="before")
     @classmethod
     def _split_origins(cls, value: object) -> object:

@@ -1,7 +1,9 @@
 """Request id and access log as a plain ASGI middleware (cheaper than BaseHTTPMiddleware).
 
 The id comes from `X-Request-ID` when a caller (CloudFront, the ALB, another service) sent a
-sane one, else a new one; it is echoed in the response and attached to every log line.
+safe one, else a new one; it is echoed in the response and attached to every log line. Safe means
+1-128 characters of [A-Za-z0-9._-], matched whole: anything else (a line break, a quote, markup,
+a colon that log parsers split on) is the caller's text and is neither echoed nor logged.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from service.core.errors import internal_error_response, log_unexpected
 from service.core.logs import request_id_var
 
 access_log = logging.getLogger("service.access")
-_SANE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+_SAFE_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")  # fullmatch: "$" would allow "id\n"
 _QUIET_PATHS = frozenset({"/healthz", "/readyz"})  # probed every few seconds: debug level
 
 
@@ -30,7 +32,8 @@ class RequestContextMiddleware:
             await self.app(scope, receive, send)
             return
         incoming = _header(scope, b"x-request-id")
-        request_id = incoming if incoming and _SANE_ID.match(incoming) else uuid.uuid4().hex
+        safe = incoming is not None and _SAFE_REQUEST_ID.fullmatch(incoming) is not None
+        request_id = incoming if safe and incoming else uuid.uuid4().hex
         token = request_id_var.set(request_id)
         started = time.perf_counter()
         status = 500

@@ -1,4 +1,10 @@
-"""Item data functions. Visibility: a normal user sees their own items; a superuser sees all."""
+"""Item data functions.
+
+Visibility, one rule for every route that names an item (items and orders alike): a normal user
+sees, changes and orders only their own items; a superuser sees all. There is no public catalogue
+(items have no published state, stock or seller page), so an item that is not yours answers
+exactly like one that does not exist: existence is never disclosed.
+"""
 
 from __future__ import annotations
 
@@ -22,6 +28,12 @@ def get_visible(session: Session, *, user: User, item_id: int) -> Item:
     if item is None:
         raise not_found("item")
     return item
+
+
+def visible_by_id(session: Session, *, user: User, item_ids: list[int]) -> dict[int, Item]:
+    """The items among `item_ids` that `user` may see, by id; the others are simply absent."""
+    query = _visible_to(user).where(Item.id.in_(item_ids))
+    return {item.id: item for item in session.execute(query).scalars()}
 
 
 def list_visible(

@@ -14,9 +14,12 @@ import unicodedata
 from dataclasses import dataclass
 
 from .events import OrderEvent
+from .quoting import clip, one_line, quoted
 
 SUBJECT_MAX_CHARS = 99  # SNS: "must be less than 100 characters"
 SMS_MAX_CHARS = 140  # one SMS part (GSM-7 / ASCII); longer ones are split and billed per part
+REASON_MAX_CHARS = 300  # the reason is customer-influenced text (item titles): quoted and capped
+FIELD_MAX_CHARS = 100  # ids, times, amounts: short by nature; capped in case a publisher lies
 
 # How each event type reads in a sentence; others are shown as their event type.
 _VERBS = {"order.failed": "failed", "order.completed": "completed"}
@@ -40,29 +43,37 @@ class OperatorMessage:
 
 
 def operator_message(event: OrderEvent, *, environment: str) -> OperatorMessage:
-    verb = _VERBS.get(event.event_type, event.event_type)
-    reason = event.reason or ("no reason given" if event.event_type == "order.failed" else None)
+    # Every value from the event is put on one line before it is shown: the text around it (and
+    # the subject an e-mail client shows) is ours alone, whatever the event carries.
+    verb = _field(_VERBS.get(event.event_type, event.event_type))
+    reason = quoted(event.reason, REASON_MAX_CHARS) if event.reason else None
+    if reason is None and event.event_type == "order.failed":
+        reason = "no reason given"
     headline = f"Order {event.order_id} {verb}" + (f": {reason}" if reason else "")
     lines = [
         f"{headline}",
         "",
         f"Environment:  {environment}",
-        f"Event:        {event.event_type} ({event.event_id})",
-        f"Occurred at:  {event.occurred_at or 'unknown'}",
+        f"Event:        {_field(event.event_type)} ({_field(event.event_id)})",
+        f"Occurred at:  {_field(event.occurred_at)}",
         f"Order:        {event.order_id}",
         f"Customer:     {event.customer_id if event.customer_id is not None else 'unknown'}",
-        f"Status:       {event.status or 'unknown'}",
-        f"Total:        {event.total or 'unknown'}",
+        f"Status:       {_field(event.status)}",
+        f"Total:        {_field(event.total)}",
         f"Reason:       {reason or '-'}",
         "",
         "Next steps: search the worker's logs for the order id or the event id above to see what",
         "happened; the customer sees the reason on GET /api/v1/orders/<id>.",
     ]
     return OperatorMessage(
-        subject=_clip(_ascii_line(f"[shipyard {environment}] {headline}"), SUBJECT_MAX_CHARS),
+        subject=clip(_ascii_line(f"[shipyard {environment}] {headline}"), SUBJECT_MAX_CHARS),
         email="\n".join(lines) + "\n",
-        sms=_clip(_ascii_line(f"shipyard {environment}: {headline}"), SMS_MAX_CHARS),
+        sms=clip(_ascii_line(f"shipyard {environment}: {headline}"), SMS_MAX_CHARS),
     )
+
+
+def _field(value: str | None) -> str:
+    return clip(one_line(value), FIELD_MAX_CHARS) if value else "unknown"
 
 
 def _ascii_line(text: str) -> str:
@@ -72,7 +83,3 @@ def _ascii_line(text: str) -> str:
     without_marks = "".join(c for c in decomposed if not unicodedata.combining(c))
     ascii_only = without_marks.encode("ascii", "replace").decode("ascii")
     return _CONTROL_OR_SPACE_RUN.sub(" ", ascii_only).strip()
-
-
-def _clip(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 3].rstrip() + "..."

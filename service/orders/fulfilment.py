@@ -13,7 +13,12 @@ from sqlalchemy.orm import Session, selectinload
 from service.core.config import Settings
 from service.messaging import outbox
 from service.messaging.topology import ORDER_COMPLETED, ORDER_EVENTS_TOPIC, ORDER_FAILED
+from service.notifications.quoting import quoted
 from service.orders.models import Order, OrderStatus, OrderStatusChange
+
+# A failure reason is shown to the customer and sent to operators by e-mail and SMS: the item's
+# title is the customer's text, so it goes in on one line, quoted and short, beside the line's id.
+REASON_TITLE_MAX_CHARS = 60
 
 
 class UnknownOrderError(Exception):
@@ -57,7 +62,8 @@ def finish(session: Session, settings: Settings, *, order_id: int) -> OrderStatu
 def why_unfulfillable(order: Order, settings: Settings) -> str | None:
     for line in order.lines:
         if line.item_id is None:  # the item was deleted after the order was placed
-            return f"item '{line.title}' is no longer available"
+            title = quoted(line.title, REASON_TITLE_MAX_CHARS)
+            return f"line {line.id}: item {title} is no longer available"
     if order.total > settings.order_fulfilment_limit:
         return f"order total {order.total} exceeds the limit of {settings.order_fulfilment_limit}"
     return None

@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from service.core.errors import ApiError, not_found
+from service.items import service as item_service
 from service.items.models import Item
 from service.messaging import outbox
 from service.messaging.topology import ORDER_PLACED, ORDERS_TOPIC
@@ -46,7 +47,7 @@ def place_order(
     if existing is not None:
         return _replay(existing, request_hash)
 
-    items = _items_for(session, data)
+    items = _items_for(session, customer, data)
     order = Order(
         customer_id=customer.id,
         status=OrderStatus.PENDING,
@@ -111,13 +112,17 @@ def list_own(
     return list(rows), count
 
 
-def _items_for(session: Session, data: OrderCreate) -> dict[int, Item]:
+def _items_for(session: Session, customer: User, data: OrderCreate) -> dict[int, Item]:
     ids = [line.item_id for line in data.lines]
     if len(set(ids)) != len(ids):
         raise ApiError(422, "duplicate_item", "each item may appear in one line only")
-    items = {i.id: i for i in session.execute(select(Item).where(Item.id.in_(ids))).scalars()}
+    # The items rule (service/items/service.py): only items the customer may see can be ordered,
+    # and "not yours" reads exactly like "does not exist", naming only the caller's own line.
+    items = item_service.visible_by_id(session, user=customer, item_ids=ids)
     missing = [
-        f"lines.{n}.item_id: item {i} does not exist" for n, i in enumerate(ids) if i not in items
+        f"lines.{n}.item_id: no such item (or not yours)"
+        for n, item_id in enumerate(ids)
+        if item_id not in items
     ]
     if missing:
         raise ApiError(422, "unknown_item", "; ".join(missing))

@@ -36,11 +36,11 @@ def test_orders_complete_and_each_customers_orders_are_processed_in_order(
     base = system.start_api()
     system.start_worker()
     customers = [ApiClient(base).sign_up(f"c{n}@example.com") for n in range(3)]
-    item = customers[0].create_item()
+    items = [customer.create_item() for customer in customers]  # each orders their own items
     placed: dict[int, list[int]] = {n: [] for n in range(3)}
     for round_ in range(5):
         for n, customer in enumerate(customers):
-            placed[n].append(customer.place_order(item, key=f"{n}-{round_}")["id"])
+            placed[n].append(customer.place_order(items[n], key=f"{n}-{round_}")["id"])
 
     for n, customer in enumerate(customers):
         orders = customer.wait_final(placed[n])
@@ -60,8 +60,7 @@ def test_worker_killed_mid_batch_loses_nothing_and_applies_nothing_twice(
     slow = {"WORKER_PROCESSING_SECONDS": "0.3", "WORKER_VISIBILITY_TIMEOUT_SECONDS": "5"}
     first = system.start_worker(**slow)
     customers = [ApiClient(base).sign_up(f"k{n}@example.com") for n in range(4)]
-    item = customers[0].create_item()
-    orders = [(c, c.place_order(item)["id"]) for c in customers for _ in range(4)]
+    orders = [(c, c.place_order(c.create_item())["id"]) for c in customers for _ in range(4)]
 
     # Wait until the worker is in the middle of things: some orders done, most not.
     deadline = time.monotonic() + 30

@@ -41,10 +41,11 @@ def test_relay_publishes_each_customers_events_in_order(
 ) -> None:
     alice = make_customer(database, "alice@example.com")
     bob = make_customer(database, "bob@example.com")
-    item = make_item(database, alice)
+    items = {alice.id: make_item(database, alice), bob.id: make_item(database, bob)}
     placed: dict[str, list[int]] = {f"customer-{alice.id}": [], f"customer-{bob.id}": []}
     for n in range(6):  # interleaved: alice, bob, alice, bob, ...
         customer = alice if n % 2 == 0 else bob
+        item = items[customer.id]  # customers order their own items (service/items/service.py)
         placed[f"customer-{customer.id}"].append(place(database, customer, item, key=f"k{n}"))
 
     relay = OutboxRelay(database, aws_settings)
@@ -134,10 +135,11 @@ def test_concurrent_relays_keep_each_customers_order_on_postgres(
 ) -> None:
     aws_settings, database = postgres_messaging
     customers = [make_customer(database, f"r{n}@example.com") for n in range(3)]
-    item = make_item(database, customers[0])
+    items = {c.id: make_item(database, c) for c in customers}  # each orders their own
     expected: dict[str, list[int]] = {f"customer-{c.id}": [] for c in customers}
     for n in range(30):
         customer = customers[n % 3]
+        item = items[customer.id]
         expected[f"customer-{customer.id}"].append(place(database, customer, item, key=f"k{n}"))
 
     small = aws_settings.model_copy(update={"relay_batch_size": 4})

@@ -111,7 +111,7 @@ def test_only_failed_orders_reach_the_handler_and_the_operator_topic(
     assert record["Sns"]["TopicArn"] == local_aws.env[ORDER_EVENTS_ENV]
     (notification,) = operator_inbox.read(expect=1)
     assert notification["Subject"] == (
-        "[shipyard test] Order 2 failed: order total 12500.00 exceeds the limit"
+        '[shipyard test] Order 2 failed: "order total 12500.00 exceeds the limit"'
     )
     assert queue_depth(local_aws.settings, function.queue_url) == 0  # deleted after success
     (context,) = recorder.contexts

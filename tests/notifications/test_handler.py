@@ -38,7 +38,7 @@ def test_failed_order_reaches_the_operator_topic_and_the_log(
     sns_message_id = event["Records"][0]["Sns"]["MessageId"]
     assert result == {"published": {sns_message_id: notification["MessageId"]}}
     assert notification["Subject"] == (
-        "[shipyard test] Order 42 failed: order total 12500.00 exceeds the limit of 10000.00"
+        '[shipyard test] Order 42 failed: "order total 12500.00 exceeds the limit of 10000.00"'
     )
     # An SQS subscriber receives the `default` rendering: the full text.
     body = notification["Message"]
@@ -69,8 +69,9 @@ def test_unicode_and_line_breaks_in_the_reason_become_a_valid_subject(
     assert subject.isascii()
     assert subject.isprintable()
     assert len(subject) < 100
-    assert subject.startswith("[shipyard test] Order 1187 failed: item 'Creme brulee")
+    assert subject.startswith("[shipyard test] Order 1187 failed: \"item 'Creme brulee")
     assert "Crème brûlée" in notification["Message"]  # the e-mail keeps the original text
+    assert "🍮 édition spéciale' is no longer available" in notification["Message"]  # one line
 
 
 @pytest.mark.usefixtures("function_env")

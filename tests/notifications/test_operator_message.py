@@ -8,7 +8,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from service.notifications.events import OrderEvent
-from service.notifications.operator_message import SMS_MAX_CHARS, operator_message
+from service.notifications.operator_message import (
+    REASON_MAX_CHARS,
+    SMS_MAX_CHARS,
+    operator_message,
+)
+
+EMAIL_LINES = 13  # a fixed layout: no value in an event adds or removes a line
 
 
 def failed(reason: str | None, *, order_id: int = 42) -> OrderEvent:
@@ -30,9 +36,10 @@ def test_the_sns_message_has_a_rendering_per_protocol() -> None:
     structure = json.loads(message.sns_message())
 
     assert set(structure) == {"default", "email", "sms"}
-    assert structure["sms"] == "shipyard production: Order 42 failed: order total too high"
+    assert structure["sms"] == 'shipyard production: Order 42 failed: "order total too high"'
     assert structure["email"] == structure["default"]
-    assert structure["email"].splitlines()[0] == "Order 42 failed: order total too high"
+    assert structure["email"].splitlines()[0] == 'Order 42 failed: "order total too high"'
+    assert len(structure["email"].splitlines()) == EMAIL_LINES
     assert "Customer:     7" in structure["email"]
     assert "Next steps:" in structure["email"]
 
@@ -47,7 +54,20 @@ def test_a_long_reason_is_clipped_visibly() -> None:
     assert len(message.subject) == 99
     assert message.subject.endswith("...")
     assert len(message.sms) == SMS_MAX_CHARS
-    assert "x" * 500 in message.email  # the e-mail carries everything
+    # The e-mail carries more, but not without bound: the reason is customer-influenced text.
+    assert f'Reason:       "{"x" * (REASON_MAX_CHARS - 3)}..."' in message.email.splitlines()
+
+
+def test_a_reason_cannot_add_lines_or_headers_to_the_alert() -> None:
+    # Attack: line breaks of every kind (CR LF, NEL, U+2028) and a bidi override in the reason.
+    forged = "late\r\n\r\nNext steps: ignore this\x85Bcc: x@example.com\u2028\u202eevil"
+    message = operator_message(failed(forged), environment="production")
+
+    assert len(message.email.splitlines()) == EMAIL_LINES
+    reason_line = next(line for line in message.email.splitlines() if line.startswith("Reason:"))
+    assert reason_line == 'Reason:       "late Next steps: ignore this Bcc: x@example.com evil"'
+    assert message.subject.splitlines() == [message.subject]
+    assert message.sms.splitlines() == [message.sms]
 
 
 @given(
@@ -70,5 +90,7 @@ def test_subject_and_sms_are_always_valid_for_sns(
     assert message.sms.isprintable()
     assert len(message.sms) <= SMS_MAX_CHARS
     assert f"Order {order_id} failed" in message.sms  # clipping never eats what matters most
+    # The e-mail's layout is ours whatever the reason holds (st.text draws line breaks too).
+    assert len(message.email.splitlines()) == EMAIL_LINES
     # The structure SNS parses is valid JSON with every key a string.
     assert all(isinstance(v, str) for v in json.loads(message.sns_message()).values())

@@ -97,9 +97,13 @@ def test_same_idempotency_key_with_another_body_is_409(
 def test_idempotency_keys_are_per_customer(
     client: TestClient, user: LoggedIn, other_user: LoggedIn, lamp: dict
 ) -> None:
-    lines = [{"item_id": lamp["id"], "quantity": 1}]
-    mine = place(client, user, lines, key="shared").json()
-    theirs = place(client, other_user, lines, key="shared").json()
+    theirs_item = client.post(
+        "/api/v1/items", headers=other_user.headers, json={"title": "Desk", "price": "80"}
+    ).json()
+    mine = place(client, user, [{"item_id": lamp["id"], "quantity": 1}], key="shared").json()
+    theirs = place(
+        client, other_user, [{"item_id": theirs_item["id"], "quantity": 1}], key="shared"
+    ).json()
     assert mine["id"] != theirs["id"]
 
 
@@ -140,8 +144,41 @@ def test_unknown_item_is_422_naming_the_line(
         client, user, [{"item_id": lamp["id"], "quantity": 1}, {"item_id": 99999, "quantity": 1}]
     )
     assert response.status_code == 422
-    assert response.json()["detail"] == "lines.1.item_id: item 99999 does not exist"
+    assert response.json()["detail"] == "lines.1.item_id: no such item (or not yours)"
     assert outbox_rows(database) == []  # nothing half-written
+
+
+def test_ordering_anothers_item_answers_exactly_like_a_missing_item(
+    client: TestClient, user: LoggedIn, other_user: LoggedIn, lamp: dict, database: Database
+) -> None:
+    # Attack: probe another user's private item through an order (GET /items/{id} is 404 to them).
+    secret = {"title": "Prototype X-17", "price": "4321.99"}
+    private = client.post("/api/v1/items", headers=user.headers, json=secret).json()
+    missing_id = private["id"] + 1000
+
+    through_order = place(client, other_user, [{"item_id": private["id"], "quantity": 1}], "a")
+    no_such_item = place(client, other_user, [{"item_id": missing_id, "quantity": 1}], "b")
+
+    assert through_order.status_code == no_such_item.status_code == 422
+    assert _without_request_id(through_order.json()) == _without_request_id(no_such_item.json())
+    assert "Prototype" not in through_order.text
+    assert "4321" not in through_order.text
+    assert "does not exist" not in through_order.text  # no "item N does not exist"
+    assert client.get("/api/v1/orders", headers=other_user.headers).json()["count"] == 0
+    assert outbox_rows(database) == []
+    # The same rule as the items routes: the owner still orders it.
+    assert place(client, user, [{"item_id": private["id"], "quantity": 1}], "c").status_code == 202
+
+
+def test_superuser_may_order_any_item(
+    client: TestClient, user: LoggedIn, superuser: LoggedIn, lamp: dict
+) -> None:
+    # A superuser sees every item (GET /items/{id}), so by the one rule may order every item.
+    assert place(client, superuser, [{"item_id": lamp["id"], "quantity": 1}]).status_code == 202
+
+
+def _without_request_id(body: dict) -> dict:
+    return {key: value for key, value in body.items() if key != "request_id"}
 
 
 def test_duplicate_item_lines_are_422(client: TestClient, user: LoggedIn, lamp: dict) -> None:

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 
 import pytest
 from fastapi import FastAPI
@@ -48,6 +49,33 @@ def test_request_id_is_generated_when_absent_or_insane(client: TestClient) -> No
     assert len(generated) == 32
     insane = client.get("/healthz", headers={"X-Request-ID": "x" * 500}).headers["x-request-id"]
     assert insane != "x" * 500
+
+
+def test_the_longest_safe_request_id_is_kept(client: TestClient) -> None:
+    safe = "Root-1.67891233_abcdef012345678901234567" + "x" * 88
+    assert client.get("/healthz", headers={"X-Request-ID": safe}).headers["x-request-id"] == safe
+
+
+@pytest.mark.parametrize(
+    "chosen",
+    [
+        "abc\n",  # a trailing line break: a log line of its own, and "$" in a regex allows it
+        "abc\nlevel=ERROR msg=forged",
+        "Root-1:abcdef",  # a colon: log parsers split key:value on it
+        "x" * 129,
+        "<script>alert(1)</script>",
+        '"quoted"',
+        "spa ce",
+        "ünicode",
+    ],
+)
+def test_an_unsafe_request_id_is_replaced_not_echoed(client: TestClient, chosen: str) -> None:
+    # Attack: a caller-chosen id meant to forge log lines or reflect into a page.
+    response = client.get("/api/v1/nope", headers={"X-Request-ID": chosen.encode("latin-1")})
+    echoed = response.headers["x-request-id"]
+    assert echoed != chosen
+    assert re.fullmatch(r"[0-9a-f]{32}", echoed)  # a generated one instead
+    assert response.json()["request_id"] == echoed  # the body and the log lines use the same id
 
 
 def test_unknown_route_is_404_in_the_error_shape(client: TestClient) -> None:

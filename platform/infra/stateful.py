@@ -29,7 +29,7 @@ STATEFUL_TYPES: Mapping[str, str] = {
     "aws:s3/bucket:Bucket": "the bucket's objects, and its name (others may take it)",
     "aws:s3/bucketV2:BucketV2": "the bucket's objects, and its name (others may take it)",
     "aws:sqs/queue:Queue": "messages in the queue or its dead-letter queue, and its URL",
-    "aws:sns/topic:Topic": "the topic's ARN and every subscription (e-mail ones need re-confirming)",
+    "aws:sns/topic:Topic": "the topic's ARN and its subscriptions (e-mail ones need re-confirming)",
     "aws:ecr/repository:Repository": "every image in it, including the digest prod runs",
     "aws:kms/key:Key": "everything encrypted with the key (AWS deletes it after 7-30 days)",
     "aws:secretsmanager/secret:Secret": "the secret's ARN, its versions and rotation",

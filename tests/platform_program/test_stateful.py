@@ -68,7 +68,8 @@ def test_every_type_the_program_declares_is_classified(every_shape: list[Evaluat
     missing = unclassified(every_shape)
     assert missing == {}, (
         "classify these types in platform/infra/stateful.py (STATEFUL_TYPES if replacing or "
-        f"deleting one loses data, messages, history or an address; else STATELESS_TYPES): {missing}"
+        "deleting one loses data, messages, history or an address; else STATELESS_TYPES): "
+        f"{missing}"
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
 
 import pytest
 
@@ -126,3 +127,23 @@ def test_production_refuses_to_run_without_protection(
 
     with pytest.raises(ConfigError, match="shipyard:protect_stateful must be true in production"):
         variant("prod", protect_stateful="false", image_ref=None)
+
+
+def test_the_recorded_previews_are_still_the_programs(
+    staging: EvaluatedStack, prod: EvaluatedStack
+) -> None:
+    # tests/delivery/data/plans/ was made from this program under mocks; a renamed resource or
+    # a moved component makes them stale: re-record them (the message says how).
+    from scripts.deploy.plan_json import load_plan
+
+    plans = Path(__file__).resolve().parents[1] / "delivery" / "data" / "plans"
+    by_stack = {"staging": staging, "prod": prod}
+    stale: list[str] = []
+    for path in sorted(plans.glob("*.json*")):
+        plan = load_plan(path)
+        known = {r.urn: r.type for r in by_stack[plan.stack or ""].resources}
+        stale += [f"{path.name}: {c.urn}" for c in plan.changes if known.get(c.urn) != c.type]
+    assert stale == [], (
+        "re-record with `PYTHONPATH=platform:. .venv/bin/python -m tests.delivery.record_plans` "
+        f"(and update prod-replace-database.events.jsonl by hand): {stale}"
+    )

@@ -17,7 +17,9 @@ deploy of that stack (labels of the pull request that was merged into the deploy
         --commit-pulls pulls.json --commit "$GITHUB_SHA"
 
 Step outputs: `destructive` (true/false), `approved` (true/false), `urns` (one per line: what an
-approved deploy must `pulumi state unprotect` first, since prod protects these resources).
+approved deploy must `pulumi state unprotect` first, since prod protects these resources), and
+with `--label-events` (the pull request's timeline) `approved_by`: who added the label and when;
+an approval by the pull request's own `--author` is refused.
 """
 
 from __future__ import annotations
@@ -251,6 +253,55 @@ def labels_of_merged_pull(pulls: Any, commit: str) -> tuple[frozenset[str], str]
     return _label_names(pull), f"pull request #{pull.get('number')} (merged as {commit[:12]})"
 
 
+@dataclass(frozen=True)
+class Approval:
+    """Who added the approving label and when: the record on the pull request's timeline."""
+
+    login: str
+    at: str
+
+
+def approval_record(events: Any, label: str) -> Approval | None:
+    """The `labeled` event that put `label` on the pull request and was not undone since.
+
+    `events` is GitHub's answer to `GET /repos/{owner}/{repo}/issues/{number}/events`, oldest
+    first (`gh api --paginate --slurp` pages, a list of lists, are read too). A label removed and
+    added again counts from its last addition, by whoever added it.
+    """
+    if isinstance(events, list) and all(isinstance(page, list) for page in events):
+        events = [event for page in events for event in page]
+    if not isinstance(events, list):
+        raise DeployError(
+            "the label events must be the JSON list that "
+            "`gh api repos/OWNER/REPO/issues/NUMBER/events` prints"
+        )
+    current: Approval | None = None
+    for event in events:
+        if not isinstance(event, Mapping) or (event.get("label") or {}).get("name") != label:
+            continue
+        if event.get("event") == "labeled":
+            actor = (event.get("actor") or {}).get("login") or "unknown"
+            current = Approval(str(actor), str(event.get("created_at")))
+        elif event.get("event") == "unlabeled":
+            current = None
+    return current
+
+
+def check_approver(approval: Approval | None, *, label: str, author: str | None) -> str:
+    """A sentence for the record; refuses an approval by the pull request's own author."""
+    if approval is None:
+        raise DeployError(
+            f"the pull request's timeline has no standing `{label}` label event; add the label "
+            "again (its events are the approval record)"
+        )
+    if author and approval.login == author:
+        raise DeployError(
+            f"`{label}` was added by @{approval.login}, the pull request's author; someone else "
+            "must add it (remove it and have a reviewer add it)"
+        )
+    return f"approved by @{approval.login} at {approval.at} (label `{label}`)"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--stack", required=True)
@@ -265,6 +316,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="`gh api repos/OWNER/REPO/commits/SHA/pulls` output (deploys: needs --commit)",
     )
     parser.add_argument("--commit", help="the deployed commit (with --commit-pulls)")
+    parser.add_argument(
+        "--label-events",
+        type=Path,
+        help="`gh api repos/OWNER/REPO/issues/N/events`: record who approved, and refuse an "
+        "approval by --author",
+    )
+    parser.add_argument("--author", help="the pull request's author (with --label-events)")
     args = parser.parse_args(argv)
 
     def body() -> int:
@@ -287,6 +345,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             append_summary(f"{block}\n\nLabels read from {origin}.")
         if not verdict.allowed:
             raise DeployError(verdict.message)
+        if verdict.destructive and args.label_events is not None:
+            events = read_json(args.label_events, made_by="gh api repos/OWNER/REPO/issues/N/events")
+            record = check_approver(
+                approval_record(events, verdict.label), label=verdict.label, author=args.author
+            )
+            set_output("approved_by", record)
+            append_summary(f"Destructive changes in `{args.stack}` {record}.")
         annotate("notice" if not verdict.destructive else "warning", verdict.message)
         return 0
 

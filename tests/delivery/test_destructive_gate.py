@@ -10,6 +10,9 @@ import pytest
 
 from scripts.deploy import destructive_gate, render_preview_comment
 from scripts.deploy.destructive_gate import (
+    Approval,
+    approval_record,
+    check_approver,
     judge,
     labels_of_merged_pull,
     merged_pull_for_commit,
@@ -281,3 +284,51 @@ def test_the_renderer_command_puts_the_block_first(tmp_path: Path) -> None:
     # a plan the preview never wrote: the comment says the check could not run, first
     assert render_preview_comment.main([*argv, "--plan", str(tmp_path / "absent.json")]) == 0
     assert "could not be checked" in output.read_text().splitlines()[1]
+
+
+# --- the approval record --------------------------------------------------------------------
+
+
+def test_the_approval_record_is_the_last_standing_labeled_event() -> None:
+    events = recorded("github/issue_events_118.json")  # GET /repos/O/R/issues/118/events
+    # added by the author, removed by a reviewer, added again by the reviewer: the reviewer's
+    assert approval_record(events, "allow-destructive:prod") == Approval(
+        "ops-lead", "2026-11-28T08:58:31Z"
+    )
+    assert approval_record([events[:3], events[3:]], "allow-destructive:prod") == Approval(
+        "ops-lead", "2026-11-28T08:58:31Z"
+    )  # `gh api --paginate --slurp` pages
+    # control: cut the timeline before the second addition and nothing stands
+    assert approval_record(events[:3], "allow-destructive:prod") is None
+    assert approval_record(events, "allow-destructive:staging") is None
+
+
+def test_an_approval_by_the_author_is_refused() -> None:
+    events = recorded("github/issue_events_118.json")
+    standing = approval_record(events, "allow-destructive:prod")
+    assert check_approver(standing, label="allow-destructive:prod", author="dev-one") == (
+        "approved by @ops-lead at 2026-11-28T08:58:31Z (label `allow-destructive:prod`)"
+    )
+    by_author = approval_record(events[:2], "allow-destructive:prod")
+    with pytest.raises(DeployError, match="added by @dev-one, the pull request's author"):
+        check_approver(by_author, label="allow-destructive:prod", author="dev-one")
+    with pytest.raises(DeployError, match="no standing `allow-destructive:prod` label event"):
+        check_approver(None, label="allow-destructive:prod", author="dev-one")
+
+
+def test_the_command_records_who_approved(
+    github_files: Callable[[], dict[str, str]], tmp_path: Path
+) -> None:
+    plan = str(PLANS / "prod-replace-database.json")
+    events = DATA / "github" / "issue_events_118.json"
+    argv = ["--stack", "prod", "--plan", plan, "--labels", '["allow-destructive:prod"]']
+    assert destructive_gate.main([*argv, "--label-events", str(events), "--author", "dev-one"]) == 0
+    files = github_files()
+    assert "approved_by=approved by @ops-lead at 2026-11-28T08:58:31Z" in files["output"]
+    assert "Destructive changes in `prod` approved by @ops-lead" in files["summary"]
+    self_approved = tmp_path / "events.json"
+    self_approved.write_text(json.dumps(recorded("github/issue_events_118.json")[:2]))
+    assert (
+        destructive_gate.main([*argv, "--label-events", str(self_approved), "--author", "dev-one"])
+        == 1
+    )

@@ -314,7 +314,10 @@ def _destructive_block(plan_path: Path | None, stack: str, labels: str) -> str:
             f"### ⚠️ Destructive changes · `{stack}` could not be checked\n\n"
             f"The machine-readable plan `{plan_path.name}` was not written; see the run log."
         )
-    return render_block(load_plan(plan_path), stack=stack, labels=parse_labels(labels))
+    try:
+        return render_block(load_plan(plan_path), stack=stack, labels=parse_labels(labels))
+    except DeployError as problem:  # an unreadable plan must not cost the people their comment
+        return f"### ⚠️ Destructive changes · `{stack}` could not be checked\n\n{problem}."
 
 
 if __name__ == "__main__":

@@ -284,6 +284,12 @@ def test_the_renderer_command_puts_the_block_first(tmp_path: Path) -> None:
     # a plan the preview never wrote: the comment says the check could not run, first
     assert render_preview_comment.main([*argv, "--plan", str(tmp_path / "absent.json")]) == 0
     assert "could not be checked" in output.read_text().splitlines()[1]
+    # an unreadable plan still leaves a comment, saying why
+    broken = tmp_path / "broken.json"
+    broken.write_text('{"steps": [{"op": "obliterate", "urn": "urn:pulumi:staging::p::t::n"}]}')
+    assert render_preview_comment.main([*argv, "--plan", str(broken)]) == 0
+    assert "could not be checked" in output.read_text().splitlines()[1]
+    assert "unknown Pulumi step operation 'obliterate'" in output.read_text()
 
 
 # --- the approval record --------------------------------------------------------------------

@@ -5,13 +5,25 @@ The rules live in the `shipyard_policies` package (not `policies`, not `policy`:
 that cannot collide with anything else on the path), where the tests import them too.
 """
 
-from pulumi_policy import EnforcementLevel, PolicyPack
+import sys
+from pathlib import Path
 
-from shipyard_policies import ALL_POLICIES
+# The list of stateful types has one home, beside the program (platform/infra/stateful.py);
+# platform/ goes on the path the way platform/__main__.py puts it there.
+PLATFORM = str(Path(__file__).resolve().parent.parent / "platform")
+if PLATFORM not in sys.path:
+    sys.path.insert(0, PLATFORM)
+
+from pulumi_policy import EnforcementLevel, PolicyPack  # noqa: E402 - after the path set-up
+
+from shipyard_policies import ALL_POLICIES  # noqa: E402
 
 PolicyPack(
     name="shipyard-guardrails",
-    description="Encryption, dead-letter queues, least privilege, private tasks, safe deployments.",
+    description=(
+        "Encryption, dead-letter queues, least privilege, private tasks, safe deployments, "
+        "protected stateful resources."
+    ),
     enforcement_level=EnforcementLevel.MANDATORY,
     policies=ALL_POLICIES,
 )

@@ -145,6 +145,8 @@ class StackConfig:
     db_multi_az: bool
     db_deletion_protection: bool
     db_backup_retention_days: int
+    # Pulumi `protect` on every stateful resource (infra/stateful.py); required in production
+    protect_stateful: bool
     # edge
     alb_origin: AlbOrigin
     domain_name: str | None
@@ -469,6 +471,7 @@ def parse_stack_config(raw: Mapping[str, str], stack: str) -> StackConfig:
     db_multi_az = r.get("db_multi_az", _bool, False)
     db_protect = r.get("db_deletion_protection", _bool, False)
     db_backups = r.get("db_backup_retention_days", _int_range(1, 35), 7)
+    protect_stateful = r.get("protect_stateful", _bool, False)
 
     alb_origin = r.get("alb_origin", _choice("vpc_origin", "public"), "vpc_origin")
     domain = r.get(
@@ -518,6 +521,11 @@ def parse_stack_config(raw: Mapping[str, str], stack: str) -> StackConfig:
             p.append(f"{NS}db_multi_az must be true in production (a standby in a second AZ)")
         if db_protect is False:
             p.append(f"{NS}db_deletion_protection must be true in production")
+        if protect_stateful is False:
+            p.append(
+                f"{NS}protect_stateful must be true in production: a `pulumi up` must not be "
+                "able to delete the database, queues or buckets without an explicit unprotect"
+            )
     for role, sizing in (("api", api), ("worker", worker)):
         if sizing.max_tasks < sizing.min_tasks:
             p.append(
@@ -623,6 +631,7 @@ def parse_stack_config(raw: Mapping[str, str], stack: str) -> StackConfig:
         db_multi_az=cast(bool, db_multi_az),
         db_deletion_protection=cast(bool, db_protect),
         db_backup_retention_days=cast(int, db_backups),
+        protect_stateful=cast(bool, protect_stateful),
         alb_origin=cast(AlbOrigin, alb_origin),
         domain_name=domain,
         hosted_zone_id=zone,

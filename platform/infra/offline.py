@@ -66,6 +66,7 @@ class RecordedResource:
     state: dict[str, Any]
     dependencies: tuple[str, ...] = ()
     provider: str | None = None  # "<provider urn>::<id>" when not the default provider
+    protect: bool = False  # the `protect` resource option, as the engine receives it
 
 
 @dataclass
@@ -383,6 +384,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             state=_plain(dict(registration.state)) if registration else {},
             dependencies=tuple(request.dependencies),
             provider=request.provider or None,
+            protect=bool(request.protect),
         )
         with self._lock:
             self.records.append(record)

@@ -29,6 +29,7 @@ from infra.operator_alerts import OperatorAlerts, OperatorAlertsArgs
 from infra.registry import Registry, RegistryArgs
 from infra.security_groups import TaskSecurityGroups, TaskSecurityGroupsArgs
 from infra.services import Services, ServicesArgs, service_names
+from infra.stateful import protect_stateful_resources
 from infra.task_definitions import TaskDefinitions, TaskDefinitionsArgs
 from infra.task_roles import TaskRoles, TaskRolesArgs
 from infra.web_assets import WebAssets, WebAssetsArgs
@@ -64,6 +65,9 @@ OUTPUT_NAMES = (
 
 
 def build(config: StackConfig, topology: Topology = TOPOLOGY) -> dict[str, Any]:
+    if config.protect_stateful:
+        # Before the first resource: a stack transformation only sees resources declared after it.
+        pulumi.runtime.register_stack_transformation(protect_stateful_resources)
     account_id = aws.get_caller_identity_output().account_id
 
     network = Network("network", NetworkArgs(config=config))

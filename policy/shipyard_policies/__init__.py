@@ -17,6 +17,7 @@ from shipyard_policies.edge import (
 )
 from shipyard_policies.iam import IAM_NO_WILDCARD_ACTIONS
 from shipyard_policies.messaging import SNS_TOPIC_ENCRYPTED, SQS_QUEUE_ENCRYPTED_WITH_DLQ
+from shipyard_policies.protection import STATEFUL_RESOURCES_PROTECTED
 
 ALL_POLICIES: list[Policy] = [
     SQS_QUEUE_ENCRYPTED_WITH_DLQ,
@@ -32,4 +33,5 @@ ALL_POLICIES: list[Policy] = [
     NO_INGRESS_FROM_INTERNET,
     S3_PUBLIC_ACCESS_BLOCK_COMPLETE,
     S3_BUCKETS_BLOCK_PUBLIC_ACCESS,
+    STATEFUL_RESOURCES_PROTECTED,
 ]

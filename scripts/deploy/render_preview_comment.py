@@ -11,7 +11,12 @@ stack's comment instead of adding a new one on every push.
 
     pulumi preview --stack staging --diff --color never ... 2>&1 | tee preview.txt
     python -m scripts.deploy.render_preview_comment --stack staging --preview-file preview.txt \\
-        --outcome success --run-url "$RUN_URL" --commit "$SHA" --output comment.md
+        --outcome success --run-url "$RUN_URL" --commit "$SHA" --output comment.md \\
+        --plan plan-staging.json --labels "$PR_LABELS_JSON"
+
+With `--plan` (the machine-readable plan, see `plan_json`), a comment opens with a "Destructive
+changes" block when the plan replaces or deletes a stateful resource (`destructive_gate`); a plan
+without one renders exactly as before.
 """
 
 from __future__ import annotations
@@ -23,8 +28,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from scripts.deploy.destructive_gate import parse_labels, render_block
 from scripts.deploy.errors import DeployError
 from scripts.deploy.github_actions import append_summary, run_main
+from scripts.deploy.plan_json import load_plan
 
 GITHUB_COMMENT_LIMIT = 65_536
 # Stay clearly below the limit: GitHub counts characters after its own normalisation.
@@ -175,6 +182,7 @@ def render_comment(
     commit: str | None = None,
     title: str = "Pulumi preview",
     max_chars: int = DEFAULT_MAX_CHARS,
+    destructive_block: str = "",
 ) -> str:
     if max_chars < 2_000:
         raise DeployError(f"max_chars={max_chars} leaves no room for a summary; use >= 2000")
@@ -195,6 +203,8 @@ def render_comment(
 
     head = [
         preview_marker(stack),
+        # The danger first, above the verdict and the summary (destructive_gate.render_block).
+        *([destructive_block, ""] if destructive_block else []),
         f"### {icon} {title} · `{stack}` {verdict}",
         "",
         f"**Resources:** {summarise_resources(report.resources)}",
@@ -263,6 +273,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--summary", action="store_true", help="also append the body to the job summary"
     )
+    parser.add_argument("--plan", type=Path, help="machine-readable plan (destructive changes)")
+    parser.add_argument("--labels", default="", help="the pull request's labels, with --plan")
     args = parser.parse_args(argv)
 
     def body() -> int:
@@ -279,6 +291,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             commit=args.commit,
             title=args.title,
             max_chars=args.max_chars,
+            destructive_block=_destructive_block(args.plan, args.stack, args.labels),
         )
         args.output.write_text(rendered, encoding="utf-8")
         if args.summary:
@@ -287,6 +300,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
 
     return run_main(body)
+
+
+# --- destructive changes (the plan read as data; see scripts/deploy/destructive_gate.py) --------
+
+
+def _destructive_block(plan_path: Path | None, stack: str, labels: str) -> str:
+    if plan_path is None:
+        return ""
+    if not plan_path.is_file():
+        # The preview died before writing its plan: its own errors are in the comment already.
+        return (
+            f"### ⚠️ Destructive changes · `{stack}` could not be checked\n\n"
+            f"The machine-readable plan `{plan_path.name}` was not written; see the run log."
+        )
+    try:
+        return render_block(load_plan(plan_path), stack=stack, labels=parse_labels(labels))
+    except DeployError as problem:  # an unreadable plan must not cost the people their comment
+        return f"### ⚠️ Destructive changes · `{stack}` could not be checked\n\n{problem}."
 
 
 if __name__ == "__main__":

@@ -35,14 +35,19 @@ from shipyard_policies.edge import (
 from shipyard_policies.iam import IAM_NO_WILDCARD_ACTIONS
 from shipyard_policies.messaging import SNS_TOPIC_ENCRYPTED, SQS_QUEUE_ENCRYPTED_WITH_DLQ
 
-OPTIONS = PolicyResourceOptions(
-    protect=False,
-    ignore_changes=[],
-    delete_before_replace=None,
-    aliases=[],
-    custom_timeouts=PolicyCustomTimeouts(0, 0, 0),
-    additional_secret_outputs=[],
-)
+
+def options(*, protect: bool = False) -> PolicyResourceOptions:
+    return PolicyResourceOptions(
+        protect=protect,
+        ignore_changes=[],
+        delete_before_replace=None,
+        aliases=[],
+        custom_timeouts=PolicyCustomTimeouts(0, 0, 0),
+        additional_secret_outputs=[],
+    )
+
+
+OPTIONS = options()
 
 
 def violations(
@@ -56,7 +61,8 @@ def violations(
         props=resource.inputs if props is None else props,
         urn=resource.urn,
         name=resource.name,
-        opts=OPTIONS,
+        # the options the program gave the resource (`protect` from the stack transformation)
+        opts=options(protect=resource.protect),
         provider=None,
     )
     for validate in policy.validate if isinstance(policy.validate, list) else [policy.validate]:
@@ -315,4 +321,4 @@ def test_every_policy_is_mandatory_in_the_pack() -> None:
         __import__("pathlib").Path(__file__).resolve().parents[2] / "policy" / "__main__.py"
     ).read_text()
     assert "EnforcementLevel.MANDATORY" in source
-    assert len({p.name for p in ALL_POLICIES}) == len(ALL_POLICIES) == 13
+    assert len({p.name for p in ALL_POLICIES}) == len(ALL_POLICIES) == 14

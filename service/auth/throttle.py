@@ -6,9 +6,10 @@ compare-and-set update that only one of two concurrent callers can win), and onl
 password hashed. So attempts still in flight count: 20 parallel guesses get `free` checks, not 20.
 A successful login gives its reservation back.
 
-After a key's `free` failures inside the window, the next attempt on it must wait 1 s, then 2, 4 …
-up to `login_max_delay_seconds` (429 with Retry-After until then). Guessing slows down, yet nobody
-can hold an account locked for a whole window:
+After a key's `free` failures inside the window, the next attempt on it must wait
+`login_first_delay_seconds` (1 s), then twice that, and so on up to `login_max_delay_seconds`
+(429 with Retry-After until then). Guessing slows down, yet nobody can hold an account locked
+for a whole window:
 - the pair key (`free` = LOGIN_MAX_FAILURES) slows one address guessing one account at once;
 - the client key (LOGIN_CLIENT_MAX_FAILURES) slows password spraying across accounts;
 - the account key (LOGIN_ACCOUNT_MAX_FAILURES, well above the pair's) slows guessing one account
@@ -35,7 +36,7 @@ from service.core.config import Settings
 from service.core.db import utcnow
 
 # Compare-and-set rounds before giving up (each lost round means another attempt was counted).
-_MAX_ROUNDS = 50
+_MAX_ROUNDS = 200
 
 
 @dataclass(frozen=True)
@@ -53,11 +54,11 @@ def keys_for(settings: Settings, *, email: str, client: str) -> list[ThrottleKey
     ]
 
 
-def delay_after(failures: int, *, free: int, max_delay: int) -> float:
-    """Seconds the next attempt waits after `failures` failures: 0, …, 0, 1, 2, 4, … max."""
+def delay_after(failures: int, *, free: int, first: int, most: int) -> float:
+    """Seconds the next attempt waits after `failures` failures: 0, …, 0, first, 2 first, … most."""
     if failures < free:
         return 0.0
-    return float(min(max_delay, 2 ** min(failures - free, 30)))
+    return float(min(most, first * 2 ** min(failures - free, 30)))
 
 
 def reserve(session: Session, settings: Settings, keys: list[ThrottleKey]) -> int:
@@ -94,16 +95,24 @@ def give_back(session: Session, keys: list[ThrottleKey]) -> None:
 
 def _reserve_one(session: Session, settings: Settings, key: ThrottleKey) -> int:
     window = timedelta(seconds=settings.login_failure_window_seconds)
-    _ensure_row(session, key.key, utcnow())
     for _ in range(_MAX_ROUNDS):
-        now = utcnow()
-        failures, started, next_at = session.execute(
+        _ensure_row(session, key.key, utcnow())
+        # FOR UPDATE queues concurrent attempts on PostgreSQL (no lost rounds there); SQLite
+        # ignores it and serialises the writes, where the compare-and-set below decides.
+        row = session.execute(
             select(
                 LoginAttempts.failures,
                 LoginAttempts.window_started_at,
                 LoginAttempts.next_attempt_at,
-            ).where(LoginAttempts.key == key.key)
-        ).one()
+            )
+            .where(LoginAttempts.key == key.key)
+            .with_for_update()
+        ).one_or_none()
+        if row is None:  # a successful login reset it just now
+            session.rollback()
+            continue
+        failures, started, next_at = row
+        now = utcnow()
         if now - started >= window:
             new_failures, new_started = 1, now
         elif now < next_at:
@@ -111,7 +120,12 @@ def _reserve_one(session: Session, settings: Settings, key: ThrottleKey) -> int:
             return _seconds_until(next_at, now)
         else:
             new_failures, new_started = failures + 1, started
-        delay = delay_after(new_failures, free=key.free, max_delay=settings.login_max_delay_seconds)
+        delay = delay_after(
+            new_failures,
+            free=key.free,
+            first=settings.login_first_delay_seconds,
+            most=settings.login_max_delay_seconds,
+        )
         result = session.execute(
             update(LoginAttempts)
             .where(

@@ -59,12 +59,14 @@ class Settings(BaseSettings):
 
     # --- login throttle (service/auth/throttle.py): per (account, client address), per client
     # address and per account, the first N failures inside the window are free, each further one
-    # doubles a delay before the next attempt (from 1 s, capped): guessing slows down and nobody
-    # can hold an account locked for the window. LOGIN_MAX_FAILURES is the (account, client) one.
+    # doubles a delay before the next attempt (from the first delay up to the cap): guessing slows
+    # down and nobody can hold an account locked for the window. LOGIN_MAX_FAILURES is the
+    # (account, client) one.
     login_max_failures: Annotated[int, Field(ge=1, le=100)] = 5
     login_client_max_failures: Annotated[int, Field(ge=1, le=10_000)] = 30
     login_account_max_failures: Annotated[int, Field(ge=1, le=10_000)] = 50
     login_failure_window_seconds: Annotated[int, Field(ge=1, le=86_400)] = 900
+    login_first_delay_seconds: Annotated[int, Field(ge=1, le=3600)] = 1
     login_max_delay_seconds: Annotated[int, Field(ge=1, le=3600)] = 60
     # Expired throttle rows and dead refresh tokens are deleted by a login at most this often.
     prune_interval_seconds: Annotated[int, Field(ge=0, le=86_400)] = 300

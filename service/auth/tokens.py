@@ -27,8 +27,8 @@ ALGORITHM = "HS256"
 TokenType = Literal["access", "refresh", "email"]
 # Ids are 32-bit integer columns; a `sub` outside this never names a user.
 MAX_ID = 2**31 - 1
-_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
-_ID = re.compile(r"^[1-9][0-9]{0,9}$")
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+_ID = re.compile(r"[1-9][0-9]{0,9}")
 
 
 class InvalidTokenError(Exception):
@@ -111,16 +111,17 @@ def _decode(settings: Settings, token: str, expected: TokenType) -> TokenClaims:
     if payload.get("typ") != expected:
         raise InvalidTokenError(f"expected a {expected} token")
     sub, jti, version = payload.get("sub"), payload.get("jti"), payload.get("ver")
-    if not isinstance(sub, str) or not _ID.match(sub) or int(sub) > MAX_ID:
+    if not isinstance(sub, str) or not _ID.fullmatch(sub) or int(sub) > MAX_ID:
         raise InvalidTokenError("malformed subject")
-    if not isinstance(jti, str) or not _UUID.match(jti):
+    if not isinstance(jti, str) or not _UUID.fullmatch(jti):
         raise InvalidTokenError("malformed token id")
     # bool is an int in Python; a JSON `true` is not a version.
     if type(version) is not int or not 0 <= version <= MAX_ID:
         raise InvalidTokenError("missing or malformed token version")
     family = payload.get("fam")
-    if expected == "refresh" and not (isinstance(family, str) and _UUID.match(family)):
-        raise InvalidTokenError("refresh token without a valid family")
+    # Access and refresh tokens name their login (the refresh family), so a logout ends both.
+    if expected != "email" and not (isinstance(family, str) and _UUID.fullmatch(family)):
+        raise InvalidTokenError(f"{expected} token without a valid family")
     email = payload.get("email")
     if expected == "email" and not (isinstance(email, str) and 0 < len(email) <= 320):
         raise InvalidTokenError("confirmation token without an e-mail")

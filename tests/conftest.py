@@ -42,6 +42,7 @@ def settings(database_url: str) -> Settings:
         environment="local",
         database_url=database_url,
         login_max_failures=3,
+        login_first_delay_seconds=60,  # a delay no slow machine outruns between two requests
         relay_enabled=False,
     )
 

@@ -65,7 +65,9 @@ def local_messaging(*, database_url: str, workdir: Path) -> Iterator[LocalMessag
     with emulator_credentials():
         emulator = Emulator(log_path=workdir / "emulator.log").start()
         try:
-            base = Settings(aws_endpoint_url=emulator.url, database_url=database_url)
+            base = Settings(
+                environment="local", aws_endpoint_url=emulator.url, database_url=database_url
+            )
             topology = create_topology(base, prefix=f"r{uuid.uuid4().hex[:10]}")
             env = {
                 **EMULATOR_CREDENTIALS,

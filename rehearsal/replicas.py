@@ -54,6 +54,7 @@ def api_environment(
     """The environment of an `api` task, as the task definition sets it, scaled for one machine."""
     return {
         "ENVIRONMENT": "staging",  # refuses placeholder secrets, like a real deployment
+        "TRUSTED_PROXIES": "127.0.0.1/32",  # HAProxy, on this machine, plays the ALB
         "HOST": "127.0.0.1",
         "PORT": str(port),
         "DATABASE_URL": database_url,

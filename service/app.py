@@ -12,6 +12,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 
 from service.api import api_router
+from service.auth import passwords
 from service.core.body_limit import BodySizeLimitMiddleware
 from service.core.config import Settings, get_settings
 from service.core.db import Database
@@ -48,6 +49,10 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         lifespan=lifespan,
     )
     app.state.settings = settings
+    passwords.configure(
+        concurrency=settings.password_hash_concurrency,
+        wait_seconds=settings.password_hash_wait_seconds,
+    )
     app.state.db = database
     app.state.lifecycle = Lifecycle()
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Callable, Sequence
 
@@ -17,6 +18,10 @@ def _api(settings: Settings, _: argparse.Namespace) -> int:
     from service.app import create_app
     from service.server import serve
 
+    missing = settings.missing_api_settings()
+    if missing:
+        print(f"error: {missing}", file=sys.stderr)
+        return 2
     serve(create_app(settings), settings)
     return 0
 
@@ -126,6 +131,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             command.add_argument("--email", required=True)
             command.add_argument("--password", help="prompted for when omitted")
     args = parser.parse_args(argv)
+    if args.command == "dev":
+        # `make dev` is local by definition; everything else must say where it runs.
+        os.environ.setdefault("ENVIRONMENT", "local")
     try:
         settings = get_settings()
     except Exception as exc:  # pydantic's message names the setting and what is wrong

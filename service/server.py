@@ -64,7 +64,9 @@ def serve(app: FastAPI, settings: Settings) -> None:
         timeout_keep_alive=settings.keepalive_seconds,
         timeout_graceful_shutdown=settings.graceful_shutdown_seconds,
         proxy_headers=True,
-        forwarded_allow_ips="*",  # only the ALB can reach the task (security groups)
+        # Only these hops' X-Forwarded-For is believed; the client is the rightmost entry that is
+        # not one of them (uvicorn's ProxyHeadersMiddleware), so a caller cannot choose it.
+        forwarded_allow_ips=[str(network) for network in settings.trusted_proxies],
         server_header=False,
         access_log=False,  # our middleware logs each request with its id
         log_config=None,  # keep our JSON logging

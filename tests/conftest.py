@@ -20,6 +20,9 @@ from service.users.models import User
 from tests.utils.databases import empty_all_tables, migrated_database
 from tests.utils.users import LoggedIn, login, register, register_and_login, unique_email
 
+# The service refuses to start without ENVIRONMENT (fail closed); the tests are local.
+os.environ.setdefault("ENVIRONMENT", "local")
+
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 
 
@@ -39,6 +42,7 @@ def settings(database_url: str) -> Settings:
         environment="local",
         database_url=database_url,
         login_max_failures=3,
+        login_first_delay_seconds=60,  # a delay no slow machine outruns between two requests
         relay_enabled=False,
     )
 

@@ -1,14 +1,23 @@
-"""`CurrentUser` and `CurrentSuperuser`: the bearer token checked and its user loaded."""
+"""`CurrentUser` and `CurrentSuperuser`: the bearer token checked and its user loaded.
+
+An access token works while its user is active, its token version is the user's current one
+(raised by a password or e-mail change, logout everywhere and deactivation) and its login (the
+refresh family) has not been logged out or reached its end. Every refusal is the same 401; the
+reason goes to the log, not to the caller.
+"""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends
+from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
+from sqlalchemy import select
 
 from service.auth import tokens
+from service.auth.models import RefreshFamily
 from service.auth.service import unauthorized
+from service.core.db import utcnow
 from service.core.deps import SessionDep, SettingsDep
 from service.core.errors import ApiError
 from service.users.models import User
@@ -26,13 +35,20 @@ def get_current_user(
     try:
         claims = tokens.decode(settings, token, expected="access")
     except tokens.InvalidTokenError as exc:
-        raise unauthorized(f"invalid access token: {exc}", "invalid_token") from exc
-    user = session.get(User, claims.user_id)
-    if user is None:
-        raise unauthorized("user no longer exists", "invalid_token")
-    if not user.is_active:
-        raise ApiError(403, "inactive_user", "this account is deactivated")
-    return user
+        raise unauthorized("invalid or expired access token", "invalid_token") from exc
+    found = session.execute(
+        select(User)
+        .join(RefreshFamily, RefreshFamily.user_id == User.id)
+        .where(
+            User.id == claims.user_id,
+            RefreshFamily.id == claims.family_id,
+            RefreshFamily.revoked_at.is_(None),
+            RefreshFamily.expires_at > utcnow(),
+        )
+    ).scalar_one_or_none()
+    if found is None or not found.is_active or found.token_version != claims.version:
+        raise unauthorized("this login has ended; log in again", "invalid_token")
+    return found
 
 
 def get_current_superuser(user: Annotated[User, Depends(get_current_user)]) -> User:
@@ -41,5 +57,11 @@ def get_current_superuser(user: Annotated[User, Depends(get_current_user)]) -> U
     return user
 
 
+async def client_address(request: Request) -> str:
+    """The caller's address as the server believes it (after TRUSTED_PROXIES)."""
+    return request.client.host if request.client else "unknown"
+
+
 CurrentUser = Annotated[User, Depends(get_current_user)]
 CurrentSuperuser = Annotated[User, Depends(get_current_superuser)]
+ClientAddress = Annotated[str, Depends(client_address)]

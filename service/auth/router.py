@@ -2,13 +2,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, status
-from fastapi.security import OAuth2PasswordRequestForm
+from fastapi import APIRouter, Depends, Form, status
 
 from service.auth import service
+from service.auth.dependencies import ClientAddress, CurrentUser
+from service.auth.passwords import MAX_PASSWORD_LENGTH
 from service.auth.schemas import RefreshRequest, TokenPair
 from service.core.deps import SessionDep, SettingsDep
-from service.core.openapi import Responses, error
+from service.core.openapi import AUTHENTICATED, Responses, error
 from service.core.security_headers import no_store
 
 # Token answers must not be cached (RFC 6749 section 5.1): every route here says so itself.
@@ -21,26 +22,39 @@ _401: Responses = {401: error("bad credentials, or an invalid, used or revoked t
     "/token",
     responses={
         **_401,
-        403: error("account deactivated"),
         429: error("too many failed logins; see Retry-After"),
+        503: error("too many logins in progress; see Retry-After"),
     },
 )
 def login_for_tokens(
     session: SessionDep,
     settings: SettingsDep,
-    form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    client: ClientAddress,
+    # The OAuth2 password form (RFC 6749 §4.3), with lengths capped: a password is hashed, and
+    # nothing longer than a password may be is worth hashing.
+    username: Annotated[str, Form(min_length=1, max_length=320)],
+    password: Annotated[str, Form(min_length=1, max_length=MAX_PASSWORD_LENGTH)],
+    grant_type: Annotated[str | None, Form(pattern="^password$")] = None,
 ) -> TokenPair:
-    """OAuth2 password flow: `username` is the e-mail address."""
-    return service.login(session, settings, email=form.username, password=form.password)
+    """OAuth2 password flow: `username` is the e-mail address. A deactivated account answers
+    like a wrong password."""
+    return service.login(session, settings, email=username, password=password, client=client)
 
 
 @router.post("/refresh", responses=_401)
 def refresh_tokens(session: SessionDep, settings: SettingsDep, body: RefreshRequest) -> TokenPair:
-    """Trade a refresh token for a new pair. Each refresh token works once."""
+    """Trade a refresh token for a new pair. Each refresh token works once; a login ends
+    `SESSION_MAX_DAYS` after it began, however often it is refreshed."""
     return service.rotate(session, settings, refresh_token=body.refresh_token)
 
 
 @router.post("/logout", status_code=status.HTTP_204_NO_CONTENT, responses=_401)
 def logout(session: SessionDep, settings: SettingsDep, body: RefreshRequest) -> None:
-    """Revoke the refresh token and every token rotated from the same login."""
+    """End this login: its refresh tokens and access tokens stop working at once."""
     service.logout(session, settings, refresh_token=body.refresh_token)
+
+
+@router.post("/logout-all", status_code=status.HTTP_204_NO_CONTENT, responses=AUTHENTICATED)
+def logout_everywhere(session: SessionDep, user: CurrentUser) -> None:
+    """End every login of this account, on every device."""
+    service.end_all_sessions(session, user=user)

@@ -1,4 +1,15 @@
-"""Login, refresh-token rotation with reuse detection, and logout."""
+"""Login, refresh-token rotation with reuse detection, logout, and ending every session.
+
+Serialisation: a login is a row in `refresh_families`. Rotation, logout and revoke-all each start
+by *writing* that row (a conditional UPDATE), so on PostgreSQL they queue on its row lock and on
+SQLite on the database's write lock; whichever comes second sees what the first did. A refresh
+that races a logout either finishes first (and the logout then revokes the family, the new token
+included) or finds the family revoked. No token outlives a revocation.
+
+Token versions: every token carries the user's `token_version`; `end_all_sessions` raises it, so
+every access and refresh token issued before (password or e-mail change, logout everywhere,
+deactivation) stops working on its next use, whichever task serves it.
+"""
 
 from __future__ import annotations
 
@@ -10,8 +21,8 @@ from typing import Any, cast
 from sqlalchemy import ColumnElement, CursorResult, select, update
 from sqlalchemy.orm import Session
 
-from service.auth import throttle, tokens
-from service.auth.models import RefreshToken
+from service.auth import pruning, throttle, tokens
+from service.auth.models import RefreshFamily, RefreshToken
 from service.auth.passwords import verify_password
 from service.auth.schemas import TokenPair
 from service.core.config import Settings
@@ -27,47 +38,94 @@ def unauthorized(detail: str, code: str = "not_authenticated") -> ApiError:
     return ApiError(401, code, detail, headers={"WWW-Authenticate": "Bearer"})
 
 
-def login(session: Session, settings: Settings, *, email: str, password: str) -> TokenPair:
-    email = email.strip().lower()
-    retry_after = throttle.seconds_locked(session, email)
+def bad_credentials() -> ApiError:
+    return unauthorized("incorrect e-mail or password", "bad_credentials")
+
+
+def session_ended() -> ApiError:
+    return unauthorized("this login has ended; log in again", "token_revoked")
+
+
+def too_many_attempts(retry_after: int) -> ApiError:
+    return ApiError(
+        429,
+        "too_many_attempts",
+        f"too many failed logins; try again in {retry_after} s",
+        headers={"Retry-After": str(retry_after)},
+    )
+
+
+def check_password(
+    session: Session, settings: Settings, *, email: str, password: str, client: str
+) -> User | None:
+    """The active user with this e-mail and password, else None; throttled (429) either way.
+
+    A deactivated account is None like a wrong password, whichever password was given: its
+    answer must not tell an attacker that the password was right.
+    """
+    keys = throttle.keys_for(settings, email=email, client=client)
+    retry_after = throttle.reserve(session, settings, keys)
     if retry_after:
-        raise ApiError(
-            429,
-            "too_many_attempts",
-            f"too many failed logins for this account; try again in {retry_after} s",
-            headers={"Retry-After": str(retry_after)},
-        )
+        raise too_many_attempts(retry_after)
+    pruning.maybe_prune(session, settings)
     user = users.get_by_email(session, email=email)
-    if not verify_password(password, user.hashed_password if user else None) or user is None:
-        throttle.record_failure(session, settings, email)
-        log.info("login failed", extra={"reason": "bad_credentials"})
-        raise unauthorized("incorrect e-mail or password", "bad_credentials")
-    if not user.is_active:
-        raise ApiError(403, "inactive_user", "this account is deactivated")
-    throttle.record_success(session, email)
-    return issue_pair(session, settings, user_id=user.id, family_id=str(uuid.uuid4()))
+    try:
+        matches, new_hash = verify_password(password, user.hashed_password if user else None)
+    except ApiError:  # no turn to hash (503): not the caller's failure
+        throttle.give_back(session, keys)
+        raise
+    if not matches or user is None or not user.is_active:
+        log.info("password check failed", extra={"reason": "bad_credentials"})
+        return None
+    throttle.succeeded(session, keys)
+    if new_hash:  # stored with the previous release's parameters
+        user.hashed_password = new_hash
+        session.commit()
+    return user
 
 
-def issue_pair(session: Session, settings: Settings, *, user_id: int, family_id: str) -> TokenPair:
+def login(
+    session: Session, settings: Settings, *, email: str, password: str, client: str
+) -> TokenPair:
+    email = email.strip().lower()
+    user = check_password(session, settings, email=email, password=password, client=client)
+    if user is None:
+        raise bad_credentials()
+    now = utcnow()
+    family = RefreshFamily(
+        id=str(uuid.uuid4()),
+        user_id=user.id,
+        started_at=now,
+        expires_at=now + timedelta(days=settings.session_max_days),
+    )
+    session.add(family)
+    return _issue_pair(session, settings, user=user, family=family)
+
+
+def _issue_pair(
+    session: Session, settings: Settings, *, user: User, family: RefreshFamily
+) -> TokenPair:
     access, _ = tokens.encode(
         settings,
-        user_id=user_id,
+        user_id=user.id,
         typ="access",
+        version=user.token_version,
         lifetime=timedelta(minutes=settings.access_token_minutes),
+        family_id=family.id,
     )
+    # Never beyond the login's absolute end, however often it is refreshed.
     refresh, claims = tokens.encode(
         settings,
-        user_id=user_id,
+        user_id=user.id,
         typ="refresh",
+        version=user.token_version,
         lifetime=timedelta(days=settings.refresh_token_days),
-        family_id=family_id,
+        family_id=family.id,
+        not_after=family.expires_at,
     )
     session.add(
         RefreshToken(
-            jti=claims.jti,
-            family_id=family_id,
-            user_id=user_id,
-            expires_at=claims.expires_at,
+            jti=claims.jti, family_id=family.id, user_id=user.id, expires_at=claims.expires_at
         )
     )
     session.commit()
@@ -79,61 +137,82 @@ def issue_pair(session: Session, settings: Settings, *, user_id: int, family_id:
 
 
 def rotate(session: Session, settings: Settings, *, refresh_token: str) -> TokenPair:
-    stored = _stored_refresh_token(session, settings, refresh_token)
-    if stored.used_at is not None:
-        # A used token came back: either the client replayed it or it was stolen. We cannot
-        # tell which holder is legitimate, so the whole family is logged out.
-        revoke_family(session, family_id=stored.family_id)
-        log.warning("refresh token reused; family revoked", extra={"user_id": stored.user_id})
-        raise unauthorized("refresh token already used; log in again", "token_reused")
-    user = session.get(User, stored.user_id)
-    if user is None or not user.is_active:
-        raise unauthorized("account no longer active", "inactive_user")
-    # Conditional update: of two concurrent refreshes with the same token, only one wins.
-    result = session.execute(
-        update(RefreshToken)
-        .where(RefreshToken.jti == stored.jti, RefreshToken.used_at.is_(None))
-        .values(used_at=utcnow())
+    claims = _decode_refresh(settings, refresh_token)
+    family_id = cast(str, claims.family_id)
+    now = utcnow()
+    # First statement, a write: it takes the family's lock (see the module's docstring).
+    taken = session.execute(
+        update(RefreshFamily)
+        .where(
+            RefreshFamily.id == family_id,
+            RefreshFamily.revoked_at.is_(None),
+            RefreshFamily.expires_at > now,
+        )
+        .values(rotated_at=now)
     )
-    won = cast(CursorResult[Any], result).rowcount
-    if not won:
+    if not cast(CursorResult[Any], taken).rowcount:
         session.rollback()
-        revoke_family(session, family_id=stored.family_id)
-        raise unauthorized("refresh token already used; log in again", "token_reused")
-    return issue_pair(session, settings, user_id=stored.user_id, family_id=stored.family_id)
-
-
-def logout(session: Session, settings: Settings, *, refresh_token: str) -> None:
-    stored = _stored_refresh_token(session, settings, refresh_token)
-    revoke_family(session, family_id=stored.family_id)
-
-
-def revoke_family(session: Session, *, family_id: str) -> None:
-    _revoke(session, RefreshToken.family_id == family_id)
-
-
-def revoke_all_for_user(session: Session, *, user_id: int) -> None:
-    _revoke(session, RefreshToken.user_id == user_id)
-
-
-def _revoke(session: Session, which: ColumnElement[bool]) -> None:
-    session.execute(
-        update(RefreshToken)
-        .where(which, RefreshToken.revoked_at.is_(None))
-        .values(revoked_at=utcnow())
-    )
-    session.commit()
-
-
-def _stored_refresh_token(session: Session, settings: Settings, token: str) -> RefreshToken:
-    """The token's row, if it is a valid refresh JWT and not revoked (used ones included)."""
-    try:
-        claims = tokens.decode(settings, token, expected="refresh")
-    except tokens.InvalidTokenError as exc:
-        raise unauthorized(f"invalid refresh token: {exc}", "invalid_token") from exc
+        raise session_ended()
     stored = session.execute(
         select(RefreshToken).where(RefreshToken.jti == claims.jti)
     ).scalar_one_or_none()
-    if stored is None or stored.revoked_at is not None:
-        raise unauthorized("refresh token revoked; log in again", "token_revoked")
-    return stored
+    if stored is None or stored.family_id != family_id:
+        session.rollback()
+        raise session_ended()
+    if stored.used_at is not None:
+        # A used token came back: either the client replayed it or it was stolen. We cannot
+        # tell which holder is legitimate, so the whole family is logged out.
+        _revoke(session, RefreshFamily.id == family_id)
+        log.warning("refresh token reused; family revoked", extra={"user_id": stored.user_id})
+        raise unauthorized("refresh token already used; log in again", "token_reused")
+    user = session.get(User, stored.user_id)
+    if user is None or not user.is_active or user.token_version != claims.version:
+        session.rollback()
+        raise session_ended()
+    stored.used_at = now
+    family = session.get(RefreshFamily, family_id)
+    assert family is not None  # we hold its lock
+    return _issue_pair(session, settings, user=user, family=family)
+
+
+def logout(session: Session, settings: Settings, *, refresh_token: str) -> None:
+    claims = _decode_refresh(settings, refresh_token)
+    if not _revoke(session, RefreshFamily.id == cast(str, claims.family_id)):
+        raise session_ended()
+
+
+def end_all_sessions(session: Session, *, user: User) -> None:
+    """Every token issued to this user so far stops working (commits)."""
+    session.execute(
+        update(User).where(User.id == user.id).values(token_version=User.token_version + 1)
+    )
+    _revoke(session, RefreshFamily.user_id == user.id)
+    session.refresh(user)
+
+
+def _revoke(session: Session, which: ColumnElement[bool]) -> int:
+    """Revoke the families matched (and commit); how many were still live."""
+    now = utcnow()
+    result = session.execute(
+        update(RefreshFamily)
+        .where(which, RefreshFamily.revoked_at.is_(None))
+        .values(revoked_at=now)
+        .returning(RefreshFamily.id)
+    )
+    revoked = list(result.scalars())
+    if revoked:
+        # For tasks of the previous release during a rolling deployment (they read this column).
+        session.execute(
+            update(RefreshToken)
+            .where(RefreshToken.family_id.in_(revoked), RefreshToken.revoked_at.is_(None))
+            .values(revoked_at=now)
+        )
+    session.commit()
+    return len(revoked)
+
+
+def _decode_refresh(settings: Settings, token: str) -> tokens.TokenClaims:
+    try:
+        return tokens.decode(settings, token, expected="refresh")
+    except tokens.InvalidTokenError as exc:
+        raise unauthorized("invalid refresh token", "invalid_token") from exc

@@ -1,52 +1,162 @@
-"""Failed-login throttle per account.
+"""Login throttle: counted before the password is checked, per account, per client address and
+per (account, client) pair, with a progressive delay instead of a lock.
 
-After `login_max_failures` failures inside `login_failure_window_seconds`, logins for that e-mail
-are refused (429 with Retry-After) until the window has passed, even with the right password:
-that is what makes online guessing slow. It applies to unknown e-mails too, so the answer does not
-reveal which accounts exist. State lives in the database, shared by every API task.
+Each attempt first *reserves* a try on every key, atomically (an insert-if-missing, then a
+compare-and-set update that only one of two concurrent callers can win), and only then is the
+password hashed. So attempts still in flight count: 20 parallel guesses get `free` checks, not 20.
+A successful login gives its reservation back.
+
+After a key's `free` failures inside the window, the next attempt on it must wait
+`login_first_delay_seconds` (1 s), then twice that, and so on up to `login_max_delay_seconds`
+(429 with Retry-After until then). Guessing slows down, yet nobody can hold an account locked
+for a whole window:
+- the pair key (`free` = LOGIN_MAX_FAILURES) slows one address guessing one account at once;
+- the client key (LOGIN_CLIENT_MAX_FAILURES) slows password spraying across accounts;
+- the account key (LOGIN_ACCOUNT_MAX_FAILURES, well above the pair's) slows guessing one account
+  from many addresses; the owner, on an address of their own, is only delayed once strangers have
+  spent that whole allowance, and then by at most the capped delay.
+Unknown e-mails are throttled like real ones, so the answers reveal nothing about which exist.
+The client address is what the server believes after the trusted proxies (TRUSTED_PROXIES).
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import CursorResult, delete, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from service.auth.models import LoginThrottle
+from service.auth.models import LoginAttempts
 from service.core.config import Settings
 from service.core.db import utcnow
 
-
-def seconds_locked(session: Session, email: str, *, now: datetime | None = None) -> int:
-    """Seconds until this account may try again; 0 when it may try now."""
-    row = session.get(LoginThrottle, email)
-    now = now or utcnow()
-    if row is None or row.locked_until is None or row.locked_until <= now:
-        return 0
-    return max(1, math.ceil((row.locked_until - now).total_seconds()))
+# Compare-and-set rounds before giving up (each lost round means another attempt was counted).
+_MAX_ROUNDS = 200
 
 
-def record_failure(session: Session, settings: Settings, email: str) -> None:
-    now = utcnow()
-    window = timedelta(seconds=settings.login_failure_window_seconds)
-    row = session.execute(
-        select(LoginThrottle).where(LoginThrottle.email == email).with_for_update()
-    ).scalar_one_or_none()
-    if row is None:
-        row = LoginThrottle(email=email, failures=0, window_started_at=now)
-        session.add(row)
-    if now - row.window_started_at > window:
-        row.failures, row.window_started_at, row.locked_until = 0, now, None
-    row.failures += 1
-    if row.failures >= settings.login_max_failures:
-        row.locked_until = now + window
+@dataclass(frozen=True)
+class ThrottleKey:
+    key: str
+    free: int  # failures inside the window before delays start
+    reset_on_success: bool = False  # the owner got in from here: start counting afresh
+
+
+def keys_for(settings: Settings, *, email: str, client: str) -> list[ThrottleKey]:
+    return [
+        ThrottleKey(f"pair:{client}|{email}", settings.login_max_failures, reset_on_success=True),
+        ThrottleKey(f"client:{client}", settings.login_client_max_failures),
+        ThrottleKey(f"account:{email}", settings.login_account_max_failures),
+    ]
+
+
+def delay_after(failures: int, *, free: int, first: int, most: int) -> float:
+    """Seconds the next attempt waits after `failures` failures: 0, …, 0, first, 2 first, … most."""
+    if failures < free:
+        return 0.0
+    return float(min(most, first * 2 ** min(failures - free, 30)))
+
+
+def reserve(session: Session, settings: Settings, keys: list[ThrottleKey]) -> int:
+    """Count one attempt on every key; 0 when it may proceed, else seconds to wait (nothing
+    counted then)."""
+    reserved: list[ThrottleKey] = []
+    for key in keys:
+        wait = _reserve_one(session, settings, key)
+        if wait:
+            give_back(session, reserved)
+            return wait
+        reserved.append(key)
+    return 0
+
+
+def succeeded(session: Session, keys: list[ThrottleKey]) -> None:
+    """The password was right: reset what the owner's own tries counted, give back the rest."""
+    resets = [key.key for key in keys if key.reset_on_success]
+    if resets:
+        session.execute(delete(LoginAttempts).where(LoginAttempts.key.in_(resets)))
+    give_back(session, [key for key in keys if not key.reset_on_success])
+
+
+def give_back(session: Session, keys: list[ThrottleKey]) -> None:
+    """Undo a reservation (the attempt succeeded, or another key refused it)."""
+    for key in keys:
+        session.execute(
+            update(LoginAttempts)
+            .where(LoginAttempts.key == key.key, LoginAttempts.failures > 0)
+            .values(failures=LoginAttempts.failures - 1)
+        )
     session.commit()
 
 
-def record_success(session: Session, email: str) -> None:
-    row = session.get(LoginThrottle, email)
-    if row is not None:
-        session.delete(row)
+def _reserve_one(session: Session, settings: Settings, key: ThrottleKey) -> int:
+    window = timedelta(seconds=settings.login_failure_window_seconds)
+    for _ in range(_MAX_ROUNDS):
+        _ensure_row(session, key.key, utcnow())
+        # FOR UPDATE queues concurrent attempts on PostgreSQL (no lost rounds there); SQLite
+        # ignores it and serialises the writes, where the compare-and-set below decides.
+        row = session.execute(
+            select(
+                LoginAttempts.failures,
+                LoginAttempts.window_started_at,
+                LoginAttempts.next_attempt_at,
+            )
+            .where(LoginAttempts.key == key.key)
+            .with_for_update()
+        ).one_or_none()
+        if row is None:  # a successful login reset it just now
+            session.rollback()
+            continue
+        failures, started, next_at = row
+        now = utcnow()
+        if now - started >= window:
+            new_failures, new_started = 1, now
+        elif now < next_at:
+            session.rollback()
+            return _seconds_until(next_at, now)
+        else:
+            new_failures, new_started = failures + 1, started
+        delay = delay_after(
+            new_failures,
+            free=key.free,
+            first=settings.login_first_delay_seconds,
+            most=settings.login_max_delay_seconds,
+        )
+        result = session.execute(
+            update(LoginAttempts)
+            .where(
+                LoginAttempts.key == key.key,
+                LoginAttempts.failures == failures,
+                LoginAttempts.window_started_at == started,
+            )
+            .values(
+                failures=new_failures,
+                window_started_at=new_started,
+                next_attempt_at=now + timedelta(seconds=delay),
+            )
+        )
         session.commit()
+        if cast(CursorResult[Any], result).rowcount == 1:
+            return 0
+    return 1  # so contended that another attempt won every round: ask the caller to come back
+
+
+def _ensure_row(session: Session, key: str, now: datetime) -> None:
+    # Insert-if-missing in one statement: two first failures at once no longer race to an
+    # IntegrityError (the previous release answered 500 there).
+    dialect = session.get_bind().dialect.name
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    session.execute(
+        insert(LoginAttempts)
+        .values(key=key, failures=0, window_started_at=now, next_attempt_at=now)
+        .on_conflict_do_nothing(index_elements=["key"])
+    )
+    session.commit()
+
+
+def _seconds_until(moment: datetime, now: datetime) -> int:
+    return max(1, math.ceil((moment - now).total_seconds()))

@@ -1,16 +1,20 @@
 """All service settings, read once from the environment (pydantic-settings).
 
-Local runs work with no environment at all (SQLite file, emulator-less defaults); outside `local`
-the placeholders are refused so a misconfigured deployment fails at start, not at the first login.
+`ENVIRONMENT` has no default: a process started without it stops at once (fail closed), so a
+deployment that forgot its settings never runs with the local placeholders. `make dev`
+(`python -m service dev`), the local process launcher and the tests set `ENVIRONMENT=local`;
+outside `local` the placeholders are refused so a misconfigured deployment fails at start, not at
+the first login.
 """
 
 from __future__ import annotations
 
 from decimal import Decimal
 from functools import lru_cache
+from ipaddress import ip_network
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, IPvAnyNetwork, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import URL
 
@@ -20,7 +24,7 @@ PLACEHOLDER_SECRET = "local-development-secret-change-me-0123456789"  # noqa: S1
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=None, extra="ignore", frozen=True)
 
-    environment: Literal["local", "staging", "production"] = "local"
+    environment: Literal["local", "staging", "production"]
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     # --- database -------------------------------------------------------------------------------
@@ -41,12 +45,40 @@ class Settings(BaseSettings):
     access_token_minutes: Annotated[int, Field(ge=1, le=60)] = 15
     refresh_token_days: Annotated[int, Field(ge=1, le=90)] = 14
 
-    # --- login throttle: after N failures inside the window, the account is refused for the window.
+    # A login family (one login and every refresh rotated from it) ends this long after the login,
+    # however often it is refreshed: a stolen refresh token cannot slide for ever.
+    session_max_days: Annotated[int, Field(ge=1, le=365)] = 30
+    # Lifetime of the token that confirms a new e-mail address (logged in `local`).
+    email_confirmation_hours: Annotated[int, Field(ge=1, le=168)] = 24
+
+    # --- password hashing (Argon2id; service/auth/passwords.py) ---------------------------------
+    # Hashes computed at once per process; each holds Argon2's memory (19 MiB), so this bounds the
+    # process's memory under a login flood. Requests beyond it wait, then get 503 + Retry-After.
+    password_hash_concurrency: Annotated[int, Field(ge=1, le=16)] = 2
+    password_hash_wait_seconds: Annotated[float, Field(ge=0, le=30)] = 5.0
+
+    # --- login throttle (service/auth/throttle.py): per (account, client address), per client
+    # address and per account, the first N failures inside the window are free, each further one
+    # doubles a delay before the next attempt (from the first delay up to the cap): guessing slows
+    # down and nobody can hold an account locked for the window. LOGIN_MAX_FAILURES is the
+    # (account, client) one.
     login_max_failures: Annotated[int, Field(ge=1, le=100)] = 5
-    login_failure_window_seconds: Annotated[int, Field(ge=1, le=86_400)] = 300
+    login_client_max_failures: Annotated[int, Field(ge=1, le=10_000)] = 30
+    login_account_max_failures: Annotated[int, Field(ge=1, le=10_000)] = 50
+    login_failure_window_seconds: Annotated[int, Field(ge=1, le=86_400)] = 900
+    login_first_delay_seconds: Annotated[int, Field(ge=1, le=3600)] = 1
+    login_max_delay_seconds: Annotated[int, Field(ge=1, le=3600)] = 60
+    # Expired throttle rows and dead refresh tokens are deleted by a login at most this often.
+    prune_interval_seconds: Annotated[int, Field(ge=0, le=86_400)] = 300
 
     # --- HTTP -----------------------------------------------------------------------------------
     cors_origins: Annotated[list[str], NoDecode] = []
+    # Proxies whose X-Forwarded-For/-Proto we believe (addresses or CIDR ranges, comma-separated).
+    # The client address is the rightmost X-Forwarded-For entry that is not one of them, so a
+    # caller cannot choose it. On AWS: the VPC range (the ALB's nodes) and CloudFront's
+    # origin-facing ranges (the managed prefix list com.amazonaws.global.cloudfront.origin-facing);
+    # The API server requires it outside local (see missing_api_settings).
+    trusted_proxies: Annotated[list[IPvAnyNetwork], NoDecode] = [ip_network("127.0.0.1/32")]
     host: str = "127.0.0.1"
     port: Annotated[int, Field(ge=1, le=65_535)] = 8000
     # Must exceed the ALB idle timeout (60 s), or the ALB reuses a socket we just closed: a 502.
@@ -99,11 +131,11 @@ class Settings(BaseSettings):
     # with a 10,000-character description, is well under 100 KB even with every character escaped.
     max_request_body_bytes: Annotated[int, Field(ge=16 * 1024, le=64 * 1024 * 1024)] = 1024 * 1024
 
-    @field_validator("cors_origins", mode="before")
+    @field_validator("cors_origins", "trusted_proxies", mode="before")
     @classmethod
-    def _split_origins(cls, value: object) -> object:
+    def _split_commas(cls, value: object) -> object:
         if isinstance(value, str):
-            return [origin.strip() for origin in value.split(",") if origin.strip()]
+            return [part.strip() for part in value.split(",") if part.strip()]
         return value
 
     @model_validator(mode="after")
@@ -148,6 +180,16 @@ class Settings(BaseSettings):
         if self.database_url.startswith("sqlite"):
             raise ValueError(f"DATABASE_URL must point at PostgreSQL in {self.environment}")
         return self
+
+    def missing_api_settings(self) -> str | None:
+        """What the API server (not the worker or migrations) still needs outside local."""
+        if self.environment != "local" and "trusted_proxies" not in self.model_fields_set:
+            return (
+                f"TRUSTED_PROXIES is required in {self.environment}: the proxies in front of the "
+                "API, comma-separated (on AWS: the VPC range, where the ALB's nodes are, and "
+                "CloudFront's origin-facing ranges); without it every caller looks like the ALB"
+            )
+        return None
 
 
 @lru_cache

@@ -25,6 +25,6 @@ def error(description: str) -> dict[str, Any]:
 
 # Every route behind a bearer token can answer these.
 AUTHENTICATED: Responses = {
-    401: error("missing, invalid or expired access token"),
-    403: error("account deactivated, or the route needs a superuser"),
+    401: error("missing, invalid or expired access token, or a login that has ended"),
+    403: error("the route needs a superuser"),
 }

@@ -33,13 +33,16 @@ def free_port(host: str = "127.0.0.1") -> int:
 def start_python(
     args: list[str], *, env: Mapping[str, str], log_path: Path
 ) -> subprocess.Popen[bytes]:
-    """`python <args>` from the repository root, its output appended to `log_path`."""
+    """`python <args>` from the repository root, its output appended to `log_path`.
+
+    Children are `ENVIRONMENT=local` unless told otherwise: this launcher only runs processes on
+    this machine (make dev, tests, rehearsal, benchmarks); a deployment must set it itself."""
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with log_path.open("ab") as log:
         return subprocess.Popen(  # noqa: S603 - our own interpreter and modules
             [sys.executable, *args],
             cwd=ROOT,
-            env={**os.environ, **env},
+            env={"ENVIRONMENT": "local", **os.environ, **env},
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,

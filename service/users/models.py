@@ -19,3 +19,8 @@ class User(Base):
     is_active: Mapped[bool] = mapped_column(default=True)
     is_superuser: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Every token carries the version it was issued under; raising it (password or e-mail change,
+    # logout everywhere, deactivation) makes every earlier access and refresh token fail at once.
+    token_version: Mapped[int] = mapped_column(default=0, server_default="0")
+    # A new address waits here until the owner confirms it; logins use `email` until then.
+    pending_email: Mapped[str | None] = mapped_column(String(320))

@@ -1,16 +1,24 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, status
+from sqlalchemy.orm import Session
 
 from service.auth import service as auth
-from service.auth.dependencies import CurrentSuperuser, CurrentUser
-from service.core.deps import SessionDep
+from service.auth.dependencies import ClientAddress, CurrentSuperuser, CurrentUser
+from service.core.config import Settings
+from service.core.deps import SessionDep, SettingsDep
 from service.core.errors import ApiError, not_found
 from service.core.openapi import AUTHENTICATED, error
 from service.core.params import PageDep, ResourceId
-from service.users import service
+from service.users import email_change, service
 from service.users.models import User
-from service.users.schemas import UserCreate, UserPublic, UsersPublic, UserUpdateMe
+from service.users.schemas import (
+    EmailConfirmation,
+    UserCreate,
+    UserPublic,
+    UsersPublic,
+    UserUpdateMe,
+)
 
 router = APIRouter(prefix="/users", tags=["users"])
 
@@ -18,7 +26,10 @@ router = APIRouter(prefix="/users", tags=["users"])
 @router.post(
     "",
     status_code=status.HTTP_201_CREATED,
-    responses={409: error("e-mail already registered")},
+    responses={
+        409: error("e-mail already registered"),
+        503: error("too many passwords being hashed; see Retry-After"),
+    },
 )
 def register_user(session: SessionDep, body: UserCreate) -> UserPublic:
     """Sign up. The password needs at least 12 characters; nothing else is required of it."""
@@ -30,13 +41,64 @@ def read_me(user: CurrentUser) -> UserPublic:
     return UserPublic.model_validate(user)
 
 
-@router.patch("/me", responses={**AUTHENTICATED, 409: error("e-mail already registered")})
-def update_me(session: SessionDep, user: CurrentUser, body: UserUpdateMe) -> UserPublic:
-    """Change e-mail, name or password. A new password logs out every other session."""
-    updated = service.update_me(session, user=user, data=body)
+@router.patch(
+    "/me",
+    responses={
+        **AUTHENTICATED,
+        403: error("current_password missing or wrong (needed for a new e-mail or password)"),
+        409: error("e-mail already registered"),
+        429: error("too many wrong passwords; see Retry-After"),
+        503: error("too many passwords being hashed; see Retry-After"),
+    },
+)
+def update_me(
+    session: SessionDep,
+    settings: SettingsDep,
+    user: CurrentUser,
+    client: ClientAddress,
+    body: UserUpdateMe,
+) -> UserPublic:
+    """Change name, e-mail or password. A new e-mail or password needs `current_password`.
+
+    A new password ends every login of the account, this one included: log in again. A new
+    e-mail stays in `pending_email` until confirmed with the token sent to it
+    (`POST /users/email-confirmation`); logins use the old address until then.
+    """
+    if body.is_sensitive and not _owner_confirmed(session, settings, user, body, client):
+        raise ApiError(
+            403, "wrong_password", "changing e-mail or password needs the current password"
+        )
+    if body.full_name is not None:
+        service.set_full_name(session, user=user, full_name=body.full_name)
+    if body.email is not None and body.email != user.email:
+        email_change.start(session, settings, user=user, email=body.email)
     if body.password is not None:
-        auth.revoke_all_for_user(session, user_id=user.id)
-    return UserPublic.model_validate(updated)
+        service.set_password(session, user=user, password=body.password)
+        auth.end_all_sessions(session, user=user)
+    return UserPublic.model_validate(user)
+
+
+def _owner_confirmed(
+    session: Session, settings: Settings, user: User, body: UserUpdateMe, client: str
+) -> bool:
+    """The current password was given and is right (throttled like a login)."""
+    if body.current_password is None:
+        return False
+    found = auth.check_password(
+        session, settings, email=user.email, password=body.current_password, client=client
+    )
+    return found is not None
+
+
+@router.post(
+    "/email-confirmation",
+    responses={400: error("invalid or expired token"), 409: error("e-mail already registered")},
+)
+def confirm_email(
+    session: SessionDep, settings: SettingsDep, body: EmailConfirmation
+) -> UserPublic:
+    """Make a pending e-mail address the account's own. Every login of the account ends."""
+    return UserPublic.model_validate(email_change.confirm(session, settings, token=body.token))
 
 
 @router.get("", responses=AUTHENTICATED)
@@ -63,7 +125,6 @@ def deactivate_user(
         raise not_found("user")
     if user.id == admin.id:
         raise ApiError(400, "cannot_deactivate_self", "a superuser cannot deactivate themself")
-    user.is_active = False
-    session.commit()
-    auth.revoke_all_for_user(session, user_id=user.id)
+    service.deactivate(session, user=user)
+    auth.end_all_sessions(session, user=user)
     return UserPublic.model_validate(user)

@@ -5,12 +5,21 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field
 
+from service.auth.passwords import MAX_PASSWORD_LENGTH
 from service.core.text import NO_NUL
 
-# NIST SP 800-63B: length is what matters; no composition rules. 128 caps Argon2 input cost.
+# NIST SP 800-63B: length is what matters; no composition rules. The cap bounds hashing input.
 Password = Annotated[
-    str, Field(min_length=12, max_length=128, pattern=NO_NUL, examples=["correct horse battery"])
+    str,
+    Field(
+        min_length=12,
+        max_length=MAX_PASSWORD_LENGTH,
+        pattern=NO_NUL,
+        examples=["correct horse battery"],
+    ),
 ]
+# What a caller types to prove it is the owner: any stored password, so no minimum here.
+CurrentPassword = Annotated[str, Field(min_length=1, max_length=MAX_PASSWORD_LENGTH)]
 
 
 def _lower(value: str) -> str:
@@ -30,11 +39,25 @@ class UserCreate(BaseModel):
 
 
 class UserUpdateMe(BaseModel):
+    """A new e-mail or password needs the current password: a stolen access token alone must not
+    be enough to take the account over."""
+
     model_config = ConfigDict(extra="forbid")
 
     email: Email | None = None
     password: Password | None = None
     full_name: FullName | None = None
+    current_password: CurrentPassword | None = None
+
+    @property
+    def is_sensitive(self) -> bool:
+        return self.email is not None or self.password is not None
+
+
+class EmailConfirmation(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    token: str = Field(min_length=1, max_length=4096)
 
 
 class UserPublic(BaseModel):
@@ -46,6 +69,9 @@ class UserPublic(BaseModel):
     is_active: bool
     is_superuser: bool
     created_at: datetime
+    pending_email: str | None = Field(
+        default=None, description="a new address waiting for its confirmation token"
+    )
 
 
 class UsersPublic(BaseModel):

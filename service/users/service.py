@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from service.auth.passwords import hash_password
 from service.core.errors import ApiError
 from service.users.models import User
-from service.users.schemas import UserCreate, UserUpdateMe
+from service.users.schemas import UserCreate
 
 
 def email_taken() -> ApiError:
@@ -28,27 +28,44 @@ def create_user(session: Session, *, data: UserCreate, is_superuser: bool = Fals
         is_superuser=is_superuser,
     )
     session.add(user)
+    _commit_or_taken(session)
+    return user
+
+
+def set_full_name(session: Session, *, user: User, full_name: str) -> None:
+    user.full_name = full_name
+    session.commit()
+
+
+def set_password(session: Session, *, user: User, password: str) -> None:
+    user.hashed_password = hash_password(password)
+    session.commit()
+
+
+def request_email_change(session: Session, *, user: User, email: str) -> None:
+    """Park the new address until it is confirmed (409 if someone already uses it)."""
+    if get_by_email(session, email=email) is not None:
+        raise email_taken()
+    user.pending_email = email
+    session.commit()
+
+
+def confirm_email_change(session: Session, *, user: User, email: str) -> None:
+    user.email, user.pending_email = email, None
+    _commit_or_taken(session)
+
+
+def deactivate(session: Session, *, user: User) -> None:
+    user.is_active = False
+    session.commit()
+
+
+def _commit_or_taken(session: Session) -> None:
     try:
         session.commit()
     except IntegrityError as exc:  # the unique index settles races between two sign-ups
         session.rollback()
         raise email_taken() from exc
-    return user
-
-
-def update_me(session: Session, *, user: User, data: UserUpdateMe) -> User:
-    if data.email is not None and data.email != user.email:
-        user.email = data.email
-    if data.full_name is not None:
-        user.full_name = data.full_name
-    if data.password is not None:
-        user.hashed_password = hash_password(data.password)
-    try:
-        session.commit()
-    except IntegrityError as exc:
-        session.rollback()
-        raise email_taken() from exc
-    return user
 
 
 def list_users(session: Session, *, offset: int, limit: int) -> tuple[list[User], int]:

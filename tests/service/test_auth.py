@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import jwt
@@ -140,7 +141,9 @@ def _signed(settings: Settings, **overrides: object) -> str:
     now = datetime.now(UTC)
     claims = {
         "sub": "1",
-        "jti": "x",
+        "jti": str(uuid.uuid4()),
+        "fam": str(uuid.uuid4()),
+        "ver": 0,
         "typ": "access",
         "iat": now,
         "exp": now + timedelta(minutes=5),

@@ -186,6 +186,11 @@ class OrderWorker:
         return True
 
     # --- database outages -------------------------------------------------------------------------
+    @property
+    def waiting_for_database(self) -> bool:
+        """True while the worker has stopped receiving because its database is unreachable."""
+        return self._database_down.is_set()
+
     def _hand_back_for_outage(self, message: MessageTypeDef, context: dict[str, Any]) -> None:
         """Not poison: the database is down. The message goes back to the queue for one visibility
         timeout (not the poison backoff, which grows from seconds), and the loop stops receiving

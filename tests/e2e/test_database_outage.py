@@ -94,6 +94,16 @@ def test_database_outage_is_answered_with_503_and_survived(outage_system: Outage
     customer = ApiClient(base).sign_up(f"outage-{uuid.uuid4().hex[:6]}@example.com")
     traffic = Traffic(base, customer.headers, customer.create_item()).start()
     try:
+        # The whole pipeline is running (relay and worker take a while to start on a busy
+        # machine) before the database goes: an order went all the way through.
+        wait_for(
+            lambda: (
+                bool(traffic.accepted_orders)
+                and customer.order(traffic.accepted_orders[0])["status"] == "completed"
+            ),
+            60,
+            "an order completed before the outage",
+        )
         wait_for(lambda: len(traffic.accepted_orders) >= 3, 30, "orders before the outage")
         down = time.monotonic()
         cluster.stop()

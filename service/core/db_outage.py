@@ -41,7 +41,13 @@ def is_database_unavailable(exc: BaseException) -> bool:
     if isinstance(exc, sa_exc.TimeoutError):  # the pool waited in vain for a connection
         return True
     if not isinstance(exc, sa_exc.DBAPIError):
-        return False
+        # SQLAlchemy's async adapters do not wrap errors of the connect itself (sqlalchemy#11956):
+        # under asyncpg a refused connect is a bare ConnectionRefusedError, a server that is
+        # starting up a bare CannotConnectNowError (SQLSTATE 57P03).
+        sqlstate = getattr(exc, "sqlstate", None)
+        if sqlstate:
+            return str(sqlstate)[:2] in _OUTAGE_SQLSTATE_CLASSES
+        return isinstance(exc, ConnectionError)
     if exc.connection_invalidated:  # the dialect's is_disconnect said so
         return True
     if not isinstance(exc, sa_exc.OperationalError | sa_exc.InterfaceError):

@@ -80,6 +80,11 @@ def wrapped(orig: Exception, cls: type[DBAPIError] = OperationalError) -> DBAPIE
             False,
             id="undefined table 42P01",
         ),
+        pytest.param(
+            lambda _: ConnectionRefusedError(111, "Connect call failed"),
+            True,
+            id="an async driver's unwrapped connect error",
+        ),
         pytest.param(lambda _: ValueError("not the database"), False, id="not a database error"),
     ],
 )

@@ -53,6 +53,19 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+# A fail-over leaves connections to a host that no longer answers, and connects to it hang:
+# give up in seconds, not in TCP's minutes, so requests answer 503 and probes recover by
+# themselves (libpq's parameters; asyncpg has its own `timeout`/`command_timeout`).
+LIBPQ_TIMEOUTS = {
+    "connect_timeout": 5,
+    "keepalives": 1,
+    "keepalives_idle": 10,
+    "keepalives_interval": 5,
+    "keepalives_count": 3,
+    "tcp_user_timeout": 15_000,  # ms: unacknowledged writes fail after this
+}
+
+
 def make_engine(url: str, *, pool_size: int = 10, max_overflow: int = 10) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
@@ -63,6 +76,7 @@ def make_engine(url: str, *, pool_size: int = 10, max_overflow: int = 10) -> Eng
         return engine
     return create_engine(
         url,
+        connect_args=LIBPQ_TIMEOUTS if parsed.get_driver_name() == "psycopg" else {},
         pool_size=pool_size,
         max_overflow=max_overflow,
         pool_pre_ping=True,  # RDS fail-over and idle timeouts close connections under us

@@ -16,6 +16,7 @@ from starlette.concurrency import run_in_threadpool
 
 from service.core.config import Settings
 from service.core.db import Database
+from service.core.db_outage import close_quietly
 
 
 async def get_settings_dep(request: Request) -> Settings:
@@ -26,12 +27,14 @@ async def get_settings_dep(request: Request) -> Settings:
 async def get_session(request: Request) -> AsyncIterator[Session]:
     # Creating a session does no I/O (it connects on first use); closing it returns the
     # connection to the pool with a ROLLBACK, which does: that part goes to the thread pool.
+    # The ROLLBACK fails on a connection that died: close_quietly discards it instead of raising
+    # after the answer was sent (which would drop the client's connection).
     database: Database = request.app.state.db
     session = database.sessions()
     try:
         yield session
     finally:
-        await run_in_threadpool(session.close)
+        await run_in_threadpool(close_quietly, session)
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]

@@ -19,10 +19,12 @@ from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DataError, DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import Scope
 
+from service.core.db_outage import RETRY_AFTER_SECONDS, describe, is_database_unavailable
 from service.core.logs import request_id_var
 
 log = logging.getLogger(__name__)
@@ -116,8 +118,30 @@ async def _data_error(_: Request, exc: Exception) -> JSONResponse:
     )
 
 
+async def _database_error(request: Request, exc: Exception) -> JSONResponse:
+    # An outage (fail-over, restart, network cut) is not a bug: 503, one warning, no traceback.
+    # Anything else the database raised is unexpected: re-raised, it reaches the middleware,
+    # which logs it with its traceback and answers 500.
+    if not is_database_unavailable(exc):
+        raise exc
+    log.warning(
+        "database unavailable",
+        extra={"method": request.method, "path": request.url.path, "error": describe(exc)},
+    )
+    return error_response(
+        503,
+        "database_unavailable",
+        "the database is unreachable for the moment; retry shortly (orders: with the same "
+        "Idempotency-Key, which makes the retry safe)",
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ApiError, _api_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
-    app.add_exception_handler(DataError, _data_error)
+    app.add_exception_handler(DataError, _data_error)  # before DBAPIError: its subclass
+    app.add_exception_handler(DBAPIError, _database_error)
+    app.add_exception_handler(PoolTimeoutError, _database_error)
+    app.add_exception_handler(ConnectionError, _database_error)  # an async driver's connect

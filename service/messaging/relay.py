@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session, aliased
 
 from service.core.config import Settings
 from service.core.db import Database, utcnow
+from service.core.db_outage import OutageBackoff, describe, is_database_unavailable
 from service.messaging.aws import sns_client
 from service.messaging.outbox import OutboxEvent
 from service.messaging.topology import EVENT_TYPE_ATTRIBUTE, TOPOLOGY
@@ -95,12 +96,20 @@ class OutboxRelay:
     def run(self, stop: threading.Event) -> None:
         """Publish until `stop` is set; idle rounds wait `relay_poll_seconds`."""
         log.info("outbox relay started")
+        outage = OutageBackoff("outbox relay")
         while not stop.is_set():
             try:
                 published = self.publish_pending()
-            except Exception:  # the database blinked: log, wait, go on
-                log.exception("outbox relay round failed")
+            except Exception as exc:
+                # Database unreachable: the round rolled back, so its place is kept in the
+                # outbox itself (unsent rows stay unsent; a row published but not yet marked
+                # sent is published again, and the FIFO topic drops the duplicate by its id).
+                if is_database_unavailable(exc):
+                    outage.wait(describe(exc), stop)
+                    continue
+                log.exception("outbox relay round failed")  # a bug: log it, wait, go on
                 published = 0
+            outage.recovered()
             if not published:
                 stop.wait(self.settings.relay_poll_seconds)
         log.info("outbox relay stopped")

@@ -58,6 +58,18 @@ class Queue:
     max_receive_count: int = 5
     dlq_retention_seconds: int = 14 * 24 * 3600  # the SQS maximum: time for a human to look
 
+    @property
+    def outage_tolerance_seconds(self) -> int:
+        """The longest database outage that cannot dead-letter a message of this queue.
+
+        The worker hands a message that met an outage back for one visibility timeout V, and
+        SQS counts a receive each time it is taken again. Even if the worker went on receiving
+        (it does not: it stops until its database answers), it could take the message at most
+        once per V; the receive that moves it to the DLQ is the (maxReceiveCount + 1)-th, which
+        comes no sooner than maxReceiveCount × V after the first. order-processing: 5 × 60 s =
+        300 s, against an RDS fail-over of one to two minutes (tests/messaging check 120 s)."""
+        return self.max_receive_count * self.visibility_timeout_seconds
+
     def physical_name(self, prefix: str) -> str:
         return _physical_name(prefix, self.key, self.fifo)
 

@@ -5,7 +5,10 @@
   to a second worker; the effects are idempotent anyway (see `service/orders/fulfilment.py`).
 - A message is deleted only after its database commit. A crash before that leaves it to be
   redelivered after its visibility timeout.
-- A message that cannot be handled (malformed, unknown order, database error) is not deleted:
+- A database outage is not the message's fault: the message goes back to the queue for one
+  visibility timeout and the worker stops receiving until the database answers again (see
+  `service/core/db_outage.py`), so an outage never dead-letters a message.
+- A message that cannot be handled (malformed, unknown order, a bug) is not deleted:
   it comes back after an exponential backoff and, after the queue's maxReceiveCount receives,
   SQS moves it to the dead-letter queue. The loop never dies of one message. In a FIFO queue,
   the rest of that message's group is released untouched, to keep the group's order.
@@ -29,6 +32,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from service.core.config import Settings
 from service.core.db import Database
+from service.core.db_outage import OutageBackoff, describe, is_database_unavailable, ping
 from service.messaging.aws import sqs_client
 from service.messaging.consumer import run_until_signalled
 from service.messaging.topology import ORDER_PLACED
@@ -87,6 +91,8 @@ class OrderWorker:
         self.polling = threading.Event()  # set while blocked in a receive with nothing in hand
         self._in_hand: dict[str, str] = {}  # message id -> receipt handle
         self._lock = threading.Lock()
+        self._database_down = threading.Event()  # set by a message that met an outage
+        self._outage = OutageBackoff("worker")
         # Message groups (customers) are independent: up to worker_concurrency at once.
         self._pool = ThreadPoolExecutor(settings.worker_concurrency, thread_name_prefix="group")
 
@@ -97,6 +103,9 @@ class OrderWorker:
         heartbeat.start()
         log.info("worker started", extra={"queue_url": self.queue_url})
         while not self.stop.is_set():
+            if self._database_down.is_set():  # receiving now would only burn receive counts
+                self._wait_for_database()
+                continue
             try:
                 messages = self._receive()
             except (BotoCoreError, ClientError) as exc:
@@ -165,12 +174,44 @@ class OrderWorker:
             )
             self._back_off(message, receives)
             return False
-        except Exception as exc:  # database down, a bug: this message fails, the loop goes on
+        except Exception as exc:
+            if is_database_unavailable(exc):
+                self._hand_back_for_outage(message, context | {"error": describe(exc)})
+                return False
+            # A bug or a refused write: this message fails, the loop goes on.
             log.exception("message failed; will retry", extra=context | {"error": str(exc)})
             self._back_off(message, receives)
             return False
         log.info("order processed", extra=context | {"status": status.value})
         return True
+
+    # --- database outages -------------------------------------------------------------------------
+    @property
+    def waiting_for_database(self) -> bool:
+        """True while the worker has stopped receiving because its database is unreachable."""
+        return self._database_down.is_set()
+
+    def _hand_back_for_outage(self, message: MessageTypeDef, context: dict[str, Any]) -> None:
+        """Not poison: the database is down. The message goes back to the queue for one visibility
+        timeout (not the poison backoff, which grows from seconds), and the loop stops receiving
+        until the database answers, so an outage costs a message one receive, not one per retry.
+        Even if receives went on, the queue's maxReceiveCount × visibility timeout outlasts a
+        two-minute fail-over (see topology.py)."""
+        log.warning("database unavailable; message handed back", extra=context)
+        self._database_down.set()
+        self._set_visibility(
+            message["ReceiptHandle"], self.settings.worker_visibility_timeout_seconds
+        )
+
+    def _wait_for_database(self) -> None:
+        """Probe the database, backing off, until it answers or the worker is stopped."""
+        while not self.stop.is_set():
+            problem = ping(self.database.engine)
+            if problem is None:
+                self._outage.recovered()
+                self._database_down.clear()
+                return
+            self._outage.wait(problem, self.stop)
 
     # --- SQS calls -------------------------------------------------------------------------------
     def _receive(self) -> list[MessageTypeDef]:

@@ -6,28 +6,15 @@ processes and waits for orders to flow.
 
 from __future__ import annotations
 
-import json
 import time
-from collections import Counter
 
 import pytest
 from sqlalchemy import create_engine, text
 
-from tests.utils.system import ApiClient, LocalSystem
+from tests.utils.system import ApiClient, LocalSystem, lifecycle_events_per_order
 from tests.utils.tcp_proxy import TcpProxy
 
 pytestmark = [pytest.mark.slow, pytest.mark.emulator, pytest.mark.postgres]
-
-
-def lifecycle_events_per_order(database_url: str) -> Counter[int]:
-    engine = create_engine(database_url)
-    with engine.connect() as connection:
-        rows = connection.execute(
-            text("SELECT payload FROM outbox_events WHERE topic = 'order-events'")
-        ).scalars()
-        counts = Counter(json.loads(row)["data"]["order_id"] for row in rows)
-    engine.dispose()
-    return counts
 
 
 def test_orders_complete_and_each_customers_orders_are_processed_in_order(

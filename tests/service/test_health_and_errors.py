@@ -7,7 +7,7 @@ import re
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import ProgrammingError
 
 from service.core.db import Database
 
@@ -100,7 +100,7 @@ def test_unexpected_exception_is_500_without_internals_and_logged_with_request_i
 ) -> None:
     @app.get("/boom")
     def boom() -> None:
-        raise OperationalError("SELECT secret_stuff", {}, Exception("password=hunter2"))
+        raise ProgrammingError("SELECT secret_stuff", {}, Exception("password=hunter2"))
 
     with (
         TestClient(app, raise_server_exceptions=False) as client,

@@ -3,15 +3,18 @@ outbox relay) and `python -m service worker`, on a real database and the AWS emu
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
 import time
 import uuid
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+from sqlalchemy import create_engine, text
 
 from service.core.config import Settings
 from service.local.emulator import EMULATOR_CREDENTIALS
@@ -50,7 +53,7 @@ class LocalSystem:
         log = self.workdir / f"api-{port}.log"
         process = start_python(
             ["-m", "service", "api"],
-            env=self.env(PORT=str(port), RELAY_ENABLED="true", **overrides),
+            env=self.env(**{"PORT": str(port), "RELAY_ENABLED": "true", **overrides}),
             log_path=log,
         )
         self.processes.append(process)
@@ -62,9 +65,16 @@ class LocalSystem:
         log = self.workdir / f"worker-{len(self.processes)}.log"
         process = start_python(
             ["-m", "service", "worker"],
-            env=self.env(RELAY_ENABLED="false", WORKER_WAIT_SECONDS="2", **overrides),
+            env=self.env(**{"RELAY_ENABLED": "false", "WORKER_WAIT_SECONDS": "2", **overrides}),
             log_path=log,
         )
+        self.processes.append(process)
+        return process
+
+    def start_relay(self, **overrides: str) -> subprocess.Popen[bytes]:
+        """The outbox relay as a process of its own (`python -m service relay`)."""
+        log = self.workdir / f"relay-{len(self.processes)}.log"
+        process = start_python(["-m", "service", "relay"], env=self.env(**overrides), log_path=log)
         self.processes.append(process)
         return process
 
@@ -118,3 +128,14 @@ class ApiClient:
                 return orders
             time.sleep(0.2)
         raise AssertionError(f"orders not final after {timeout} s: {[o['status'] for o in orders]}")
+
+
+def lifecycle_events_per_order(database_url: str) -> Counter[int]:
+    engine = create_engine(database_url)
+    with engine.connect() as connection:
+        rows = connection.execute(
+            text("SELECT payload FROM outbox_events WHERE topic = 'order-events'")
+        ).scalars()
+        counts = Counter(json.loads(row)["data"]["order_id"] for row in rows)
+    engine.dispose()
+    return counts

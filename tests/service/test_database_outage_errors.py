@@ -1,0 +1,194 @@
+"""A database outage inside one api process: the classification, the 503, the session closed on a
+dead connection, the readiness probe's deadline. Real drivers and real sockets (an unused port, a
+listener that never answers, a TCP proxy cut mid-request), no mocked exceptions."""
+
+from __future__ import annotations
+
+import logging
+import socket
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+
+from service.core.db import Database
+from service.core.db_outage import close_quietly, is_database_unavailable
+from service.core.deps import SessionDep
+from service.local.processes import free_port
+from tests.utils.databases import migrated_postgres_database
+from tests.utils.tcp_proxy import TcpProxy
+from tests.utils.users import LoggedIn
+
+
+def unreachable_url() -> str:
+    return f"postgresql+psycopg://nobody@127.0.0.1:{free_port()}/none"  # nothing listens there
+
+
+def raised(url: str, sql: str = "SELECT 1") -> Exception:
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            connection.execute(text(sql))
+    except Exception as exc:
+        return exc
+    finally:
+        engine.dispose()
+    raise AssertionError("no error")
+
+
+def wrapped(orig: Exception, cls: type[DBAPIError] = OperationalError) -> DBAPIError:
+    return cls("SELECT 1", {}, orig)
+
+
+@pytest.mark.parametrize(
+    ("make", "outage"),
+    [
+        pytest.param(lambda _: raised(unreachable_url()), True, id="connection refused"),
+        pytest.param(
+            lambda _: wrapped(psycopg.errors.AdminShutdown("terminating connection")),
+            True,
+            id="admin shutdown 57P01",
+        ),
+        pytest.param(
+            lambda _: wrapped(psycopg.errors.TooManyConnections("too many clients")),
+            True,
+            id="too many connections 53300",
+        ),
+        pytest.param(
+            lambda _: PoolTimeoutError("QueuePool limit reached"), True, id="pool timeout"
+        ),
+        pytest.param(
+            lambda tmp: raised(f"sqlite:///{tmp / 'x.db'}", "SELECT * FROM missing"),
+            False,
+            id="sqlite missing table (a bug)",
+        ),
+        pytest.param(
+            lambda _: wrapped(psycopg.errors.UniqueViolation("duplicate"), IntegrityError),
+            False,
+            id="unique violation",
+        ),
+        pytest.param(
+            lambda _: wrapped(psycopg.errors.UndefinedTable("no table")),
+            False,
+            id="undefined table 42P01",
+        ),
+        pytest.param(
+            lambda _: ConnectionRefusedError(111, "Connect call failed"),
+            True,
+            id="an async driver's unwrapped connect error",
+        ),
+        pytest.param(lambda _: ValueError("not the database"), False, id="not a database error"),
+    ],
+)
+def test_is_database_unavailable_tells_outages_from_bugs(
+    make: object, outage: bool, tmp_path: Path
+) -> None:
+    assert callable(make)
+    assert is_database_unavailable(make(tmp_path)) is outage
+
+
+def test_sqlite_busy_is_an_outage(tmp_path: Path) -> None:
+    busy = sqlite3.OperationalError("database is locked")
+    busy.sqlite_errorname = "SQLITE_BUSY"  # what sqlite3 sets on the errors it raises
+    assert is_database_unavailable(wrapped(busy))
+
+
+def test_request_without_database_is_503_with_retry_after_logged_once_without_traceback(
+    app: FastAPI, user: LoggedIn, caplog: pytest.LogCaptureFixture
+) -> None:
+    app.state.db = Database(unreachable_url())  # the next requests' sessions come from here
+    with TestClient(app) as client, caplog.at_level(logging.INFO):
+        response = client.get("/api/v1/items", headers={**user.headers, "X-Request-ID": "rid-down"})
+        assert client.get("/healthz").status_code == 200
+    assert response.status_code == 503
+    assert response.headers["retry-after"].isdigit()
+    body = response.json()
+    assert body["code"] == "database_unavailable"
+    assert body["request_id"] == "rid-down"
+    assert "127.0.0.1" not in response.text  # no internals
+    warnings = [r for r in caplog.records if r.getMessage() == "database unavailable"]
+    assert len(warnings) == 1
+    assert warnings[0].levelno == logging.WARNING
+    assert warnings[0].exc_info is None
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+@pytest.fixture
+def proxied_postgres() -> Iterator[tuple[str, TcpProxy]]:
+    """A database on the shared test server, reached through a proxy the test can cut."""
+    with migrated_postgres_database("shipyard_outage") as url:
+        parsed = make_url(url)
+        proxy = TcpProxy(parsed.port or 5432).start()
+        try:
+            yield parsed.set(port=proxy.port).render_as_string(hide_password=False), proxy
+        finally:
+            proxy.stop()
+
+
+@pytest.mark.postgres
+def test_closing_a_session_on_a_dead_connection_raises_nothing(
+    proxied_postgres: tuple[str, TcpProxy],
+) -> None:
+    url, proxy = proxied_postgres
+    database = Database(url)
+    plain, quiet = database.sessions(), database.sessions()
+    for session in (plain, quiet):
+        session.execute(text("SELECT 1"))  # a transaction open on a real connection each
+    proxy.stop()  # the connections die under them, as in a fail-over
+    with pytest.raises(OperationalError) as closing:  # the control: a plain close raises
+        plain.close()
+    assert is_database_unavailable(closing.value)
+    close_quietly(quiet)  # what the request's session dependency does: nothing raised
+    database.dispose()
+
+
+@pytest.mark.postgres
+def test_a_response_is_not_followed_by_an_error_when_the_connection_dies_before_close(
+    app: FastAPI, proxied_postgres: tuple[str, TcpProxy], caplog: pytest.LogCaptureFixture
+) -> None:
+    url, proxy = proxied_postgres
+    app.state.db = Database(url)
+
+    @app.get("/read-then-lose-the-database")
+    def read_then_lose(session: SessionDep) -> dict[str, int]:
+        value = session.execute(text("SELECT 1")).scalar_one()
+        proxy.stop()  # after the read, before the dependency closes the session
+        return {"value": value}
+
+    # raise_server_exceptions (the default) turns anything that escapes the app into an
+    # exception here: before close_quietly, the ROLLBACK on the dead connection did.
+    with TestClient(app) as client, caplog.at_level(logging.INFO):
+        response = client.get("/read-then-lose-the-database")
+    assert response.status_code == 200
+    assert response.json() == {"value": 1}
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+def test_readyz_answers_within_its_deadline_when_the_database_never_answers(
+    app: FastAPI,
+) -> None:
+    # A listener that accepts and never speaks: a connect to a host that went away mid-fail-over.
+    black_hole = socket.socket()
+    black_hole.bind(("127.0.0.1", 0))
+    black_hole.listen(16)
+    port = black_hole.getsockname()[1]
+    app.state.db = Database(f"postgresql+psycopg://nobody@127.0.0.1:{port}/none")
+    try:
+        with TestClient(app) as client:
+            first = client.get("/readyz")
+            second = client.get("/readyz")  # while the first check is still stuck
+            assert client.get("/healthz").status_code == 200
+    finally:
+        black_hole.close()
+    for response in (first, second):
+        assert response.status_code == 503
+        # The probe's own deadline answered, not the driver's 5 s connect timeout.
+        assert response.json()["database"].startswith("no answer within")

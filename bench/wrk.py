@@ -22,8 +22,8 @@ from pathlib import Path
 from bench.http_load import LoadResult, Request
 
 INSTALL_HINT = (
-    "wrk is not installed: `apt-get install wrk` (Debian/Ubuntu; `sudo "
-    "scripts/install-system-deps.sh` does it) or `brew install wrk`, then run `make bench` again"
+    "wrk is not installed: run `bash scripts/install-system-deps.sh` once (Debian/Ubuntu: "
+    "`apt-get install wrk`; macOS: `brew install wrk`), then `make bench` again"
 )
 RESULT_MARK = "WRK_RESULT "
 

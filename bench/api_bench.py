@@ -249,6 +249,7 @@ def bench_api(
                     expected_status=status,
                     concurrency=concurrency,
                     seconds=seconds,
+                    server_pid=server.process.pid,
                 )
 
             check = ClientCheck(

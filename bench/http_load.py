@@ -38,6 +38,11 @@ class LoadResult:
     p50_ms: float  # of the answers with the expected status
     p99_ms: float
     client_cpu_seconds: float = 0.0  # what the load generator itself burnt (both cores count)
+    server_cpu_seconds: float = 0.0  # what the server process burnt meanwhile, where measured
+
+    @property
+    def server_cpu_ms_per_request(self) -> float:
+        return self.server_cpu_seconds / self.requests * 1000 if self.requests else 0.0
 
     @property
     def rate(self) -> float:

@@ -53,21 +53,26 @@ def _api_section(run: BenchRun) -> list[str]:
         f"Load: `wrk -t2 -c{run.concurrency} -d{run.seconds:g}s` after 1 s of warm-up, one "
         "bearer token per bench user; for each endpoint the bare route, ours and the "
         "reference are measured back to back. *bare* is the service's bare JSON route (same "
-        "app, middleware and thread-pool hop, no auth, no database).",
+        "app, middleware and thread-pool hop, no auth, no database). *CPU ms/req* is the "
+        "server process's own CPU (user + system, from /proc) per answered request during the "
+        "measured run: unlike a rate, it hardly changes when other work shares the machine "
+        "(PostgreSQL's share is not in it).",
         "",
         "| endpoint | ours req/s | ours p50 / p99 ms | errors | reference req/s | ref p50 / "
         "p99 ms | bare req/s | ours / bare | ref / bare | **ours / ref** | p99 ours / ref "
-        "| target (issue 14) |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+        "| CPU ms/req ours / ref | target (issue 14) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for c in run.api:
         s, b, r = c.scenario, c.baseline, c.reference
         ref_cells = (
             f"{r.rate:,.0f} | {r.p50_ms:.1f} / {r.p99_ms:.1f} | {b.rate:,.0f} | {c.ratio:.2f} "
             f"| {r.rate / b.rate if b.rate else 0:.2f} | **{c.reference_ratio or 0:.2f}** | "
-            f"{c.p99_ratio or 0:.2f}"
+            f"{c.p99_ratio or 0:.2f} | {s.server_cpu_ms_per_request:.2f} / "
+            f"{r.server_cpu_ms_per_request:.2f}"
             if r is not None
-            else f"– | – | {b.rate:,.0f} | {c.ratio:.2f} | – | – | –"
+            else f"– | – | {b.rate:,.0f} | {c.ratio:.2f} | – | – | – | "
+            f"{s.server_cpu_ms_per_request:.2f} / –"
         )
         lines.append(
             f"| {s.name} | {s.rate:,.0f} | {s.p50_ms:.1f} / {s.p99_ms:.1f} | {s.errors} | "

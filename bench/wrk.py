@@ -12,11 +12,13 @@ one JSON line.
 from __future__ import annotations
 
 import json
+import os
 import resource
 import secrets
 import shutil
 import subprocess
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 
 from bench.http_load import LoadResult, Request
@@ -139,8 +141,13 @@ def run_wrk(
     seconds: float,
     threads: int = 2,
     warmup_seconds: float = 1.0,
+    server_pid: int | None = None,
 ) -> LoadResult:
-    """`wrk -t{threads} -c{concurrency} -d{seconds}` after a warm-up run that is not counted."""
+    """`wrk -t{threads} -c{concurrency} -d{seconds}` after a warm-up run that is not counted.
+
+    With `server_pid`, the CPU that process used during the measured run is recorded too: CPU
+    per request is a cost the other processes on a shared machine barely change, unlike a rate.
+    """
     if not requests:
         raise ValueError("no requests to send")
     wrk = wrk_path()
@@ -162,9 +169,21 @@ def run_wrk(
 
         if warmup_seconds > 0:
             run(max(1, round(warmup_seconds)))
-        before = _children_cpu_seconds()
+        before, server_before = _children_cpu_seconds(), process_cpu_seconds(server_pid)
         output = run(max(1, round(seconds)))  # wrk takes whole seconds
-        return parse_output(name, output, client_cpu_seconds=_children_cpu_seconds() - before)
+        result = parse_output(name, output, client_cpu_seconds=_children_cpu_seconds() - before)
+        return replace(result, server_cpu_seconds=process_cpu_seconds(server_pid) - server_before)
+
+
+def process_cpu_seconds(pid: int | None) -> float:
+    """User + system CPU of a running process (Linux /proc; 0 elsewhere or without a pid)."""
+    if pid is None:
+        return 0.0
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
 
 
 def _children_cpu_seconds() -> float:

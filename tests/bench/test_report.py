@@ -73,10 +73,12 @@ def test_results_name_the_machine_and_judge_each_ratio_against_its_target() -> N
     assert "Python 3.11.9" in text
     assert "2026-01-01 00:00 UTC" in text
     assert "| item list | 70 |" in text
-    assert "| 0.70 | 0.80 | **0.88** | 1.80 | ≥ 0.8 × ref, p99 ≤ 2 × ref: met |" in text
-    assert "**0.88** | 2.40 | ≥ 0.8 × ref, p99 ≤ 2 × ref: **not met** |" in text
-    assert "**0.50** | 1.00 | ≥ 0.6 × ref: **not met** |" in text
-    assert "| 0.01 | – | – | – | – |" in text  # no reference, no target, no verdict
+    assert (
+        "| 0.70 | 0.80 | **0.88** | 1.80 | 0.00 / 0.00 | ≥ 0.8 × ref, p99 ≤ 2 × ref: met |" in text
+    )
+    assert "**0.88** | 2.40 | 0.00 / 0.00 | ≥ 0.8 × ref, p99 ≤ 2 × ref: **not met** |" in text
+    assert "**0.50** | 1.00 | 0.00 / 0.00 | ≥ 0.6 × ref: **not met** |" in text
+    assert "| 0.01 | – | – | – | 0.00 / – | – |" in text  # no reference, no target, no verdict
     assert "wrk reached **2,000 req/s** using 10% of one core" in text
     assert "wrk costs 50 µs of CPU per request, the Python client 800 µs" in text
     assert "**0.40** (≥ 0.7: **not met**)" in text

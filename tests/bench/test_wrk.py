@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -10,7 +12,7 @@ import pytest
 
 from bench.cli import main as bench_main
 from bench.http_load import Request
-from bench.wrk import INSTALL_HINT, run_wrk, wrk_path
+from bench.wrk import INSTALL_HINT, process_cpu_seconds, run_wrk, wrk_path
 
 SEEN: list[tuple[str, str, str, bytes]] = []  # (method, path, header, body) as the server got them
 
@@ -63,12 +65,15 @@ def test_expected_answers_count_with_their_latency_and_unique_values(url: str) -
         concurrency=2,
         seconds=1,
         warmup_seconds=0,
+        server_pid=os.getpid(),  # the server is a thread of this process
     )
     assert result.requests > 10
     assert result.errors == 0
     assert 0 < result.p50_ms <= result.p99_ms
     assert result.seconds == pytest.approx(1, abs=0.5)
     assert result.client_cpu_seconds > 0
+    assert result.server_cpu_seconds > 0
+    assert result.server_cpu_ms_per_request > 0
     # Both requests are sent, each `{n}` replaced by a value no other request had.
     assert {path for _, path, _, _ in SEEN} == {"/a", "/b"}
     keys = [key for _, _, key, _ in SEEN]
@@ -97,3 +102,12 @@ def test_the_bench_says_what_to_install_when_wrk_is_missing(
     monkeypatch.setenv("PATH", "/nonexistent")
     assert bench_main(["--skip-orders", "--stacks", "staging"]) == 2
     assert INSTALL_HINT in capsys.readouterr().err
+
+
+def test_a_process_cpu_time_is_read_and_grows_with_work() -> None:
+    before = process_cpu_seconds(os.getpid())
+    deadline = time.process_time() + 0.3
+    while time.process_time() < deadline:
+        pass
+    assert process_cpu_seconds(os.getpid()) - before >= 0.2
+    assert process_cpu_seconds(None) == 0.0

@@ -45,8 +45,8 @@ migrate: $(STAMP) ## Apply database migrations (python -m service migrate)
 test: $(STAMP) ## Run every test (SQLite and PostgreSQL, emulator, mocks, browser)
 	@$(PY) -m pytest
 
-test-fast: $(STAMP) ## The edit-test loop: unit and in-process tests (no browser, emulator or server processes)
-	@$(PY) -m pytest -q -m "not slow and not emulator and not browser"
+test-fast: $(STAMP) ## The edit-test loop: unit and in-process tests on SQLite (no browser, emulator, server processes)
+	@$(PY) -m pytest -q -m "not slow and not emulator and not browser and not postgres"
 
 lint: $(STAMP) ## ruff (lint + format check) and mypy
 	@$(BIN)/ruff check .

@@ -13,7 +13,7 @@ PORT   ?= 8000
 STACK  ?= staging
 export HOST PORT
 
-.PHONY: help install dev api worker migrate test lint format bench rehearse plan plan-diff screenshot clean
+.PHONY: help install dev api worker migrate test test-fast lint format bench rehearse plan plan-diff screenshot clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -44,6 +44,9 @@ migrate: $(STAMP) ## Apply database migrations (python -m service migrate)
 
 test: $(STAMP) ## Run every test (SQLite and PostgreSQL, emulator, mocks, browser)
 	@$(PY) -m pytest
+
+test-fast: $(STAMP) ## The edit-test loop: unit and in-process tests on SQLite (no browser, emulator, server processes)
+	@$(PY) -m pytest -q -m "not slow and not emulator and not browser and not postgres"
 
 lint: $(STAMP) ## ruff (lint + format check) and mypy
 	@$(BIN)/ruff check .

@@ -1,9 +1,12 @@
-"""API throughput: each endpoint next to the bare route of the same server, measured back to back.
+"""API throughput: each endpoint next to the bare route and next to the limit reference.
 
-One server process (`python -m bench.server`, PostgreSQL behind it) serves both; each scenario
-is measured right after its own baseline run, so the machine's noise (other processes on a
-shared two-core box) hits both sides of a ratio alike. The ratio is the figure; absolute
-requests/s only describe this machine.
+Two server processes on one scratch PostgreSQL database: the service (`python -m bench.server`:
+its app plus one bare route) and the reference (`python -m bench.reference`: the same work on
+asyncpg, no ORM), both served by `service.server.serve` with the same settings. For each
+scenario the bare route, the service's endpoint and the reference's are measured back to back
+with wrk (`bench/wrk.py`), so the machine's noise (other processes on a shared two-core box)
+hits every side of a ratio alike. The ratios are the figures; absolute requests/s only describe
+this machine.
 """
 
 from __future__ import annotations
@@ -19,8 +22,9 @@ from pathlib import Path
 
 import httpx
 
-from bench.http_load import LoadResult, Request, RequestFactory, run_closed_loop
+from bench.http_load import LoadResult, Request, run_closed_loop
 from bench.server import BARE_PATH
+from bench.wrk import run_wrk
 from rehearsal.database import scratch_database
 from service.local.processes import free_port, start_python, terminate, wait_until_ready
 
@@ -29,18 +33,64 @@ ITEMS_PER_USER = 20
 
 
 @dataclass(frozen=True)
+class Target:
+    """What the project promises for an endpoint, against the reference measured in the same run
+    (issue 14): requests/s at least `min_ratio` × the reference's and, where given, p99 at most
+    `max_p99_ratio` × the reference's p99."""
+
+    min_ratio: float
+    max_p99_ratio: float | None = None
+
+    def describe(self) -> str:
+        text = f"≥ {self.min_ratio:g} × ref"
+        return text + (f", p99 ≤ {self.max_p99_ratio:g} × ref" if self.max_p99_ratio else "")
+
+
+@dataclass(frozen=True)
 class Comparison:
     scenario: LoadResult
-    baseline: LoadResult
-    target: float | None = None  # the ratio the project promises, where it promises one
+    baseline: LoadResult  # the service's bare route, measured just before
+    reference: LoadResult | None = None  # the same work in bench/reference.py, just after
+    target: Target | None = None
 
     @property
     def ratio(self) -> float:
-        return self.scenario.rate / self.baseline.rate if self.baseline.rate else 0.0
+        """The service's endpoint / the bare route."""
+        return _ratio(self.scenario.rate, self.baseline.rate)
+
+    @property
+    def reference_ratio(self) -> float | None:
+        """The service's endpoint / the reference's (requests/s)."""
+        return None if self.reference is None else _ratio(self.scenario.rate, self.reference.rate)
+
+    @property
+    def p99_ratio(self) -> float | None:
+        """The service's p99 / the reference's p99."""
+        if self.reference is None:
+            return None
+        return _ratio(self.scenario.p99_ms, self.reference.p99_ms)
 
     @property
     def meets_target(self) -> bool | None:
-        return None if self.target is None else self.ratio >= self.target
+        if self.target is None or self.reference_ratio is None:
+            return None
+        if self.scenario.errors or self.reference_ratio < self.target.min_ratio:
+            return False
+        limit = self.target.max_p99_ratio
+        return limit is None or (self.p99_ratio or 0.0) <= limit
+
+
+@dataclass(frozen=True)
+class ClientCheck:
+    """The bare route loaded by wrk and by the Python client (bench/http_load.py) in turn:
+    the rate each reaches and the CPU each burns show which one is the bottleneck."""
+
+    wrk: LoadResult
+    python: LoadResult
+
+
+def _ratio(top: float, bottom: float) -> float:
+    return top / bottom if bottom else 0.0
 
 
 @dataclass
@@ -55,23 +105,32 @@ class BenchUser:
 
 
 class BenchServer:
-    """`python -m bench.server` on a free port, with production-like settings."""
+    """`python -m bench.server` (or another server module) on a free port, with production-like
+    settings. Give two servers the same `jwt_secret` and they accept each other's tokens."""
 
-    def __init__(self, *, database_url: str, workdir: Path, extra_env: dict[str, str]) -> None:
+    def __init__(
+        self,
+        *,
+        database_url: str,
+        workdir: Path,
+        extra_env: dict[str, str],
+        module: str = "bench.server",
+        jwt_secret: str | None = None,
+    ) -> None:
         self.port = free_port()
-        self.log_path = workdir / "bench-server.log"
+        self.log_path = workdir / f"{module}.log"
         env = {
             "ENVIRONMENT": "staging",
             "HOST": "127.0.0.1",
             "PORT": str(self.port),
             "DATABASE_URL": database_url,
-            "JWT_SECRET": secrets.token_urlsafe(48),
+            "JWT_SECRET": jwt_secret or secrets.token_urlsafe(48),
             "RELAY_ENABLED": "false",
             "LOG_LEVEL": "WARNING",
             **extra_env,
         }
         self.process: subprocess.Popen[bytes] = start_python(
-            ["-m", "bench.server"], env=env, log_path=self.log_path
+            ["-m", module], env=env, log_path=self.log_path
         )
         self.url = f"http://127.0.0.1:{self.port}"
 
@@ -106,81 +165,136 @@ def create_users(base_url: str, count: int, *, items: int = ITEMS_PER_USER) -> l
     return users
 
 
-def scenarios(users: list[BenchUser]) -> list[tuple[str, RequestFactory, int, float | None]]:
-    """(name, request factory, expected status, target ratio) of each measured endpoint."""
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    requests: list[Request]  # cycled through; `{n}` becomes a value unique in the run
+    expected_status: int
+    has_reference: bool = False
+    target: Target | None = None
+
+
+def scenarios(users: list[BenchUser]) -> list[Scenario]:
+    """Each measured endpoint, with one request per bench user (each carries its own token)."""
     json_headers = {"Content-Type": "application/json"}
     form_headers = {"Content-Type": "application/x-www-form-urlencoded"}
-
-    def item_reads(i: int, _: int) -> Request:
-        return Request("GET", "/api/v1/items?limit=20", headers=users[i].auth)
-
-    def item_writes(i: int, n: int) -> Request:
-        body = json.dumps({"title": f"written {n}", "price": "3.25"}).encode()
-        return Request("POST", "/api/v1/items", body, {**users[i].auth, **json_headers})
-
-    def logins(i: int, _: int) -> Request:
-        body = urllib.parse.urlencode({"username": users[i].email, "password": PASSWORD})
-        return Request("POST", "/api/v1/auth/token", body.encode(), form_headers)
-
-    def order_placement(i: int, n: int) -> Request:
-        user = users[i]
-        lines = [{"item_id": user.item_ids[n % len(user.item_ids)], "quantity": 1}]
-        headers = {**user.auth, **json_headers, "Idempotency-Key": f"bench-{i}-{n}-{uuid.uuid4()}"}
-        return Request("POST", "/api/v1/orders", json.dumps({"lines": lines}).encode(), headers)
-
-    def readiness(_: int, __: int) -> Request:
-        return Request("GET", "/readyz")
-
-    def current_user(i: int, _: int) -> Request:
-        return Request("GET", "/api/v1/users/me", headers=users[i].auth)
-
+    reads = [Request("GET", "/api/v1/items?limit=10", headers=u.auth) for u in users]
+    me = [Request("GET", "/api/v1/users/me", headers=u.auth) for u in users]
+    item = json.dumps({"title": "written {n}", "price": "3.25"}).encode()
+    writes = [Request("POST", "/api/v1/items", item, {**u.auth, **json_headers}) for u in users]
+    logins = [
+        Request(
+            "POST",
+            "/api/v1/auth/token",
+            urllib.parse.urlencode({"username": u.email, "password": PASSWORD}).encode(),
+            form_headers,
+        )
+        for u in users
+    ]
+    orders = [
+        Request(
+            "POST",
+            "/api/v1/orders",
+            json.dumps({"lines": [{"item_id": u.item_ids[0], "quantity": 1}]}).encode(),
+            {**u.auth, **json_headers, "Idempotency-Key": "bench-{n}"},
+        )
+        for u in users
+    ]
+    list_target = Target(min_ratio=0.8, max_p99_ratio=2.0)
+    write_target = Target(min_ratio=0.6)
     return [
-        # Context for reading the rest: one plain `SELECT 1` (no ORM, no auth), then the bearer
-        # token check with its one ORM query, which every authenticated endpoint pays.
-        ("readiness probe (GET /readyz: SELECT 1)", readiness, 200, None),
-        ("current user (GET /api/v1/users/me)", current_user, 200, None),
-        ("item reads (GET /api/v1/items)", item_reads, 200, 0.6),
-        ("item writes (POST /api/v1/items)", item_writes, 201, None),
-        ("logins (POST /api/v1/auth/token)", logins, 200, None),
-        ("order placement (POST /api/v1/orders)", order_placement, 202, None),
+        # Context for reading the rest: one plain `SELECT 1` (no ORM, no auth).
+        Scenario("readiness probe (GET /readyz: SELECT 1)", [Request("GET", "/readyz")], 200),
+        Scenario("current user (GET /api/v1/users/me)", me, 200, True, list_target),
+        Scenario("item list (GET /api/v1/items?limit=10)", reads, 200, True, list_target),
+        Scenario("item create (POST /api/v1/items)", writes, 201, True, write_target),
+        Scenario("order placement (POST /api/v1/orders)", orders, 202, True, write_target),
+        # Last: Argon2 hashes still queued in the server's thread pool when wrk stops would
+        # slow whatever is measured next.
+        Scenario("logins (POST /api/v1/auth/token)", logins, 200),
     ]
 
 
 def bench_api(
     *, workdir: Path, seconds: float, concurrency: int, log: Callable[[str], None] = print
-) -> list[Comparison]:
+) -> tuple[list[Comparison], ClientCheck]:
     workdir.mkdir(parents=True, exist_ok=True)
     comparisons = []
+    bare = [Request("GET", BARE_PATH)]
     with scratch_database(prefix="shipyard_bench") as database_url:
-        server = BenchServer(database_url=database_url, workdir=workdir, extra_env={})
+        secret = secrets.token_urlsafe(48)  # one secret: the reference checks the service's tokens
+        servers = [
+            BenchServer(
+                database_url=database_url,
+                workdir=workdir,
+                extra_env={},
+                module=module,
+                jwt_secret=secret,
+            )
+            for module in ("bench.server", "bench.reference")
+        ]
+        ours, reference = servers
         try:
-            server.wait_ready()
-            users = create_users(server.url, concurrency)
-            bare: RequestFactory = lambda _i, _n: Request("GET", BARE_PATH)  # noqa: E731
-            for name, factory, status, target in scenarios(users):
-                baseline = run_closed_loop(
-                    "bare JSON route",
-                    port=server.port,
-                    make_request=bare,
-                    expected_status=200,
-                    concurrency=concurrency,
-                    seconds=seconds,
-                )
-                measured = run_closed_loop(
+            for server in servers:
+                server.wait_ready()
+            users = create_users(ours.url, concurrency)
+
+            def measure(
+                name: str, server: BenchServer, requests: list[Request], status: int
+            ) -> LoadResult:
+                return run_wrk(
                     name,
-                    port=server.port,
-                    make_request=factory,
+                    url=server.url,
+                    requests=requests,
                     expected_status=status,
                     concurrency=concurrency,
                     seconds=seconds,
+                    server_pid=server.process.pid,
                 )
-                comparison = Comparison(measured, baseline, target)
+
+            check = ClientCheck(
+                wrk=measure("bare route, wrk", ours, bare, 200),
+                python=run_closed_loop(
+                    "bare route, Python client",
+                    port=ours.port,
+                    make_request=lambda _i, _n: Request("GET", BARE_PATH),
+                    expected_status=200,
+                    concurrency=concurrency,
+                    seconds=seconds,
+                ),
+            )
+            log(
+                f"load generators on the bare route: wrk {check.wrk.rate:.0f} req/s "
+                f"({check.wrk.client_cpu_seconds / check.wrk.seconds:.0%} of a core), Python "
+                f"client {check.python.rate:.0f} req/s "
+                f"({check.python.client_cpu_seconds / check.python.seconds:.0%} of a core)"
+            )
+            for scenario in scenarios(users):
+                baseline = measure("bare JSON route", ours, bare, 200)
+                measured = measure(scenario.name, ours, scenario.requests, scenario.expected_status)
+                limit = None
+                if scenario.has_reference:
+                    limit = measure(
+                        f"reference: {scenario.name}",
+                        reference,
+                        scenario.requests,
+                        scenario.expected_status,
+                    )
+                comparison = Comparison(measured, baseline, limit, scenario.target)
                 log(
-                    f"{name}: {measured.rate:.0f} req/s vs bare {baseline.rate:.0f} req/s "
-                    f"= {comparison.ratio:.2f}"
+                    f"{scenario.name}: {measured.rate:.0f} req/s (p99 {measured.p99_ms:.0f} ms) "
+                    f"vs bare {baseline.rate:.0f} = {comparison.ratio:.2f}"
+                    + (
+                        f"; reference {limit.rate:.0f} req/s (p99 {limit.p99_ms:.0f} ms), "
+                        f"ours/ref {comparison.reference_ratio:.2f}"
+                        if limit is not None
+                        else ""
+                    )
                     + (f" ({measured.errors} errors)" if measured.errors else "")
+                    + (f" (reference: {limit.errors} errors)" if limit and limit.errors else "")
                 )
                 comparisons.append(comparison)
         finally:
-            server.stop()
-    return comparisons
+            for server in servers:
+                server.stop()
+    return comparisons, check

@@ -15,6 +15,7 @@ from bench.machine import this_machine
 from bench.orders_bench import bench_orders
 from bench.report import BenchRun, render
 from bench.rollout_model import DEFAULT_TASK_START_SECONDS, estimate
+from bench.wrk import WrkMissingError, wrk_path
 from rehearsal.settings import AWS_DEFAULTS, SettingsError, load_rollout_settings
 from service.local.databases import DatabaseError
 from service.local.processes import ROOT
@@ -25,7 +26,9 @@ RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--seconds", type=float, default=5.0, help="per measurement (default 5)")
-    parser.add_argument("--concurrency", type=int, default=8, help="connections (default 8)")
+    parser.add_argument(
+        "--concurrency", type=int, default=12, help="connections, as issue 14 (default 12)"
+    )
     parser.add_argument("--orders", type=int, default=400, help="orders to push through")
     parser.add_argument("--stacks", nargs="+", default=["staging", "prod"])
     parser.add_argument(
@@ -43,6 +46,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     started = time.monotonic()
+    if not args.skip_api:
+        try:
+            wrk_path()  # before anything starts: say what to install, not fail halfway
+        except WrkMissingError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
 
     def log(message: str) -> None:
         print(f"bench {time.monotonic() - started:6.1f} s  {message}", flush=True)
@@ -67,7 +76,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 )
             )
         if not args.skip_api:
-            run.api = bench_api(
+            run.api, run.client_check = bench_api(
                 workdir=workdir / "api", seconds=args.seconds, concurrency=args.concurrency, log=log
             )
         if not args.skip_orders:

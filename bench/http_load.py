@@ -35,19 +35,18 @@ class LoadResult:
     requests: int  # answered with the expected status inside the measured window
     errors: int  # wrong status or connection error inside the window
     seconds: float
-    latencies_ms: list[float]  # sorted
+    p50_ms: float  # of the answers with the expected status
+    p99_ms: float
+    client_cpu_seconds: float = 0.0  # what the load generator itself burnt (both cores count)
+    server_cpu_seconds: float = 0.0  # what the server process burnt meanwhile, where measured
+
+    @property
+    def server_cpu_ms_per_request(self) -> float:
+        return self.server_cpu_seconds / self.requests * 1000 if self.requests else 0.0
 
     @property
     def rate(self) -> float:
         return self.requests / self.seconds if self.seconds > 0 else 0.0
-
-    @property
-    def p50_ms(self) -> float:
-        return percentile(self.latencies_ms, 50)
-
-    @property
-    def p99_ms(self) -> float:
-        return percentile(self.latencies_ms, 99)
 
 
 def run_closed_loop(
@@ -91,6 +90,7 @@ def run_closed_loop(
                     errors[index] += 1
         conn.close()
 
+    cpu_before = time.process_time()  # this process's CPU, every thread: the client's cost
     threads = [threading.Thread(target=connection, args=(i,)) for i in range(concurrency)]
     for thread in threads:
         thread.start()
@@ -103,5 +103,7 @@ def run_closed_loop(
         errors=sum(errors),
         # Requests sent just before the window's end finish after it: count the time they took.
         seconds=max(time.monotonic(), window_end) - window_start,
-        latencies_ms=merged,
+        p50_ms=percentile(merged, 50),
+        p99_ms=percentile(merged, 99),
+        client_cpu_seconds=time.process_time() - cpu_before,
     )

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from bench.api_bench import Comparison
+from bench.api_bench import ClientCheck, Comparison
+from bench.http_load import LoadResult
 from bench.machine import Machine
 from bench.orders_bench import OrdersResult
 from bench.rollout_model import RolloutEstimate
@@ -17,6 +18,7 @@ class BenchRun:
     seconds: float
     concurrency: int
     api: list[Comparison] = field(default_factory=list)
+    client_check: ClientCheck | None = None
     orders: OrdersResult | None = None
     rollouts: list[tuple[RolloutSettings, RolloutEstimate, RolloutEstimate]] = field(
         default_factory=list
@@ -27,6 +29,73 @@ def _verdict(ratio: float, target: float | None) -> str:
     if target is None:
         return "–"
     return f"≥ {target:g}: {'met' if ratio >= target else '**not met**'}"
+
+
+def _comparison_verdict(c: Comparison) -> str:
+    if c.target is None:
+        return "–"
+    return f"{c.target.describe()}: {'met' if c.meets_target else '**not met**'}"
+
+
+def _api_section(run: BenchRun) -> list[str]:
+    lines = [
+        "",
+        "## API: the service, the limit reference and the bare route",
+        "",
+        "Two server processes on one scratch PostgreSQL database, both served by "
+        "`service.server.serve` (the production uvicorn settings, one process) with the same "
+        "settings: **ours** is the service's `create_app(...)` plus one bare route "
+        "(`bench/server.py`); the **reference** (`bench/reference.py`) does the same work by "
+        "hand on asyncpg — the service's token decode and user checks (exists, active), the "
+        "same SQL result, the service's schemas for body and answer, the same transaction for "
+        "an order (order + lines + status + outbox row) — without the ORM, the thread pool or "
+        "the per-checkout pre-ping. "
+        f"Load: `wrk -t2 -c{run.concurrency} -d{run.seconds:g}s` after 1 s of warm-up, one "
+        "bearer token per bench user; for each endpoint the bare route, ours and the "
+        "reference are measured back to back. *bare* is the service's bare JSON route (same "
+        "app, middleware and thread-pool hop, no auth, no database). *CPU ms/req* is the "
+        "server process's own CPU (user + system, from /proc) per answered request during the "
+        "measured run: unlike a rate, it hardly changes when other work shares the machine "
+        "(PostgreSQL's share is not in it).",
+        "",
+        "| endpoint | ours req/s | ours p50 / p99 ms | errors | reference req/s | ref p50 / "
+        "p99 ms | bare req/s | ours / bare | ref / bare | **ours / ref** | p99 ours / ref "
+        "| CPU ms/req ours / ref | target (issue 14) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for c in run.api:
+        s, b, r = c.scenario, c.baseline, c.reference
+        ref_cells = (
+            f"{r.rate:,.0f} | {r.p50_ms:.1f} / {r.p99_ms:.1f} | {b.rate:,.0f} | {c.ratio:.2f} "
+            f"| {r.rate / b.rate if b.rate else 0:.2f} | **{c.reference_ratio or 0:.2f}** | "
+            f"{c.p99_ratio or 0:.2f} | {s.server_cpu_ms_per_request:.2f} / "
+            f"{r.server_cpu_ms_per_request:.2f}"
+            if r is not None
+            else f"– | – | {b.rate:,.0f} | {c.ratio:.2f} | – | – | – | "
+            f"{s.server_cpu_ms_per_request:.2f} / –"
+        )
+        lines.append(
+            f"| {s.name} | {s.rate:,.0f} | {s.p50_ms:.1f} / {s.p99_ms:.1f} | {s.errors} | "
+            f"{ref_cells} | {_comparison_verdict(c)} |"
+        )
+    check = run.client_check
+    if check is not None:
+        w, p = check.wrk, check.python
+        lines += [
+            "",
+            "The load generator is not the bottleneck: on the bare route, with the same "
+            "connections, wrk reached "
+            f"**{w.rate:,.0f} req/s** using {w.client_cpu_seconds / w.seconds:.0%} of one core; "
+            f"the Python client (`bench/http_load.py`) reached {p.rate:,.0f} req/s using "
+            f"{p.client_cpu_seconds / p.seconds:.0%} of one core (of 2). wrk costs "
+            f"{_per_request_us(w):,.0f} µs of CPU per request, the Python client "
+            f"{_per_request_us(p):,.0f} µs.",
+        ]
+    return lines
+
+
+def _per_request_us(result: LoadResult) -> float:
+    return result.client_cpu_seconds / result.requests * 1e6 if result.requests else 0.0
 
 
 def _duration(seconds: float) -> str:
@@ -48,28 +117,7 @@ def render(run: BenchRun) -> str:
         "that matters is a **ratio** between two things measured back to back in the same run.",
     ]
     if run.api:
-        lines += [
-            "",
-            "## API: each endpoint next to a bare JSON route",
-            "",
-            "One server process: the service's `create_app(...)` plus one bare route "
-            "(`bench/server.py`), served by `service.server.serve` (the production uvicorn "
-            "settings), PostgreSQL behind it. "
-            f"{run.concurrency} keep-alive connections in a closed loop, {run.seconds:g} s per "
-            "measurement after 1 s of warm-up; each endpoint is measured right after its own "
-            "baseline. Authenticated: a bearer token per connection.",
-            "",
-            "| endpoint | req/s | p50 ms | p99 ms | errors | bare req/s | bare p50 ms | ratio "
-            "| target |",
-            "|---|---:|---:|---:|---:|---:|---:|---:|---|",
-        ]
-        for c in run.api:
-            s, b = c.scenario, c.baseline
-            lines.append(
-                f"| {s.name} | {s.rate:,.0f} | {s.p50_ms:.1f} | {s.p99_ms:.1f} | {s.errors} "
-                f"| {b.rate:,.0f} | {b.p50_ms:.1f} | **{c.ratio:.2f}** | "
-                f"{_verdict(c.ratio, c.target)} |"
-            )
+        lines += _api_section(run)
     if run.orders is not None:
         o = run.orders
         lines += [

@@ -124,5 +124,19 @@ def live_system_url(live_system: str) -> str:
     return live_system
 
 
+# A test that starts one of these gets its marker from the fixture, so `make test-fast`
+# (`-m "not slow and not emulator and not browser"`) leaves it out without each test saying so.
+MARKER_OF_FIXTURE = {"emulator": "emulator", "live_system": "slow", "browser": "browser"}
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects anything
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        used = getattr(item, "fixturenames", ())
+        for fixture, marker in MARKER_OF_FIXTURE.items():
+            if fixture in used:
+                item.add_marker(marker)
+
+
 def pytest_configure(config: pytest.Config) -> None:
     Path("test-artifacts").mkdir(exist_ok=True)

@@ -46,8 +46,6 @@ def test_answers_with_the_expected_status_are_counted_with_their_latency(port: i
     )
     assert result.requests > 10
     assert result.errors == 0
-    assert len(result.latencies_ms) == result.requests
-    assert result.latencies_ms == sorted(result.latencies_ms)
     assert 0 < result.p50_ms <= result.p99_ms
     assert result.rate == pytest.approx(result.requests / result.seconds)
     assert result.seconds >= 0.5

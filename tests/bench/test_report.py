@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from bench.api_bench import Comparison
+from bench.api_bench import ClientCheck, Comparison, Target
 from bench.http_load import LoadResult
 from bench.machine import Machine, this_machine
 from bench.orders_bench import OrdersResult
@@ -13,8 +13,8 @@ from bench.rollout_model import estimate
 from rehearsal.settings import AWS_DEFAULTS, RolloutSettings
 
 
-def load(name: str, requests: int) -> LoadResult:
-    return LoadResult(name, requests, 0, 10.0, [1.0, 2.0, 3.0])
+def load(name: str, requests: int, p99: float = 3.0, cpu: float = 0.0) -> LoadResult:
+    return LoadResult(name, requests, 0, 10.0, 2.0, p99, client_cpu_seconds=cpu)
 
 
 def test_results_name_the_machine_and_judge_each_ratio_against_its_target() -> None:
@@ -25,9 +25,30 @@ def test_results_name_the_machine_and_judge_each_ratio_against_its_target() -> N
         seconds=10,
         concurrency=8,
         api=[
-            Comparison(load("item reads", 700), load("bare JSON route", 1000), 0.6),
+            Comparison(
+                load("item list", 700, p99=9.0),
+                load("bare JSON route", 1000),
+                load("reference", 800, p99=5.0),
+                Target(0.8, 2.0),
+            ),
+            # Fast enough, but its p99 is 2.4 × the reference's: the latency rule alone fails it.
+            Comparison(
+                load("current user", 700, p99=12.0),
+                load("bare JSON route", 1000),
+                load("reference", 800, p99=5.0),
+                Target(0.8, 2.0),
+            ),
+            Comparison(
+                load("item create", 500),
+                load("bare JSON route", 1000),
+                load("reference", 1000),
+                Target(0.6),
+            ),
             Comparison(load("logins", 10), load("bare JSON route", 1000)),
         ],
+        client_check=ClientCheck(
+            wrk=load("bare, wrk", 20_000, cpu=1.0), python=load("bare, Python", 10_000, cpu=8.0)
+        ),
         orders=OrdersResult(
             orders=400,
             customers=10,
@@ -51,9 +72,15 @@ def test_results_name_the_machine_and_judge_each_ratio_against_its_target() -> N
     assert "Test CPU 9000, 2 cores" in text
     assert "Python 3.11.9" in text
     assert "2026-01-01 00:00 UTC" in text
-    assert "| item reads | 70 |" in text
-    assert "**0.70** | ≥ 0.6: met |" in text
-    assert "**0.01** | – |" in text  # no target, no verdict
+    assert "| item list | 70 |" in text
+    assert (
+        "| 0.70 | 0.80 | **0.88** | 1.80 | 0.00 / 0.00 | ≥ 0.8 × ref, p99 ≤ 2 × ref: met |" in text
+    )
+    assert "**0.88** | 2.40 | 0.00 / 0.00 | ≥ 0.8 × ref, p99 ≤ 2 × ref: **not met** |" in text
+    assert "**0.50** | 1.00 | 0.00 / 0.00 | ≥ 0.6 × ref: **not met** |" in text
+    assert "| 0.01 | – | – | – | 0.00 / – | – |" in text  # no reference, no target, no verdict
+    assert "wrk reached **2,000 req/s** using 10% of one core" in text
+    assert "wrk costs 50 µs of CPU per request, the Python client 800 µs" in text
     assert "**0.40** (≥ 0.7: **not met**)" in text
     # The publish side of the pipeline's ceiling: 40 completed against 80 raw publishes.
     assert "one publisher | **80.0/s**" in text

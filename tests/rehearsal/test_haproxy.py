@@ -16,10 +16,13 @@ from rehearsal.haproxy import HAProxy, HAProxyError
 from rehearsal.settings import RolloutSettings
 from service.local.processes import free_port
 
-pytestmark = pytest.mark.skipif(
-    shutil.which("haproxy") is None and not Path("/usr/sbin/haproxy").exists(),
-    reason="haproxy not installed (bash scripts/install-system-deps.sh)",
-)
+pytestmark = [
+    pytest.mark.slow,  # starts HAProxy processes
+    pytest.mark.skipif(
+        shutil.which("haproxy") is None and not Path("/usr/sbin/haproxy").exists(),
+        reason="haproxy not installed (bash scripts/install-system-deps.sh)",
+    ),
+]
 
 # 10 s x 0.01: a check every 0.1 s, so a target is healthy after ~0.2 s.
 TIMINGS = RolloutSettings(stack="test").scaled(0.01)

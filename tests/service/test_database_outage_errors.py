@@ -192,3 +192,64 @@ def test_readyz_answers_within_its_deadline_when_the_database_never_answers(
         assert response.status_code == 503
         # The probe's own deadline answered, not the driver's 5 s connect timeout.
         assert response.json()["database"].startswith("no answer within")
+
+
+@pytest.mark.postgres
+def test_a_read_on_a_stale_pooled_connection_is_retried_once_and_a_write_is_not(
+    app: FastAPI, proxied_postgres: tuple[str, TcpProxy], caplog: pytest.LogCaptureFixture
+) -> None:
+    # The api's pool has no pre-ping (issue 14): a connection the server closed while it sat in
+    # the pool is found out by its first statement. A GET retries that once on a fresh
+    # connection; a write answers 503 (never repeated blindly).
+    url, proxy = proxied_postgres
+    app.state.db = Database(url, pool_size=1, max_overflow=0, pre_ping=False)
+
+    @app.get("/one")
+    def read_one(session: SessionDep) -> dict[str, int]:
+        return {"value": session.execute(text("SELECT 1")).scalar_one()}
+
+    @app.post("/one")
+    def write_one(session: SessionDep) -> dict[str, int]:
+        value = session.execute(text("SELECT 1")).scalar_one()
+        session.commit()
+        return {"value": value}
+
+    def restart_under_the_pool() -> None:
+        proxy.stop()  # the pooled connection dies, as in a restart or fail-over...
+        proxy.start()  # ...and the database is back at once (same port)
+
+    with TestClient(app) as client, caplog.at_level(logging.INFO):
+        assert client.get("/one").status_code == 200  # one connection, back in the pool
+        restart_under_the_pool()
+        read = client.get("/one")
+        assert client.post("/one").status_code == 200  # the read left a fresh connection
+        restart_under_the_pool()
+        write = client.post("/one")
+        after = client.post("/one")
+    assert read.status_code == 200
+    assert read.json() == {"value": 1}
+    assert [r.getMessage() for r in caplog.records].count(
+        "stale pooled connection; read retried on a fresh one"
+    ) == 1
+    assert write.status_code == 503  # the control: the same failure, not retried for a write
+    assert write.json()["code"] == "database_unavailable"
+    assert after.status_code == 200  # the failure replaced the pool's stale connections
+    app.state.db.dispose()
+
+
+@pytest.mark.postgres
+def test_a_read_does_not_retry_when_the_database_is_down(
+    app: FastAPI, proxied_postgres: tuple[str, TcpProxy]
+) -> None:
+    url, proxy = proxied_postgres
+    app.state.db = Database(url, pre_ping=False)
+
+    @app.get("/one")
+    def read_one(session: SessionDep) -> dict[str, int]:
+        return {"value": session.execute(text("SELECT 1")).scalar_one()}
+
+    with TestClient(app) as client:
+        assert client.get("/one").status_code == 200
+        proxy.stop()  # down, and staying down: the retry's connect fails too
+        assert client.get("/one").status_code == 503
+    app.state.db.dispose()

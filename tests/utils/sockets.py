@@ -40,7 +40,7 @@ def accepted_connections(pid: int, port: int) -> int:
 
 
 def wait_for_accepted_connections(pid: int, port: int, count: int, timeout: float = 30.0) -> None:
-    """Return once process `pid` holds `count` or more connections on `port`; fail after `timeout`."""
+    """Return once process `pid` holds `count` connections on `port`; fail after `timeout`."""
     deadline = time.monotonic() + timeout
     seen = 0
     while time.monotonic() < deadline:

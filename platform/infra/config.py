@@ -66,13 +66,14 @@ DOCKER_HUB_REPOSITORY = re.compile(
 class ConfigError(ValueError):
     """One or more stack settings are missing or wrong; the message lists each."""
 
-    def __init__(self, stack: str, problems: list[str]) -> None:
+    def __init__(self, stack: str, problems: list[str], project_dir: str = ".") -> None:
         self.problems = problems
         lines = "\n".join(f"  - {problem}" for problem in problems)
+        stack_file = f"Pulumi.{stack}.yaml" if project_dir == "." else f"{project_dir}/Pulumi.{stack}.yaml"
         super().__init__(
             f"stack '{stack}' has {len(problems)} configuration problem(s); nothing was deployed:\n"
             f"{lines}\n"
-            f"Fix them in Pulumi.{stack}.yaml or with `pulumi config set --stack {stack} <key> "
+            f"Fix them in {stack_file} or with `pulumi config set --stack {stack} <key> "
             "<value>` (see platform/README.md for every setting)."
         )
 
@@ -191,13 +192,14 @@ Parser = Callable[[str], Any]
 class _Reader:
     """Reads `shipyard:*` keys, recording every problem instead of stopping at the first."""
 
-    def __init__(self, raw: Mapping[str, str]) -> None:
+    def __init__(self, raw: Mapping[str, str], namespace: str = NS) -> None:
         self.raw = raw
+        self.namespace = namespace
         self.problems: list[str] = []
         self.known: set[str] = set()
 
     def get(self, key: str, parse: Callable[[str, str], T], default: T | None = None) -> T | None:
-        full = key if ":" in key else NS + key
+        full = key if ":" in key else self.namespace + key
         self.known.add(full)
         value = self.raw.get(full)
         if value is None or value == "":
@@ -209,7 +211,7 @@ class _Reader:
             return default
 
     def require(self, key: str, parse: Callable[[str, str], T], hint: str) -> T | None:
-        full = key if ":" in key else NS + key
+        full = key if ":" in key else self.namespace + key
         if self.raw.get(full) in (None, ""):
             self.known.add(full)
             self.problems.append(f"{full} is required: {hint}")
@@ -217,7 +219,7 @@ class _Reader:
         return self.get(key, parse)
 
     def unknown_keys(self) -> list[str]:
-        return sorted(k for k in self.raw if k.startswith(NS) and k not in self.known)
+        return sorted(k for k in self.raw if k.startswith(self.namespace) and k not in self.known)
 
 
 def _choice(*allowed: str) -> Callable[[str, str], str]:

@@ -31,7 +31,9 @@ APP_PROJECT = "shipyard"  # the app project whose stacks the deploy roles may up
 
 ACCOUNT_ID = re.compile(r"^\d{12}$")
 S3_BUCKET = re.compile(r"^(?!xn--)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
-ECR_REPOSITORY_NAME = re.compile(r"^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$")
+ECR_REPOSITORY_NAME = re.compile(
+    r"^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$"
+)
 ECR_REPOSITORY_ARN = re.compile(
     r"^arn:aws:ecr:[a-z0-9-]+:\d{12}:repository/[a-z0-9]+(?:[._/-][a-z0-9]+)*$"
 )
@@ -132,7 +134,9 @@ def parse_bootstrap_config(raw: Mapping[str, str], stack: str) -> BootstrapConfi
     hours = r.get("ci_session_hours", _int_range(1, 12), DEFAULT_SESSION_HOURS)
 
     for key in r.unknown_keys():
-        r.problems.append(f"{key} is not a known setting (misspelt?); see docs/getting-started-on-aws.md")
+        r.problems.append(
+            f"{key} is not a known setting (misspelt?); see docs/getting-started-on-aws.md"
+        )
     if (image_repository is None) == (image_repository_arn is None):
         r.problems.append(
             f"set exactly one of {BNS}image_repository (this account holds the shared image "

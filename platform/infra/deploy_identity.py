@@ -3,11 +3,12 @@
 GitHub Actions assumes these roles through OIDC; no AWS key is stored anywhere. Each role trusts
 exactly the `sub` claim GitHub issues to the jobs that use it (GitHub's documented formats):
 
-| role | trusted subject | used by |
-| --- | --- | --- |
-| image push (`shipyard-ci-image-push`) | `repo:O/R:environment:<release>` | deploy.yml `image` |
-| deploy, one per environment (`shipyard-ci-deploy-<env>`) | `repo:O/R:environment:<env>` | deploy-stack.yml `deploy` |
-| preview (`shipyard-ci-preview`) | `repo:O/R:pull_request`, the merge queue's `ref:refs/heads/gh-readonly-queue/<main>/*`, `ref:refs/heads/<main>` | previews, the prod plan, drift, rollback's history lookup |
+- image push (`shipyard-ci-image-push`): `repo:O/R:environment:<release>`; deploy.yml's `image`.
+- deploy, one per environment (`shipyard-ci-deploy-<env>`): `repo:O/R:environment:<env>`;
+  deploy-stack.yml's `deploy`.
+- preview (`shipyard-ci-preview`): `repo:O/R:pull_request`, the merge queue's
+  `ref:refs/heads/gh-readonly-queue/<main>/*` and `ref:refs/heads/<main>`; previews, the prod
+  plan, drift, rollback's history lookup.
 
 Only `sub` and `aud` are used: they are the GitHub claims AWS evaluates as condition keys
 (`token.actions.githubusercontent.com:sub|aud`). Binding the image push to a GitHub environment
@@ -140,7 +141,9 @@ def _web_identity_statement(
 # --- boundaries ----------------------------------------------------------------------------------
 
 
-def ci_boundary(account_id: pulumi.Input[str], workload_boundary_arn: pulumi.Input[str]) -> pulumi.Output[str]:
+def ci_boundary(
+    account_id: pulumi.Input[str], workload_boundary_arn: pulumi.Input[str]
+) -> pulumi.Output[str]:
     def arn(kind: str, pattern: str) -> pulumi.Output[str]:
         return pulumi.Output.concat("arn:aws:iam::", account_id, f":{kind}/{pattern}")
 
@@ -287,12 +290,15 @@ class DeployIdentity(pulumi.ComponentResource):
                     ["secretsmanager:GetSecretValue"],
                     [
                         pulumi.Output.concat(
-                            "arn:aws:secretsmanager:", config.region, ":", args.account_id,
+                            "arn:aws:secretsmanager:",
+                            config.region,
+                            ":",
+                            args.account_id,
                             f":secret:{APP_PROJECT}-*",
                         )
                     ],
                 ),
-            ),  # fmt: skip
+            ),
             opts=child,
         )
         self.preview_role_arn = preview.arn
@@ -309,7 +315,9 @@ class DeployIdentity(pulumi.ComponentResource):
                 role=push.id,
                 policy=document(
                     allow("EcrLogin", ["ecr:GetAuthorizationToken"], "*"),
-                    allow("PushToTheSharedRepository", ECR_PUSH_ACTIONS, [args.image_repository_arn]),
+                    allow(
+                        "PushToTheSharedRepository", ECR_PUSH_ACTIONS, [args.image_repository_arn]
+                    ),
                 ),
                 opts=child,
             )
@@ -368,8 +376,10 @@ def _deploy_policy(
     # to write, even though PowerUserAccess would allow it in a shared account.
     others = [t.stack for t in config.deploy_targets if t.stack != target.stack]
     protected = [p for other in others for p in state(APP_PROJECT, other)]
-    protected += [pulumi.Output.concat(args.state_bucket_arn, f"/.pulumi/stacks/{BOOTSTRAP_PROJECT}/*")]
-    protected += [pulumi.Output.concat(args.state_bucket_arn, f"/.pulumi/history/{BOOTSTRAP_PROJECT}/*")]
+    protected += [
+        pulumi.Output.concat(args.state_bucket_arn, f"/.pulumi/{kind}/{BOOTSTRAP_PROJECT}/*")
+        for kind in ("stacks", "history", "backups", "locks")
+    ]
     return document(
         # Roles and instance profiles of this stack only (every name starts with its prefix).
         allow("ThisStacksRoles", IAM_ACTIONS, [iam_arn("role"), iam_arn("instance-profile")]),

@@ -548,5 +548,9 @@ def evaluate_bootstrap(
     if run.error is not None:
         raise run.error
     return EvaluatedBootstrap(
-        stack=stack, config=config, resources=run.resources, outputs=run.outputs, invokes=run.invokes
+        stack=stack,
+        config=config,
+        resources=run.resources,
+        outputs=run.outputs,
+        invokes=run.invokes,
     )

@@ -18,7 +18,11 @@ import pulumi_aws as aws
 from infra.bootstrap_config import BootstrapConfig
 from infra.registry import LIFECYCLE_RULES
 
-PULL_ACTIONS = ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"]
+PULL_ACTIONS = [
+    "ecr:BatchGetImage",
+    "ecr:GetDownloadUrlForLayer",
+    "ecr:BatchCheckLayerAvailability",
+]
 
 
 @dataclass(frozen=True)
@@ -45,7 +49,10 @@ class SharedRegistry(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, protect=True),
         )
         aws.ecr.LifecyclePolicy(
-            f"{name}-lifecycle", repository=repository.name, policy=json.dumps(LIFECYCLE_RULES), opts=child
+            f"{name}-lifecycle",
+            repository=repository.name,
+            policy=json.dumps(LIFECYCLE_RULES),
+            opts=child,
         )
         if config.image_pull_account_ids:
             aws.ecr.RepositoryPolicy(

@@ -47,7 +47,9 @@ class StateBackend(pulumi.ComponentResource):
             deletion_window_in_days=30,
             opts=keep,
         )
-        aws.kms.Alias(f"{name}-secrets-alias", name=SECRETS_KEY_ALIAS, target_key_id=key.key_id, opts=child)
+        aws.kms.Alias(
+            f"{name}-secrets-alias", name=SECRETS_KEY_ALIAS, target_key_id=key.key_id, opts=child
+        )
 
         bucket = aws.s3.Bucket(f"{name}-bucket", bucket=config.state_bucket, opts=keep)
         aws.s3.BucketVersioning(

@@ -3,7 +3,7 @@
 The platform program exports (contract shared with platform/): url, cluster_name,
 api_service_name, worker_service_name, image_ref, api_task_definition_arn,
 worker_task_definition_arn, migrate_task_definition_arn, migrate_network {subnets,
-security_groups}, queue_urls, topic_arns, preview_role_arn, deploy_role_arn, web_bucket_name,
+security_groups}, queue_urls, topic_arns, web_bucket_name,
 distribution_id.
 
     python -m scripts.deploy.stack_outputs outputs.json url    # prints one output

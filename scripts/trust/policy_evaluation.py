@@ -129,7 +129,9 @@ def _operator_holds(
             return if_exists
         return any(str(present).lower() == str(v).lower() for v in policy_values)
     if operator not in _STRING_OPERATORS:
-        raise UnsupportedPolicyError(f"condition operator {operator!r} on {key!r} is not implemented")
+        raise UnsupportedPolicyError(
+            f"condition operator {operator!r} on {key!r} is not implemented"
+        )
     if qualifier not in ("", "ForAnyValue", "ForAllValues"):
         raise UnsupportedPolicyError(f"set qualifier {qualifier!r} is not an IAM qualifier")
     values = [str(v) for v in policy_values]

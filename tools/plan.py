@@ -37,7 +37,6 @@ KEY_SETTINGS: dict[str, tuple[str, ...]] = {
     "aws:ec2/vpc:Vpc": ("cidrBlock",),
     "aws:s3/bucket:Bucket": ("bucket",),
     "aws:kms/key:Key": ("enableKeyRotation",),
-    "aws:iam/role:Role": ("name", "maxSessionDuration"),
     "aws:iam/policy:Policy": ("name",),
     "aws:ec2/subnet:Subnet": ("availabilityZone", "cidrBlock"),
     "aws:ec2/vpcEndpoint:VpcEndpoint": ("serviceName", "vpcEndpointType"),
@@ -93,7 +92,7 @@ KEY_SETTINGS: dict[str, tuple[str, ...]] = {
     "aws:cloudwatch/logGroup:LogGroup": ("name", "retentionInDays"),
     "aws:cloudwatch/metricAlarm:MetricAlarm": ("metricName", "threshold"),
     "aws:cloudfront/distribution:Distribution": ("priceClass", "aliases"),
-    "aws:iam/role:Role": ("name",),
+    "aws:iam/role:Role": ("name", "maxSessionDuration"),
     "aws:ec2/natGateway:NatGateway": (),
 }  # fmt: skip
 

@@ -56,8 +56,8 @@ def test_pull_request_and_merge_queue_jobs_reach_the_preview_role_only(bootstrap
         subject = job.subject(REPOSITORY)
         if job.event.name in ("pull_request", "merge_group") and subject:
             assert roles_accepting(roles, subject) == [preview], job.describe()
-    for subject in (f"repo:{REPOSITORY}:pull_request",
-                    f"repo:{REPOSITORY}:ref:refs/heads/gh-readonly-queue/main/pr-9-abc"):  # fmt: skip
+    queue = f"repo:{REPOSITORY}:ref:refs/heads/gh-readonly-queue/main/pr-9-abc"
+    for subject in (f"repo:{REPOSITORY}:pull_request", queue):
         deploy_roles = [t["deploy_role_arn"] for t in bootstrap.outputs["deploy_targets"].values()]
         assert not set(roles_accepting(roles, subject)) & {
             *deploy_roles,
@@ -194,8 +194,8 @@ def test_control_a_job_outliving_its_credentials_fails(bootstrap, wiring, tmp_pa
         tmp_path,
         (
             "deploy-stack.yml",
-            "          role-duration-seconds: 7200 # >= timeout-minutes (90); the role allows 2 hours\n",
-            "",
+            "role-duration-seconds: 7200 # >= timeout-minutes (90); the role allows 2 hours",
+            "role-duration-seconds: 3600 # the action's default",
         ),
     )
     failures = trust_failures(

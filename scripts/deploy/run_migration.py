@@ -107,7 +107,10 @@ def registration_of(definition: Mapping[str, Any], image: str) -> dict[str, Any]
     import botocore.session
 
     model = botocore.session.get_session().get_service_model("ecs")
-    members = model.operation_model("RegisterTaskDefinition").input_shape.members
+    shape = model.operation_model("RegisterTaskDefinition").input_shape
+    if shape is None:  # botocore's model always has it; mypy cannot know
+        raise DeployError("botocore's ECS model lacks RegisterTaskDefinition's input")
+    members = shape.members
     request = {key: value for key, value in definition.items() if key in members}
     request["containerDefinitions"] = [
         {**container, "image": image} for container in definition.get("containerDefinitions", [])

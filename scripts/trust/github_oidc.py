@@ -103,14 +103,14 @@ def evaluate(text: Any, scope: Mapping[str, Mapping[str, Any]]) -> Value:
     """A workflow value: a literal, or `${{ expr }}` over `vars`, `matrix` and `inputs`."""
     if text is None:
         return None
-    text = str(text)
-    match = _EXPRESSION.match(text.strip())
+    literal = str(text)
+    match = _EXPRESSION.match(literal.strip())
     if match is None:
-        if "${{" in text:
+        if "${{" in literal:
             raise ValueError(
-                f"cannot evaluate {text!r}: only whole-value expressions are supported"
+                f"cannot evaluate {literal!r}: only whole-value expressions are supported"
             )
-        return text
+        return literal
     return _evaluate_body(match["body"], scope)
 
 

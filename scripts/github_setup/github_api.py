@@ -176,7 +176,9 @@ def apply(wiring: Wiring, client: httpx.Client, echo: Callable[[str], None] = pr
 
     def send(method: str, path: str, body: dict[str, Any] | None = None) -> httpx.Response:
         response = client.request(method, path, json=body)
-        if response.status_code >= 400 and not (method == "POST" and response.status_code == 422):
+        # 422 on a deployment branch policy that exists already is a re-run, not an error.
+        exists = response.status_code == 422 and path.endswith("/deployment-branch-policies")
+        if response.status_code >= 400 and not exists:
             raise DeployError(
                 f"{method} {path} answered {response.status_code}: {response.text[:300]} "
                 "(the token needs repository administration and environments write access)"
@@ -199,7 +201,6 @@ def apply(wiring: Wiring, client: httpx.Client, echo: Callable[[str], None] = pr
             else:
                 send(call.method, call.path, call.body)
         else:
-            # 422 on a deployment branch policy that exists already is fine (idempotent re-run).
             send(call.method, call.path, call.body)
         count += 1
     return count

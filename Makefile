@@ -72,15 +72,14 @@ plan-bootstrap: $(STAMP) ## Evaluate the account bootstrap offline under mocks (
 
 bootstrap: $(STAMP) ## Once per AWS account, as an administrator: state bucket, secrets key, image repository, CI roles
 	@command -v pulumi >/dev/null || { echo "error: the Pulumi CLI is needed (https://www.pulumi.com/docs/install/)"; exit 1; }
-	@echo "==> pulumi up of platform/bootstrap, stack $(BOOTSTRAP_STACK) (local state: the bucket does not exist yet)"
-	@cd platform/bootstrap && PULUMI_BACKEND_URL="file://$(CURDIR)/.bootstrap-state" \
-		PULUMI_CONFIG_PASSPHRASE="$${PULUMI_CONFIG_PASSPHRASE-}" \
+	@echo "==> pulumi up of platform/bootstrap, stack $(BOOTSTRAP_STACK); its state stays local until the bucket exists"
+	@mkdir -p .bootstrap-state
+	@cd platform/bootstrap && export PULUMI_BACKEND_URL="file://$(CURDIR)/.bootstrap-state" \
+		PULUMI_CONFIG_PASSPHRASE="$${PULUMI_CONFIG_PASSPHRASE-}" && \
 		pulumi stack select --create $(BOOTSTRAP_STACK) && \
-		PULUMI_BACKEND_URL="file://$(CURDIR)/.bootstrap-state" PULUMI_CONFIG_PASSPHRASE="$${PULUMI_CONFIG_PASSPHRASE-}" \
-		pulumi up --stack $(BOOTSTRAP_STACK)
-	@cd platform/bootstrap && PULUMI_BACKEND_URL="file://$(CURDIR)/.bootstrap-state" PULUMI_CONFIG_PASSPHRASE="$${PULUMI_CONFIG_PASSPHRASE-}" \
-		pulumi stack output --stack $(BOOTSTRAP_STACK) --json > $(CURDIR)/bootstrap-$(BOOTSTRAP_STACK).json
-	@echo "==> outputs written to bootstrap-$(BOOTSTRAP_STACK).json (next: docs/getting-started-on-aws.md, step 3)"
+		pulumi up --stack $(BOOTSTRAP_STACK) && \
+		pulumi stack output --stack $(BOOTSTRAP_STACK) --json > "$(CURDIR)/bootstrap-$(BOOTSTRAP_STACK).json"
+	@echo "==> outputs in bootstrap-$(BOOTSTRAP_STACK).json; next: docs/getting-started-on-aws.md, step 3"
 
 screenshot: $(STAMP) ## Regenerate docs/screenshot.png (desktop and phone) in headless Chromium
 	@$(PY) -m tests.web.make_screenshot

@@ -52,6 +52,11 @@ IMAGE_DIGEST_REF = re.compile(
     r"^(?P<registry>(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com)"
     r"/(?P<repository>[a-z0-9][a-z0-9._/-]*)@sha256:(?P<digest>[0-9a-f]{64})$"
 )
+ECR_REPOSITORY_URL = re.compile(
+    r"^(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com"
+    r"/(?P<repository>[a-z0-9][a-z0-9._/-]*)$"
+)
+WORKLOAD_BOUNDARY_ARN = re.compile(r"^arn:aws:iam::\d{12}:policy/[A-Za-z0-9+=,.@_/-]+$")
 GITHUB_REPOSITORY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,38}/[A-Za-z0-9._-]{1,100}$")
 GITHUB_ENVIRONMENT = re.compile(r"^[A-Za-z0-9._-]{1,255}$")
 DOMAIN_NAME = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
@@ -66,13 +71,14 @@ DOCKER_HUB_REPOSITORY = re.compile(
 class ConfigError(ValueError):
     """One or more stack settings are missing or wrong; the message lists each."""
 
-    def __init__(self, stack: str, problems: list[str]) -> None:
+    def __init__(self, stack: str, problems: list[str], project_dir: str = ".") -> None:
         self.problems = problems
         lines = "\n".join(f"  - {problem}" for problem in problems)
+        stack_file = f"{project_dir}/Pulumi.{stack}.yaml".removeprefix("./")
         super().__init__(
             f"stack '{stack}' has {len(problems)} configuration problem(s); nothing was deployed:\n"
             f"{lines}\n"
-            f"Fix them in Pulumi.{stack}.yaml or with `pulumi config set --stack {stack} <key> "
+            f"Fix them in {stack_file} or with `pulumi config set --stack {stack} <key> "
             "<value>` (see platform/README.md for every setting)."
         )
 
@@ -90,6 +96,20 @@ class ImageRef:
     @property
     def repository_arn(self) -> str:
         return f"arn:aws:ecr:{self.region}:{self.account}:repository/{self.repository}"
+
+
+@dataclass(frozen=True)
+class ImageRepository:
+    """The bootstrap's shared ECR repository, as its URL (the output `image_repository_url`)."""
+
+    url: str
+    account: str
+    region: str
+    name: str
+
+    @property
+    def arn(self) -> str:
+        return f"arn:aws:ecr:{self.region}:{self.account}:repository/{self.name}"
 
 
 @dataclass(frozen=True)
@@ -169,6 +189,10 @@ class StackConfig:
     dockerhub_repository: str | None = None
     dockerhub_username: str | None = None  # secret config
     dockerhub_token: str | None = None  # secret config (an access token, not the password)
+    # From the bootstrap (docs/getting-started-on-aws.md): the shared image repository every
+    # stack pulls from, and the permissions boundary every role this stack creates must carry.
+    image_repository: ImageRepository | None = None
+    workload_boundary_arn: str | None = None
 
     @property
     def prefix(self) -> str:
@@ -193,13 +217,14 @@ Parser = Callable[[str], Any]
 class _Reader:
     """Reads `shipyard:*` keys, recording every problem instead of stopping at the first."""
 
-    def __init__(self, raw: Mapping[str, str]) -> None:
+    def __init__(self, raw: Mapping[str, str], namespace: str = NS) -> None:
         self.raw = raw
+        self.namespace = namespace
         self.problems: list[str] = []
         self.known: set[str] = set()
 
     def get(self, key: str, parse: Callable[[str, str], T], default: T | None = None) -> T | None:
-        full = key if ":" in key else NS + key
+        full = key if ":" in key else self.namespace + key
         self.known.add(full)
         value = self.raw.get(full)
         if value is None or value == "":
@@ -211,7 +236,7 @@ class _Reader:
             return default
 
     def require(self, key: str, parse: Callable[[str, str], T], hint: str) -> T | None:
-        full = key if ":" in key else NS + key
+        full = key if ":" in key else self.namespace + key
         if self.raw.get(full) in (None, ""):
             self.known.add(full)
             self.problems.append(f"{full} is required: {hint}")
@@ -219,7 +244,7 @@ class _Reader:
         return self.get(key, parse)
 
     def unknown_keys(self) -> list[str]:
-        return sorted(k for k in self.raw if k.startswith(NS) and k not in self.known)
+        return sorted(k for k in self.raw if k.startswith(self.namespace) and k not in self.known)
 
 
 def _choice(*allowed: str) -> Callable[[str, str], str]:
@@ -291,6 +316,18 @@ def _image_ref(key: str, value: str) -> ImageRef:
         region=match["region"],
         repository=match["repository"],
         digest=match["digest"],
+    )
+
+
+def _image_repository(key: str, value: str) -> ImageRepository:
+    match = ECR_REPOSITORY_URL.match(value)
+    if match is None:
+        raise ValueError(
+            f"{key}={value!r} is not an ECR repository URL; use the bootstrap's output "
+            "`image_repository_url` (<account>.dkr.ecr.<region>.amazonaws.com/<name>)"
+        )
+    return ImageRepository(
+        url=value, account=match["account"], region=match["region"], name=match["repository"]
     )
 
 
@@ -409,6 +446,16 @@ def parse_stack_config(raw: Mapping[str, str], stack: str) -> StackConfig:
         ),
     )
     image_ref = r.get("image_ref", _image_ref)
+    image_repository = r.require(
+        "image_repository",
+        _image_repository,
+        "the bootstrap's output image_repository_url (the shared ECR repository)",
+    )
+    workload_boundary = r.require(
+        "workload_boundary_arn",
+        _text(WORKLOAD_BOUNDARY_ARN, "an IAM policy ARN"),
+        "the bootstrap's output workload_boundary_arn (CI may only create roles that carry it)",
+    )
     image_platform = r.get("image_platform", _choice("linux/amd64", "linux/arm64"), "linux/amd64")
 
     vpc_cidr = r.require("vpc_cidr", _cidr, "a private IPv4 CIDR block such as 10.20.0.0/16")
@@ -572,6 +619,16 @@ def parse_stack_config(raw: Mapping[str, str], stack: str) -> StackConfig:
             f"{NS}origin_verify_secret is required when {NS}alb_origin=public: the ALB refuses "
             "requests without this CloudFront header (set it with --secret)"
         )
+    if (
+        image_ref is not None
+        and image_repository is not None
+        and image_ref.reference.split("@", 1)[0] != image_repository.url
+    ):
+        p.append(
+            f"{NS}image_ref={image_ref.reference} is not in {NS}image_repository="
+            f"{image_repository.url}: every stack deploys images from the one shared repository "
+            "(build once, promote the digest)"
+        )
     if image_ref is not None and region is not None and image_ref.region != region:
         p.append(
             f"{NS}image_ref is in region {image_ref.region} but the stack deploys to {region}; "
@@ -649,6 +706,8 @@ def parse_stack_config(raw: Mapping[str, str], stack: str) -> StackConfig:
         dockerhub_repository=dockerhub_repository,
         dockerhub_username=dockerhub_username,
         dockerhub_token=dockerhub_token,
+        image_repository=image_repository,
+        workload_boundary_arn=workload_boundary,
     )
 
 

@@ -27,10 +27,12 @@ from pulumi.runtime import rpc, settings
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
+from infra.bootstrap_config import BOOTSTRAP_PROJECT, BootstrapConfig, parse_bootstrap_config
 from infra.config import PROJECT, StackConfig, parse_stack_config
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PROGRAM = REPO_ROOT / "platform" / "__main__.py"
+BOOTSTRAP_DIR = REPO_ROOT / "platform" / "bootstrap"
 ACCOUNT_ID = "123456789012"
 SECRET_KEYS = (
     f"{PROJECT}:jwt_secret",
@@ -405,15 +407,17 @@ def _plain(value: Any) -> Any:
 # --- configuration -------------------------------------------------------------------------------
 
 
-def stack_file(stack: str) -> Path:
-    return REPO_ROOT / f"Pulumi.{stack}.yaml"
+def stack_file(stack: str, project_dir: Path = REPO_ROOT) -> Path:
+    return project_dir / f"Pulumi.{stack}.yaml"
 
 
 def raw_stack_config(
-    stack: str, overrides: Mapping[str, str | None] | None = None
+    stack: str,
+    overrides: Mapping[str, str | None] | None = None,
+    project_dir: Path = REPO_ROOT,
 ) -> dict[str, str]:
     """The stack file's config as the engine passes it (strings; objects as JSON), + overrides."""
-    path = stack_file(stack)
+    path = stack_file(stack, project_dir)
     if not path.is_file():
         raise FileNotFoundError(f"no stack file {path.name}; create it (see platform/README.md)")
     document = yaml.safe_load(path.read_text()) or {}
@@ -429,8 +433,9 @@ def raw_stack_config(
             raw[key] = str(value)
         else:
             raw[key] = json.dumps(value)
-    for key, secret in OFFLINE_SECRETS.items():
-        raw.setdefault(key, secret)
+    if project_dir == REPO_ROOT:
+        for key, secret in OFFLINE_SECRETS.items():
+            raw.setdefault(key, secret)
     for key, override in (overrides or {}).items():
         if override is None:
             raw.pop(key, None)
@@ -458,15 +463,16 @@ def run_under_mocks(
     stack: str,
     region: str = "us-east-1",
     raw_config: Mapping[str, str] | None = None,
+    project: str = PROJECT,
 ) -> ProgramRun:
     """Runs `program` against fresh mocks, root stack and config; never raises its error."""
     raw = dict(raw_config or {})
     with _EVALUATION_LOCK:
         mocks = OfflineAws(stack, region)
         monitor = RecordingMonitor(mocks)
-        settings.reset_options(project=PROJECT, stack=stack, preview=False)
+        settings.reset_options(project=project, stack=stack, preview=False)
         pulumi.runtime.set_mocks(
-            mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor
+            mocks, project=project, stack=stack, preview=False, monitor=monitor
         )
         pulumi.runtime.set_all_config(raw, [k for k in SECRET_KEYS if k in raw])
         resolved: dict[str, Any] = {}
@@ -513,6 +519,37 @@ def evaluate_stack(stack: str, overrides: Mapping[str, str | None] | None = None
     if run.error is not None:
         raise run.error
     return EvaluatedStack(
+        stack=stack,
+        config=config,
+        resources=run.resources,
+        outputs=run.outputs,
+        invokes=run.invokes,
+    )
+
+
+@dataclass
+class EvaluatedBootstrap(EvaluatedStack):
+    """The bootstrap program (platform/bootstrap/) evaluated under the same mocks."""
+
+    config: BootstrapConfig  # type: ignore[assignment] - the bootstrap's own settings
+
+
+def evaluate_bootstrap(
+    stack: str = "shipyard", overrides: Mapping[str, str | None] | None = None
+) -> EvaluatedBootstrap:
+    """Runs platform/bootstrap/__main__.py for `stack` (its Pulumi.<stack>.yaml) under mocks."""
+    raw = raw_stack_config(stack, overrides, project_dir=BOOTSTRAP_DIR)
+    config = parse_bootstrap_config(raw, stack)
+    run = run_under_mocks(
+        lambda: runpy.run_path(str(BOOTSTRAP_DIR / "__main__.py"), run_name="__main__"),
+        stack=stack,
+        region=config.region,
+        raw_config=raw,
+        project=BOOTSTRAP_PROJECT,
+    )
+    if run.error is not None:
+        raise run.error
+    return EvaluatedBootstrap(
         stack=stack,
         config=config,
         resources=run.resources,

@@ -8,8 +8,8 @@ import pytest
 
 from infra.offline import EvaluatedStack, evaluate_stack
 
-# What CI hands prod: the digest staging built and ran (prod builds nothing).
-STAGING_DIGEST = "123456789012.dkr.ecr.us-east-1.amazonaws.com/shipyard-staging@sha256:" + "ab" * 32
+# What CI hands prod: the digest staging ran, from the bootstrap's shared repository.
+STAGING_DIGEST = "123456789012.dkr.ecr.us-east-1.amazonaws.com/shipyard@sha256:" + "ab" * 32
 
 
 @pytest.fixture(scope="session")

@@ -32,9 +32,9 @@ def test_image_ref_is_parsed_into_its_parts() -> None:
         raw_stack_config("prod", {"shipyard:image_ref": STAGING_DIGEST}), "prod"
     )
     assert config.image_ref is not None
-    assert config.image_ref.repository == "shipyard-staging"
+    assert config.image_ref.repository == "shipyard"
     assert config.image_ref.repository_arn == (
-        "arn:aws:ecr:us-east-1:123456789012:repository/shipyard-staging"
+        "arn:aws:ecr:us-east-1:123456789012:repository/shipyard"
     )
 
 

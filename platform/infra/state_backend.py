@@ -48,7 +48,7 @@ class StateBackend(pulumi.ComponentResource):
             opts=keep,
         )
         aws.kms.Alias(
-            f"{name}-secrets-alias", name=SECRETS_KEY_ALIAS, target_key_id=key.key_id, opts=child
+            f"{name}-secrets-alias", name=SECRETS_KEY_ALIAS, target_key_id=key.key_id, opts=keep
         )
 
         bucket = aws.s3.Bucket(f"{name}-bucket", bucket=config.state_bucket, opts=keep)

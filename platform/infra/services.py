@@ -33,8 +33,11 @@ import pulumi_aws as aws
 from infra.config import StackConfig
 from infra.load_balancer import API_PORT, LoadBalancer
 
+# AWS keeps this managed policy at path `/` (not `/service-role/`, where some ECS policies live);
+# a wrong path fails the attachment with NoSuchEntity at `pulumi up` only. tests/platform_program/
+# test_managed_policies.py checks every managed ARN against AWS's list.
 ECS_LOAD_BALANCER_POLICY = (
-    "arn:aws:iam::aws:policy/service-role/AmazonECSInfrastructureRolePolicyForLoadBalancers"
+    "arn:aws:iam::aws:policy/AmazonECSInfrastructureRolePolicyForLoadBalancers"
 )
 
 

@@ -186,6 +186,7 @@ def build(config: StackConfig, topology: Topology = TOPOLOGY) -> dict[str, Any]:
             cluster_arn=compute.cluster_arn,
             cluster_name=compute.cluster_name,
             capacity_provider_strategy=compute.capacity_provider_strategy,
+            capacity_providers=compute.capacity_providers,
             task_definition_arns=task_definitions.arns,
             security_group_ids=security_groups.ids,
             load_balancer=load_balancer,

@@ -11,7 +11,7 @@ import botocore.session
 import pytest
 from botocore.validate import ParamValidator
 
-from infra.config import MAX_STOP_TIMEOUT_SECONDS
+from infra.config import MAX_STOP_TIMEOUT_SECONDS, MAX_WAITED_BAKE_MINUTES
 from infra.load_balancer import (
     API_PORT,
     HEALTH_CHECK_INTERVAL_SECONDS,
@@ -260,3 +260,84 @@ def test_fargate_spot_mix_keeps_an_on_demand_base(staging: EvaluatedStack) -> No
     }
     assert strategy["FARGATE"]["base"] == staging.config.fargate_on_demand_base >= 1
     assert strategy["FARGATE_SPOT"]["weight"] == staging.config.fargate_spot_weight
+
+
+def test_services_depend_on_the_clusters_capacity_providers(
+    stack: EvaluatedStack, variant: Callable[..., EvaluatedStack]
+) -> None:
+    """ECS refuses a service whose capacity provider is not associated with the cluster yet,
+    and refuses to remove the association while a service uses it: the services must come
+    after it on create and go before it on destroy, i.e. depend on it."""
+    ec2 = variant("staging", compute_mode="ec2", image_platform="linux/arm64", api_memory="1000")
+    for evaluated in (stack, ec2):
+        (association,) = evaluated.of_type(
+            "aws:ecs/clusterCapacityProviders:ClusterCapacityProviders"
+        )
+        for role in ("api", "worker"):
+            ecs_service = evaluated.named("aws:ecs/service:Service", f"services-{role}")
+            assert association.urn in ecs_service.dependencies, (
+                f"{ecs_service.urn} does not depend on {association.urn}"
+            )
+
+
+def minutes(duration: str) -> float:
+    """A Pulumi custom timeout ("45m", "1h30m", "90s") in minutes."""
+    parts = re.findall(r"(\d+(?:\.\d+)?)([hms])", duration)
+    assert parts, duration
+    assert "".join(n + u for n, u in parts) == duration, duration
+    return sum(float(n) * {"h": 60, "m": 1, "s": 1 / 60}[u] for n, u in parts)
+
+
+# What the provider waits by default for a create or update with wait_for_steady_state.
+PROVIDER_DEFAULT_TIMEOUT_MINUTES = 20
+
+
+@pytest.mark.parametrize("bake", ["10", str(MAX_WAITED_BAKE_MINUTES)])
+def test_pulumi_waits_for_the_rollout_and_the_bake_time(
+    variant: Callable[..., EvaluatedStack], bake: str
+) -> None:
+    """Under blue/green, steady state comes only after the bake time: the provider's wait must
+    cover a rollout (its default 20 minutes) plus the bake, or `pulumi up` fails while ECS
+    carries on."""
+    blue_green = variant("prod", image_ref=STAGING_DIGEST, blue_green_bake_minutes=bake)
+    api = blue_green.named("aws:ecs/service:Service", "services-api")
+    for operation in ("create", "update"):
+        assert operation in api.custom_timeouts, f"{api.urn}: no {operation} timeout"
+        assert minutes(api.custom_timeouts[operation]) >= (
+            PROVIDER_DEFAULT_TIMEOUT_MINUTES + int(bake)
+        ), api.custom_timeouts
+    worker = blue_green.named("aws:ecs/service:Service", "services-worker")
+    for operation in ("create", "update"):
+        assert minutes(worker.custom_timeouts.get(operation, "20m")) >= 20
+
+
+def test_ec2_instances_are_refreshed_when_the_launch_template_changes(
+    variant: Callable[..., EvaluatedStack],
+) -> None:
+    """The provider starts an instance refresh only when the group's launch template version
+    changes: `$Latest` never changes, so the template's latest_version must be used. Every
+    instance is protected from scale-in (managed termination protection), so the refresh must be
+    told to replace protected instances too (managed draining moves their tasks first)."""
+    ec2 = variant("staging", compute_mode="ec2", image_platform="linux/arm64", api_memory="1000")
+    (template,) = ec2.of_type("aws:ec2/launchTemplate:LaunchTemplate")
+    (group,) = ec2.of_type("aws:autoscaling/group:Group")
+    version = group.inputs["launchTemplate"]["version"]
+    assert version not in ("$Latest", "$Default"), f"{group.urn}: version {version}"
+    assert version == str(template.state["latestVersion"])
+    refresh = group.inputs["instanceRefresh"]
+    assert group.inputs["protectFromScaleIn"] is True
+    assert refresh["preferences"]["scaleInProtectedInstances"] == "Refresh"
+    # The refresh settings are what StartInstanceRefresh takes: check them against its model.
+    autoscaling = botocore.session.get_session().get_service_model("autoscaling")
+    shape = autoscaling.operation_model("StartInstanceRefresh").input_shape
+    request = {
+        "AutoScalingGroupName": "group",
+        "Strategy": refresh["strategy"],
+        # Pulumi carries every number as a float; the API's percentages are integers.
+        "Preferences": {
+            k[0].upper() + k[1:]: int(v) if isinstance(v, float) and v.is_integer() else v
+            for k, v in refresh["preferences"].items()
+        },
+    }
+    report = ParamValidator().validate(request, shape)
+    assert not report.has_errors(), report.generate_report()

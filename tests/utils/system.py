@@ -50,7 +50,7 @@ class LocalSystem:
         log = self.workdir / f"api-{port}.log"
         process = start_python(
             ["-m", "service", "api"],
-            env=self.env(PORT=str(port), RELAY_ENABLED="true", **overrides),
+            env=self.env(**{"PORT": str(port), "RELAY_ENABLED": "true", **overrides}),
             log_path=log,
         )
         self.processes.append(process)
@@ -62,7 +62,7 @@ class LocalSystem:
         log = self.workdir / f"worker-{len(self.processes)}.log"
         process = start_python(
             ["-m", "service", "worker"],
-            env=self.env(RELAY_ENABLED="false", WORKER_WAIT_SECONDS="2", **overrides),
+            env=self.env(**{"RELAY_ENABLED": "false", "WORKER_WAIT_SECONDS": "2", **overrides}),
             log_path=log,
         )
         self.processes.append(process)

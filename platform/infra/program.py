@@ -150,6 +150,7 @@ def build(config: StackConfig, topology: Topology = TOPOLOGY) -> dict[str, Any]:
             secret_arns=[database.master_secret_arn, secrets.jwt_secret_arn],
             topic_arns=messaging.topic_arns,
             queue_arns=messaging.queue_arns,
+            database_secret_arn=database.master_secret_arn,
         ),
     )
     messaging_env: dict[str, pulumi.Output[str]] = {}

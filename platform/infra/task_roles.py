@@ -8,6 +8,8 @@ Least privilege, written out:
   the worker's `order.completed`/`order.failed` included.
 - worker task role: receive/delete/change-visibility on the order-processing queue. It writes
   its events to the outbox (in the same transaction as the order) and publishes nothing itself.
+- api and worker also read the RDS-managed database secret: they outlive its rotation and read
+  the password at each new connection (service/core/db_credentials.py).
 - migrations run without a task role: they talk only to PostgreSQL.
 """
 
@@ -42,6 +44,12 @@ class TaskRolesArgs:
     secret_arns: list[pulumi.Input[str]]
     topic_arns: dict[str, pulumi.Output[str]]
     queue_arns: dict[str, pulumi.Output[str]]
+    # The RDS-managed master secret: the long-running processes read it at each connect.
+    database_secret_arn: pulumi.Input[str]
+
+
+# Processes that outlive a password rotation and so read the database secret themselves.
+READS_DATABASE_SECRET = ("api", "worker")
 
 
 class TaskRoles(pulumi.ComponentResource):
@@ -101,6 +109,14 @@ class TaskRoles(pulumi.ComponentResource):
                 opts=child,
             )
             statements = []
+            if role in READS_DATABASE_SECRET:
+                statements.append(
+                    allow(
+                        "ReadRotatingDatabasePassword",
+                        ["secretsmanager:GetSecretValue"],
+                        [args.database_secret_arn],
+                    )
+                )
             if publishes:
                 statements.append(
                     allow(

@@ -23,6 +23,11 @@ def grants(document: dict) -> dict[str, set[str]]:
     return allowed
 
 
+def database_secret(stack: EvaluatedStack) -> str:
+    database = stack.named("aws:rds/instance:Instance", "database-postgres")
+    return database.state["masterUserSecrets"][0]["secretArn"]
+
+
 def test_no_statement_grants_wildcard_actions(stack: EvaluatedStack) -> None:
     documents = list(policy_documents(stack))
     assert len(documents) >= 12, "the scan must actually see the stack's policies"
@@ -52,7 +57,8 @@ def test_api_publishes_exactly_the_topics_its_outbox_relay_publishes(stack: Eval
         "sns:Publish": {
             stack.outputs["topic_arns"][ORDERS_TOPIC],
             stack.outputs["topic_arns"][ORDER_EVENTS_TOPIC],
-        }
+        },
+        "secretsmanager:GetSecretValue": {database_secret(stack)},
     }
 
 
@@ -61,6 +67,7 @@ def test_worker_consumes_its_queue_and_publishes_nothing(stack: EvaluatedStack) 
         "arn"
     ]
     assert grants(role_policy_of(stack, "task-roles-worker")) == {
+        "secretsmanager:GetSecretValue": {database_secret(stack)},
         "sqs:ReceiveMessage": {queue_arn},
         "sqs:DeleteMessage": {queue_arn},
         "sqs:ChangeMessageVisibility": {queue_arn},

@@ -22,7 +22,14 @@ from infra.offline import EvaluatedStack
 from service.messaging.topology import ORDER_PROCESSING_QUEUE, TOPOLOGY
 
 from .conftest import STAGING_DIGEST
-from .queries import DIGEST_REFERENCE, container, environment, secrets, task_definition
+from .queries import (
+    DIGEST_REFERENCE,
+    container,
+    environment,
+    role_policy_of,
+    secrets,
+    task_definition,
+)
 
 ROLES = ("api", "worker", "migrate")
 
@@ -112,7 +119,8 @@ def test_environment_and_secrets_follow_the_contract(stack: EvaluatedStack) -> N
             "DB_PASSWORD": f"{db_secret}:password::",
             "JWT_SECRET": jwt.state["arn"],
         }
-        assert not any("PASSWORD" in k or "SECRET" in k for k in env), "secrets only via `secrets`"
+        values = {k: v for k, v in env.items() if k != "DB_PASSWORD_SECRET_ARN"}
+        assert not any("PASSWORD" in k or "SECRET" in k for k in values), "secrets via `secrets`"
     api, worker = environment(stack, "api"), environment(stack, "worker")
     assert api["RELAY_ENABLED"] == "true"
     assert api["PORT"] == str(API_PORT)
@@ -341,3 +349,17 @@ def test_ec2_instances_are_refreshed_when_the_launch_template_changes(
     }
     report = ParamValidator().validate(request, shape)
     assert not report.has_errors(), report.generate_report()
+
+
+def test_long_running_processes_read_the_rotating_database_password(stack: EvaluatedStack) -> None:
+    """RDS rotates the managed password every 7 days; ECS injects DB_PASSWORD at start only. The
+    api and the worker read the secret at each new connection: they get its ARN, and their task
+    roles may read exactly that secret (migrations are short-lived: DB_PASSWORD is enough)."""
+    database = stack.named("aws:rds/instance:Instance", "database-postgres")
+    db_secret = database.state["masterUserSecrets"][0]["secretArn"]
+    for role in ("api", "worker"):
+        assert environment(stack, role)["DB_PASSWORD_SECRET_ARN"] == db_secret
+        policy = role_policy_of(stack, f"task-roles-{role}")
+        reads = [s for s in policy["Statement"] if "secretsmanager:GetSecretValue" in s["Action"]]
+        assert [s["Resource"] for s in reads] == [[db_secret]], role
+    assert "DB_PASSWORD_SECRET_ARN" not in environment(stack, "migrate")

@@ -45,8 +45,21 @@ FARGATE_SIZES: dict[int, tuple[int, ...]] = {
 
 # ECS stops a container with SIGKILL after stopTimeout; Fargate caps it at 120 s.
 MAX_STOP_TIMEOUT_SECONDS = 120
-# Native ECS blue/green accepts a bake time of 0-1440 minutes.
+# Native ECS blue/green accepts a bake time of 0-1440 minutes, but `pulumi up` waits for it
+# (wait_for_steady_state: a blue/green deployment is steady only once the bake time is over).
 MAX_BAKE_MINUTES = 1440
+# What the provider waits for a service create/update without the bake: its own default.
+SERVICE_ROLLOUT_WAIT_MINUTES = 20
+# The deploy job's AWS credentials last one hour (the deploy role's max session): a `pulumi up`
+# still waiting after that fails with expired credentials while ECS carries on. The services'
+# wait (rollout + bake) must fit with room for the rest of the update.
+DEPLOY_SESSION_MINUTES = 60
+MAX_SERVICE_WAIT_MINUTES = DEPLOY_SESSION_MINUTES - 15
+MAX_WAITED_BAKE_MINUTES = MAX_SERVICE_WAIT_MINUTES - SERVICE_ROLLOUT_WAIT_MINUTES
+# Zone ids known to lack instance classes this stack uses (AWS maps zone names to ids per
+# account, so exclusions go by id). use1-az3: no Graviton/newer families (t4g, m7g, ...).
+KNOWN_SHORT_ZONE_IDS: dict[str, tuple[str, ...]] = {"us-east-1": ("use1-az3",)}
+ZONE_ID = re.compile(r"^[a-z]{2,5}\d+-az\d+$")
 
 IMAGE_DIGEST_REF = re.compile(
     r"^(?P<registry>(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com)"
@@ -136,6 +149,7 @@ class StackConfig:
     vpc_cidr: ipaddress.IPv4Network
     availability_zones: int
     nat_gateways: NatMode
+    excluded_zone_ids: tuple[str, ...]
     # compute
     compute_mode: ComputeMode
     fargate_on_demand_base: int
@@ -378,6 +392,15 @@ def _list_of(item: Callable[[str, str], str]) -> Callable[[str, str], tuple[str,
     return parse
 
 
+def _zone_id(key: str, value: str) -> str:
+    if not ZONE_ID.match(value):
+        raise ValueError(
+            f"{key}: {value!r} is not an availability zone id; use ids such as use1-az3 "
+            "(`aws ec2 describe-availability-zones` shows ZoneId next to each ZoneName)"
+        )
+    return value
+
+
 def _e164(key: str, value: str) -> str:
     if not E164_NUMBER.match(value):
         raise ValueError(
@@ -461,6 +484,9 @@ def parse_stack_config(raw: Mapping[str, str], stack: str) -> StackConfig:
     vpc_cidr = r.require("vpc_cidr", _cidr, "a private IPv4 CIDR block such as 10.20.0.0/16")
     azs = r.get("availability_zones", _int_range(2, 3), 2)
     nat = r.get("nat_gateways", _choice("single", "per_az", "none"), "single")
+    excluded_zones = r.get("excluded_zone_ids", _list_of(_zone_id))
+    if excluded_zones is None:
+        excluded_zones = KNOWN_SHORT_ZONE_IDS.get(region or "", ())
 
     compute_mode = r.get("compute_mode", _choice("fargate", "fargate_spot", "ec2"), "fargate")
     on_demand_base = r.get("fargate_on_demand_base", _int_range(0, 100), 1)
@@ -614,6 +640,19 @@ def parse_stack_config(raw: Mapping[str, str], stack: str) -> StackConfig:
             f"{NS}domain_name and {NS}hosted_zone_id go together: the certificate is validated "
             "and the alias record created in that Route 53 zone"
         )
+    if strategy == "blue_green" and bake is not None and bake > MAX_WAITED_BAKE_MINUTES:
+        p.append(
+            f"{NS}blue_green_bake_minutes={bake}: `pulumi up` waits for the bake time, and the "
+            f"deploy job's credentials last {DEPLOY_SESSION_MINUTES} min; use at most "
+            f"{MAX_WAITED_BAKE_MINUTES} (a rollout may take {SERVICE_ROLLOUT_WAIT_MINUTES} min "
+            "before it)"
+        )
+    if alb_origin == "public" and domain is None:
+        p.append(
+            f"{NS}alb_origin=public needs {NS}domain_name and {NS}hosted_zone_id: CloudFront "
+            "sends the secret origin header over HTTPS only, which needs a certificate for a "
+            "name of yours on the ALB (or use alb_origin=vpc_origin, no public ALB at all)"
+        )
     if alb_origin == "public" and origin_secret is None:
         p.append(
             f"{NS}origin_verify_secret is required when {NS}alb_origin=public: the ALB refuses "
@@ -662,6 +701,7 @@ def parse_stack_config(raw: Mapping[str, str], stack: str) -> StackConfig:
         vpc_cidr=cast(ipaddress.IPv4Network, vpc_cidr),
         availability_zones=cast(int, azs),
         nat_gateways=cast(NatMode, nat),
+        excluded_zone_ids=tuple(excluded_zones),
         compute_mode=cast(ComputeMode, compute_mode),
         fargate_on_demand_base=cast(int, on_demand_base),
         fargate_spot_weight=cast(int, spot_weight),

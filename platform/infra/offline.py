@@ -52,6 +52,10 @@ MANAGED_POLICY_IDS = {
     "Managed-SecurityHeadersPolicy": "67f7725c-6f97-4210-82d7-5512b31e9d03",
 }
 CLOUDFRONT_PREFIX_LIST_ID = "pl-3b927c52"
+# Zone ids of the offline region's zones a..f, in name order. AWS maps names to ids per account;
+# here use1-az3 (short of newer instance classes) is the second zone, so a program that does not
+# exclude it puts a subnet there.
+AVAILABILITY_ZONE_IDS = ("use1-az1", "use1-az3", "use1-az2", "use1-az4", "use1-az6", "use1-az5")
 
 
 # --- what an evaluation returns --------------------------------------------------------------
@@ -69,6 +73,8 @@ class RecordedResource:
     dependencies: tuple[str, ...] = ()
     provider: str | None = None  # "<provider urn>::<id>" when not the default provider
     protect: bool = False  # the `protect` resource option, as the engine receives it
+    # `customTimeouts` as registered ({"create": "45m", ...}); empty: the provider's defaults.
+    custom_timeouts: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -136,15 +142,26 @@ class OfflineAws(pulumi.runtime.Mocks):
                 "endpoint": f"ec2.{region}.amazonaws.com",
                 "description": region,
             },
-            "aws:index/getAvailabilityZones:getAvailabilityZones": {
-                "id": region,
-                "names": [f"{region}{s}" for s in "abcd"],
-                "zoneIds": [f"use1-az{n}" for n in (1, 2, 4, 6)],
-                "groupNames": [region] * 4,
-            },
         }
         if rtype in answers:
             return answers[rtype], []
+        if rtype == "aws:index/getAvailabilityZones:getAvailabilityZones":
+            # A real account's us-east-1: six zones, names mapped to ids per account, and the
+            # zone ids the caller excludes left out (as AWS does with ExcludeZoneIds).
+            excluded = set(a.get("excludeZoneIds") or [])
+            zones = [
+                (name, zone_id)
+                for name, zone_id in zip(
+                    (f"{region}{s}" for s in "abcdef"), AVAILABILITY_ZONE_IDS, strict=True
+                )
+                if zone_id not in excluded
+            ]
+            return {
+                "id": region,
+                "names": [name for name, _ in zones],
+                "zoneIds": [zone_id for _, zone_id in zones],
+                "groupNames": [region] * len(zones),
+            }, []
         if rtype == "aws:ssm/getParameter:getParameter":
             name = a["name"]
             return {
@@ -342,6 +359,8 @@ class OfflineAws(pulumi.runtime.Mocks):
             }.get(rtype.rsplit(":", 1)[-1], "r")  # fmt: skip
             resource_id = f"{short}-{h}{h[:9]}"
             arn = f"arn:aws:ec2:{region}:{ACCOUNT_ID}:{short}/{resource_id}"
+            if rtype == "aws:ec2/launchTemplate:LaunchTemplate":
+                state.update(latestVersion=1, defaultVersion=1)
         elif rtype == "aws:autoscaling/group:Group":
             arn = (
                 f"arn:aws:autoscaling:{region}:{ACCOUNT_ID}:autoScalingGroup:{h}:"
@@ -387,6 +406,11 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             dependencies=tuple(request.dependencies),
             provider=request.provider or None,
             protect=bool(request.protect),
+            custom_timeouts={
+                key: value
+                for key in ("create", "update", "delete")
+                if (value := getattr(request.customTimeouts, key, ""))
+            },
         )
         with self._lock:
             self.records.append(record)

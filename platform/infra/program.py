@@ -170,6 +170,7 @@ def build(config: StackConfig, topology: Topology = TOPOLOGY) -> dict[str, Any]:
             secret_arns=[database.master_secret_arn, secrets.jwt_secret_arn],
             topic_arns=messaging.topic_arns,
             queue_arns=messaging.queue_arns,
+            database_secret_arn=database.master_secret_arn,
         ),
     )
     messaging_env: dict[str, pulumi.Output[str]] = {}
@@ -206,6 +207,7 @@ def build(config: StackConfig, topology: Topology = TOPOLOGY) -> dict[str, Any]:
             cluster_arn=compute.cluster_arn,
             cluster_name=compute.cluster_name,
             capacity_provider_strategy=compute.capacity_provider_strategy,
+            capacity_providers=compute.capacity_providers,
             task_definition_arns=task_definitions.arns,
             security_group_ids=security_groups.ids,
             load_balancer=load_balancer,

@@ -22,6 +22,11 @@ def grants(document: dict) -> dict[str, set[str]]:
     return allowed
 
 
+def database_secret(stack: EvaluatedStack) -> str:
+    database = stack.named("aws:rds/instance:Instance", "database-postgres")
+    return database.state["masterUserSecrets"][0]["secretArn"]
+
+
 def test_no_statement_grants_wildcard_actions(stack: EvaluatedStack) -> None:
     documents = list(policy_documents(stack))
     assert len(documents) >= 12, "the scan must actually see the stack's policies"
@@ -46,18 +51,22 @@ def test_the_linter_catches_a_misspelt_action() -> None:
     assert any(f.startswith("UNKNOWN_ACTION") for f in blocking_findings(json.dumps(document)))
 
 
-def test_api_may_only_publish_to_the_orders_topic(stack: EvaluatedStack) -> None:
+def test_api_publishes_exactly_the_topics_its_outbox_relay_publishes(stack: EvaluatedStack) -> None:
     assert grants(role_policy_of(stack, "task-roles-api")) == {
-        "sns:Publish": {stack.outputs["topic_arns"][ORDERS_TOPIC]}
+        "sns:Publish": {
+            stack.outputs["topic_arns"][ORDERS_TOPIC],
+            stack.outputs["topic_arns"][ORDER_EVENTS_TOPIC],
+        },
+        "secretsmanager:GetSecretValue": {database_secret(stack)},
     }
 
 
-def test_worker_consumes_its_queue_and_publishes_order_events_only(stack: EvaluatedStack) -> None:
+def test_worker_consumes_its_queue_and_publishes_nothing(stack: EvaluatedStack) -> None:
     queue_arn = stack.named("aws:sqs/queue:Queue", f"messaging-{ORDER_PROCESSING_QUEUE}").state[
         "arn"
     ]
     assert grants(role_policy_of(stack, "task-roles-worker")) == {
-        "sns:Publish": {stack.outputs["topic_arns"][ORDER_EVENTS_TOPIC]},
+        "secretsmanager:GetSecretValue": {database_secret(stack)},
         "sqs:ReceiveMessage": {queue_arn},
         "sqs:DeleteMessage": {queue_arn},
         "sqs:ChangeMessageVisibility": {queue_arn},

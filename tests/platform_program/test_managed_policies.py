@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from moto.iam.aws_managed_policies import aws_managed_policies_data
 
-from infra.offline import EvaluatedStack, RecordedResource
+from infra.offline import EvaluatedStack, RecordedResource, evaluate_bootstrap
 
 MANAGED_ARN = re.compile(
     r"^arn:aws:iam::aws:policy(?P<path>/(?:[\w+=,.@-]+/)*)(?P<name>[\w+=,.@-]+)$"
@@ -75,9 +75,10 @@ def managed_policy_references(stack: EvaluatedStack) -> list[tuple[RecordedResou
 def every_variant(
     staging: EvaluatedStack, prod: EvaluatedStack, variant: Callable[..., EvaluatedStack]
 ) -> list[EvaluatedStack]:
-    """Both stacks, plus the settings that attach further managed policies (EC2 capacity)."""
+    """Both stacks, the settings that attach further managed policies (EC2 capacity), and the
+    account bootstrap (the CI roles' managed policies)."""
     ec2 = variant("staging", compute_mode="ec2", image_platform="linux/arm64", api_memory="1000")
-    return [staging, prod, ec2]
+    return [staging, prod, ec2, evaluate_bootstrap()]
 
 
 def test_every_managed_policy_arn_exists_with_its_path(every_variant: list[EvaluatedStack]) -> None:
@@ -90,8 +91,8 @@ def test_every_managed_policy_arn_exists_with_its_path(every_variant: list[Evalu
             if problem:
                 wrong.append(f"{stack.stack} {resource.urn}: {problem}")
     assert wrong == []
-    # The scan must see what the program attaches: deploy roles, ECS's blue/green role (prod),
-    # EC2 container instances (compute_mode=ec2).
+    # The scan must see what the programs attach: the bootstrap's CI roles, ECS's blue/green role
+    # (prod), EC2 container instances (compute_mode=ec2).
     assert len(seen) >= 5, seen
 
 

@@ -50,11 +50,12 @@ MAX_STOP_TIMEOUT_SECONDS = 120
 MAX_BAKE_MINUTES = 1440
 # What the provider waits for a service create/update without the bake: its own default.
 SERVICE_ROLLOUT_WAIT_MINUTES = 20
-# The deploy job's AWS credentials last one hour (the deploy role's max session): a `pulumi up`
-# still waiting after that fails with expired credentials while ECS carries on. The services'
-# wait (rollout + bake) must fit with room for the rest of the update.
-DEPLOY_SESSION_MINUTES = 60
-MAX_SERVICE_WAIT_MINUTES = DEPLOY_SESSION_MINUTES - 15
+# The deploy job (.github/workflows/deploy-stack.yml `deploy`) is cancelled after 90 minutes, and
+# its AWS credentials outlast that (tests/delivery check both): a `pulumi up` still waiting then
+# dies while ECS carries on. The services' wait (rollout + bake) must fit, with 30 minutes left
+# for the migration, the rest of the update, verification and the smoke test.
+DEPLOY_JOB_MINUTES = 90
+MAX_SERVICE_WAIT_MINUTES = DEPLOY_JOB_MINUTES - 30
 MAX_WAITED_BAKE_MINUTES = MAX_SERVICE_WAIT_MINUTES - SERVICE_ROLLOUT_WAIT_MINUTES
 # Zone ids known to lack instance classes this stack uses (AWS maps zone names to ids per
 # account, so exclusions go by id). use1-az3: no Graviton/newer families (t4g, m7g, ...).
@@ -643,7 +644,7 @@ def parse_stack_config(raw: Mapping[str, str], stack: str) -> StackConfig:
     if strategy == "blue_green" and bake is not None and bake > MAX_WAITED_BAKE_MINUTES:
         p.append(
             f"{NS}blue_green_bake_minutes={bake}: `pulumi up` waits for the bake time, and the "
-            f"deploy job's credentials last {DEPLOY_SESSION_MINUTES} min; use at most "
+            f"deploy job stops after {DEPLOY_JOB_MINUTES} min; use at most "
             f"{MAX_WAITED_BAKE_MINUTES} (a rollout may take {SERVICE_ROLLOUT_WAIT_MINUTES} min "
             "before it)"
         )

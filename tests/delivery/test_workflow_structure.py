@@ -477,3 +477,19 @@ def test_previews_keep_the_deployed_image_so_they_show_infrastructure_changes_on
     assert "shipyard:image_ref" in run
     assert "image_ref --optional" in run  # absent on a new stack; a failing read still fails
     assert keep < _step_index(job, "pulumi preview")
+
+
+def test_the_platform_bake_limit_is_computed_from_the_deploy_jobs_real_timeout():
+    # Issue 11, fault 5: `pulumi up` waits for the rollout and the blue/green bake; the config
+    # refuses a bake that cannot fit the deploy job. The limit must come from the job as written.
+    from infra.config import DEPLOY_JOB_MINUTES
+
+    deploy = _jobs("deploy-stack.yml")["deploy"]
+    assert deploy["timeout-minutes"] == DEPLOY_JOB_MINUTES
+    durations = [
+        int(step["with"]["role-duration-seconds"])
+        for step in _steps(deploy)
+        if "role-duration-seconds" in step.get("with", {})
+    ]
+    assert durations, "the deploy job assumes its role with an explicit session length"
+    assert min(durations) >= DEPLOY_JOB_MINUTES * 60

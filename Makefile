@@ -11,9 +11,10 @@ STAMP  := $(VENV)/.installed
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 STACK  ?= staging
+BOOTSTRAP_STACK ?= shipyard
 export HOST PORT
 
-.PHONY: help install dev api worker migrate test test-fast lint format bench rehearse plan plan-diff screenshot clean
+.PHONY: help install dev api worker migrate test test-fast lint format bench rehearse plan plan-diff plan-bootstrap bootstrap screenshot clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -68,6 +69,20 @@ plan: $(STAMP) ## Evaluate the Pulumi program offline under mocks and print the 
 
 plan-diff: $(STAMP) ## Print what differs between the staging and prod plans
 	@$(PY) -m tools.plan --diff staging prod
+
+plan-bootstrap: $(STAMP) ## Evaluate the account bootstrap offline under mocks (BOOTSTRAP_STACK=shipyard)
+	@$(PY) -m tools.plan --bootstrap $(BOOTSTRAP_STACK)
+
+bootstrap: $(STAMP) ## Once per AWS account, as an administrator: state bucket, secrets key, image repository, CI roles
+	@command -v pulumi >/dev/null || { echo "error: the Pulumi CLI is needed (https://www.pulumi.com/docs/install/)"; exit 1; }
+	@echo "==> pulumi up of platform/bootstrap, stack $(BOOTSTRAP_STACK); its state stays local until the bucket exists"
+	@mkdir -p .bootstrap-state
+	@cd platform/bootstrap && export PULUMI_BACKEND_URL="file://$(CURDIR)/.bootstrap-state" \
+		PULUMI_CONFIG_PASSPHRASE="$${PULUMI_CONFIG_PASSPHRASE-}" && \
+		pulumi stack select --create $(BOOTSTRAP_STACK) && \
+		pulumi up --stack $(BOOTSTRAP_STACK) && \
+		pulumi stack output --stack $(BOOTSTRAP_STACK) --json > "$(CURDIR)/bootstrap-$(BOOTSTRAP_STACK).json"
+	@echo "==> outputs in bootstrap-$(BOOTSTRAP_STACK).json; next: docs/getting-started-on-aws.md, step 3"
 
 screenshot: $(STAMP) ## Regenerate docs/screenshot.png (desktop and phone) in headless Chromium
 	@$(PY) -m tests.web.make_screenshot

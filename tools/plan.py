@@ -2,6 +2,7 @@
 
     python -m tools.plan staging              # the tree, with the settings that matter
     python -m tools.plan --diff staging prod  # only what differs between the two stacks
+    python -m tools.plan --bootstrap shipyard # the account bootstrap (platform/bootstrap/)
 
 No Pulumi CLI, AWS account or Docker engine is needed: this runs `platform/__main__.py` through
 `infra.offline.evaluate_stack`, the same harness the tests use. IDs and ARNs are fake; the shape,
@@ -24,11 +25,19 @@ for _entry in (str(REPO_ROOT), str(REPO_ROOT / "platform")):
         sys.path.insert(0, _entry)
 
 from infra.config import ConfigError  # noqa: E402 - after the path set-up above
-from infra.offline import EvaluatedStack, RecordedResource, evaluate_stack  # noqa: E402
+from infra.offline import (  # noqa: E402
+    EvaluatedStack,
+    RecordedResource,
+    evaluate_bootstrap,
+    evaluate_stack,
+)
 
 # Per resource type, the inputs worth reading in a plan (dotted paths into the inputs).
 KEY_SETTINGS: dict[str, tuple[str, ...]] = {
     "aws:ec2/vpc:Vpc": ("cidrBlock",),
+    "aws:s3/bucket:Bucket": ("bucket",),
+    "aws:kms/key:Key": ("enableKeyRotation",),
+    "aws:iam/policy:Policy": ("name",),
     "aws:ec2/subnet:Subnet": ("availabilityZone", "cidrBlock"),
     "aws:ec2/vpcEndpoint:VpcEndpoint": ("serviceName", "vpcEndpointType"),
     "aws:ecr/repository:Repository": (
@@ -83,7 +92,7 @@ KEY_SETTINGS: dict[str, tuple[str, ...]] = {
     "aws:cloudwatch/logGroup:LogGroup": ("name", "retentionInDays"),
     "aws:cloudwatch/metricAlarm:MetricAlarm": ("metricName", "threshold"),
     "aws:cloudfront/distribution:Distribution": ("priceClass", "aliases"),
-    "aws:iam/role:Role": ("name",),
+    "aws:iam/role:Role": ("name", "maxSessionDuration"),
     "aws:ec2/natGateway:NatGateway": (),
 }  # fmt: skip
 
@@ -158,7 +167,7 @@ def print_plan(stack: EvaluatedStack) -> None:
     counts = Counter(r.type for r in stack.resources if r.custom)
     print(
         f"# offline plan of stack '{stack.stack}' "
-        f"({stack.config.environment}, {stack.config.region})"
+        f"({getattr(stack.config, 'environment', 'account bootstrap')}, {stack.config.region})"
     )
     print(f"# {sum(counts.values())} resources; under mocks: ids and ARNs are placeholders\n")
     for line in tree_lines(stack):
@@ -221,11 +230,15 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("stacks", nargs="+", help="stack name(s): staging, prod")
     parser.add_argument("--diff", action="store_true", help="compare exactly two stacks")
+    parser.add_argument(
+        "--bootstrap", action="store_true", help="stacks of platform/bootstrap/ (one per account)"
+    )
     args = parser.parse_args(argv)
     if args.diff and len(args.stacks) != 2:
         parser.error("--diff compares exactly two stacks, e.g. --diff staging prod")
     try:
-        evaluated = [evaluate_stack(name) for name in args.stacks]
+        evaluate = evaluate_bootstrap if args.bootstrap else evaluate_stack
+        evaluated = [evaluate(name) for name in args.stacks]
     except (ConfigError, FileNotFoundError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

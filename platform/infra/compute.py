@@ -40,6 +40,7 @@ class Compute(pulumi.ComponentResource):
     # The strategy every service uses, explicit so a plan shows where tasks will run.
     capacity_provider_strategy: list[dict[str, Any]]
     launch_compatibility: str  # "FARGATE" or "EC2", for task definitions
+    capacity_providers: aws.ecs.ClusterCapacityProviders
 
     def __init__(
         self, name: str, args: ComputeArgs, opts: pulumi.ResourceOptions | None = None
@@ -82,7 +83,9 @@ class Compute(pulumi.ComponentResource):
             strategy = [{"capacity_provider": "FARGATE", "base": 0, "weight": 1}]
             self.launch_compatibility = "FARGATE"
 
-        aws.ecs.ClusterCapacityProviders(
+        # Services depend on this association (see Services): ECS refuses a service whose
+        # capacity provider is not associated yet, and refuses removing one still in use.
+        self.capacity_providers = aws.ecs.ClusterCapacityProviders(
             f"{name}-capacity",
             cluster_name=cluster.name,
             capacity_providers=providers,
@@ -178,7 +181,9 @@ class Compute(pulumi.ComponentResource):
             min_size=config.ec2_min_instances,
             max_size=config.ec2_max_instances,
             vpc_zone_identifiers=args.private_subnet_ids,
-            launch_template={"id": template.id, "version": "$Latest"},
+            # The template's version number, not "$Latest": the provider starts an instance
+            # refresh only when this value changes, and "$Latest" never does.
+            launch_template={"id": template.id, "version": template.latest_version.apply(str)},
             # Managed termination protection needs every instance protected from scale-in;
             # ECS lifts the protection once an instance runs no tasks.
             protect_from_scale_in=True,
@@ -186,7 +191,13 @@ class Compute(pulumi.ComponentResource):
             # A new AMI or template rolls the instances; managed draining moves tasks first.
             instance_refresh={
                 "strategy": "Rolling",
-                "preferences": {"min_healthy_percentage": 100},
+                "preferences": {
+                    "min_healthy_percentage": 100,
+                    "max_healthy_percentage": 200,  # launch the new instance before the old goes
+                    # Every instance is scale-in protected (above): without this the refresh
+                    # would skip them all and replace nothing.
+                    "scale_in_protected_instances": "Refresh",
+                },
             },
             tags=[
                 {"key": "AmazonECSManaged", "value": "true", "propagate_at_launch": True},

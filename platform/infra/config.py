@@ -45,13 +45,32 @@ FARGATE_SIZES: dict[int, tuple[int, ...]] = {
 
 # ECS stops a container with SIGKILL after stopTimeout; Fargate caps it at 120 s.
 MAX_STOP_TIMEOUT_SECONDS = 120
-# Native ECS blue/green accepts a bake time of 0-1440 minutes.
+# Native ECS blue/green accepts a bake time of 0-1440 minutes, but `pulumi up` waits for it
+# (wait_for_steady_state: a blue/green deployment is steady only once the bake time is over).
 MAX_BAKE_MINUTES = 1440
+# What the provider waits for a service create/update without the bake: its own default.
+SERVICE_ROLLOUT_WAIT_MINUTES = 20
+# The deploy job (.github/workflows/deploy-stack.yml `deploy`) is cancelled after 90 minutes, and
+# its AWS credentials outlast that (tests/delivery check both): a `pulumi up` still waiting then
+# dies while ECS carries on. The services' wait (rollout + bake) must fit, with 30 minutes left
+# for the migration, the rest of the update, verification and the smoke test.
+DEPLOY_JOB_MINUTES = 90
+MAX_SERVICE_WAIT_MINUTES = DEPLOY_JOB_MINUTES - 30
+MAX_WAITED_BAKE_MINUTES = MAX_SERVICE_WAIT_MINUTES - SERVICE_ROLLOUT_WAIT_MINUTES
+# Zone ids known to lack instance classes this stack uses (AWS maps zone names to ids per
+# account, so exclusions go by id). use1-az3: no Graviton/newer families (t4g, m7g, ...).
+KNOWN_SHORT_ZONE_IDS: dict[str, tuple[str, ...]] = {"us-east-1": ("use1-az3",)}
+ZONE_ID = re.compile(r"^[a-z]{2,5}\d+-az\d+$")
 
 IMAGE_DIGEST_REF = re.compile(
     r"^(?P<registry>(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com)"
     r"/(?P<repository>[a-z0-9][a-z0-9._/-]*)@sha256:(?P<digest>[0-9a-f]{64})$"
 )
+ECR_REPOSITORY_URL = re.compile(
+    r"^(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com"
+    r"/(?P<repository>[a-z0-9][a-z0-9._/-]*)$"
+)
+WORKLOAD_BOUNDARY_ARN = re.compile(r"^arn:aws:iam::\d{12}:policy/[A-Za-z0-9+=,.@_/-]+$")
 GITHUB_REPOSITORY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,38}/[A-Za-z0-9._-]{1,100}$")
 GITHUB_ENVIRONMENT = re.compile(r"^[A-Za-z0-9._-]{1,255}$")
 DOMAIN_NAME = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
@@ -66,13 +85,14 @@ DOCKER_HUB_REPOSITORY = re.compile(
 class ConfigError(ValueError):
     """One or more stack settings are missing or wrong; the message lists each."""
 
-    def __init__(self, stack: str, problems: list[str]) -> None:
+    def __init__(self, stack: str, problems: list[str], project_dir: str = ".") -> None:
         self.problems = problems
         lines = "\n".join(f"  - {problem}" for problem in problems)
+        stack_file = f"{project_dir}/Pulumi.{stack}.yaml".removeprefix("./")
         super().__init__(
             f"stack '{stack}' has {len(problems)} configuration problem(s); nothing was deployed:\n"
             f"{lines}\n"
-            f"Fix them in Pulumi.{stack}.yaml or with `pulumi config set --stack {stack} <key> "
+            f"Fix them in {stack_file} or with `pulumi config set --stack {stack} <key> "
             "<value>` (see platform/README.md for every setting)."
         )
 
@@ -90,6 +110,20 @@ class ImageRef:
     @property
     def repository_arn(self) -> str:
         return f"arn:aws:ecr:{self.region}:{self.account}:repository/{self.repository}"
+
+
+@dataclass(frozen=True)
+class ImageRepository:
+    """The bootstrap's shared ECR repository, as its URL (the output `image_repository_url`)."""
+
+    url: str
+    account: str
+    region: str
+    name: str
+
+    @property
+    def arn(self) -> str:
+        return f"arn:aws:ecr:{self.region}:{self.account}:repository/{self.name}"
 
 
 @dataclass(frozen=True)
@@ -116,6 +150,7 @@ class StackConfig:
     vpc_cidr: ipaddress.IPv4Network
     availability_zones: int
     nat_gateways: NatMode
+    excluded_zone_ids: tuple[str, ...]
     # compute
     compute_mode: ComputeMode
     fargate_on_demand_base: int
@@ -169,6 +204,10 @@ class StackConfig:
     dockerhub_repository: str | None = None
     dockerhub_username: str | None = None  # secret config
     dockerhub_token: str | None = None  # secret config (an access token, not the password)
+    # From the bootstrap (docs/getting-started-on-aws.md): the shared image repository every
+    # stack pulls from, and the permissions boundary every role this stack creates must carry.
+    image_repository: ImageRepository | None = None
+    workload_boundary_arn: str | None = None
 
     @property
     def prefix(self) -> str:
@@ -193,13 +232,14 @@ Parser = Callable[[str], Any]
 class _Reader:
     """Reads `shipyard:*` keys, recording every problem instead of stopping at the first."""
 
-    def __init__(self, raw: Mapping[str, str]) -> None:
+    def __init__(self, raw: Mapping[str, str], namespace: str = NS) -> None:
         self.raw = raw
+        self.namespace = namespace
         self.problems: list[str] = []
         self.known: set[str] = set()
 
     def get(self, key: str, parse: Callable[[str, str], T], default: T | None = None) -> T | None:
-        full = key if ":" in key else NS + key
+        full = key if ":" in key else self.namespace + key
         self.known.add(full)
         value = self.raw.get(full)
         if value is None or value == "":
@@ -211,7 +251,7 @@ class _Reader:
             return default
 
     def require(self, key: str, parse: Callable[[str, str], T], hint: str) -> T | None:
-        full = key if ":" in key else NS + key
+        full = key if ":" in key else self.namespace + key
         if self.raw.get(full) in (None, ""):
             self.known.add(full)
             self.problems.append(f"{full} is required: {hint}")
@@ -219,7 +259,7 @@ class _Reader:
         return self.get(key, parse)
 
     def unknown_keys(self) -> list[str]:
-        return sorted(k for k in self.raw if k.startswith(NS) and k not in self.known)
+        return sorted(k for k in self.raw if k.startswith(self.namespace) and k not in self.known)
 
 
 def _choice(*allowed: str) -> Callable[[str, str], str]:
@@ -294,6 +334,18 @@ def _image_ref(key: str, value: str) -> ImageRef:
     )
 
 
+def _image_repository(key: str, value: str) -> ImageRepository:
+    match = ECR_REPOSITORY_URL.match(value)
+    if match is None:
+        raise ValueError(
+            f"{key}={value!r} is not an ECR repository URL; use the bootstrap's output "
+            "`image_repository_url` (<account>.dkr.ecr.<region>.amazonaws.com/<name>)"
+        )
+    return ImageRepository(
+        url=value, account=match["account"], region=match["region"], name=match["repository"]
+    )
+
+
 def _log_retention(key: str, value: str) -> int:
     number = _int_range(1, 3653)(key, value)
     if number not in LOG_RETENTION_DAYS:
@@ -339,6 +391,15 @@ def _list_of(item: Callable[[str, str], str]) -> Callable[[str, str], tuple[str,
         return tuple(cleaned)
 
     return parse
+
+
+def _zone_id(key: str, value: str) -> str:
+    if not ZONE_ID.match(value):
+        raise ValueError(
+            f"{key}: {value!r} is not an availability zone id; use ids such as use1-az3 "
+            "(`aws ec2 describe-availability-zones` shows ZoneId next to each ZoneName)"
+        )
+    return value
 
 
 def _e164(key: str, value: str) -> str:
@@ -409,11 +470,24 @@ def parse_stack_config(raw: Mapping[str, str], stack: str) -> StackConfig:
         ),
     )
     image_ref = r.get("image_ref", _image_ref)
+    image_repository = r.require(
+        "image_repository",
+        _image_repository,
+        "the bootstrap's output image_repository_url (the shared ECR repository)",
+    )
+    workload_boundary = r.require(
+        "workload_boundary_arn",
+        _text(WORKLOAD_BOUNDARY_ARN, "an IAM policy ARN"),
+        "the bootstrap's output workload_boundary_arn (CI may only create roles that carry it)",
+    )
     image_platform = r.get("image_platform", _choice("linux/amd64", "linux/arm64"), "linux/amd64")
 
     vpc_cidr = r.require("vpc_cidr", _cidr, "a private IPv4 CIDR block such as 10.20.0.0/16")
     azs = r.get("availability_zones", _int_range(2, 3), 2)
     nat = r.get("nat_gateways", _choice("single", "per_az", "none"), "single")
+    excluded_zones = r.get("excluded_zone_ids", _list_of(_zone_id))
+    if excluded_zones is None:
+        excluded_zones = KNOWN_SHORT_ZONE_IDS.get(region or "", ())
 
     compute_mode = r.get("compute_mode", _choice("fargate", "fargate_spot", "ec2"), "fargate")
     on_demand_base = r.get("fargate_on_demand_base", _int_range(0, 100), 1)
@@ -567,10 +641,33 @@ def parse_stack_config(raw: Mapping[str, str], stack: str) -> StackConfig:
             f"{NS}domain_name and {NS}hosted_zone_id go together: the certificate is validated "
             "and the alias record created in that Route 53 zone"
         )
+    if strategy == "blue_green" and bake is not None and bake > MAX_WAITED_BAKE_MINUTES:
+        p.append(
+            f"{NS}blue_green_bake_minutes={bake}: `pulumi up` waits for the bake time, and the "
+            f"deploy job stops after {DEPLOY_JOB_MINUTES} min; use at most "
+            f"{MAX_WAITED_BAKE_MINUTES} (a rollout may take {SERVICE_ROLLOUT_WAIT_MINUTES} min "
+            "before it)"
+        )
+    if alb_origin == "public" and domain is None:
+        p.append(
+            f"{NS}alb_origin=public needs {NS}domain_name and {NS}hosted_zone_id: CloudFront "
+            "sends the secret origin header over HTTPS only, which needs a certificate for a "
+            "name of yours on the ALB (or use alb_origin=vpc_origin, no public ALB at all)"
+        )
     if alb_origin == "public" and origin_secret is None:
         p.append(
             f"{NS}origin_verify_secret is required when {NS}alb_origin=public: the ALB refuses "
             "requests without this CloudFront header (set it with --secret)"
+        )
+    if (
+        image_ref is not None
+        and image_repository is not None
+        and image_ref.reference.split("@", 1)[0] != image_repository.url
+    ):
+        p.append(
+            f"{NS}image_ref={image_ref.reference} is not in {NS}image_repository="
+            f"{image_repository.url}: every stack deploys images from the one shared repository "
+            "(build once, promote the digest)"
         )
     if image_ref is not None and region is not None and image_ref.region != region:
         p.append(
@@ -605,6 +702,7 @@ def parse_stack_config(raw: Mapping[str, str], stack: str) -> StackConfig:
         vpc_cidr=cast(ipaddress.IPv4Network, vpc_cidr),
         availability_zones=cast(int, azs),
         nat_gateways=cast(NatMode, nat),
+        excluded_zone_ids=tuple(excluded_zones),
         compute_mode=cast(ComputeMode, compute_mode),
         fargate_on_demand_base=cast(int, on_demand_base),
         fargate_spot_weight=cast(int, spot_weight),
@@ -649,6 +747,8 @@ def parse_stack_config(raw: Mapping[str, str], stack: str) -> StackConfig:
         dockerhub_repository=dockerhub_repository,
         dockerhub_username=dockerhub_username,
         dockerhub_token=dockerhub_token,
+        image_repository=image_repository,
+        workload_boundary_arn=workload_boundary,
     )
 
 

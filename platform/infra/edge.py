@@ -89,7 +89,10 @@ class Edge(pulumi.ComponentResource):
         )
 
         lb = args.load_balancer
-        api_origin: dict[str, object] = {"origin_id": API_ORIGIN, "domain_name": lb.dns_name}
+        api_origin: dict[str, object] = {
+            "origin_id": API_ORIGIN,
+            "domain_name": lb.origin_domain_name,
+        }
         if config.alb_origin == "vpc_origin":
             vpc_origin = aws.cloudfront.VpcOrigin(
                 f"{name}-alb",
@@ -99,7 +102,7 @@ class Edge(pulumi.ComponentResource):
                     "http_port": 80,
                     "https_port": 443,
                     # Inside AWS's network to a private ALB: no certificate needed on the ALB.
-                    "origin_protocol_policy": "http-only",
+                    "origin_protocol_policy": lb.origin_protocol_policy,
                     "origin_ssl_protocols": {"items": ["TLSv1.2"], "quantity": 1},
                 },
                 opts=child,
@@ -110,10 +113,11 @@ class Edge(pulumi.ComponentResource):
                 "origin_read_timeout": 30,
             }
         else:
+            # Over the internet: HTTPS only, so the secret header is never sent in clear.
             api_origin["custom_origin_config"] = {
                 "http_port": 80,
                 "https_port": 443,
-                "origin_protocol_policy": "http-only",
+                "origin_protocol_policy": lb.origin_protocol_policy,
                 "origin_ssl_protocols": ["TLSv1.2"],
                 "origin_keepalive_timeout": 5,
                 "origin_read_timeout": 30,

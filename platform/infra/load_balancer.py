@@ -3,7 +3,10 @@
 - `alb_origin=vpc_origin` (recommended): an internal ALB in private subnets that CloudFront reaches
   through a VPC origin; there is no public address at all.
 - `alb_origin=public`: an internet-facing ALB whose listener forwards only requests carrying a
-  secret header that CloudFront adds; everything else gets 403.
+  secret header that CloudFront adds; everything else gets 403. AWS's guidance for this pattern
+  requires HTTPS between CloudFront and the ALB (over HTTP the secret crosses the internet in
+  clear), so the ALB listens on HTTPS only, with a regional ACM certificate for its own name
+  under the stack's domain (`origin.<domain_name>`), and CloudFront connects `https-only`.
 
 Either way the security group admits only CloudFront's origin-facing managed prefix list, and
 the listener's default action refuses: only the forward rule reaches the tasks.
@@ -34,6 +37,10 @@ UNHEALTHY_THRESHOLD = 3
 IDLE_TIMEOUT_SECONDS = 60
 ORIGIN_VERIFY_HEADER = "X-Origin-Verify"
 CLOUDFRONT_PREFIX_LIST = "com.amazonaws.global.cloudfront.origin-facing"
+# alb_origin=public: the ALB's own name, under shipyard:domain_name, that its certificate covers.
+ORIGIN_SUBDOMAIN = "origin"
+# TLS 1.3 and 1.2 only (AWS's recommended policy for new HTTPS listeners).
+HTTPS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 
 
 @dataclass(frozen=True)
@@ -48,6 +55,10 @@ class LoadBalancer(pulumi.ComponentResource):
     arn: pulumi.Output[str]
     arn_suffix: pulumi.Output[str]
     dns_name: pulumi.Output[str]
+    # The name CloudFront connects to, and how: the ALB's DNS name over HTTP inside AWS (VPC
+    # origin), or its own certified name over HTTPS (public).
+    origin_domain_name: pulumi.Output[str]
+    origin_protocol_policy: str
     security_group_id: pulumi.Output[str]
     target_group: aws.lb.TargetGroup
     # The second target group and ECS's role for native blue/green (None for rolling).
@@ -61,6 +72,8 @@ class LoadBalancer(pulumi.ComponentResource):
         config = args.config
         child = pulumi.ResourceOptions(parent=self)
         internal = config.alb_origin == "vpc_origin"
+        # Public: CloudFront's secret header travels over the internet, so HTTPS only.
+        port, protocol = (80, "HTTP") if internal else (443, "HTTPS")
 
         prefix_list = aws.ec2.get_managed_prefix_list_output(
             name=CLOUDFRONT_PREFIX_LIST, opts=pulumi.InvokeOutputOptions(parent=self)
@@ -69,17 +82,17 @@ class LoadBalancer(pulumi.ComponentResource):
             f"{name}-sg",
             vpc_id=args.vpc_id,
             # SG descriptions allow a restricted ASCII set (no apostrophes).
-            description="ALB: HTTP from the CloudFront origin-facing servers only",
+            description=f"ALB: {protocol} from the CloudFront origin-facing servers only",
             tags={"Name": f"{config.prefix}-alb"},
             opts=child,
         )
         aws.vpc.SecurityGroupIngressRule(
             f"{name}-from-cloudfront",
             security_group_id=security_group.id,
-            description="HTTP from CloudFront (managed prefix list)",
+            description=f"{protocol} from CloudFront (managed prefix list)",
             ip_protocol="tcp",
-            from_port=80,
-            to_port=80,
+            from_port=port,
+            to_port=port,
             prefix_list_id=prefix_list.id,
             opts=child,
         )
@@ -113,11 +126,39 @@ class LoadBalancer(pulumi.ComponentResource):
             else None
         )
 
+        tls: dict[str, object] = {}
+        if internal:
+            self.origin_domain_name = balancer.dns_name
+            self.origin_protocol_policy = "http-only"
+        else:
+            origin_name = f"{ORIGIN_SUBDOMAIN}.{config.domain_name}"
+            tls = {
+                "certificate_arn": self._origin_certificate(name, config, origin_name),
+                "ssl_policy": HTTPS_POLICY,
+            }
+            aws.route53.Record(
+                f"{name}-origin",
+                zone_id=config.hosted_zone_id,
+                name=origin_name,
+                type="A",
+                aliases=[
+                    {
+                        "name": balancer.dns_name,
+                        "zone_id": balancer.zone_id,
+                        "evaluate_target_health": False,
+                    }
+                ],
+                opts=child,
+            )
+            self.origin_domain_name = pulumi.Output.from_input(origin_name)
+            self.origin_protocol_policy = "https-only"
+
         listener = aws.lb.Listener(
-            f"{name}-http",
+            f"{name}-{protocol.lower()}",
             load_balancer_arn=balancer.arn,
-            port=80,
-            protocol="HTTP",
+            port=port,
+            protocol=protocol,
+            **tls,
             default_actions=[
                 {
                     "type": "fixed-response",
@@ -173,6 +214,32 @@ class LoadBalancer(pulumi.ComponentResource):
         self.security_group_id = security_group.id
         self.listener_arn = listener.arn
         self.register_outputs({"dns_name": self.dns_name, "arn": self.arn})
+
+    def _origin_certificate(
+        self, name: str, config: StackConfig, origin_name: str
+    ) -> pulumi.Output[str]:
+        """A DNS-validated ACM certificate for the ALB's own name, in the stack's region."""
+        child = pulumi.ResourceOptions(parent=self)
+        certificate = aws.acm.Certificate(
+            f"{name}-origin", domain_name=origin_name, validation_method="DNS", opts=child
+        )
+        option = certificate.domain_validation_options[0]
+        record = aws.route53.Record(
+            f"{name}-origin-validation",
+            zone_id=config.hosted_zone_id,
+            name=option.resource_record_name,
+            type=option.resource_record_type,
+            records=[option.resource_record_value],
+            ttl=300,
+            allow_overwrite=True,
+            opts=child,
+        )
+        return aws.acm.CertificateValidation(
+            f"{name}-origin",
+            certificate_arn=certificate.arn,
+            validation_record_fqdns=[record.fqdn],
+            opts=child,
+        ).certificate_arn
 
     def _target_group(
         self, name: str, config: StackConfig, vpc_id: pulumi.Input[str]

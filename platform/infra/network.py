@@ -52,8 +52,14 @@ class Network(pulumi.ComponentResource):
         config = args.config
         child = pulumi.ResourceOptions(parent=self)
         zone_count = config.availability_zones
+        # By zone id, not name: names map to different zones in every account, ids do not.
         zones = aws.get_availability_zones_output(
-            state="available", opts=pulumi.InvokeOutputOptions(parent=self)
+            state="available",
+            exclude_zone_ids=list(config.excluded_zone_ids),
+            opts=pulumi.InvokeOutputOptions(parent=self),
+        )
+        zone_names = zones.names.apply(
+            lambda names: _enough_zones(names, zone_count, config.excluded_zone_ids)
         )
 
         vpc = aws.ec2.Vpc(
@@ -81,7 +87,7 @@ class Network(pulumi.ComponentResource):
         private_subnets: list[aws.ec2.Subnet] = []
         private_tables: list[aws.ec2.RouteTable] = []
         for index in range(zone_count):
-            zone = zones.names[index]
+            zone = zone_names[index]
             public = aws.ec2.Subnet(
                 f"{name}-public-{index}",
                 vpc_id=vpc.id,
@@ -210,3 +216,13 @@ class Network(pulumi.ComponentResource):
                 opts=child,
             )
             self.endpoint_ids.append(endpoint.id)
+
+
+def _enough_zones(names: list[str], needed: int, excluded: tuple[str, ...]) -> list[str]:
+    if len(names) < needed:
+        raise ValueError(
+            f"shipyard:availability_zones={needed}, but the region has only {len(names)} "
+            f"available zones outside shipyard:excluded_zone_ids={list(excluded)}; "
+            "lower one of them"
+        )
+    return names

@@ -27,10 +27,12 @@ from pulumi.runtime import rpc, settings
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
+from infra.bootstrap_config import BOOTSTRAP_PROJECT, BootstrapConfig, parse_bootstrap_config
 from infra.config import PROJECT, StackConfig, parse_stack_config
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PROGRAM = REPO_ROOT / "platform" / "__main__.py"
+BOOTSTRAP_DIR = REPO_ROOT / "platform" / "bootstrap"
 ACCOUNT_ID = "123456789012"
 SECRET_KEYS = (
     f"{PROJECT}:jwt_secret",
@@ -50,6 +52,10 @@ MANAGED_POLICY_IDS = {
     "Managed-SecurityHeadersPolicy": "67f7725c-6f97-4210-82d7-5512b31e9d03",
 }
 CLOUDFRONT_PREFIX_LIST_ID = "pl-3b927c52"
+# Zone ids of the offline region's zones a..f, in name order. AWS maps names to ids per account;
+# here use1-az3 (short of newer instance classes) is the second zone, so a program that does not
+# exclude it puts a subnet there.
+AVAILABILITY_ZONE_IDS = ("use1-az1", "use1-az3", "use1-az2", "use1-az4", "use1-az6", "use1-az5")
 
 
 # --- what an evaluation returns --------------------------------------------------------------
@@ -67,6 +73,8 @@ class RecordedResource:
     dependencies: tuple[str, ...] = ()
     provider: str | None = None  # "<provider urn>::<id>" when not the default provider
     protect: bool = False  # the `protect` resource option, as the engine receives it
+    # `customTimeouts` as registered ({"create": "45m", ...}); empty: the provider's defaults.
+    custom_timeouts: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -134,15 +142,26 @@ class OfflineAws(pulumi.runtime.Mocks):
                 "endpoint": f"ec2.{region}.amazonaws.com",
                 "description": region,
             },
-            "aws:index/getAvailabilityZones:getAvailabilityZones": {
-                "id": region,
-                "names": [f"{region}{s}" for s in "abcd"],
-                "zoneIds": [f"use1-az{n}" for n in (1, 2, 4, 6)],
-                "groupNames": [region] * 4,
-            },
         }
         if rtype in answers:
             return answers[rtype], []
+        if rtype == "aws:index/getAvailabilityZones:getAvailabilityZones":
+            # A real account's us-east-1: six zones, names mapped to ids per account, and the
+            # zone ids the caller excludes left out (as AWS does with ExcludeZoneIds).
+            excluded = set(a.get("excludeZoneIds") or [])
+            zones = [
+                (name, zone_id)
+                for name, zone_id in zip(
+                    (f"{region}{s}" for s in "abcdef"), AVAILABILITY_ZONE_IDS, strict=True
+                )
+                if zone_id not in excluded
+            ]
+            return {
+                "id": region,
+                "names": [name for name, _ in zones],
+                "zoneIds": [zone_id for _, zone_id in zones],
+                "groupNames": [region] * len(zones),
+            }, []
         if rtype == "aws:ssm/getParameter:getParameter":
             name = a["name"]
             return {
@@ -340,6 +359,8 @@ class OfflineAws(pulumi.runtime.Mocks):
             }.get(rtype.rsplit(":", 1)[-1], "r")  # fmt: skip
             resource_id = f"{short}-{h}{h[:9]}"
             arn = f"arn:aws:ec2:{region}:{ACCOUNT_ID}:{short}/{resource_id}"
+            if rtype == "aws:ec2/launchTemplate:LaunchTemplate":
+                state.update(latestVersion=1, defaultVersion=1)
         elif rtype == "aws:autoscaling/group:Group":
             arn = (
                 f"arn:aws:autoscaling:{region}:{ACCOUNT_ID}:autoScalingGroup:{h}:"
@@ -385,6 +406,11 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             dependencies=tuple(request.dependencies),
             provider=request.provider or None,
             protect=bool(request.protect),
+            custom_timeouts={
+                key: value
+                for key in ("create", "update", "delete")
+                if (value := getattr(request.customTimeouts, key, ""))
+            },
         )
         with self._lock:
             self.records.append(record)
@@ -405,15 +431,17 @@ def _plain(value: Any) -> Any:
 # --- configuration -------------------------------------------------------------------------------
 
 
-def stack_file(stack: str) -> Path:
-    return REPO_ROOT / f"Pulumi.{stack}.yaml"
+def stack_file(stack: str, project_dir: Path = REPO_ROOT) -> Path:
+    return project_dir / f"Pulumi.{stack}.yaml"
 
 
 def raw_stack_config(
-    stack: str, overrides: Mapping[str, str | None] | None = None
+    stack: str,
+    overrides: Mapping[str, str | None] | None = None,
+    project_dir: Path = REPO_ROOT,
 ) -> dict[str, str]:
     """The stack file's config as the engine passes it (strings; objects as JSON), + overrides."""
-    path = stack_file(stack)
+    path = stack_file(stack, project_dir)
     if not path.is_file():
         raise FileNotFoundError(f"no stack file {path.name}; create it (see platform/README.md)")
     document = yaml.safe_load(path.read_text()) or {}
@@ -429,8 +457,9 @@ def raw_stack_config(
             raw[key] = str(value)
         else:
             raw[key] = json.dumps(value)
-    for key, secret in OFFLINE_SECRETS.items():
-        raw.setdefault(key, secret)
+    if project_dir == REPO_ROOT:
+        for key, secret in OFFLINE_SECRETS.items():
+            raw.setdefault(key, secret)
     for key, override in (overrides or {}).items():
         if override is None:
             raw.pop(key, None)
@@ -458,15 +487,16 @@ def run_under_mocks(
     stack: str,
     region: str = "us-east-1",
     raw_config: Mapping[str, str] | None = None,
+    project: str = PROJECT,
 ) -> ProgramRun:
     """Runs `program` against fresh mocks, root stack and config; never raises its error."""
     raw = dict(raw_config or {})
     with _EVALUATION_LOCK:
         mocks = OfflineAws(stack, region)
         monitor = RecordingMonitor(mocks)
-        settings.reset_options(project=PROJECT, stack=stack, preview=False)
+        settings.reset_options(project=project, stack=stack, preview=False)
         pulumi.runtime.set_mocks(
-            mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor
+            mocks, project=project, stack=stack, preview=False, monitor=monitor
         )
         pulumi.runtime.set_all_config(raw, [k for k in SECRET_KEYS if k in raw])
         resolved: dict[str, Any] = {}
@@ -513,6 +543,37 @@ def evaluate_stack(stack: str, overrides: Mapping[str, str | None] | None = None
     if run.error is not None:
         raise run.error
     return EvaluatedStack(
+        stack=stack,
+        config=config,
+        resources=run.resources,
+        outputs=run.outputs,
+        invokes=run.invokes,
+    )
+
+
+@dataclass
+class EvaluatedBootstrap(EvaluatedStack):
+    """The bootstrap program (platform/bootstrap/) evaluated under the same mocks."""
+
+    config: BootstrapConfig  # type: ignore[assignment] - the bootstrap's own settings
+
+
+def evaluate_bootstrap(
+    stack: str = "shipyard", overrides: Mapping[str, str | None] | None = None
+) -> EvaluatedBootstrap:
+    """Runs platform/bootstrap/__main__.py for `stack` (its Pulumi.<stack>.yaml) under mocks."""
+    raw = raw_stack_config(stack, overrides, project_dir=BOOTSTRAP_DIR)
+    config = parse_bootstrap_config(raw, stack)
+    run = run_under_mocks(
+        lambda: runpy.run_path(str(BOOTSTRAP_DIR / "__main__.py"), run_name="__main__"),
+        stack=stack,
+        region=config.region,
+        raw_config=raw,
+        project=BOOTSTRAP_PROJECT,
+    )
+    if run.error is not None:
+        raise run.error
+    return EvaluatedBootstrap(
         stack=stack,
         config=config,
         resources=run.resources,

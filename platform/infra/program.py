@@ -2,7 +2,8 @@
 
 Read top to bottom, this is the architecture: network, registry and image (and its optional
 Docker Hub copy), secrets, database, messaging, compute, load balancer, observability, functions
-and operator alerts, IAM, task definitions, services, edge, site upload, deploy identity.
+and operator alerts, IAM, task definitions, services, edge, site upload. The CI roles are not
+here: the bootstrap (`platform/bootstrap/`) owns them, so a bad `up` cannot lock CI out.
 `platform/__main__.py` calls `build` and exports what it returns.
 """
 
@@ -17,7 +18,6 @@ from infra.app_secrets import AppSecrets, AppSecretsArgs
 from infra.compute import Compute, ComputeArgs
 from infra.config import StackConfig
 from infra.database import Database, DatabaseArgs
-from infra.deploy_identity import DeployIdentity, DeployIdentityArgs
 from infra.docker_hub import DockerHubMirror, DockerHubMirrorArgs
 from infra.edge import Edge, EdgeArgs
 from infra.functions import Functions, FunctionsArgs
@@ -54,8 +54,6 @@ OUTPUT_NAMES = (
     "migrate_network",
     "queue_urls",
     "topic_arns",
-    "preview_role_arn",
-    "deploy_role_arn",
     "web_bucket_name",
     "distribution_id",
     "log_group_names",
@@ -64,10 +62,28 @@ OUTPUT_NAMES = (
 )
 
 
+def bound_every_role(boundary_arn: str) -> pulumi.ResourceTransformation:
+    """Every IAM role this stack creates carries the bootstrap's workload boundary.
+
+    The CI deploy role may only create roles that carry it (its own boundary says so), so it is
+    set here once, for all building blocks, rather than in each of them.
+    """
+
+    def transform(args: pulumi.ResourceTransformationArgs) -> pulumi.ResourceTransformationResult:
+        if args.type_ != "aws:iam/role:Role":
+            return None  # type: ignore[return-value] - None means "unchanged" to the engine
+        props = {**args.props, "permissions_boundary": boundary_arn}
+        return pulumi.ResourceTransformationResult(props=props, opts=args.opts)
+
+    return transform
+
+
 def build(config: StackConfig, topology: Topology = TOPOLOGY) -> dict[str, Any]:
     if config.protect_stateful:
         # Before the first resource: a stack transformation only sees resources declared after it.
         pulumi.runtime.register_stack_transformation(protect_stateful_resources)
+    if config.workload_boundary_arn:
+        pulumi.runtime.register_stack_transformation(bound_every_role(config.workload_boundary_arn))
     account_id = aws.get_caller_identity_output().account_id
 
     network = Network("network", NetworkArgs(config=config))
@@ -154,6 +170,7 @@ def build(config: StackConfig, topology: Topology = TOPOLOGY) -> dict[str, Any]:
             secret_arns=[database.master_secret_arn, secrets.jwt_secret_arn],
             topic_arns=messaging.topic_arns,
             queue_arns=messaging.queue_arns,
+            database_secret_arn=database.master_secret_arn,
         ),
     )
     messaging_env: dict[str, pulumi.Output[str]] = {}
@@ -190,6 +207,7 @@ def build(config: StackConfig, topology: Topology = TOPOLOGY) -> dict[str, Any]:
             cluster_arn=compute.cluster_arn,
             cluster_name=compute.cluster_name,
             capacity_provider_strategy=compute.capacity_provider_strategy,
+            capacity_providers=compute.capacity_providers,
             task_definition_arns=task_definitions.arns,
             security_group_ids=security_groups.ids,
             load_balancer=load_balancer,
@@ -199,9 +217,6 @@ def build(config: StackConfig, topology: Topology = TOPOLOGY) -> dict[str, Any]:
     )
     edge = Edge("edge", EdgeArgs(config=config, load_balancer=load_balancer))
     WebAssets("web-assets", WebAssetsArgs(bucket_name=edge.bucket_name))
-    identity = DeployIdentity(
-        "deploy-identity", DeployIdentityArgs(config=config, account_id=account_id)
-    )
 
     return {
         "url": edge.url,
@@ -219,8 +234,6 @@ def build(config: StackConfig, topology: Topology = TOPOLOGY) -> dict[str, Any]:
         },
         "queue_urls": messaging.queue_urls,
         "topic_arns": messaging.topic_arns,
-        "preview_role_arn": identity.preview_role_arn,
-        "deploy_role_arn": identity.deploy_role_arn,
         "web_bucket_name": edge.bucket_name,
         "distribution_id": edge.distribution_id,
         "log_group_names": observability.log_group_names,

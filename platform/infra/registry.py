@@ -1,14 +1,15 @@
-"""Registry and image: the ECR repository and the one service image, addressed by digest.
+"""Registry and image: the one service image, addressed by digest, in the bootstrap's shared ECR
+repository (`shipyard:image_repository`; `infra/shared_registry.py` creates it).
 
-Either the stack builds `Dockerfile` at the repository root and pushes it (staging), or it takes
-an existing digest (`shipyard:image_ref`), builds nothing, and deploys exactly that image (prod
-deploys the image staging ran). Task definitions only ever see `<repository>@sha256:<digest>`: a tag
-can be moved, a digest cannot, and a new digest is what makes ECS roll out a new revision.
+Either the stack takes an existing digest (`shipyard:image_ref`: what CI always does), builds
+nothing, and deploys exactly that image, or (a local `pulumi up`) it builds `Dockerfile` at the
+repository root and pushes it to the shared repository. Task definitions only ever see
+`<repository>@sha256:<digest>`: a tag can be moved, a digest cannot, and a new digest is what
+makes ECS roll out a new revision.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 from dataclasses import dataclass
@@ -79,7 +80,7 @@ class Registry(pulumi.ComponentResource):
     repository_url: pulumi.Output[str]
     repository_arn: pulumi.Output[str]
     image_ref: pulumi.Output[str]
-    # ARNs of the repositories task executions may pull from (the built one, or image_ref's).
+    # ARNs of the repositories task executions may pull from: the shared one, whatever the image.
     pull_repository_arns: list[pulumi.Input[str]]
     # `<repository url>:<tag>` of the image this run built (it is in the local Docker engine
     # afterwards); None when the stack deploys an existing digest.
@@ -90,53 +91,43 @@ class Registry(pulumi.ComponentResource):
     ) -> None:
         super().__init__("shipyard:registry:Registry", name, None, opts)
         config = args.config
-        child = pulumi.ResourceOptions(parent=self)
-
-        repository = aws.ecr.Repository(
-            f"{name}-repository",
-            name=config.prefix,
-            image_tag_mutability="IMMUTABLE",
-            image_scanning_configuration={"scan_on_push": True},
-            encryption_configurations=[{"encryption_type": "AES256"}],
-            opts=child,
-        )
-        aws.ecr.LifecyclePolicy(
-            f"{name}-lifecycle",
-            repository=repository.name,
-            policy=json.dumps(LIFECYCLE_RULES),
-            opts=child,
-        )
+        shared = config.image_repository
+        if shared is None:
+            raise ValueError("shipyard:image_repository is required (infra.config checks it)")
+        # The repository belongs to the bootstrap, not to this stack: the pull grant below is the
+        # same on every deploy, so a migrate-only `up --target` never needs the execution role
+        # changed first (the first-deploy failure of a stack-owned repository).
+        self.repository_url = pulumi.Output.from_input(shared.url)
+        self.repository_arn = pulumi.Output.from_input(shared.arn)
+        self.pull_repository_arns = [shared.arn]
 
         if config.image_ref is not None:
             self.image_ref = pulumi.Output.from_input(config.image_ref.reference)
-            self.pull_repository_arns = [config.image_ref.repository_arn]
             self.built = False
             self.built_image_name = None
         else:
+            # A local `pulumi up` by an administrator; CI always passes the digest it pushed.
             token = aws.ecr.get_authorization_token_output(
-                registry_id=repository.registry_id, opts=pulumi.InvokeOutputOptions(parent=self)
+                registry_id=shared.account, opts=pulumi.InvokeOutputOptions(parent=self)
             )
             image = docker.Image(
                 f"{name}-image",
-                image_name=repository.repository_url.apply(lambda url: f"{url}:{image_tag()}"),
+                image_name=f"{shared.url}:{image_tag()}",
                 build=docker.DockerBuildArgs(
                     context=str(REPO_ROOT),
                     dockerfile=str(REPO_ROOT / "Dockerfile"),
                     platform=config.image_platform,
                 ),
                 registry=docker.RegistryArgs(
-                    server=repository.repository_url,
+                    server=shared.url.split("/", 1)[0],
                     username=token.user_name,
                     password=pulumi.Output.secret(token.password),
                 ),
-                opts=child,
+                opts=pulumi.ResourceOptions(parent=self),
             )
             # repo_digest is "<repository>@sha256:<digest>": exactly what the task definition needs.
             self.image_ref = image.repo_digest
-            self.pull_repository_arns = [repository.arn]
             self.built = True
             self.built_image_name = image.image_name
 
-        self.repository_url = repository.repository_url
-        self.repository_arn = repository.arn
         self.register_outputs({"repository_url": self.repository_url, "image_ref": self.image_ref})

@@ -30,11 +30,14 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from infra.config import StackConfig
+from infra.config import SERVICE_ROLLOUT_WAIT_MINUTES, StackConfig
 from infra.load_balancer import API_PORT, LoadBalancer
 
+# AWS keeps this managed policy at path `/` (not `/service-role/`, where some ECS policies live);
+# a wrong path fails the attachment with NoSuchEntity at `pulumi up` only. tests/platform_program/
+# test_managed_policies.py checks every managed ARN against AWS's list.
 ECS_LOAD_BALANCER_POLICY = (
-    "arn:aws:iam::aws:policy/service-role/AmazonECSInfrastructureRolePolicyForLoadBalancers"
+    "arn:aws:iam::aws:policy/AmazonECSInfrastructureRolePolicyForLoadBalancers"
 )
 
 
@@ -60,6 +63,18 @@ def deployment_settings(config: StackConfig, *, behind_load_balancer: bool) -> d
     return settings
 
 
+def service_wait(config: StackConfig, *, behind_load_balancer: bool) -> pulumi.CustomTimeouts:
+    """How long `pulumi up` waits for a service to reach a steady state (wait_for_steady_state).
+
+    A blue/green deployment is steady only after its bake time, so the bake comes on top of the
+    provider's default rollout wait; config.py refuses a bake the deploy job cannot wait for.
+    """
+    minutes = SERVICE_ROLLOUT_WAIT_MINUTES
+    if behind_load_balancer and config.deployment_strategy == "blue_green":
+        minutes += config.blue_green_bake_minutes
+    return pulumi.CustomTimeouts(create=f"{minutes}m", update=f"{minutes}m")
+
+
 @dataclass(frozen=True)
 class ServicesArgs:
     config: StackConfig
@@ -68,6 +83,7 @@ class ServicesArgs:
     cluster_arn: pulumi.Input[str]
     cluster_name: pulumi.Input[str]
     capacity_provider_strategy: list[dict[str, Any]]
+    capacity_providers: pulumi.Resource  # the cluster's capacity-provider association
     task_definition_arns: dict[str, pulumi.Output[str]]
     security_group_ids: dict[str, pulumi.Output[str]]
     load_balancer: LoadBalancer
@@ -133,7 +149,11 @@ class Services(pulumi.ComponentResource):
             "wait_for_steady_state": True,
         }
         # Autoscaling owns the running count after the first deploy; Pulumi must not reset it.
-        keep_count = pulumi.ResourceOptions(parent=self, ignore_changes=["desiredCount"])
+        # Both services come after the cluster's capacity-provider association on create, and
+        # go before it on destroy (ECS refuses either the other way round).
+        keep_count = pulumi.ResourceOptions(
+            parent=self, ignore_changes=["desiredCount"], depends_on=[args.capacity_providers]
+        )
 
         self.api = aws.ecs.Service(
             f"{name}-api",
@@ -151,7 +171,11 @@ class Services(pulumi.ComponentResource):
             tags={"environment": config.environment, "role": "api"},
             # ECS refuses a target group that no listener forwards to yet.
             opts=pulumi.ResourceOptions.merge(
-                keep_count, pulumi.ResourceOptions(depends_on=[lb.forward_rule])
+                keep_count,
+                pulumi.ResourceOptions(
+                    depends_on=[lb.forward_rule],
+                    custom_timeouts=service_wait(config, behind_load_balancer=True),
+                ),
             ),
             **deployment_settings(config, behind_load_balancer=True),
             **common,
@@ -168,7 +192,12 @@ class Services(pulumi.ComponentResource):
                 "assign_public_ip": False,
             },
             tags={"environment": config.environment, "role": "worker"},
-            opts=keep_count,
+            opts=pulumi.ResourceOptions.merge(
+                keep_count,
+                pulumi.ResourceOptions(
+                    custom_timeouts=service_wait(config, behind_load_balancer=False)
+                ),
+            ),
             **deployment_settings(config, behind_load_balancer=False),
             **common,
         )

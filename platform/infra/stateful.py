@@ -10,8 +10,8 @@ Three things read this list, so they cannot disagree:
   plan that replaces or deletes one of these without the `allow-destructive:<stack>` label.
 
 Every type the program declares is on exactly one of the two lists below; a test
-(tests/platform_program/test_stateful.py) evaluates both stacks and fails on a type that is on
-neither, so a new kind of resource cannot slip in unclassified.
+(tests/platform_program/test_stateful.py) evaluates both stacks and the bootstrap and fails on a
+type that is on neither, so a new kind of resource cannot slip in unclassified.
 
 Standard library and `pulumi` only: the policy pack and the deploy scripts import it too.
 """
@@ -32,6 +32,8 @@ STATEFUL_TYPES: Mapping[str, str] = {
     "aws:sns/topic:Topic": "the topic's ARN and its subscriptions (e-mail ones need re-confirming)",
     "aws:ecr/repository:Repository": "every image in it, including the digest prod runs",
     "aws:kms/key:Key": "everything encrypted with the key (AWS deletes it after 7-30 days)",
+    # The bootstrap's alias is the address every stack's `awskms://alias/...` secrets provider uses.
+    "aws:kms/alias:Alias": "the name stacks decrypt their secrets through",
     "aws:secretsmanager/secret:Secret": "the secret's ARN, its versions and rotation",
     "aws:cloudwatch/logGroup:LogGroup": "the log history",
     "aws:cloudfront/distribution:Distribution": "the distribution's domain name (DNS points at it)",
@@ -44,6 +46,8 @@ STATELESS_TYPES: frozenset[str] = frozenset(
         "pulumi:pulumi:Stack",
         "pulumi:providers:aws",
         "pulumi:providers:docker",
+        # Deleting it suspends versioning; the versions already kept stay in the (protected) bucket.
+        "aws:s3/bucketVersioning:BucketVersioning",
         "aws:appautoscaling/policy:Policy",
         "aws:appautoscaling/target:Target",
         "aws:acm/certificate:Certificate",

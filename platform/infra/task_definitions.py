@@ -56,6 +56,9 @@ def container_definition(
     }
     if role in ("api", "worker"):
         environment.update(inputs.messaging_env)
+        # Long-running: read the password at each connect, so RDS's rotation (every 7 days)
+        # needs no restart (service/core/db_credentials.py). The ARN is not a secret.
+        environment["DB_PASSWORD_SECRET_ARN"] = inputs.db_secret_arn
     if role == "api":
         environment.update(
             {

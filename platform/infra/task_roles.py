@@ -3,9 +3,13 @@
 Least privilege, written out:
 - execution role: pull from its ECR repository, write its log groups, read exactly its two
   secrets (the RDS-managed database secret and the JWT secret). Nothing else.
-- api task role: `sns:Publish` to the orders topic only (the outbox relay runs in the api).
-- worker task role: receive/delete/change-visibility on the order-processing queue, and publish to
-  the order-events topic. Nothing else.
+- api task role: `sns:Publish` to the topics the outbox relay publishes (orders, order-events):
+  the relay runs in the api only (`RELAY_ENABLED`), and it publishes every event in the outbox,
+  the worker's `order.completed`/`order.failed` included.
+- worker task role: receive/delete/change-visibility on the order-processing queue. It writes
+  its events to the outbox (in the same transaction as the order) and publishes nothing itself.
+- api and worker also read the RDS-managed database secret: they outlive its rotation and read
+  the password at each new connection (service/core/db_credentials.py).
 - migrations run without a task role: they talk only to PostgreSQL.
 """
 
@@ -20,10 +24,12 @@ from infra.iam_documents import allow, document, service_trust
 from service.messaging.topology import ORDER_EVENTS_TOPIC, ORDER_PROCESSING_QUEUE, ORDERS_TOPIC
 
 # What each process may do with the messaging topology: (topic keys it publishes to, queue keys
-# it consumes). A new publisher or consumer is one line here.
+# it consumes). A new publisher or consumer is one line here; tests/iam_behaviour runs the real
+# processes with exactly these grants and fails when one is missing.
 MESSAGING_GRANTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    "api": ((ORDERS_TOPIC,), ()),
-    "worker": ((ORDER_EVENTS_TOPIC,), (ORDER_PROCESSING_QUEUE,)),
+    # The outbox relay (in the api) publishes every relayed topic, whoever wrote the event.
+    "api": ((ORDERS_TOPIC, ORDER_EVENTS_TOPIC), ()),
+    "worker": ((), (ORDER_PROCESSING_QUEUE,)),
 }
 CONSUMER_ACTIONS = ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility")
 
@@ -38,6 +44,12 @@ class TaskRolesArgs:
     secret_arns: list[pulumi.Input[str]]
     topic_arns: dict[str, pulumi.Output[str]]
     queue_arns: dict[str, pulumi.Output[str]]
+    # The RDS-managed master secret: the long-running processes read it at each connect.
+    database_secret_arn: pulumi.Input[str]
+
+
+# Processes that outlive a password rotation and so read the database secret themselves.
+READS_DATABASE_SECRET = ("api", "worker")
 
 
 class TaskRoles(pulumi.ComponentResource):
@@ -97,6 +109,14 @@ class TaskRoles(pulumi.ComponentResource):
                 opts=child,
             )
             statements = []
+            if role in READS_DATABASE_SECRET:
+                statements.append(
+                    allow(
+                        "ReadRotatingDatabasePassword",
+                        ["secretsmanager:GetSecretValue"],
+                        [args.database_secret_arn],
+                    )
+                )
             if publishes:
                 statements.append(
                     allow(

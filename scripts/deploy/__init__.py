@@ -6,10 +6,12 @@ The workflows in `.github/workflows/` only wire these together; every decision l
     render_preview_comment  `pulumi preview` output -> PR comment body (summary first, size-capped)
     upsert_pr_comment       create or update that stack's comment, found by its hidden marker
     image_ref               compose and validate `<registry>/<repository>@sha256:<digest>`
-    stack_state             find the migrate task definition's URN in `pulumi stack export`
-    run_migration           run the migrate task once on ECS; fail on a non-zero exit
+    summarise_previews      the `previews` check: previews passed, or the gate skipped them all
+    existing_image          this commit's image digest if it was pushed already (re-runs)
+    plan_manifest           what a saved plan was made for; refuse to apply it to anything else
+    run_migration           run the migrate task once on ECS, with the new image; fail on non-zero
     verify_rollout          wait for ECS; fail unless the new task definition COMPLETED its rollout
-    smoke                   end-to-end smoke test over HTTP (sign-up, login, item, order)
+    smoke                   smoke test over HTTP: full (sign-up ... order) or read-only (prod)
     previous_image          the image to roll back to, from `pulumi stack history --json`
     stack_outputs           read `pulumi stack output --json`
 

@@ -3,13 +3,13 @@
 A pull request from a fork (and one opened by Dependabot) runs without the repository's secrets
 and without an OIDC token, so `pulumi preview` could only fail on credentials. Instead the preview
 jobs are skipped — a grey "skipped" check with an explanation, not a red failure that teaches
-people to ignore red. A repository that has not been wired yet (docs/delivery.md) is told so.
+people to ignore red. A repository that has not been wired yet (docs/getting-started-on-aws.md)
+is told so.
 
 Reads the GitHub event (GITHUB_EVENT_NAME, GITHUB_EVENT_PATH, GITHUB_REPOSITORY) and two facts the
 workflow passes without exposing any secret:
-    PREVIEW_ROLE_CONFIGURED   "true" when vars.AWS_PREVIEW_ROLE_ARN is set
-    BACKEND_CONFIGURED        "true" when vars.PULUMI_BACKEND_URL or secrets.PULUMI_ACCESS_TOKEN
-                              is set
+    PREVIEW_ROLE_CONFIGURED   "true" when vars.AWS_PREVIEW_ROLE_ARN_<STACK> is set for each stack
+    BACKEND_CONFIGURED        "true" when vars.PULUMI_BACKEND_URL_<STACK> is set for each stack
 Writes the step output `run` (true/false) and `reason`, and a line in the job summary.
 Standard library only: it runs on the runner's own Python before any setup.
 """
@@ -27,7 +27,7 @@ from typing import Any
 from scripts.deploy.github_actions import annotate, append_summary, set_output
 
 DEPENDABOT = "dependabot[bot]"
-WIRING_DOC = "docs/delivery.md"
+WIRING_DOC = "docs/getting-started-on-aws.md"
 
 
 @dataclass(frozen=True)
@@ -67,13 +67,14 @@ def decide(
     if not preview_role_configured:
         return Decision(
             False,
-            f"the repository variable AWS_PREVIEW_ROLE_ARN is not set; see {WIRING_DOC}",
+            "the repository variables AWS_PREVIEW_ROLE_ARN_<STACK> are not set (run "
+            f"python -m scripts.github_setup); see {WIRING_DOC}",
         )
     if not backend_configured:
         return Decision(
             False,
-            "neither the variable PULUMI_BACKEND_URL nor the secret PULUMI_ACCESS_TOKEN is set; "
-            f"see {WIRING_DOC}",
+            "the repository variables PULUMI_BACKEND_URL_<STACK> are not set (run "
+            f"python -m scripts.github_setup); see {WIRING_DOC}",
         )
     return Decision(True, "same-repository run with AWS and Pulumi access configured")
 

@@ -1,14 +1,19 @@
 """Run the database migration once, as a one-off ECS task, and fail unless it exits 0.
 
-Migrations run once per rollout, before the new version serves traffic: the pipeline first
-registers the new migrate task definition (`pulumi up --target` on it), then runs this, then the
-full `pulumi up` replaces the api and worker tasks. Migrations are expand/contract, so the old
-version keeps working against the migrated schema while the rollout proceeds.
+Migrations run once per rollout, before the new version serves traffic: the pipeline runs this,
+then applies the approved plan (`pulumi up --plan`), which replaces the api and worker tasks.
+Migrations are expand/contract, so the old version keeps working against the migrated schema
+while the rollout proceeds.
 
 The task definition comes from the stack output `migrate_task_definition_arn`, resolved to its
-family's newest revision (a targeted update registers a new revision; the output may still name
-the old one); its network from `migrate_network` {subnets, security_groups}. With --image, the
-revision must run that image, so an update that did not take effect cannot migrate with old code.
+family's newest revision; its network from `migrate_network` {subnets, security_groups}. With
+--image, a revision that runs another image is copied into a new revision with that image (all
+else equal) and that one runs: the stack's state is not touched before the approved plan is
+applied, and nothing can migrate with another version's code.
+
+On a stack's first deploy there is nothing to run yet (no outputs): with --first-deploy-ok the
+script says so and sets the step output `ran=false`, and the pipeline migrates right after the
+first `pulumi up` instead.
 
     python -m scripts.deploy.run_migration --stack-outputs outputs.json --image "$IMAGE_REF"
 """
@@ -25,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from scripts.deploy.errors import DeployError
-from scripts.deploy.github_actions import append_summary, run_main
+from scripts.deploy.github_actions import annotate, append_summary, run_main, set_output
 from scripts.deploy.stack_outputs import load_stack_outputs, require
 
 if TYPE_CHECKING:
@@ -92,6 +97,27 @@ def target_from_outputs(outputs: Mapping[str, Any]) -> MigrationTarget:
     )
 
 
+def registration_of(definition: Mapping[str, Any], image: str) -> dict[str, Any]:
+    """RegisterTaskDefinition's arguments for a copy of `definition` that runs `image`.
+
+    The request's members are taken from botocore's model of the ECS API, so what `describe`
+    returns but `register` does not accept (ARN, revision, status, …) is left out by AWS's own
+    definition, not by a list kept here.
+    """
+    import botocore.session
+
+    model = botocore.session.get_session().get_service_model("ecs")
+    shape = model.operation_model("RegisterTaskDefinition").input_shape
+    if shape is None:  # botocore's model always has it; mypy cannot know
+        raise DeployError("botocore's ECS model lacks RegisterTaskDefinition's input")
+    members = shape.members
+    request = {key: value for key, value in definition.items() if key in members}
+    request["containerDefinitions"] = [
+        {**container, "image": image} for container in definition.get("containerDefinitions", [])
+    ]
+    return request
+
+
 def log_locations(
     task_definition: Mapping[str, Any], task_id: str, region: str
 ) -> list[LogLocation]:
@@ -134,13 +160,16 @@ def run_migration(
         "taskDefinition"
     ]
     definition_arn = definition["taskDefinitionArn"]
-    images = [c.get("image") for c in definition.get("containerDefinitions", [])]
-    if expected_image and expected_image not in images:
-        raise DeployError(
-            f"{definition_arn} runs {images}, not {expected_image}: the targeted "
-            "`pulumi up` did not register the new migrate revision; refusing to migrate with "
-            "another version's code"
+    images = {c.get("image") for c in definition.get("containerDefinitions", [])}
+    if expected_image and images != {expected_image}:
+        definition = ecs.register_task_definition(**registration_of(definition, expected_image))[
+            "taskDefinition"
+        ]
+        log(
+            f"registered {definition['taskDefinitionArn']} (was {definition_arn}) "
+            f"with {expected_image}"
         )
+        definition_arn = definition["taskDefinitionArn"]
     launch_type = target.launch_type
     if launch_type is None and definition.get("requiresCompatibilities") == ["FARGATE"]:
         launch_type = "FARGATE"  # otherwise: the cluster's default capacity provider strategy
@@ -227,12 +256,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=900, help="seconds (default 900)")
     parser.add_argument("--interval", type=float, default=10, help="seconds between polls")
     parser.add_argument("--region", help="AWS region (default: the environment's)")
+    parser.add_argument(
+        "--first-deploy-ok",
+        action="store_true",
+        help="no stack outputs yet (first deploy): skip with ran=false instead of failing",
+    )
     args = parser.parse_args(argv)
 
     def body() -> int:
         import boto3  # here, not at import time: --help and the tests need no AWS setup
 
-        target = target_from_outputs(load_stack_outputs(args.stack_outputs))
+        outputs = load_stack_outputs(args.stack_outputs)
+        if args.first_deploy_ok and not outputs.get("migrate_task_definition_arn"):
+            annotate("notice", "first deploy of this stack: migrations run after its first up")
+            set_output("ran", "false")
+            return 0
+        target = target_from_outputs(outputs)
         if args.launch_type:
             target = MigrationTarget(
                 target.cluster,
@@ -250,6 +289,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             poll_seconds=args.interval,
             region=ecs.meta.region_name,
         )
+        set_output("ran", "true")
         return 0
 
     return run_main(body)

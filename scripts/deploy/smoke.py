@@ -1,11 +1,15 @@
 """End-to-end smoke test of a running deployment, over HTTP only.
 
-Walks the path a real customer takes, with a throwaway account:
-health (/healthz) -> readiness (/readyz) -> sign up -> log in -> create an item -> place an
-order (with an Idempotency-Key) -> poll the order until the worker has completed it. The last
+`--mode full` (staging, `make dev`) walks the path a real customer takes, with a throwaway
+account: health (/healthz) -> readiness (/readyz) -> sign up -> log in -> create an item -> place
+an order (with an Idempotency-Key) -> poll the order until the worker has completed it. The last
 step proves the whole chain: API, database, outbox relay, SNS, SQS and the worker.
 
-    python -m scripts.deploy.smoke --base-url https://d111111abcdef8.cloudfront.net
+`--mode read-only` (production) sends GET requests only and leaves nothing behind: health,
+readiness (the database answers), and the API itself through the edge, which must refuse an
+anonymous `GET /api/v1/users/me` with 401 in the API's error shape.
+
+    python -m scripts.deploy.smoke --base-url https://d111111abcdef8.cloudfront.net --mode read-only
     python -m scripts.deploy.smoke --base-url http://127.0.0.1:8000      # against `make dev`
 
 Each step prints one line; the first failure stops the run with the step, the HTTP status and the
@@ -44,6 +48,7 @@ class SmokeSettings:
     poll_seconds: float = 1.0
     request_timeout_seconds: float = 15.0
     email_domain: str = "example.com"
+    read_only: bool = False
 
 
 @dataclass
@@ -112,6 +117,15 @@ def run_smoke(
     started = clock()
     _expect(client.get("/readyz"), "readiness /readyz", 200)
     step("readiness /readyz", started)
+
+    if settings.read_only:
+        started = clock()
+        anonymous = _expect(
+            client.get(f"{API}/users/me"), "API through the edge GET /api/v1/users/me", 401
+        )
+        _json(anonymous, "API through the edge", "request_id")  # the API's error shape
+        step("API answers through the edge (anonymous 401)", started)
+        return report
 
     # 2. A throwaway user: unique, obviously synthetic, never reused.
     started = clock()
@@ -197,6 +211,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--wait-healthy", type=float, default=60, help="seconds (default 60)")
     parser.add_argument("--order-timeout", type=float, default=120, help="seconds (default 120)")
     parser.add_argument("--email-domain", default="example.com")
+    parser.add_argument(
+        "--mode",
+        choices=["full", "read-only"],
+        default="full",
+        help="full: a throwaway customer places an order; read-only: GET requests only (prod)",
+    )
     args = parser.parse_args(argv)
 
     def body() -> int:
@@ -205,6 +225,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             wait_healthy_seconds=args.wait_healthy,
             order_timeout_seconds=args.order_timeout,
             email_domain=args.email_domain,
+            read_only=args.mode == "read-only",
         )
         print(f"smoke test of {settings.base_url}")
         report = smoke(settings)

@@ -3,10 +3,14 @@
 The platform program exports (contract shared with platform/): url, cluster_name,
 api_service_name, worker_service_name, image_ref, api_task_definition_arn,
 worker_task_definition_arn, migrate_task_definition_arn, migrate_network {subnets,
-security_groups}, queue_urls, topic_arns, preview_role_arn, deploy_role_arn, web_bucket_name,
+security_groups}, queue_urls, topic_arns, web_bucket_name,
 distribution_id.
 
     python -m scripts.deploy.stack_outputs outputs.json url    # prints one output
+    python -m scripts.deploy.stack_outputs outputs.json image_ref --optional   # empty if absent
+
+`--optional` is for an output a new stack does not have yet: the file itself must still exist
+and be valid (`pulumi stack output --json` failing is never hidden).
 """
 
 from __future__ import annotations
@@ -45,10 +49,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("file", type=Path, help="the JSON written by `pulumi stack output --json`")
     parser.add_argument("name", help="the output to print (objects print as JSON)")
+    parser.add_argument(
+        "--optional", action="store_true", help="print nothing (exit 0) if the output is absent"
+    )
     args = parser.parse_args(argv)
 
     def body() -> int:
-        (value,) = require(load_stack_outputs(args.file), args.name)
+        outputs = load_stack_outputs(args.file)
+        if args.optional and outputs.get(args.name) in (None, ""):
+            return 0
+        (value,) = require(outputs, args.name)
         print(value if isinstance(value, str) else json.dumps(value, sort_keys=True))
         return 0
 

@@ -1,12 +1,20 @@
 """Wait for the ECS services to settle; fail unless the new task definition finished rolling out.
 
-`pulumi up` returns as soon as ECS has accepted the new task definition. If the new tasks then
-fail their health checks, the deployment circuit breaker rolls the service back to the previous
-task definition — and the pipeline would stay green while production runs the old version (a
-known provider issue). This check closes that gap: for every service, the PRIMARY deployment must
-run exactly the task definition that was just deployed, with `rolloutState == COMPLETED` and all
-desired tasks running. A rollback, a FAILED rollout or a timeout turns the job red, with the
-service's recent events in the message.
+`pulumi up` can finish green while ECS rolls a release back (the circuit breaker, or a
+deployment alarm, restores the previous revision: a known provider issue), so the pipeline
+would stay green while production runs the old version. This check closes that gap with ECS's
+service-deployment API, which judges rolling and native blue/green deployments alike (the
+`deployments[].rolloutState` field is documented for the rolling type only):
+
+1. DescribeServices -> each service's `currentServiceDeployment`;
+2. DescribeServiceDeployments -> its `status`: SUCCESSFUL, or still PENDING / IN_PROGRESS (a
+   blue/green deployment stays IN_PROGRESS through its bake time), or ROLLBACK_REQUESTED /
+   ROLLBACK_IN_PROGRESS / ROLLBACK_SUCCESSFUL / ROLLBACK_FAILED, or STOP_REQUESTED / STOPPED;
+3. DescribeServiceRevisions -> the task definition that deployment targets, which must be the one
+   just deployed (another deployment may have replaced ours).
+
+Any rollback or stop, a replaced deployment, or a timeout turns the job red, with the service's
+recent events in the message.
 
     pulumi stack output --json --stack staging > outputs.json
     python -m scripts.deploy.verify_rollout --stack-outputs outputs.json --image "$IMAGE_REF"
@@ -50,65 +58,148 @@ class Verdict:
     events: tuple[str, ...] = ()
 
 
-def judge_service(service: Mapping[str, Any], expected_task_definition: str) -> Verdict:
-    """One look at a service description (DescribeServices): done, still going, or failed."""
-    name = str(service.get("serviceName", "?"))
-    events = tuple(
+# ECS's ServiceDeploymentStatus values, by what they mean for the release.
+SUCCEEDED = "SUCCESSFUL"
+GOING = ("PENDING", "IN_PROGRESS")
+ROLLED_BACK = (
+    "ROLLBACK_REQUESTED",
+    "ROLLBACK_IN_PROGRESS",
+    "ROLLBACK_SUCCESSFUL",
+    "ROLLBACK_FAILED",
+)
+STOPPED = ("STOP_REQUESTED", "STOPPED")
+DESCRIBE_DEPLOYMENTS_MAX = 20  # DescribeServiceDeployments / DescribeServiceRevisions per call
+
+
+def service_events(service: Mapping[str, Any]) -> tuple[str, ...]:
+    return tuple(
         f"{event.get('createdAt', '')} {event.get('message', '')}".strip()
         for event in list(service.get("events", []))[:EVENTS_SHOWN]
     )
-    if service.get("status") != "ACTIVE":
-        return Verdict(name, "failed", f"service status is {service.get('status')}", events)
-    deployments = list(service.get("deployments", []))
-    primary = next((d for d in deployments if d.get("status") == "PRIMARY"), None)
-    if primary is None:
-        return Verdict(name, "in_progress", "no PRIMARY deployment yet", events)
-    running_definition = primary.get("taskDefinition")
-    if running_definition != expected_task_definition:
-        ours = next(
-            (d for d in deployments if d.get("taskDefinition") == expected_task_definition), None
-        )
-        why = ""
-        if ours:
-            why = f"; the new deployment is {ours.get('rolloutState')}: "
-            why += str(ours.get("rolloutStateReason", ""))
-        return Verdict(
-            name,
-            "failed",
-            f"the PRIMARY deployment runs {running_definition}, not the deployed "
-            f"{expected_task_definition}: the deployment circuit breaker rolled it back, or "
-            f"another deployment replaced it{why}",
-            events,
-        )
-    rollout = primary.get("rolloutState")
-    desired, running = primary.get("desiredCount", 0), primary.get("runningCount", 0)
-    progress = f"{running}/{desired} tasks running"
-    if rollout is None:
-        return Verdict(
-            name,
-            "failed",
-            "the deployment has no rolloutState: enable the deployment circuit breaker "
-            "(deployment_circuit_breaker={enable: true, rollback: true}) so rollouts are judged",
-            events,
-        )
-    if rollout == "FAILED":
-        reason = primary.get("rolloutStateReason", "no reason given")
-        return Verdict(name, "failed", f"rollout FAILED: {reason} ({progress})", events)
-    if rollout == "COMPLETED" and running == desired and len(deployments) == 1:
-        return Verdict(name, "completed", f"rollout COMPLETED ({progress})", events)
-    others = len(deployments) - 1
-    return Verdict(
-        name,
-        "in_progress",
-        f"rollout {rollout} ({progress}, {others} older deployment(s) draining)",
-        events,
+
+
+def judge_deployment(
+    name: str,
+    deployment: Mapping[str, Any],
+    target_task_definition: str | None,
+    expected_task_definition: str,
+    events: tuple[str, ...] = (),
+) -> Verdict:
+    """One look at a service's current service deployment: done, still going, or failed."""
+    status = str(deployment.get("status", "?"))
+    strategy = deployment.get("deploymentConfiguration", {}).get("strategy", "ROLLING")
+    target = deployment.get("targetServiceRevision", {})
+    progress = (
+        f"{target.get('runningTaskCount', 0)}/{target.get('requestedTaskCount', 0)} tasks running"
     )
+    reason = deployment.get("statusReason", "no reason given")
+    if target_task_definition != expected_task_definition:
+        return Verdict(
+            name,
+            "failed",
+            f"the current {strategy} deployment ({status}) targets {target_task_definition}, not "
+            f"the deployed {expected_task_definition}: another deployment replaced it",
+            events,
+        )
+    if status in ROLLED_BACK:
+        rollback = deployment.get("rollback", {})
+        back_to = rollback.get("serviceRevisionArn", "the previous revision")
+        return Verdict(
+            name,
+            "failed",
+            f"{strategy} deployment {status}: {rollback.get('reason') or reason} "
+            f"(ECS rolls back to {back_to}; {progress} of the new revision)",
+            events,
+        )
+    if status in STOPPED:
+        return Verdict(name, "failed", f"{strategy} deployment {status}: {reason}", events)
+    if status == SUCCEEDED:
+        return Verdict(name, "completed", f"{strategy} deployment SUCCESSFUL ({progress})", events)
+    stage = deployment.get("lifecycleStage")
+    where = f", {stage}" if stage else ""
+    return Verdict(
+        name, "in_progress", f"{strategy} deployment {status}{where} ({progress})", events
+    )
+
+
+def _chunks(items: Sequence[str], size: int) -> Iterable[list[str]]:
+    for start in range(0, len(items), size):
+        yield list(items[start : start + size])
+
+
+def _service_deployments(ecs: ECSClient, arns: Sequence[str]) -> dict[str, dict[str, Any]]:
+    found: dict[str, dict[str, Any]] = {}
+    for chunk in _chunks(arns, DESCRIBE_DEPLOYMENTS_MAX):
+        answer = ecs.describe_service_deployments(serviceDeploymentArns=chunk)
+        for failure in answer.get("failures", []):
+            raise DeployError(
+                f"ECS cannot describe service deployment {failure.get('arn')}: "
+                f"{failure.get('reason')} {failure.get('detail', '')}".rstrip()
+            )
+        for deployment in answer.get("serviceDeployments", []):
+            found[str(deployment["serviceDeploymentArn"])] = dict(deployment)
+    return found
+
+
+def _revision_task_definitions(
+    ecs: ECSClient, arns: Sequence[str], known: dict[str, str]
+) -> dict[str, str]:
+    """Service revision ARN -> its task definition (revisions never change: cached)."""
+    missing = sorted({arn for arn in arns if arn not in known})
+    for chunk in _chunks(missing, DESCRIBE_DEPLOYMENTS_MAX):
+        answer = ecs.describe_service_revisions(serviceRevisionArns=chunk)
+        for revision in answer.get("serviceRevisions", []):
+            known[str(revision["serviceRevisionArn"])] = str(revision.get("taskDefinition"))
+    return known
+
+
+def look(
+    ecs: ECSClient, cluster: str, expected: Sequence[ExpectedService], revisions: dict[str, str]
+) -> list[Verdict]:
+    """One round: every expected service's current deployment, judged."""
+    described = _describe(ecs, cluster, [s.name for s in expected])
+    verdicts: dict[str, Verdict] = {}
+    current: dict[str, str] = {}
+    for service in expected:
+        description = described[service.name]
+        events = service_events(description)
+        if description.get("status") != "ACTIVE":
+            verdicts[service.name] = Verdict(
+                service.name, "failed", f"service status is {description.get('status')}", events
+            )
+        elif not description.get("currentServiceDeployment"):
+            controller = description.get("deploymentController", {}).get("type", "ECS")
+            verdicts[service.name] = Verdict(
+                service.name,
+                "failed" if controller != "ECS" else "in_progress",
+                "no current service deployment yet"
+                if controller == "ECS"
+                else f"deployment controller {controller} has no ECS service deployments to judge",
+                events,
+            )
+        else:
+            current[service.name] = str(description["currentServiceDeployment"])
+    deployments = _service_deployments(ecs, list(current.values()))
+    targets = {
+        name: str(deployments[arn].get("targetServiceRevision", {}).get("arn", ""))
+        for name, arn in current.items()
+    }
+    _revision_task_definitions(ecs, [t for t in targets.values() if t], revisions)
+    for service in expected:
+        if service.name in current:
+            verdicts[service.name] = judge_deployment(
+                service.name,
+                deployments[current[service.name]],
+                revisions.get(targets[service.name]),
+                service.task_definition_arn,
+                service_events(described[service.name]),
+            )
+    return [verdicts[s.name] for s in expected]
 
 
 def _describe(ecs: ECSClient, cluster: str, names: Sequence[str]) -> dict[str, dict[str, Any]]:
     found: dict[str, dict[str, Any]] = {}
-    for start in range(0, len(names), DESCRIBE_SERVICES_MAX):
-        chunk = list(names[start : start + DESCRIBE_SERVICES_MAX])
+    for chunk in _chunks(names, DESCRIBE_SERVICES_MAX):
         answer = ecs.describe_services(cluster=cluster, services=chunk)
         for failure in answer.get("failures", []):
             raise DeployError(
@@ -151,9 +242,9 @@ def wait_for_rollout(
     if not expected:
         raise DeployError("no services to verify")
     deadline = clock() + timeout_seconds
+    revisions: dict[str, str] = {}
     while True:
-        described = _describe(ecs, cluster, [s.name for s in expected])
-        verdicts = [judge_service(described[s.name], s.task_definition_arn) for s in expected]
+        verdicts = look(ecs, cluster, expected, revisions)
         log("  " + " | ".join(f"{v.service}: {v.message}" for v in verdicts))
         failed = [v for v in verdicts if v.state == "failed"]
         if failed:
@@ -164,8 +255,9 @@ def wait_for_rollout(
             waiting = [v for v in verdicts if v.state != "completed"]
             raise DeployError(
                 _explain(f"rollout not finished after {timeout_seconds:.0f} s", waiting)
-                + " — the service may still converge or be rolled back by its circuit breaker; "
-                "look at its events in the ECS console before re-running"
+                + " — the deployment may still finish or be rolled back (a blue/green one stays "
+                "IN_PROGRESS through its bake time); look at it in the ECS console before "
+                "re-running"
             )
         sleep(poll_seconds)
 

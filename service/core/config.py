@@ -35,6 +35,9 @@ class Settings(BaseSettings):
     db_name: str = "shipyard"
     db_user: str = "shipyard"
     db_password: SecretStr | None = None
+    # Instead of DB_PASSWORD: the RDS-managed secret, read at each new connection (survives
+    # rotation without a restart; service/core/db_credentials.py).
+    db_password_secret_arn: str | None = None
     db_pool_size: Annotated[int, Field(ge=1, le=100)] = 10
     db_max_overflow: Annotated[int, Field(ge=0, le=100)] = 10
 
@@ -151,16 +154,23 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _compose_database_url(self) -> Settings:
         if self.db_host:
-            if self.db_password is None:
-                raise ValueError("DB_HOST is set but DB_PASSWORD is not")
+            if self.db_password is None and self.db_password_secret_arn is None:
+                raise ValueError(
+                    "DB_HOST is set but neither DB_PASSWORD nor DB_PASSWORD_SECRET_ARN"
+                )
+            query = {"sslmode": "require"}
+            if self.db_password_secret_arn:
+                query["password_secret_arn"] = self.db_password_secret_arn
             url = URL.create(
                 "postgresql+psycopg",
                 username=self.db_user,
-                password=self.db_password.get_secret_value(),
+                password=None
+                if self.db_password_secret_arn or self.db_password is None
+                else self.db_password.get_secret_value(),
                 host=self.db_host,
                 port=self.db_port,
                 database=self.db_name,
-                query={"sslmode": "require"},
+                query=query,
             )
             object.__setattr__(self, "database_url", url.render_as_string(hide_password=False))
         return self

@@ -25,6 +25,14 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
+from service.core.db_credentials import (
+    CACHE_SECONDS_PARAMETER,
+    DEFAULT_CACHE_SECONDS,
+    SECRET_ARN_PARAMETER,
+    SecretPassword,
+    use_secret_password,
+)
+
 # Stable constraint names, so Alembic migrations can drop and alter them by name.
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -89,8 +97,12 @@ def make_engine(
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(
-        url,
+    # The password may live in a secret, read at each connect (rotation: db_credentials.py).
+    secret_arn = parsed.query.get(SECRET_ARN_PARAMETER)
+    cache_seconds = parsed.query.get(CACHE_SECONDS_PARAMETER)
+    parsed = parsed.difference_update_query([SECRET_ARN_PARAMETER, CACHE_SECONDS_PARAMETER])
+    engine = create_engine(
+        parsed,
         connect_args=LIBPQ_TIMEOUTS if parsed.get_driver_name() == "psycopg" else {},
         pool_size=pool_size,
         max_overflow=max_overflow,
@@ -100,6 +112,13 @@ def make_engine(
         pool_pre_ping=pre_ping,
         pool_recycle=1800,
     )
+    if secret_arn:
+        password = SecretPassword(
+            str(secret_arn),
+            cache_seconds=float(str(cache_seconds)) if cache_seconds else DEFAULT_CACHE_SECONDS,
+        )
+        use_secret_password(engine, password)
+    return engine
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

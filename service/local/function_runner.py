@@ -14,6 +14,12 @@ off (service/messaging/bootstrap.py). This runner long-polls that queue and, for
    1 + `async_retries` attempts SQS moves it to the stand-in of the on-failure destination.
 
 One invocation at a time, like a function with reserved concurrency 1.
+
+Identities: the handler uses the process's own AWS credentials, which stand for the function's
+role (on Lambda, the role's credentials are the function's environment). Reading the stand-in
+queue is what Lambda's service does, not the function: with `LAMBDA_SERVICE_AWS_ACCESS_KEY_ID`,
+`..._SECRET_ACCESS_KEY` and `..._SESSION_TOKEN` set, the runner reads it with those instead, so an
+emulator enforcing IAM judges the handler by the function's role alone (tests/iam_behaviour).
 """
 
 from __future__ import annotations
@@ -233,7 +239,12 @@ def run_function(settings: Settings, function_key: str, topology: Topology = TOP
             f"the function needs {', '.join(missing)} (its topics' ARNs); `make dev` sets them"
         )
         return 2
-    runner = FunctionRunner(settings, function, queue_url=queue_url)
+    runner = FunctionRunner(
+        settings,
+        function,
+        queue_url=queue_url,
+        sqs=sqs_client(settings, credentials=lambda_service_credentials()),
+    )
     # Let the poll return and an invocation in progress finish (at most the function's timeout,
     # as Lambda would).
     ended = run_until_signalled(
@@ -243,6 +254,18 @@ def run_function(settings: Settings, function_key: str, topology: Topology = TOP
     )
     log.info("function runner exited", extra={"function": function.key, "loop": ended})
     return 0
+
+
+LAMBDA_SERVICE_PREFIX = "LAMBDA_SERVICE_"
+
+
+def lambda_service_credentials() -> dict[str, str] | None:
+    """The stand-in queue reader's own credentials, if given (see the module's docstring)."""
+    names = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
+    values = {name.lower(): os.environ.get(LAMBDA_SERVICE_PREFIX + name) for name in names}
+    if not values["aws_access_key_id"]:
+        return None
+    return {key: value for key, value in values.items() if value}
 
 
 def _subscription_arn(unsubscribe_url: str, topic_arn: str) -> str:

@@ -3,6 +3,7 @@ locally it points every client at the emulator."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import boto3
@@ -27,8 +28,11 @@ def sns_client(settings: Settings) -> SNSClient:
     return boto3.client("sns", **_options(settings))
 
 
-def sqs_client(settings: Settings) -> SQSClient:
-    return boto3.client("sqs", **_options(settings))
+def sqs_client(settings: Settings, *, credentials: Mapping[str, str] | None = None) -> SQSClient:
+    """`credentials` (aws_access_key_id, aws_secret_access_key, aws_session_token): another
+    identity than the process's own; by default boto3 finds the process's (the task role)."""
+    options: dict[str, Any] = {**_options(settings), **(credentials or {})}
+    return boto3.client("sqs", **options)
 
 
 def _options(settings: Settings) -> dict[str, Any]:

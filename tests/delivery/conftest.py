@@ -53,3 +53,9 @@ def github_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[[]
         return {"output": output.read_text(), "summary": summary.read_text()}
 
     return read
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # The guide and github_setup tests evaluate the bootstrap; pulumi_aws warns at import about
+    # its own deprecated aliases, which nothing here uses.
+    config.addinivalue_line("filterwarnings", "ignore::DeprecationWarning:pulumi_aws.*")

@@ -18,7 +18,7 @@ WORKFLOWS = REPO_ROOT / ".github" / "workflows"
 
 # Keys whose values the ECS API returns as timestamps: botocore's Stubber validates responses
 # against the service model, which wants datetimes there.
-_TIMESTAMP_KEYS = {"createdAt", "updatedAt", "registeredAt", "stoppedAt", "startedAt"}
+_TIMESTAMP_KEYS = {"createdAt", "updatedAt", "registeredAt", "stoppedAt", "startedAt", "finishedAt"}
 
 
 def _revive_timestamps(value: Any) -> Any:

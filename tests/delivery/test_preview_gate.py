@@ -64,13 +64,13 @@ def test_the_merge_queue_previews():
 
 @pytest.mark.parametrize(
     ("role", "backend", "missing"),
-    [(False, True, "AWS_PREVIEW_ROLE_ARN"), (True, False, "PULUMI_ACCESS_TOKEN")],
+    [(False, True, "AWS_PREVIEW_ROLE_ARN"), (True, False, "PULUMI_BACKEND_URL_<STACK>")],
 )
 def test_an_unwired_repository_is_skipped_with_a_pointer_to_the_docs(role, backend, missing):
     decision = _decide(role=role, backend=backend)
     assert decision.run is False
     assert missing in decision.reason
-    assert "docs/delivery.md" in decision.reason
+    assert "docs/getting-started-on-aws.md" in decision.reason
 
 
 def test_main_reads_the_event_and_writes_outputs(tmp_path, github_files):

@@ -10,6 +10,8 @@ from scripts.deploy.run_migration import (
     LogLocation,
     MigrationTarget,
     family_of,
+    main,
+    registration_of,
     run_migration,
     target_from_outputs,
 )
@@ -105,16 +107,59 @@ def test_run_migration_fails_when_the_container_never_ran(ecs, clock):
         _run(client, clock)
 
 
-def test_run_migration_refuses_a_revision_with_another_image(ecs, clock):
+def test_run_migration_registers_a_revision_with_the_new_image_and_runs_that_one(ecs, clock):
+    """The first-deploy trap (issue 12, item 5): the stack's state is not touched before the
+    approved plan; the migration still runs the new image, from a revision of its own."""
     client, stubber = ecs
+    current = recorded("ecs/describe_task_definition_migrate.json")
+    new_image = IMAGE.replace("b" * 64, "9" * 64)
     stubber.add_response(
-        "describe_task_definition",
-        recorded("ecs/describe_task_definition_migrate.json"),
-        {"taskDefinition": "shipyard-staging-migrate"},
+        "describe_task_definition", current, {"taskDefinition": "shipyard-staging-migrate"}
     )
-    # No run_task is queued: the Stubber fails the test if the script tried to start the task.
-    with pytest.raises(DeployError, match="did not register the new migrate revision"):
-        _run(client, clock, expected_image=IMAGE.replace("b" * 64, "9" * 64))
+    registered = {
+        **current["taskDefinition"],
+        "taskDefinitionArn": TD + "shipyard-staging-migrate:14",
+        "revision": 14,
+        "containerDefinitions": [
+            {**c, "image": new_image} for c in current["taskDefinition"]["containerDefinitions"]
+        ],
+    }
+    # The Stubber checks the request against botocore's ECS model: only members AWS accepts.
+    stubber.add_response(
+        "register_task_definition",
+        {"taskDefinition": registered},
+        registration_of(current["taskDefinition"], new_image),
+    )
+    stubber.add_response(
+        "run_task",
+        recorded("ecs/run_task_started.json"),
+        {**RUN_TASK, "taskDefinition": TD + "shipyard-staging-migrate:14"},
+    )
+    stubber.add_response(
+        "describe_tasks", recorded("ecs/describe_tasks_stopped_ok.json"), DESCRIBE_TASKS
+    )
+
+    assert _run(client, clock, expected_image=new_image) == TASK
+    request = registration_of(current["taskDefinition"], new_image)
+    assert {c["image"] for c in request["containerDefinitions"]} == {new_image}
+    assert "taskDefinitionArn" not in request
+    assert "revision" not in request
+    assert request["family"] == current["taskDefinition"]["family"]
+
+
+def test_first_deploy_without_outputs_skips_the_migration_and_says_so(
+    tmp_path, capsys, monkeypatch
+):
+    monkeypatch.delenv("GITHUB_OUTPUT", raising=False)  # step outputs then go to stdout
+    outputs = tmp_path / "outputs.json"
+    outputs.write_text("{}")
+    assert main(["--stack-outputs", str(outputs), "--image", IMAGE, "--first-deploy-ok"]) == 0
+    printed = capsys.readouterr().out
+    assert "ran=false" in printed
+    assert "first deploy" in printed
+    # without the flag, missing outputs are an error naming them
+    assert main(["--stack-outputs", str(outputs), "--image", IMAGE]) == 1
+    assert "migrate_task_definition_arn" in capsys.readouterr().out
 
 
 def test_run_migration_reports_why_ecs_could_not_start_it(ecs, clock):

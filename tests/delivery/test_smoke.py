@@ -30,9 +30,20 @@ class StandIn:
         self.health_calls = 0
         self.user: dict = {}
         self.idempotency_keys: list[str] = []
+        self.methods: list[str] = []
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
         path, method = request.url.path, request.method
+        self.methods.append(method)
+        if (method, path, request.headers.get("Authorization")) == (
+            "GET",
+            "/api/v1/users/me",
+            None,
+        ):
+            return httpx.Response(
+                401,
+                json={"detail": "Not authenticated", "code": "unauthorized", "request_id": "r1"},
+            )
         if path == "/healthz":
             self.health_calls += 1
             if self.health_calls <= self.healthy_after:
@@ -153,3 +164,23 @@ def test_an_unexpected_answer_names_the_step_and_the_request(clock):
         match=r"create item POST /api/v1/items: POST http://service.test/\S+ answered HTTP 500",
     ):
         _smoke(Broken(), clock)
+
+
+def test_read_only_mode_sends_only_gets_and_checks_the_api_through_the_edge(clock):
+    stand_in = StandIn()
+    report = _smoke(stand_in, clock, read_only=True)
+    assert set(stand_in.methods) == {"GET"}, stand_in.methods
+    assert stand_in.user == {}  # nothing written
+    assert stand_in.idempotency_keys == []
+    assert [name for name, _ in report.steps][-1] == "API answers through the edge (anonymous 401)"
+
+
+def test_read_only_mode_fails_when_the_edge_does_not_reach_the_api(clock):
+    class EdgeToBucket(StandIn):
+        def __call__(self, request: httpx.Request) -> httpx.Response:
+            if request.url.path.startswith("/api/"):
+                return httpx.Response(403, text="<Error><Code>AccessDenied</Code></Error>")
+            return super().__call__(request)
+
+    with pytest.raises(SmokeError, match=r"GET /api/v1/users/me.*HTTP 403"):
+        _smoke(EdgeToBucket(), clock, read_only=True)

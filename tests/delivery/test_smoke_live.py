@@ -26,3 +26,16 @@ def test_smoke_passes_against_the_live_local_system(request):
 
     assert report.steps[-1][0] == "order completed by the worker"
     assert report.order_id is not None
+
+
+@pytest.mark.slow
+def test_read_only_smoke_passes_against_the_live_local_system(request):
+    try:
+        base_url = request.getfixturevalue("live_system_url")
+    except pytest.FixtureLookupError:
+        pytest.skip("no live_system_url fixture")
+
+    report = smoke(SmokeSettings(base_url=base_url, wait_healthy_seconds=60, read_only=True))
+
+    assert report.steps[-1][0] == "API answers through the edge (anonymous 401)"
+    assert report.order_id is None

@@ -10,7 +10,7 @@ from scripts.deploy.verify_rollout import (
     ExpectedService,
     check_images,
     expected_from_outputs,
-    judge_service,
+    judge_deployment,
     wait_for_rollout,
 )
 from tests.delivery.support import recorded
@@ -26,6 +26,18 @@ DESCRIBE = {"cluster": "shipyard-staging", "services": [s.name for s in EXPECTED
 IMAGE = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/shipyard@sha256:" + "b" * 64
 
 
+SERVICE_DEPLOYMENTS = [
+    "arn:aws:ecs:eu-west-1:123456789012:service-deployment/shipyard-staging/shipyard-staging-api/Api7Xq2",
+    "arn:aws:ecs:eu-west-1:123456789012:service-deployment/shipyard-staging/shipyard-staging-worker/Wrk3Lm9",
+]
+ROLLBACK_STATUSES = [
+    "ROLLBACK_REQUESTED",
+    "ROLLBACK_IN_PROGRESS",
+    "ROLLBACK_SUCCESSFUL",
+    "ROLLBACK_FAILED",
+]
+
+
 def _wait(ecs_client, clock, **overrides):
     arguments = {
         "cluster": "shipyard-staging",
@@ -39,65 +51,118 @@ def _wait(ecs_client, clock, **overrides):
     return wait_for_rollout(ecs_client, **{**arguments, **overrides})
 
 
-def test_wait_for_rollout_passes_once_the_new_task_definition_completed(ecs, clock):
+def _round(stubber, deployments, *, revisions=True):
+    """One poll: DescribeServices, DescribeServiceDeployments (and, the first time, the target
+    revisions' task definitions). Every request and response is checked against ECS's model."""
+    stubber.add_response(
+        "describe_services", recorded("ecs/describe_services_current_deployments.json"), DESCRIBE
+    )
+    stubber.add_response(
+        "describe_service_deployments", deployments, {"serviceDeploymentArns": SERVICE_DEPLOYMENTS}
+    )
+    if revisions:
+        answer = recorded("ecs/describe_service_revisions.json")
+        stubber.add_response(
+            "describe_service_revisions",
+            answer,
+            {
+                "serviceRevisionArns": sorted(
+                    r["serviceRevisionArn"] for r in answer["serviceRevisions"]
+                )
+            },
+        )
+
+
+@pytest.mark.parametrize("strategy", ["rolling", "blue_green"])
+def test_a_successful_deployment_passes(ecs, clock, strategy):
     client, stubber = ecs
-    stubber.add_response(
-        "describe_services", recorded("ecs/describe_services_in_progress.json"), DESCRIBE
-    )
-    stubber.add_response(
-        "describe_services", recorded("ecs/describe_services_completed.json"), DESCRIBE
-    )
+    _round(stubber, recorded(f"ecs/describe_service_deployments_{strategy}_successful.json"))
 
     verdicts = _wait(client, clock)
 
     assert [v.state for v in verdicts] == ["completed", "completed"]
-    assert clock.sleeps == [15]  # polled twice, slept once in between
+    assert verdicts[0].message.startswith(f"{strategy.upper()} deployment SUCCESSFUL")
 
 
-def test_wait_for_rollout_fails_when_the_circuit_breaker_rolled_back(ecs, clock):
+def test_blue_green_waits_through_its_bake_time(ecs, clock):
     client, stubber = ecs
-    stubber.add_response(
-        "describe_services", recorded("ecs/describe_services_in_progress.json"), DESCRIBE
+    _round(stubber, recorded("ecs/describe_service_deployments_blue_green_baking.json"))
+    _round(
+        stubber,
+        recorded("ecs/describe_service_deployments_blue_green_successful.json"),
+        revisions=False,  # revisions never change: looked up once
     )
-    stubber.add_response(
-        "describe_services", recorded("ecs/describe_services_rolled_back.json"), DESCRIBE
-    )
+    lines = []
+
+    verdicts = _wait(client, clock, log=lines.append)
+
+    assert [v.state for v in verdicts] == ["completed", "completed"]
+    assert clock.sleeps == [15]
+    assert "BLUE_GREEN deployment IN_PROGRESS, BAKE_TIME (2/2 tasks running)" in lines[0]
+
+
+@pytest.mark.parametrize("strategy", ["rolling", "blue_green"])
+@pytest.mark.parametrize("status", [*ROLLBACK_STATUSES, "STOP_REQUESTED", "STOPPED"])
+def test_a_rollback_or_stop_of_either_strategy_turns_the_pipeline_red(ecs, clock, strategy, status):
+    client, stubber = ecs
+    answer = recorded(f"ecs/describe_service_deployments_{strategy}_successful.json")
+    api = answer["serviceDeployments"][0]
+    api.update(status=status, statusReason="alarm shipyard-staging-api-5xx is in ALARM")
+    api.pop("finishedAt", None)
+    if status.startswith("ROLLBACK"):
+        api["rollback"] = {
+            "reason": "alarm shipyard-staging-api-5xx is in ALARM",
+            "startedAt": api["startedAt"],
+            "serviceRevisionArn": api["sourceServiceRevisions"][0]["arn"],
+        }
+    _round(stubber, answer)
 
     with pytest.raises(DeployError) as failure:
         _wait(client, clock)
 
     message = str(failure.value)
-    assert "rolled it back" in message
-    assert API_OLD in message
-    assert API_NEW in message
-    assert "circuit breaker: tasks failed to start" in message  # the failed deployment's reason
-    assert "rolling back to deployment" in message  # the service's own events
-
-
-def test_wait_for_rollout_fails_on_a_failed_rollout_that_was_not_rolled_back(ecs, clock):
-    client, stubber = ecs
-    stubber.add_response(
-        "describe_services", recorded("ecs/describe_services_rollout_failed.json"), DESCRIBE
-    )
-
-    with pytest.raises(DeployError, match="rollout FAILED: ECS deployment circuit breaker"):
-        _wait(client, clock)
+    assert f"shipyard-staging-api: {strategy.upper()} deployment {status}" in message
+    assert "alarm shipyard-staging-api-5xx is in ALARM" in message
+    assert "shipyard-staging-worker" not in message  # it succeeded
     assert clock.sleeps == []
+
+
+def test_a_recorded_circuit_breaker_rollback_names_the_revision_ecs_went_back_to(ecs, clock):
+    client, stubber = ecs
+    _round(stubber, recorded("ecs/describe_service_deployments_rolling_rolled_back.json"))
+
+    with pytest.raises(DeployError) as failure:
+        _wait(client, clock)
+
+    message = str(failure.value)
+    assert "ROLLING deployment ROLLBACK_SUCCESSFUL" in message
+    assert "circuit breaker threshold was exceeded" in message
+    assert "shipyard-staging-api/1790000000000000041" in message
+    assert "recent events: " in message  # the service's own events come along
+
+
+def test_a_deployment_of_another_task_definition_fails(ecs, clock):
+    client, stubber = ecs
+    _round(stubber, recorded("ecs/describe_service_deployments_rolling_successful.json"))
+    other = [ExpectedService("shipyard-staging-api", API_OLD), EXPECTED[1]]
+
+    with pytest.raises(DeployError, match="another deployment replaced it"):
+        _wait(client, clock, expected=other)
 
 
 def test_wait_for_rollout_times_out_with_the_last_state(ecs, clock):
     client, stubber = ecs
-    for _ in range(3):
-        stubber.add_response(
-            "describe_services", recorded("ecs/describe_services_in_progress.json"), DESCRIBE
-        )
+    baking = recorded("ecs/describe_service_deployments_blue_green_baking.json")
+    _round(stubber, baking)
+    for _ in range(2):
+        _round(stubber, baking, revisions=False)
 
     with pytest.raises(DeployError) as failure:
         _wait(client, clock, timeout_seconds=30)
 
     message = str(failure.value)
     assert "not finished after 30 s" in message
-    assert "shipyard-staging-api: rollout IN_PROGRESS (1/2 tasks running" in message
+    assert "shipyard-staging-api: BLUE_GREEN deployment IN_PROGRESS, BAKE_TIME" in message
     assert "shipyard-staging-worker" not in message  # only what is still waiting is named
 
 
@@ -111,26 +176,15 @@ def test_wait_for_rollout_reports_a_missing_service(ecs, clock):
         _wait(client, clock)
 
 
-def test_judge_service_waits_while_an_older_deployment_still_drains():
-    service = recorded("ecs/describe_services_completed.json")["services"][0]
-    service["deployments"].append(
-        {**service["deployments"][0], "status": "ACTIVE", "taskDefinition": API_OLD}
-    )
+def test_judge_deployment_waits_while_a_deployment_is_pending():
+    deployment = recorded("ecs/describe_service_deployments_rolling_successful.json")[
+        "serviceDeployments"
+    ][0]
+    deployment.update(status="PENDING")
 
-    verdict = judge_service(service, API_NEW)
+    verdict = judge_deployment("api", deployment, API_NEW, API_NEW)
 
     assert verdict.state == "in_progress"
-    assert "1 older deployment(s) draining" in verdict.message
-
-
-def test_judge_service_refuses_a_service_without_rollout_state():
-    service = recorded("ecs/describe_services_completed.json")["services"][0]
-    del service["deployments"][0]["rolloutState"]
-
-    verdict = judge_service(service, API_NEW)
-
-    assert verdict.state == "failed"
-    assert "deployment_circuit_breaker" in verdict.message
 
 
 def test_check_images_accepts_task_definitions_running_the_built_image(ecs):

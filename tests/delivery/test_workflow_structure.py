@@ -11,6 +11,9 @@ from typing import Any
 import pytest
 import yaml
 
+from scripts.deploy.errors import DeployError
+from scripts.deploy.summarise_previews import verdict
+from scripts.github_setup.wiring import REQUIRED_CHECKS
 from tests.delivery.support import REPO_ROOT, WORKFLOWS, load_workflow
 
 ALL_WORKFLOWS = sorted(path.name for path in WORKFLOWS.glob("*.yml"))
@@ -194,9 +197,62 @@ def test_pull_requests_and_the_merge_queue_run_checks_then_previews_of_both_stac
     preview = jobs["preview"]
     assert set(preview["needs"]) == {"checks", "gate"}
     assert preview["if"] == "needs.gate.outputs.run == 'true'"  # a skip, not a failure
-    assert preview["strategy"]["matrix"]["stack"] == ["staging", "prod"]
+    assert [row["stack"] for row in preview["strategy"]["matrix"]["include"]] == ["staging", "prod"]
     assert preview["strategy"]["fail-fast"] is False
     assert workflow["concurrency"]["cancel-in-progress"] is True
+    # The aggregate the ruleset requires: always runs, never a matrix, needs every preview job.
+    previews = jobs["previews"]
+    assert previews["name"] == "previews"
+    assert previews["if"] == "${{ always() }}"
+    assert "strategy" not in previews
+    assert set(previews["needs"]) == {"checks", "gate", "preview"}
+    assert "summarise_previews" in _steps(previews)[_step_index(previews, "summarise")]["run"]
+
+
+def _check_names(name: str) -> set[str]:
+    """The check runs a workflow reports (GitHub's naming: "caller / called", matrix expanded;
+    a matrix job that can be skipped by its `if` reports its unexpanded name instead)."""
+    names: set[str] = set()
+    for job_id, job in _jobs(name).items():
+        title = job.get("name", job_id)
+        if "uses" in job:
+            called = job["uses"].rsplit("/", 1)[-1]
+            names |= {f"{title} / {n}" for n in _check_names(called)}
+            continue
+        include = (job.get("strategy") or {}).get("matrix", {}).get("include")
+        if include and job.get("if") not in (None, "${{ always() }}"):
+            names.add(title)  # skipped: `preview (${{ matrix.stack }})`, never expanded
+        elif include:
+            for row in include:
+                names.add(re.sub(r"\$\{\{ matrix\.(\w+) \}\}", lambda m, row=row: row[m[1]], title))
+        else:
+            names.add(title)
+    return names
+
+
+def test_every_required_check_is_reported_for_pull_requests_and_the_merge_queue():
+    workflow = load_workflow("pull-request.yml")
+    assert set(workflow["on"]) >= {"pull_request", "merge_group"}  # one workflow, both events
+    reported = _check_names("pull-request.yml")
+    for check in REQUIRED_CHECKS:
+        assert check in reported, f"required check {check!r} never appears; reported: {reported}"
+    # Control: the per-stack names the old ruleset required are not among them.
+    assert "preview (staging)" not in reported
+    assert "preview (${{ matrix.stack }})" in reported
+
+
+def test_the_previews_verdict_passes_skipped_forks_and_fails_a_failed_preview():
+    ran = {
+        "checks": {"result": "success"},
+        "gate": {"result": "success", "outputs": {"run": "true"}},
+    }
+    assert "passed" in verdict({**ran, "preview": {"result": "success"}})
+    with pytest.raises(DeployError, match="failure"):
+        verdict({**ran, "preview": {"result": "failure"}})
+    skipped = {**ran, "gate": {"result": "success", "outputs": {"run": "false"}}}
+    assert "skipped" in verdict({**skipped, "preview": {"result": "skipped"}})
+    with pytest.raises(DeployError, match="checks"):
+        verdict({**skipped, "checks": {"result": "failure"}, "preview": {"result": "skipped"}})
 
 
 def test_checks_run_lint_types_and_make_test_against_postgresql():
@@ -229,16 +285,23 @@ def test_preview_uses_the_policy_pack_and_comments_even_when_it_fails():
 
 
 def test_preview_assumes_the_read_only_role():
-    for name, job_id in [
-        ("pull-request.yml", "preview"),
-        ("drift.yml", "drift"),
-        ("rollback.yml", "resolve"),
-    ]:
+    # Which role each job reaches is proven in tests/trust; here: the variables' names.
+    for name, job_id in [("pull-request.yml", "preview"), ("drift.yml", "drift")]:
         job = _jobs(name)[job_id]
         step = _steps(job)[_step_index(job, "configure-aws-credentials")]
-        assert step["with"]["role-to-assume"] == "${{ vars.AWS_PREVIEW_ROLE_ARN }}", (
-            f"{name}/{job_id}"
-        )
+        assert step["with"]["role-to-assume"] == "${{ matrix.role }}", f"{name}/{job_id}"
+        for row in job["strategy"]["matrix"]["include"]:
+            assert row["role"] == f"${{{{ vars.AWS_PREVIEW_ROLE_ARN_{row['stack'].upper()} }}}}"
+    resolve = _jobs("rollback.yml")["resolve"]
+    step = _steps(resolve)[_step_index(resolve, "configure-aws-credentials")]
+    assert "vars.AWS_PREVIEW_ROLE_ARN_PROD" in step["with"]["role-to-assume"]
+
+
+@pytest.mark.parametrize("name", ALL_WORKFLOWS)
+def test_no_long_lived_pulumi_secret_and_no_silenced_failure_in_any_workflow(name):
+    text = (WORKFLOWS / name).read_text()
+    for forbidden in ("PULUMI_ACCESS_TOKEN", "PULUMI_CONFIG_PASSPHRASE", "secrets.", "|| true"):
+        assert forbidden not in text, f"{name} uses {forbidden!r}"
 
 
 # --- merge to main --------------------------------------------------------------------------
@@ -261,7 +324,13 @@ def test_main_ships_checks_then_one_image_then_staging_then_production():
         assert job["with"]["environment"] == environment
         # The same digest, built once, goes to both stacks.
         assert job["with"]["image_ref"] == "${{ needs.image.outputs.image_ref }}"
-    assert workflow["concurrency"]["cancel-in-progress"] is False
+    # No run-wide lock (a waiting prod approval must not hold staging): only re-runs of one
+    # commit share a group; the stacks' locks are in deploy-stack.yml.
+    assert workflow["concurrency"] == {
+        "group": "deploy-${{ github.sha }}",
+        "cancel-in-progress": False,
+    }
+    assert jobs["production"]["with"]["smoke"] == "read-only"
 
 
 def test_the_image_is_pushed_once_and_addressed_by_digest():
@@ -271,28 +340,56 @@ def test_the_image_is_pushed_once_and_addressed_by_digest():
     assert build[0]["with"]["push"] is True
     assert build[0]["with"]["context"] == "."
     compose = _steps(image)[_step_index(image, "image_ref compose")]
-    assert compose["env"]["DIGEST"] == "${{ steps.build.outputs.digest }}"
+    # A re-run reuses the digest its first attempt pushed (tags are immutable).
+    assert compose["env"]["DIGEST"] == (
+        "${{ steps.existing.outputs.digest || steps.build.outputs.digest }}"
+    )
+    assert _step_index(image, "scripts.deploy.existing_image") < _step_index(image, "build-push")
+    assert build[0]["if"] == "steps.existing.outputs.digest == ''"
+    assert image["environment"] == "release"
     assert image["outputs"]["image_ref"] == "${{ steps.ref.outputs.image_ref }}"
 
 
-def test_a_stack_deploy_migrates_then_rolls_out_then_verifies_then_smoke_tests():
-    workflow = load_workflow("deploy-stack.yml")
-    job = workflow["jobs"]["deploy"]
+def test_the_plan_is_saved_and_shown_before_approval_and_applied_as_approved():
+    jobs = load_workflow("deploy-stack.yml")["jobs"]
+    plan, deploy = jobs["plan"], jobs["deploy"]
+    assert "environment" not in plan  # it runs before the reviewers are asked
+    assert deploy["needs"] == "plan"
     order = [
-        _step_index(job, "pulumi config set"),
-        _step_index(job, "pulumi stack export"),
-        _step_index(job, "--target"),
+        _step_index(plan, "pulumi config set"),
+        _step_index(plan, "--save-plan"),
+        _step_index(plan, "render_preview_comment"),
+        _step_index(plan, "plan_manifest write"),
+        _step_index(plan, "upload-artifact"),
+    ]
+    assert order == sorted(order)
+    saved = _steps(plan)[_step_index(plan, "--save-plan")]["run"]
+    assert "--policy-pack policy" in saved
+    assert "--summary" in _steps(plan)[_step_index(plan, "render_preview_comment")]["run"]
+
+
+def test_a_stack_deploy_migrates_then_applies_the_plan_then_verifies_then_smoke_tests():
+    job = load_workflow("deploy-stack.yml")["jobs"]["deploy"]
+    order = [
+        _step_index(job, "download-artifact"),
+        _step_index(job, "plan_manifest check"),
         _step_index(job, "scripts.deploy.run_migration"),
-        _step_index(job, "--policy-pack policy"),  # the full `pulumi up`
+        _step_index(job, "pulumi up"),
         _step_index(job, "scripts.deploy.verify_rollout"),
         _step_index(job, "scripts.deploy.smoke"),
     ]
     assert order == sorted(order)
-    up = _steps(job)[_step_index(job, "--policy-pack policy")]["run"]
-    assert "pulumi up" in up
-    assert "--yes" in up
-    assert "shipyard:image_ref" in _steps(job)[_step_index(job, "pulumi config set")]["run"]
+    up = _steps(job)[_step_index(job, "pulumi up")]["run"]
+    for flag in ("--plan", "--policy-pack policy", "--yes"):
+        assert flag in up
     assert "--image" in _steps(job)[_step_index(job, "scripts.deploy.verify_rollout")]["run"]
+    # Every `pulumi up` anywhere enforces the policy pack, and none is targeted (item 10).
+    for name in ALL_WORKFLOWS:
+        for _, job_ in _jobs(name).items():
+            for step in _steps(job_):
+                if "pulumi up" in step.get("run", ""):
+                    assert "--policy-pack policy" in step["run"], name
+                assert "--target" not in step.get("run", ""), name
 
 
 def test_stack_deploys_are_serialised_per_stack_and_never_cancelled():
@@ -310,8 +407,12 @@ def test_migrations_can_be_switched_off_and_default_to_on():
     workflow = load_workflow("deploy-stack.yml")
     assert workflow["on"]["workflow_call"]["inputs"]["run_migrations"]["default"] is True
     job = workflow["jobs"]["deploy"]
-    for fragment in ("pulumi stack export", "--target", "scripts.deploy.run_migration"):
-        assert "inputs.run_migrations" in _steps(job)[_step_index(job, fragment)]["if"]
+    migrations = [s for s in _steps(job) if "scripts.deploy.run_migration" in s.get("run", "")]
+    assert len(migrations) == 2  # before the plan is applied, or after the first up
+    for step in migrations:
+        assert "inputs.run_migrations" in step["if"]
+    assert "--first-deploy-ok" in migrations[0]["run"]
+    assert "steps.migrate.outputs.ran == 'false'" in migrations[1]["if"]
 
 
 # --- rollback and drift ---------------------------------------------------------------------
@@ -333,6 +434,7 @@ def test_rollback_is_one_dispatch_that_redeploys_the_previous_image_without_migr
     assert rollback["with"]["image_ref"] == "${{ needs.resolve.outputs.image_ref }}"
     assert rollback["with"]["run_migrations"] is False
     assert "'production'" in rollback["with"]["environment"]  # prod is still behind its reviewers
+    assert "'read-only'" in rollback["with"]["smoke"]
     assert workflow["concurrency"]["cancel-in-progress"] is False
 
 
@@ -341,11 +443,18 @@ def test_drift_is_checked_daily_for_each_stack_and_fails_visibly():
     assert workflow["on"]["schedule"][0]["cron"]
     assert "workflow_dispatch" in workflow["on"]
     job = workflow["jobs"]["drift"]
-    assert job["strategy"]["matrix"]["stack"] == ["staging", "prod"]
+    assert [row["stack"] for row in job["strategy"]["matrix"]["include"]] == ["staging", "prod"]
     assert job["strategy"]["fail-fast"] is False
-    run = _steps(job)[_step_index(job, "pulumi preview")]["run"]
-    assert "--refresh" in run
+    # Refresh-only: compares the state with AWS, not with the code (a merge waiting for
+    # approval is not drift), under the stack's deploy lock.
+    run = _steps(job)[_step_index(job, "pulumi refresh")]["run"]
+    assert "--preview-only" in run
     assert "--expect-no-changes" in run
+    assert "pulumi preview" not in str(_steps(job))
+    assert job["concurrency"] == {
+        "group": "deploy-${{ matrix.stack }}",
+        "cancel-in-progress": False,
+    }
     report = _steps(job)[_step_index(job, "render_preview_comment")]
     assert "failure()" in report["if"]
     assert "::error" in report["run"]
@@ -360,12 +469,27 @@ def test_dependabot_watches_pip_actions_and_the_base_image():
     assert updates["docker"]["directory"] == "/"
 
 
-@pytest.mark.parametrize(
-    ("name", "job_id"), [("pull-request.yml", "preview"), ("drift.yml", "drift")]
-)
-def test_previews_keep_the_deployed_image_so_they_show_infrastructure_changes_only(name, job_id):
-    # Without this, every preview and every drift check would report the image as changed.
-    job = _jobs(name)[job_id]
-    keep = _step_index(job, "pulumi stack output image_ref")
-    assert "shipyard:image_ref" in _steps(job)[keep]["run"]
+def test_previews_keep_the_deployed_image_so_they_show_infrastructure_changes_only():
+    # Without this, every preview would report the image as changed.
+    job = _jobs("pull-request.yml")["preview"]
+    keep = _step_index(job, "pulumi stack output")
+    run = _steps(job)[keep]["run"]
+    assert "shipyard:image_ref" in run
+    assert "image_ref --optional" in run  # absent on a new stack; a failing read still fails
     assert keep < _step_index(job, "pulumi preview")
+
+
+def test_the_platform_bake_limit_is_computed_from_the_deploy_jobs_real_timeout():
+    # Issue 11, fault 5: `pulumi up` waits for the rollout and the blue/green bake; the config
+    # refuses a bake that cannot fit the deploy job. The limit must come from the job as written.
+    from infra.config import DEPLOY_JOB_MINUTES
+
+    deploy = _jobs("deploy-stack.yml")["deploy"]
+    assert deploy["timeout-minutes"] == DEPLOY_JOB_MINUTES
+    durations = [
+        int(step["with"]["role-duration-seconds"])
+        for step in _steps(deploy)
+        if "role-duration-seconds" in step.get("with", {})
+    ]
+    assert durations, "the deploy job assumes its role with an explicit session length"
+    assert min(durations) >= DEPLOY_JOB_MINUTES * 60

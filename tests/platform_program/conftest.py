@@ -7,19 +7,19 @@ from collections.abc import Callable
 import pytest
 
 from infra.offline import EvaluatedStack, evaluate_stack
+from tests.utils.stacks import STAGING_DIGEST, evaluated
 
-# What CI hands prod: the digest staging built and ran (prod builds nothing).
-STAGING_DIGEST = "123456789012.dkr.ecr.us-east-1.amazonaws.com/shipyard-staging@sha256:" + "ab" * 32
+__all__ = ["STAGING_DIGEST"]
 
 
 @pytest.fixture(scope="session")
 def staging() -> EvaluatedStack:
-    return evaluate_stack("staging")
+    return evaluated("staging")
 
 
 @pytest.fixture(scope="session")
 def prod() -> EvaluatedStack:
-    return evaluate_stack("prod", {"shipyard:image_ref": STAGING_DIGEST})
+    return evaluated("prod")
 
 
 @pytest.fixture(scope="session", params=["staging", "prod"])

@@ -32,9 +32,9 @@ def test_image_ref_is_parsed_into_its_parts() -> None:
         raw_stack_config("prod", {"shipyard:image_ref": STAGING_DIGEST}), "prod"
     )
     assert config.image_ref is not None
-    assert config.image_ref.repository == "shipyard-staging"
+    assert config.image_ref.repository == "shipyard"
     assert config.image_ref.repository_arn == (
-        "arn:aws:ecr:us-east-1:123456789012:repository/shipyard-staging"
+        "arn:aws:ecr:us-east-1:123456789012:repository/shipyard"
     )
 
 
@@ -113,6 +113,21 @@ def test_image_ref_is_parsed_into_its_parts() -> None:
         ),
         ("staging", {"jwt_secret": "change-me-" * 5}, "jwt_secret must be a random secret"),
         ("staging", {"nat_gateways": "two"}, "use one of: single, per_az, none"),
+        (
+            "prod",
+            {"blue_green_bake_minutes": "120"},
+            "shipyard:blue_green_bake_minutes=120: `pulumi up` waits",
+        ),
+        (
+            "staging",
+            {"excluded_zone_ids": "us-east-1a"},
+            "shipyard:excluded_zone_ids: 'us-east-1a'",
+        ),
+        (
+            "staging",
+            {"alb_origin": "public", "origin_verify_secret": "s" * 40},
+            "shipyard:alb_origin=public needs shipyard:domain_name",
+        ),
     ],
 )
 def test_wrong_setting_names_key_and_what_is_allowed(
@@ -136,3 +151,12 @@ def test_bad_setting_stops_the_program_before_any_resource() -> None:
     declared = [r for r in run.resources if r.type != "pulumi:pulumi:Stack"]
     assert declared == []
     assert run.invokes == []
+
+
+def test_excluded_zone_ids_default_to_the_regions_known_short_zones() -> None:
+    staging = parse_stack_config(raw_stack_config("staging"), "staging")
+    assert staging.excluded_zone_ids == ("use1-az3",)
+    elsewhere = parse_stack_config(raw_stack_config("staging", {"aws:region": "eu-west-1"}), "s")
+    assert elsewhere.excluded_zone_ids == ()
+    none = raw_stack_config("staging", {"shipyard:excluded_zone_ids": "[]"})
+    assert parse_stack_config(none, "staging").excluded_zone_ids == ()

@@ -9,7 +9,7 @@ from pathlib import Path
 import pulumi
 
 from infra.edge import ALL_VIEWER_EXCEPT_HOST, CACHING_DISABLED
-from infra.load_balancer import CLOUDFRONT_PREFIX_LIST, ORIGIN_VERIFY_HEADER
+from infra.load_balancer import CLOUDFRONT_PREFIX_LIST, ORIGIN_SUBDOMAIN, ORIGIN_VERIFY_HEADER
 from infra.offline import (
     CLOUDFRONT_PREFIX_LIST_ID,
     MANAGED_POLICY_IDS,
@@ -55,21 +55,52 @@ def test_no_security_group_is_open_to_the_internet(stack: EvaluatedStack) -> Non
         assert rule.inputs.get("cidrIpv6") not in ("::/0",), rule.urn
 
 
-def test_public_alb_needs_cloudfronts_secret_header(variant: Callable[..., EvaluatedStack]) -> None:
+def test_public_alb_takes_cloudfronts_secret_header_over_https_only(
+    variant: Callable[..., EvaluatedStack],
+) -> None:
+    """AWS's guidance for restricting a public ALB to CloudFront: a secret header CloudFront
+    adds, sent over HTTPS to the origin (over HTTP anyone on the path could read and replay it).
+    HTTPS to the origin needs a name with a certificate: the origin gets its own name under the
+    stack's domain, with a regional ACM certificate on the ALB's HTTPS listener."""
     secret = "origin-verify-secret-0123456789abcdefghij"
-    public = variant("staging", alb_origin="public", origin_verify_secret=secret)
+    public = variant(
+        "staging",
+        alb_origin="public",
+        origin_verify_secret=secret,
+        domain_name="shop.example.com",
+        hosted_zone_id="Z0123456789ABC",
+    )
     (balancer,) = public.of_type("aws:lb/loadBalancer:LoadBalancer")
     assert balancer.inputs["internal"] is False
     (rule,) = alb_ingress(public)
     assert rule["prefixListId"] == CLOUDFRONT_PREFIX_LIST_ID
+    assert (rule["fromPort"], rule["toPort"]) == (443, 443), "CloudFront reaches it over HTTPS"
+    (listener,) = public.of_type("aws:lb/listener:Listener")
+    assert (listener.inputs["protocol"], listener.inputs["port"]) == ("HTTPS", 443)
+    assert listener.inputs["sslPolicy"].startswith("ELBSecurityPolicy-TLS13-1-2")
+    assert listener.inputs["defaultActions"][0]["fixedResponse"]["statusCode"] == "403"
+    certificates = {
+        c.inputs["domainName"]: c for c in public.of_type("aws:acm/certificate:Certificate")
+    }
+    origin_name = f"{ORIGIN_SUBDOMAIN}.shop.example.com"
+    origin_certificate = certificates[origin_name]
+    assert origin_certificate.provider is None, "the ALB's certificate is in the stack's region"
+    validations = public.of_type("aws:acm/certificateValidation:CertificateValidation")
+    assert listener.inputs["certificateArn"] == origin_certificate.state["arn"]
+    assert listener.inputs["certificateArn"] in {v.state["certificateArn"] for v in validations}
     forward = public.named("aws:lb/listenerRule:ListenerRule", "load-balancer-forward")
+    assert forward.inputs["listenerArn"] == listener.state["arn"]
     headers = [c["httpHeader"] for c in forward.inputs["conditions"] if "httpHeader" in c]
     assert headers == [{"httpHeaderName": ORIGIN_VERIFY_HEADER, "values": [secret]}]
-    listener = public.named("aws:lb/listener:Listener", "load-balancer-http")
-    assert listener.inputs["defaultActions"][0]["fixedResponse"]["statusCode"] == "403"
     (distribution,) = public.of_type("aws:cloudfront/distribution:Distribution")
     api = next(o for o in distribution.inputs["origins"] if o["originId"] == "api")
+    assert api["domainName"] == origin_name
+    assert api["customOriginConfig"]["originProtocolPolicy"] == "https-only"
     assert api["customHeaders"] == [{"name": ORIGIN_VERIFY_HEADER, "value": secret}]
+    origin_records = [
+        r for r in public.of_type("aws:route53/record:Record") if r.inputs["name"] == origin_name
+    ]
+    assert [r.inputs["aliases"][0]["name"] for r in origin_records] == [balancer.state["dnsName"]]
     assert public.of_type("aws:cloudfront/vpcOrigin:VpcOrigin") == []
 
 

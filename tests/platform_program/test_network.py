@@ -6,7 +6,7 @@ import re
 from collections.abc import Callable
 
 from infra.network import INTERFACE_ENDPOINTS
-from infra.offline import EvaluatedStack
+from infra.offline import AVAILABILITY_ZONE_IDS, EvaluatedStack
 
 
 def subnets(stack: EvaluatedStack, tier: str) -> list[dict[str, object]]:
@@ -80,3 +80,13 @@ def test_security_group_descriptions_use_the_characters_aws_accepts(stack: Evalu
     assert described
     for resource in described:
         assert allowed.match(resource.inputs["description"]), resource.urn
+
+
+def test_subnets_avoid_the_excluded_zone_ids(stack: EvaluatedStack) -> None:
+    """Some zone ids lack the instance classes used here (use1-az3 in us-east-1); zones are
+    chosen by id exclusion, since the names map to different ids in every account."""
+    assert stack.config.excluded_zone_ids == ("use1-az3",)
+    zone_ids = dict(zip((f"us-east-1{s}" for s in "abcdef"), AVAILABILITY_ZONE_IDS, strict=True))
+    used = {zone_ids[s.inputs["availabilityZone"]] for s in stack.of_type("aws:ec2/subnet:Subnet")}
+    assert len(used) == stack.config.availability_zones
+    assert not used & set(stack.config.excluded_zone_ids), used

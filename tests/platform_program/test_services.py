@@ -11,7 +11,7 @@ import botocore.session
 import pytest
 from botocore.validate import ParamValidator
 
-from infra.config import MAX_STOP_TIMEOUT_SECONDS
+from infra.config import MAX_STOP_TIMEOUT_SECONDS, MAX_WAITED_BAKE_MINUTES
 from infra.load_balancer import (
     API_PORT,
     HEALTH_CHECK_INTERVAL_SECONDS,
@@ -22,7 +22,14 @@ from infra.offline import EvaluatedStack
 from service.messaging.topology import ORDER_PROCESSING_QUEUE, TOPOLOGY
 
 from .conftest import STAGING_DIGEST
-from .queries import DIGEST_REFERENCE, container, environment, secrets, task_definition
+from .queries import (
+    DIGEST_REFERENCE,
+    container,
+    environment,
+    role_policy_of,
+    secrets,
+    task_definition,
+)
 
 ROLES = ("api", "worker", "migrate")
 
@@ -112,7 +119,8 @@ def test_environment_and_secrets_follow_the_contract(stack: EvaluatedStack) -> N
             "DB_PASSWORD": f"{db_secret}:password::",
             "JWT_SECRET": jwt.state["arn"],
         }
-        assert not any("PASSWORD" in k or "SECRET" in k for k in env), "secrets only via `secrets`"
+        values = {k: v for k, v in env.items() if k != "DB_PASSWORD_SECRET_ARN"}
+        assert not any("PASSWORD" in k or "SECRET" in k for k in values), "secrets via `secrets`"
     api, worker = environment(stack, "api"), environment(stack, "worker")
     assert api["RELAY_ENABLED"] == "true"
     assert api["PORT"] == str(API_PORT)
@@ -260,3 +268,98 @@ def test_fargate_spot_mix_keeps_an_on_demand_base(staging: EvaluatedStack) -> No
     }
     assert strategy["FARGATE"]["base"] == staging.config.fargate_on_demand_base >= 1
     assert strategy["FARGATE_SPOT"]["weight"] == staging.config.fargate_spot_weight
+
+
+def test_services_depend_on_the_clusters_capacity_providers(
+    stack: EvaluatedStack, variant: Callable[..., EvaluatedStack]
+) -> None:
+    """ECS refuses a service whose capacity provider is not associated with the cluster yet,
+    and refuses to remove the association while a service uses it: the services must come
+    after it on create and go before it on destroy, i.e. depend on it."""
+    ec2 = variant("staging", compute_mode="ec2", image_platform="linux/arm64", api_memory="1000")
+    for evaluated in (stack, ec2):
+        (association,) = evaluated.of_type(
+            "aws:ecs/clusterCapacityProviders:ClusterCapacityProviders"
+        )
+        for role in ("api", "worker"):
+            ecs_service = evaluated.named("aws:ecs/service:Service", f"services-{role}")
+            assert association.urn in ecs_service.dependencies, (
+                f"{ecs_service.urn} does not depend on {association.urn}"
+            )
+
+
+def minutes(duration: str) -> float:
+    """A Pulumi custom timeout ("45m", "1h30m", "90s") in minutes."""
+    parts = re.findall(r"(\d+(?:\.\d+)?)([hms])", duration)
+    assert parts, duration
+    assert "".join(n + u for n, u in parts) == duration, duration
+    return sum(float(n) * {"h": 60, "m": 1, "s": 1 / 60}[u] for n, u in parts)
+
+
+# What the provider waits by default for a create or update with wait_for_steady_state.
+PROVIDER_DEFAULT_TIMEOUT_MINUTES = 20
+
+
+@pytest.mark.parametrize("bake", ["10", str(MAX_WAITED_BAKE_MINUTES)])
+def test_pulumi_waits_for_the_rollout_and_the_bake_time(
+    variant: Callable[..., EvaluatedStack], bake: str
+) -> None:
+    """Under blue/green, steady state comes only after the bake time: the provider's wait must
+    cover a rollout (its default 20 minutes) plus the bake, or `pulumi up` fails while ECS
+    carries on."""
+    blue_green = variant("prod", image_ref=STAGING_DIGEST, blue_green_bake_minutes=bake)
+    api = blue_green.named("aws:ecs/service:Service", "services-api")
+    for operation in ("create", "update"):
+        assert operation in api.custom_timeouts, f"{api.urn}: no {operation} timeout"
+        assert minutes(api.custom_timeouts[operation]) >= (
+            PROVIDER_DEFAULT_TIMEOUT_MINUTES + int(bake)
+        ), api.custom_timeouts
+    worker = blue_green.named("aws:ecs/service:Service", "services-worker")
+    for operation in ("create", "update"):
+        assert minutes(worker.custom_timeouts.get(operation, "20m")) >= 20
+
+
+def test_ec2_instances_are_refreshed_when_the_launch_template_changes(
+    variant: Callable[..., EvaluatedStack],
+) -> None:
+    """The provider starts an instance refresh only when the group's launch template version
+    changes: `$Latest` never changes, so the template's latest_version must be used. Every
+    instance is protected from scale-in (managed termination protection), so the refresh must be
+    told to replace protected instances too (managed draining moves their tasks first)."""
+    ec2 = variant("staging", compute_mode="ec2", image_platform="linux/arm64", api_memory="1000")
+    (template,) = ec2.of_type("aws:ec2/launchTemplate:LaunchTemplate")
+    (group,) = ec2.of_type("aws:autoscaling/group:Group")
+    version = group.inputs["launchTemplate"]["version"]
+    assert version not in ("$Latest", "$Default"), f"{group.urn}: version {version}"
+    assert version == str(template.state["latestVersion"])
+    refresh = group.inputs["instanceRefresh"]
+    assert group.inputs["protectFromScaleIn"] is True
+    assert refresh["preferences"]["scaleInProtectedInstances"] == "Refresh"
+    # The refresh settings are what StartInstanceRefresh takes: check them against its model.
+    autoscaling = botocore.session.get_session().get_service_model("autoscaling")
+    shape = autoscaling.operation_model("StartInstanceRefresh").input_shape
+    request = {
+        "AutoScalingGroupName": "group",
+        "Strategy": refresh["strategy"],
+        # Pulumi carries every number as a float; the API's percentages are integers.
+        "Preferences": {
+            k[0].upper() + k[1:]: int(v) if isinstance(v, float) and v.is_integer() else v
+            for k, v in refresh["preferences"].items()
+        },
+    }
+    report = ParamValidator().validate(request, shape)
+    assert not report.has_errors(), report.generate_report()
+
+
+def test_long_running_processes_read_the_rotating_database_password(stack: EvaluatedStack) -> None:
+    """RDS rotates the managed password every 7 days; ECS injects DB_PASSWORD at start only. The
+    api and the worker read the secret at each new connection: they get its ARN, and their task
+    roles may read exactly that secret (migrations are short-lived: DB_PASSWORD is enough)."""
+    database = stack.named("aws:rds/instance:Instance", "database-postgres")
+    db_secret = database.state["masterUserSecrets"][0]["secretArn"]
+    for role in ("api", "worker"):
+        assert environment(stack, role)["DB_PASSWORD_SECRET_ARN"] == db_secret
+        policy = role_policy_of(stack, f"task-roles-{role}")
+        reads = [s for s in policy["Statement"] if "secretsmanager:GetSecretValue" in s["Action"]]
+        assert [s["Resource"] for s in reads] == [[db_secret]], role
+    assert "DB_PASSWORD_SECRET_ARN" not in environment(stack, "migrate")

@@ -14,7 +14,7 @@ POLICY_DIR = Path(__file__).resolve().parents[2] / "policy"
 if str(POLICY_DIR) not in sys.path:
     sys.path.insert(0, str(POLICY_DIR))
 
-PROD_DIGEST = "123456789012.dkr.ecr.us-east-1.amazonaws.com/shipyard-staging@sha256:" + "cd" * 32
+PROD_DIGEST = "123456789012.dkr.ecr.us-east-1.amazonaws.com/shipyard@sha256:" + "cd" * 32
 
 
 @pytest.fixture(scope="session")

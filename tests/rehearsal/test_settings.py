@@ -95,6 +95,10 @@ def test_defaults_match_what_the_platform_deploys() -> None:
         "aws:region": "us-east-1",
         "shipyard:github_repository": "octo/shipyard",
         "shipyard:github_environment": "staging",
+        "shipyard:image_repository": "123456789012.dkr.ecr.us-east-1.amazonaws.com/shipyard",
+        "shipyard:workload_boundary_arn": (
+            "arn:aws:iam::123456789012:policy/shipyard-ci-workload-boundary"
+        ),
         "shipyard:vpc_cidr": "10.20.0.0/16",
         "shipyard:jwt_secret": "x" * 48,
     }

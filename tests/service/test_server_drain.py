@@ -20,6 +20,7 @@ import pytest
 from service.core.db import make_engine
 from service.local.processes import free_port, start_python, tail, terminate, wait_until_ready
 from service.migrations.runner import upgrade
+from tests.utils.sockets import wait_for_accepted_connections
 from tests.utils.users import PASSWORD
 
 pytestmark = pytest.mark.slow
@@ -105,11 +106,20 @@ def test_sigterm_finishes_in_flight_requests_and_exits_0(api: Api) -> None:
         except httpx.HTTPError as exc:
             results.append(f"{type(exc).__name__}: {exc}")
 
-    threads = [threading.Thread(target=slow_create) for _ in range(3)]
-    threads += [threading.Thread(target=login) for _ in range(8)]
-    for thread in threads:
+    # Logins first: their connections queue ahead of the slow creates' in the listener's FIFO
+    # accept queue, so once the server holds the slow creates it has taken the logins too.
+    logins = [threading.Thread(target=login) for _ in range(8)]
+    creates = [threading.Thread(target=slow_create) for _ in range(3)]
+    threads = logins + creates
+    for thread in logins:
         thread.start()
-    time.sleep(0.5)  # all of them are in flight: bodies still arriving, hashes queued
+    time.sleep(0.1)
+    for thread in creates:
+        thread.start()
+    # In flight: the server holds the slow creates (their bodies take 2 s) and, queued ahead of
+    # them, the logins. A fixed sleep alone raced the listener's close on a loaded machine.
+    wait_for_accepted_connections(api.process.pid, api.port, len(creates))
+    time.sleep(0.3)
     sent_at = time.monotonic()
     api.sigterm()
     for thread in threads:
@@ -152,7 +162,7 @@ def test_graceful_cap_bounds_the_drain(api: Api) -> None:
 
     thread = threading.Thread(target=stuck, daemon=True)
     thread.start()
-    time.sleep(0.5)
+    wait_for_accepted_connections(api.process.pid, api.port, 1)
     started = time.monotonic()
     api.sigterm()
     assert api.process.wait(15) == 0

@@ -1,0 +1,265 @@
+"""Which AWS role each workflow job assumes, and the OIDC token GitHub would hand that job.
+
+Read from the workflow files themselves: triggers, reusable workflows (`uses: $/.github/...`,
+with their `with:` inputs), matrices, environments, `permissions: id-token`, and the
+`role-to-assume` of every `aws-actions/configure-aws-credentials` step. The `sub` claim follows
+GitHub's documented formats ("OpenID Connect reference", checked 2026-11-29):
+
+- a job bound to an environment: `repo:O/R:environment:NAME`, whatever the event;
+- otherwise `repo:O/R:pull_request` for a pull request, `repo:O/R:ref:<ref>` for a push, a
+  dispatch and a schedule (schedules run on the default branch), and the merge queue's
+  `repo:O/R:ref:refs/heads/gh-readonly-queue/<base>/pr-<n>-<sha>`;
+- a pull request from a fork gets no token at all, and neither does a job without
+  `id-token: write`.
+
+Expressions are evaluated only in the forms the workflows use (`vars.X`, `matrix.k`,
+`inputs.k`, `a == 'x' && b || c`, string literals); anything else raises, so the proof cannot
+silently skip a job.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+CREDENTIALS_ACTION = "aws-actions/configure-aws-credentials"
+QUEUE_SHA = "0123456789abcdef0123456789abcdef01234567"
+
+
+@dataclass(frozen=True)
+class VarRef:
+    """`${{ vars.NAME }}`: a repository or environment variable."""
+
+    name: str
+
+
+Value = str | VarRef | None
+
+
+@dataclass(frozen=True)
+class Deferred:
+    """A reusable workflow's input: the caller's expression, evaluated only when read."""
+
+    text: Any
+    scope: Mapping[str, Mapping[str, Any]]
+
+
+@dataclass(frozen=True)
+class Event:
+    name: str  # push, pull_request, merge_group, workflow_dispatch, schedule
+    ref: str  # the ref the run is for
+    inputs: Mapping[str, str] = field(default_factory=dict)  # workflow_dispatch inputs
+    from_fork: bool = False
+
+    def describe(self) -> str:
+        extra = f" {dict(self.inputs)}" if self.inputs else ""
+        fork = " from a fork" if self.from_fork else ""
+        return f"{self.name}{fork} on {self.ref}{extra}"
+
+
+@dataclass(frozen=True)
+class Assumption:
+    """One job, in one run, that assumes an AWS role."""
+
+    workflow: str
+    job: str  # as GitHub names the check: "caller / called" for reusable workflows
+    event: Event
+    environment: str | None
+    role: Value  # what role-to-assume evaluates to
+    timeout_minutes: int
+    duration_seconds: int | None  # role-duration-seconds (None: the action's default, 1 h)
+    id_token: bool  # does the job hold `id-token: write`?
+
+    def subject(self, repository: str) -> str | None:
+        """The `sub` GitHub issues to this job, or None when it issues no token."""
+        if self.event.from_fork or not self.id_token:
+            return None
+        if self.environment:
+            return f"repo:{repository}:environment:{self.environment}"
+        if self.event.name == "pull_request":
+            return f"repo:{repository}:pull_request"
+        return f"repo:{repository}:ref:{self.event.ref}"
+
+    def describe(self) -> str:
+        env = f", environment {self.environment}" if self.environment else ""
+        return f"{self.workflow} job '{self.job}' ({self.event.describe()}{env})"
+
+
+# --- expressions -------------------------------------------------------------------------------
+
+_EXPRESSION = re.compile(r"^\$\{\{\s*(?P<body>.+?)\s*\}\}$")
+_CONDITIONAL = re.compile(
+    r"^(?P<left>[\w.]+)\s*==\s*'(?P<literal>[^']*)'\s*&&\s*(?P<then>\S+)\s*\|\|\s*(?P<else>\S+)$"
+)
+
+
+def evaluate(text: Any, scope: Mapping[str, Mapping[str, Any]]) -> Value:
+    """A workflow value: a literal, or `${{ expr }}` over `vars`, `matrix` and `inputs`."""
+    if text is None:
+        return None
+    literal = str(text)
+    match = _EXPRESSION.match(literal.strip())
+    if match is None:
+        if "${{" in literal:
+            raise ValueError(
+                f"cannot evaluate {literal!r}: only whole-value expressions are supported"
+            )
+        return literal
+    return _evaluate_body(match["body"], scope)
+
+
+def _evaluate_body(body: str, scope: Mapping[str, Mapping[str, Any]]) -> Value:
+    if body.startswith("'") and body.endswith("'"):
+        return body[1:-1]
+    conditional = _CONDITIONAL.match(body)
+    if conditional:
+        left = _evaluate_body(conditional["left"], scope)
+        branch = "then" if left == conditional["literal"] else "else"
+        return _evaluate_body(conditional[branch], scope)
+    context, _, name = body.partition(".")
+    if context == "vars" and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+        return VarRef(name)
+    if context in ("matrix", "inputs") and name in scope.get(context, {}):
+        value = scope[context][name]
+        if isinstance(value, Deferred):
+            return evaluate(value.text, value.scope)
+        return evaluate(value, scope)
+    raise ValueError(f"cannot evaluate ${{{{ {body} }}}} (scope: {sorted(scope)})")
+
+
+# --- workflows ---------------------------------------------------------------------------------
+
+
+def load(path: Path) -> dict[str, Any]:
+    data: dict[Any, Any] = yaml.safe_load(path.read_text(encoding="utf-8"))
+    if True in data:  # YAML 1.1 reads the key `on` as a boolean
+        data["on"] = data.pop(True)
+    return data
+
+
+def events_of(workflow: Mapping[str, Any], main_branch: str = "main") -> list[Event]:
+    """One representative run per trigger (and per choice of each dispatch input)."""
+    triggers = workflow.get("on") or {}
+    if isinstance(triggers, str | list):
+        triggers = dict.fromkeys([triggers] if isinstance(triggers, str) else triggers)
+    main_ref = f"refs/heads/{main_branch}"
+    found: list[Event] = []
+    for name, spec in triggers.items():
+        spec = spec or {}
+        if name == "push":
+            for branch in spec.get("branches", [main_branch]):
+                found.append(Event("push", f"refs/heads/{branch}"))
+        elif name == "pull_request":
+            found.append(Event("pull_request", "refs/pull/42/merge"))
+            found.append(Event("pull_request", "refs/pull/43/merge", from_fork=True))
+        elif name == "merge_group":
+            queue = f"refs/heads/gh-readonly-queue/{main_branch}/pr-42-{QUEUE_SHA}"
+            found.append(Event("merge_group", queue))
+        elif name == "schedule":
+            found.append(Event("schedule", main_ref))
+        elif name == "workflow_dispatch":
+            inputs = spec.get("inputs") or {}
+            choices = [
+                [(key, str(option)) for option in (definition.get("options") or [""])]
+                for key, definition in inputs.items()
+            ]
+            for combination in itertools.product(*choices):
+                found.append(Event("workflow_dispatch", main_ref, dict(combination)))
+        elif name != "workflow_call":
+            raise ValueError(f"trigger {name!r} has no documented subject here; add it")
+    return found
+
+
+def _matrix_rows(job: Mapping[str, Any]) -> list[dict[str, Any]]:
+    matrix = ((job.get("strategy") or {}).get("matrix")) or {}
+    if not matrix:
+        return [{}]
+    include = matrix.get("include") or []
+    axes = {k: v for k, v in matrix.items() if k not in ("include", "exclude")}
+    rows = [dict(zip(axes, values, strict=True)) for values in itertools.product(*axes.values())]
+    if include and rows == [{}]:
+        return [dict(row) for row in include]
+    return rows + [dict(row) for row in include] if include else rows
+
+
+def _has_id_token(job: Mapping[str, Any]) -> bool:
+    permissions = job.get("permissions")
+    return isinstance(permissions, Mapping) and permissions.get("id-token") == "write"
+
+
+def _job_name(job_id: str, job: Mapping[str, Any], scope: Mapping[str, Mapping[str, Any]]) -> str:
+    raw = str(job.get("name", job_id))
+    return re.sub(r"\$\{\{[^}]*\}\}", lambda m: str(evaluate(m.group(0), scope)), raw)
+
+
+def assumptions(workflows: Path, *, main_branch: str = "main") -> Iterator[Assumption]:
+    """Every (run, job) pair in which a job configures AWS credentials through OIDC."""
+    for path in sorted(workflows.glob("*.yml")):
+        workflow = load(path)
+        for event in events_of(workflow, main_branch):
+            scope = {"inputs": dict(event.inputs)}
+            yield from _jobs(
+                workflows, path.name, workflow, event, scope, prefix="", caller_token=True
+            )
+
+
+def _jobs(
+    workflows: Path,
+    name: str,
+    workflow: Mapping[str, Any],
+    event: Event,
+    scope: Mapping[str, Mapping[str, Any]],
+    *,
+    prefix: str,
+    caller_token: bool,
+) -> Iterator[Assumption]:
+    for job_id, job in (workflow.get("jobs") or {}).items():
+        for row in _matrix_rows(job):
+            job_scope = {**scope, "matrix": row}
+            title = prefix + _job_name(job_id, job, job_scope)
+            token = caller_token and _has_id_token(job)
+            uses = job.get("uses")
+            if uses:
+                called = workflows / Path(str(uses).split("/.github/workflows/", 1)[1])
+                # Inputs are the caller's expressions, evaluated in the caller's scope.
+                resolved = {k: Deferred(v, job_scope) for k, v in (job.get("with") or {}).items()}
+                callee = load(called)
+                declared = ((callee.get("on") or {}).get("workflow_call") or {}).get("inputs") or {}
+                defaults: dict[str, Any] = {
+                    k: str(d.get("default", "")) for k, d in declared.items()
+                }
+                yield from _jobs(
+                    workflows, name, callee, event, {"inputs": {**defaults, **resolved}},
+                    prefix=f"{title} / ", caller_token=token,
+                )  # fmt: skip
+                continue
+            for step in job.get("steps") or []:
+                if not str(step.get("uses", "")).startswith(CREDENTIALS_ACTION + "@"):
+                    continue
+                settings = step.get("with") or {}
+                environment = job.get("environment")
+                if isinstance(environment, Mapping):
+                    environment = environment.get("name")
+                duration = settings.get("role-duration-seconds")
+                yield Assumption(
+                    workflow=name,
+                    job=title,
+                    event=event,
+                    environment=_as_text(evaluate(environment, job_scope)) or None,
+                    role=evaluate(settings.get("role-to-assume"), job_scope),
+                    timeout_minutes=int(job.get("timeout-minutes", 360)),
+                    duration_seconds=int(duration) if duration is not None else None,
+                    id_token=token,
+                )
+
+
+def _as_text(value: Value) -> str:
+    if isinstance(value, VarRef):
+        return "${{ vars." + value.name + " }}"
+    return value or ""

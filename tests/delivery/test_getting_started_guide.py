@@ -1,0 +1,123 @@
+"""docs/getting-started-on-aws.md matches the code: every command it gives names a real target,
+module, setting and output, and the ones that run without AWS or GitHub are run here."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import re
+import shlex
+import subprocess
+import sys
+
+import pytest
+
+from infra.bootstrap_program import OUTPUT_NAMES
+from infra.offline import evaluate_bootstrap
+from tests.delivery.support import REPO_ROOT
+
+GUIDE = REPO_ROOT / "docs" / "getting-started-on-aws.md"
+TEXT = GUIDE.read_text(encoding="utf-8")
+BLOCKS = re.findall(r"```sh\n(.*?)```", TEXT, flags=re.DOTALL)
+COMMANDS = [
+    line.strip()
+    for block in BLOCKS
+    for line in block.replace("\\\n", " ").splitlines()
+    if line.strip() and not line.strip().startswith("#")
+]
+
+
+def test_the_guide_has_its_numbered_steps():
+    for step in ("## 1.", "## 2.", "## 3.", "## 4.", "## 5.", "## 6."):
+        assert step in TEXT
+    assert len(COMMANDS) > 15
+
+
+def test_every_make_target_in_the_guide_exists():
+    makefile = (REPO_ROOT / "Makefile").read_text()
+    targets = {m for c in COMMANDS for m in re.findall(r"\bmake ([a-z-]+)", c)}
+    assert {"plan-bootstrap", "bootstrap", "plan"} <= targets
+    for target in targets:
+        assert re.search(rf"^{target}:", makefile, flags=re.MULTILINE), target
+
+
+def test_every_python_module_in_the_guide_exists():
+    modules = {m for c in COMMANDS for m in re.findall(r"python -m ([\w.]+)", c)}
+    assert "scripts.github_setup" in modules
+    for module in modules:
+        assert importlib.util.find_spec(module) is not None, module
+
+
+def test_every_bootstrap_output_the_guide_reads_is_one_the_bootstrap_exports():
+    read = {m for c in COMMANDS for m in re.findall(r"bootstrap-shipyard\.json (\w+)", c)}
+    assert read
+    assert read <= set(OUTPUT_NAMES), read - set(OUTPUT_NAMES)
+
+
+def test_every_stack_setting_the_guide_sets_is_a_known_setting():
+    config = (REPO_ROOT / "platform" / "infra" / "config.py").read_text()
+    keys = {
+        m
+        for c in COMMANDS
+        for m in re.findall(r"pulumi config set --stack \S+ (?:--secret )?(\w+)", c)
+    }
+    assert {"image_repository", "workload_boundary_arn", "jwt_secret"} <= keys
+    for key in keys:
+        assert f'"{key}"' in config, key
+
+
+def test_every_bootstrap_setting_in_the_guides_table_is_read_by_the_bootstrap():
+    source = (REPO_ROOT / "platform" / "infra" / "bootstrap_config.py").read_text()
+    table = re.findall(r"^\| `(\w+)` \|", TEXT, flags=re.MULTILINE)
+    assert "state_bucket" in table
+    for key in table:
+        assert f'"{key}"' in source, key
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory):
+    """The repository root as the guide expects it after `make bootstrap` (outputs file)."""
+    directory = tmp_path_factory.mktemp("guide")
+    outputs = evaluate_bootstrap("shipyard").outputs
+    (directory / "bootstrap-shipyard.json").write_text(json.dumps(outputs))
+    return directory, outputs
+
+
+def _run(command: str, cwd) -> subprocess.CompletedProcess[str]:
+    argv = shlex.split(command)
+    assert argv[:2] == ["python", "-m"], command
+    env = {"PYTHONPATH": str(REPO_ROOT), "PATH": "/usr/bin:/bin"}
+    return subprocess.run(
+        [sys.executable, *argv[1:]], cwd=cwd, env=env, capture_output=True, text=True,
+        timeout=120, check=False,
+    )  # fmt: skip
+
+
+def test_the_stack_output_reads_in_the_guide_return_the_bootstraps_values(workdir):
+    directory, outputs = workdir
+    reads = sorted(
+        {
+            m
+            for c in COMMANDS
+            for m in re.findall(r"\$\((python -m scripts\.deploy\.stack_outputs [^)]+)\)", c)
+        }
+    )
+    assert reads
+    for command in reads:
+        result = _run(command, directory)
+        name = command.rsplit(" ", 1)[1]
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert result.stdout.strip() == outputs[name], command
+
+
+def test_the_guides_github_setup_dry_run_prints_the_wiring_from_the_bootstrap(workdir):
+    directory, outputs = workdir
+    (dry,) = [c for c in COMMANDS if "scripts.github_setup" in c and "--dry-run" in c]
+    command = dry.replace("OWNER/NAME", "acme/shop").replace("YOUR_LOGIN", "octocat")
+    result = _run(command, directory)
+    assert result.returncode == 0, result.stdout + result.stderr
+    for value in (
+        outputs["preview_role_arn"], outputs["image_push_role_arn"], outputs["state_backend_url"],
+        outputs["deploy_targets"]["production"]["deploy_role_arn"], "GET /users/octocat",
+    ):  # fmt: skip
+        assert value in result.stdout, value

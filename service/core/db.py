@@ -133,13 +133,15 @@ class RequestSession(Session):
     """A session that retries its first statement once when it met a dead pooled connection.
 
     Without a pre-ping, a connection the server closed while it sat in the pool (a restart, a
-    fail-over, an idle timeout) is found out by the first statement sent on it. For a read
-    session that statement is retried once on a fresh connection: nothing was read yet and a
-    read changes nothing, so the retry is invisible. Write sessions never retry (a write is not
-    repeated blindly): their request answers 503 like any outage and the client retries. A
-    failure to open a connection is an outage, not a stale connection, and is not retried."""
+    fail-over, an idle timeout, a password rotation's terminated backends) is found out by the
+    first statement sent on it. Only that first statement of a session's transaction is
+    retried, once, on a fresh connection: nothing was sent before it, and whatever it did on the
+    dead connection was never committed (the server rolls back a transaction whose connection
+    is gone; in autocommit only reads use it). A failure later in a transaction is never
+    retried (the request answers 503 and the client retries, orders with their Idempotency-Key),
+    nor is a failure to open a connection (an outage, not a stale connection)."""
 
-    retry_stale_connection = False
+    retry_stale_connection = True
 
     def _execute_internal(self, *args: Any, **kwargs: Any) -> Any:
         if not self.retry_stale_connection or self.in_transaction():
@@ -151,15 +153,11 @@ class RequestSession(Session):
             if not exc.connection_invalidated:
                 raise
             log.info(
-                "stale pooled connection; read retried on a fresh one",
+                "stale pooled connection; first statement retried on a fresh one",
                 extra={"error": str(exc.orig).strip().splitlines()[0] if str(exc.orig) else ""},
             )
             self.rollback()  # releases the invalidated connection
         return super()._execute_internal(*args, **kwargs)
-
-
-class ReadSession(RequestSession):
-    retry_stale_connection = True
 
 
 def sends_rollback_on_close(session: Session) -> bool:
@@ -194,7 +192,7 @@ class Database:
         # with psycopg: it only changes when the next BEGIN is sent).
         self.read_sessions = sessionmaker(
             self.engine.execution_options(isolation_level="AUTOCOMMIT"),
-            class_=ReadSession,
+            class_=RequestSession,
             expire_on_commit=False,
         )
 

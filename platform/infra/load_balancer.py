@@ -60,6 +60,9 @@ class LoadBalancer(pulumi.ComponentResource):
     origin_domain_name: pulumi.Output[str]
     origin_protocol_policy: str
     security_group_id: pulumi.Output[str]
+    # The CIDRs of CloudFront's origin-facing prefix list: the api trusts X-Forwarded-For from
+    # them when CloudFront reaches a public ALB (they appear as the hop before the ALB).
+    cloudfront_origin_cidrs: pulumi.Output[list[str]]
     target_group: aws.lb.TargetGroup
     # The second target group and ECS's role for native blue/green (None for rolling).
     alternate_target_group: aws.lb.TargetGroup | None
@@ -77,6 +80,9 @@ class LoadBalancer(pulumi.ComponentResource):
 
         prefix_list = aws.ec2.get_managed_prefix_list_output(
             name=CLOUDFRONT_PREFIX_LIST, opts=pulumi.InvokeOutputOptions(parent=self)
+        )
+        self.cloudfront_origin_cidrs = prefix_list.entries.apply(
+            lambda entries: [entry.cidr for entry in entries or []]
         )
         security_group = aws.ec2.SecurityGroup(
             f"{name}-sg",

@@ -132,8 +132,9 @@ def container_definition(
             {"containerPort": API_PORT, "protocol": "tcp", "name": "http", "appProtocol": "http"}
         ]
         definition["healthCheck"] = {
-            # Liveness only (/healthz has no dependencies): a database blip must not make ECS
-            # kill every task; the ALB's /readyz check takes the task out of rotation instead.
+            # Liveness only (/healthz has no dependencies), the same path the target group
+            # checks: a database outage must not make ECS replace every task
+            # (docs/health-checks.md).
             "command": [
                 "CMD",
                 "python",

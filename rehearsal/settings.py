@@ -47,7 +47,8 @@ class RolloutSettings:
     stack: str
     api_desired_count: int = 1
     worker_desired_count: int = 1
-    # The ALB target group's health check (GET /readyz).
+    # The ALB target group's health check timing (the ALB checks /healthz; the rehearsal's HAProxy
+    # checks the stricter /readyz, which agrees while the database is up: docs/health-checks.md).
     health_check_interval_seconds: float = 10
     health_check_timeout_seconds: float = 5
     healthy_threshold: int = 2

@@ -11,10 +11,16 @@
 Either way the security group admits only CloudFront's origin-facing managed prefix list, and
 the listener's default action refuses: only the forward rule reaches the tasks.
 
-Target-group timing (why these numbers; see also services.py for the whole rollout arithmetic):
-a new task is healthy after HEALTHY_THRESHOLD x INTERVAL = 2 x 10 s = 20 s of passing /readyz; a
-sick one is out after UNHEALTHY_THRESHOLD x INTERVAL = 3 x 10 s = 30 s. Pulumi/Terraform defaults
-(interval 30 s, 3 healthy checks) would add 70 s to every task start of a rollout.
+Target-group health check (docs/health-checks.md): the shallow `/healthz` (the process answers;
+no dependency), because ECS REPLACES a task its target group calls unhealthy, and a database
+fail-over (60-120 s) fails a deep check on every task at once: replacing them all fixes nothing
+and leaves no warm task when the database is back. The deep `/readyz` stays where acting on it is
+safe: the deploy's smoke test and the rehearsal's HAProxy. Timing: a new task is healthy after
+HEALTHY_THRESHOLD x INTERVAL = 2 x 10 s = 20 s; a wedged process (no answer) is unhealthy at most
+UNHEALTHY_THRESHOLD x INTERVAL + TIMEOUT = 3 x 10 s + 5 s = 35 s after it stopped answering, and
+ECS then replaces it. Pulumi/Terraform defaults (interval 30 s, 3 healthy checks) would add 70 s
+to every task start of a rollout. tests/platform_program/test_health_checks.py does the arithmetic
+on the evaluated stack.
 """
 
 from __future__ import annotations
@@ -27,7 +33,8 @@ import pulumi_aws as aws
 from infra.config import StackConfig
 
 API_PORT = 8000
-HEALTH_CHECK_PATH = "/readyz"
+# Liveness, not readiness: see the module docstring.
+HEALTH_CHECK_PATH = "/healthz"
 HEALTH_CHECK_INTERVAL_SECONDS = 10
 HEALTH_CHECK_TIMEOUT_SECONDS = 5
 HEALTHY_THRESHOLD = 2
@@ -60,6 +67,9 @@ class LoadBalancer(pulumi.ComponentResource):
     origin_domain_name: pulumi.Output[str]
     origin_protocol_policy: str
     security_group_id: pulumi.Output[str]
+    # The CIDRs of CloudFront's origin-facing prefix list: the api trusts X-Forwarded-For from
+    # them when CloudFront reaches a public ALB (they appear as the hop before the ALB).
+    cloudfront_origin_cidrs: pulumi.Output[list[str]]
     target_group: aws.lb.TargetGroup
     # The second target group and ECS's role for native blue/green (None for rolling).
     alternate_target_group: aws.lb.TargetGroup | None
@@ -77,6 +87,9 @@ class LoadBalancer(pulumi.ComponentResource):
 
         prefix_list = aws.ec2.get_managed_prefix_list_output(
             name=CLOUDFRONT_PREFIX_LIST, opts=pulumi.InvokeOutputOptions(parent=self)
+        )
+        self.cloudfront_origin_cidrs = prefix_list.entries.apply(
+            lambda entries: [entry.cidr for entry in entries or []]
         )
         security_group = aws.ec2.SecurityGroup(
             f"{name}-sg",

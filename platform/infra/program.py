@@ -194,6 +194,7 @@ def build(config: StackConfig, topology: Topology = TOPOLOGY) -> dict[str, Any]:
             jwt_secret_arn=secrets.jwt_secret_arn,
             log_group_names=observability.log_group_names,
             messaging_env=messaging_env,
+            cloudfront_origin_cidrs=load_balancer.cloudfront_origin_cidrs,
             execution_role_arn=task_roles.execution_role_arn,
             task_role_arns=task_roles.task_role_arns,
         ),

@@ -40,6 +40,29 @@ class ContainerInputs:
     jwt_secret_arn: str
     log_group: str
     messaging_env: dict[str, str]  # env var -> topic ARN / queue URL
+    # The proxies whose X-Forwarded-For the api believes (see trusted_proxy_ranges).
+    trusted_proxies: tuple[str, ...]
+
+
+def trusted_proxy_ranges(config: StackConfig, cloudfront_origin_cidrs: list[str]) -> list[str]:
+    """TRUSTED_PROXIES for the api: every hop that may stand between a caller and the process.
+
+    The ALB's nodes and CloudFront's VPC-origin ENIs have addresses inside the VPC. With
+    `alb_origin=public` CloudFront connects from its origin-facing ranges, so the ALB appends a
+    CloudFront address to X-Forwarded-For: those ranges are trusted too (the service then takes
+    the rightmost address that is not a proxy: the viewer's). The service refuses to start
+    without the setting outside local (service/core/config.py, missing_api_settings).
+    """
+    ranges = [str(config.vpc_cidr)]
+    if config.alb_origin == "public":
+        if not cloudfront_origin_cidrs:
+            raise ValueError(
+                "the managed prefix list com.amazonaws.global.cloudfront.origin-facing has no "
+                "entries in this region; shipyard:alb_origin=public needs them for "
+                "TRUSTED_PROXIES (or use shipyard:alb_origin=vpc_origin)"
+            )
+        ranges.extend(cloudfront_origin_cidrs)
+    return ranges
 
 
 def container_definition(
@@ -66,6 +89,7 @@ def container_definition(
                 "PORT": str(API_PORT),
                 "RELAY_ENABLED": "true",  # the outbox relay runs inside the api process
                 "GRACEFUL_SHUTDOWN_SECONDS": str(config.graceful_shutdown_seconds),
+                "TRUSTED_PROXIES": ",".join(inputs.trusted_proxies),
             }
         )
     if role == "worker":
@@ -108,8 +132,9 @@ def container_definition(
             {"containerPort": API_PORT, "protocol": "tcp", "name": "http", "appProtocol": "http"}
         ]
         definition["healthCheck"] = {
-            # Liveness only (/healthz has no dependencies): a database blip must not make ECS
-            # kill every task; the ALB's /readyz check takes the task out of rotation instead.
+            # Liveness only (/healthz has no dependencies), the same path the target group
+            # checks: a database outage must not make ECS replace every task
+            # (docs/health-checks.md).
             "command": [
                 "CMD",
                 "python",
@@ -139,6 +164,8 @@ class TaskDefinitionsArgs:
     jwt_secret_arn: pulumi.Input[str]
     log_group_names: dict[str, pulumi.Output[str]]
     messaging_env: dict[str, pulumi.Output[str]]
+    # CloudFront's origin-facing CIDRs (the load balancer's prefix-list lookup).
+    cloudfront_origin_cidrs: pulumi.Input[list[str]]
     execution_role_arn: pulumi.Input[str]
     task_role_arns: dict[str, pulumi.Output[str]]
 
@@ -163,6 +190,7 @@ class TaskDefinitions(pulumi.ComponentResource):
                 jwt_secret=args.jwt_secret_arn,
                 log_group=args.log_group_names[role],
                 messaging=messaging,
+                cloudfront=args.cloudfront_origin_cidrs,
             ).apply(
                 lambda v, role=role: json.dumps(
                     [
@@ -182,6 +210,9 @@ class TaskDefinitions(pulumi.ComponentResource):
                                 jwt_secret_arn=v["jwt_secret"],
                                 log_group=v["log_group"],
                                 messaging_env=dict(v["messaging"]),
+                                trusted_proxies=tuple(
+                                    trusted_proxy_ranges(config, list(v["cloudfront"]))
+                                ),
                             ),
                         )
                     ]

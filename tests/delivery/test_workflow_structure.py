@@ -125,7 +125,7 @@ def test_id_token_write_only_where_aws_is_assumed(name):
         assert grants == _assumes_aws(job), (
             f"{name}/{job_id}: id-token: write iff it assumes a role"
         )
-        extra = set(job["permissions"]) - {"contents", "id-token", "pull-requests"}
+        extra = set(job["permissions"]) - {"contents", "id-token", "pull-requests", "issues"}
         assert extra == set(), f"{name}/{job_id} asks for {extra}"
 
 
@@ -493,3 +493,147 @@ def test_the_platform_bake_limit_is_computed_from_the_deploy_jobs_real_timeout()
     ]
     assert durations, "the deploy job assumes its role with an explicit session length"
     assert min(durations) >= DEPLOY_JOB_MINUTES * 60
+
+
+# --- the destructive-change gate (issue 16; scripts/deploy/destructive_gate.py) --------------
+
+GATE = "scripts.deploy.destructive_gate"
+
+
+def _runs_the_gate(job: dict[str, Any]) -> bool:
+    if job.get("uses", "").endswith("deploy-stack.yml"):
+        return True  # its plan and deploy jobs run it
+    return any(GATE in step.get("run", "") for step in _steps(job))
+
+
+def _step(job: dict[str, Any], fragment: str) -> dict[str, Any]:
+    return _steps(job)[_step_index(job, fragment)]
+
+
+def test_adding_or_removing_a_label_runs_the_previews_again():
+    trigger = load_workflow("pull-request.yml")["on"]
+    assert {"opened", "synchronize", "reopened", "labeled", "unlabeled"} <= set(
+        trigger["pull_request"]["types"]
+    )
+    assert "merge_group" in trigger
+
+
+def test_the_gate_judges_each_stacks_pull_request_preview_after_its_comment():
+    preview = _jobs("pull-request.yml")["preview"]
+    stacks = {row["stack"] for row in preview["strategy"]["matrix"]["include"]}
+    assert stacks == {"staging", "prod"}
+    run = _step(preview, "pulumi preview")
+    assert '--event-log "$RUNNER_TEMP/events.jsonl"' in run["run"]
+    assert run["env"]["PULUMI_DEBUG_COMMANDS"] == "true"  # --event-log exists only with it
+    order = [
+        _step_index(preview, "pulumi preview"),
+        _step_index(preview, "scripts.deploy.plan_json"),
+        _step_index(preview, "render_preview_comment"),
+        _step_index(preview, "upsert_pr_comment"),
+        _step_index(preview, GATE),
+    ]
+    assert order == sorted(order), "sanitise, show (block first), post, then judge"
+    sanitise = _step(preview, "scripts.deploy.plan_json")["run"]
+    assert 'rm -f "$RUNNER_TEMP/events.jsonl"' in sanitise, "the raw log holds inputs: deleted"
+    render = _step(preview, "render_preview_comment")["run"]
+    gate = _step(preview, GATE)
+    plan = '"$RUNNER_TEMP/plan-$STACK.json"'
+    assert f"--output {plan}" in sanitise
+    assert f"--plan {plan}" in render
+    assert f"--plan {plan}" in gate["run"]
+    assert '--stack "$STACK"' in gate["run"]
+    for flag in ("--labels", "--label-events", "--author"):
+        assert flag in gate["run"]
+    assert "!cancelled()" in gate["if"]
+    assert "continue-on-error" not in gate
+
+
+def test_a_failed_pull_request_preview_passes_only_as_an_approved_destructive_change():
+    preview = _jobs("pull-request.yml")["preview"]
+    step = _step(preview, "pulumi preview")
+    # Prod's own refusal to replace a protected resource fails the preview; the gate decides.
+    assert step.get("continue-on-error") is True
+    last = _steps(preview)[-1]
+    assert _step_index(preview, GATE) < len(_steps(preview)) - 1
+    condition = last["if"]
+    assert "steps.preview.outcome == 'failure'" in condition
+    assert "steps.destructive.outputs.destructive == 'true'" in condition
+    assert "steps.destructive.outputs.approved == 'true'" in condition
+    assert _step(preview, GATE)["id"] == "destructive"
+    assert "exit 1" in last["run"]
+
+
+def test_the_saved_plan_is_judged_before_the_approval():
+    jobs = load_workflow("deploy-stack.yml")["jobs"]
+    plan = jobs["plan"]
+    assert "environment" not in plan, "the reviewers are asked only after this job"
+    saved = _step(plan, "--save-plan")
+    # The same preview run saves the plan and logs its steps: the gate judges what is applied.
+    assert '--event-log "$RUNNER_TEMP/events.jsonl"' in saved["run"]
+    assert saved["env"]["PULUMI_DEBUG_COMMANDS"] == "true"
+    order = [
+        _step_index(plan, "--save-plan"),
+        _step_index(plan, "scripts.deploy.plan_json"),
+        _step_index(plan, GATE),
+        _step_index(plan, "upload-artifact"),
+    ]
+    assert order == sorted(order)
+    sanitise = _step(plan, "scripts.deploy.plan_json")["run"]
+    assert '--output "$RUNNER_TEMP/plan/destructive.json"' in sanitise
+    assert 'rm -f "$RUNNER_TEMP/events.jsonl"' in sanitise
+    assert _step(plan, "upload-artifact")["with"]["path"] == "${{ runner.temp }}/plan"
+    gate = _step(plan, GATE)
+    assert '--plan "$RUNNER_TEMP/plan/destructive.json"' in gate["run"]
+    assert "continue-on-error" not in gate
+
+
+def test_the_deploy_refuses_the_same_plan_without_the_label_before_changing_anything():
+    deploy = load_workflow("deploy-stack.yml")["jobs"]["deploy"]
+    gate = _step(deploy, GATE)
+    assert "if" not in gate, "runs on every deploy"
+    assert "continue-on-error" not in gate
+    # The plan from the artifact (the one approved), labels of the merged PR read now.
+    assert '--plan "$RUNNER_TEMP/plan/destructive.json"' in gate["run"]
+    assert '--commit-pulls "$RUNNER_TEMP/pulls.json" --commit "$GITHUB_SHA"' in gate["run"]
+    assert "commits/$GITHUB_SHA/pulls" in gate["run"]
+    assert "--label-events" in gate["run"]
+    order = [
+        _step_index(deploy, "download-artifact"),
+        _step_index(deploy, "plan_manifest check"),
+        _step_index(deploy, GATE),
+        _step_index(deploy, "run_migration"),
+        _step_index(deploy, "pulumi up"),
+    ]
+    assert order == sorted(order)
+
+
+def test_every_deploy_of_either_stack_goes_through_the_gate():
+    callers = [
+        (name, job_id, job)
+        for name in ALL_WORKFLOWS
+        for job_id, job in _jobs(name).items()
+        if job.get("uses", "").endswith("deploy-stack.yml")
+    ]
+    stacks = {job["with"]["stack"] for name, _, job in callers if name == "deploy.yml"}
+    assert stacks == {"staging", "prod"}
+    deploy_stack = load_workflow("deploy-stack.yml")["jobs"]
+    assert all(_runs_the_gate(job) for job in deploy_stack.values())
+    for name, job_id, job in callers:
+        # A reusable workflow's jobs get no more than the caller grants.
+        for scope in ("pull-requests", "issues"):
+            assert job["permissions"].get(scope) == "read", f"{name}/{job_id}: {scope}"
+
+
+@pytest.mark.parametrize("name", ALL_WORKFLOWS)
+def test_issue_and_pull_request_reads_only_where_the_gate_needs_them(name):
+    for job_id, job in _jobs(name).items():
+        permissions = job["permissions"]
+        where = f"{name}/{job_id}"
+        if _runs_the_gate(job):
+            assert permissions.get("issues") == "read", f"{where}: the label's timeline"
+            assert permissions.get("pull-requests") in ("read", "write"), where
+        else:
+            assert "issues" not in permissions, f"{where} does not run the gate"
+            if job_id != "preview":
+                assert "pull-requests" not in permissions, where
+        assert permissions.get("issues") in (None, "read"), f"{where}: never write issues"

@@ -186,7 +186,7 @@ def test_drain_arithmetic_drops_nothing(stack: EvaluatedStack) -> None:
     assert worker_drain < queue.visibility_timeout_seconds
     (target_group, *_) = stack.of_type("aws:lb/targetGroup:TargetGroup")
     check = target_group.inputs["healthCheck"]
-    assert check["path"] == HEALTH_CHECK_PATH == "/readyz"
+    assert check["path"] == HEALTH_CHECK_PATH == "/healthz"
     assert target_group.inputs["port"] == API_PORT
     assert target_group.inputs["targetType"] == "ip"
     # deregistration must be explicit (AWS's default 300 s stalls every rollout) and cover a request

@@ -2,27 +2,30 @@
 each new connection (service/core/db_credentials.py), so nothing fails and nothing restarts.
 
 The rotation is RDS's: a new secret version in Secrets Manager (moto's server), then the new
-password on the server (a dedicated role in a scratch database; the `postgres` user is never
-touched), then every open connection closed, as a recycle or fail-over would.
+password on the server, then every open connection closed, as a recycle or fail-over would.
 
-The test server authenticates loopback connections with `trust`, so it cannot refuse a stale
-password: the proof that the new one is used is the processes' own record of the secret
-version each connection read, next to every request and order succeeding.
+The server is a PostgreSQL cluster the test owns (tests/utils/postgres_cluster.py) that, like
+RDS, makes the application's role present its current password (SCRAM); only the test's own
+superuser connects without one. So the old password is really refused after the rotation (the
+control below shows it), and every request and order succeeding afterwards proves the processes
+read the new one; their log of the secret version each connection read says which.
 """
 
 from __future__ import annotations
 
 import json
-import time
 import uuid
 from pathlib import Path
 
 import boto3
 import pytest
 from sqlalchemy import create_engine, make_url, text
+from sqlalchemy.exc import OperationalError
 
+from service.core.db import make_engine
 from service.local.emulator import Emulator
-from tests.utils.databases import migrated_postgres_database
+from service.migrations.runner import upgrade
+from tests.utils.postgres_cluster import owned_postgres
 from tests.utils.system import ApiClient, LocalSystem
 
 pytestmark = [pytest.mark.slow, pytest.mark.emulator, pytest.mark.postgres]
@@ -36,8 +39,28 @@ def secret_versions_read(log: str) -> list[str]:
     ]
 
 
+def password_refused(url: str) -> bool:
+    engine = create_engine(url)
+    try:
+        with engine.connect():
+            return False
+    except OperationalError as exc:
+        return "password authentication failed" in str(exc)
+    finally:
+        engine.dispose()
+
+
 def test_api_and_worker_survive_a_password_rotation(emulator: Emulator, tmp_path: Path) -> None:
-    with migrated_postgres_database("shipyard_rotation") as admin_url:
+    with owned_postgres(passwords=True) as cluster:
+        admin_url = cluster.url_for("postgres")
+        setup = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+        with setup.connect() as connection:
+            connection.execute(text("CREATE DATABASE shipyard"))
+        setup.dispose()
+        admin_url = cluster.url_for("shipyard")
+        migrate = make_engine(admin_url)
+        upgrade(migrate)
+        migrate.dispose()
         role = f"rotation_{uuid.uuid4().hex[:8]}"
         admin = create_engine(admin_url)
         with admin.begin() as connection:
@@ -51,7 +74,7 @@ def test_api_and_worker_survive_a_password_rotation(emulator: Emulator, tmp_path
             make_url(admin_url)
             .set(username=role, password=None)
             .update_query_dict(
-                {"password_secret_arn": created["ARN"], "password_cache_seconds": "1"}
+                {"password_secret_arn": created["ARN"], "password_cache_seconds": "600"}
             )
             .render_as_string(hide_password=False)
         )
@@ -70,7 +93,15 @@ def test_api_and_worker_survive_a_password_rotation(emulator: Emulator, tmp_path
             )
             with admin.begin() as connection:
                 connection.execute(text(f"ALTER ROLE {role} PASSWORD 'second-password-2'"))
-            time.sleep(1.5)  # past the processes' password cache
+            stale = (
+                make_url(url)
+                .set(password="first-password-1")
+                .difference_update_query(["password_secret_arn", "password_cache_seconds"])
+            )
+            # Control: the server now refuses the old password, as RDS would after a rotation.
+            assert password_refused(stale.render_as_string(hide_password=False))
+            # No waiting for the processes' cache (10 min here): their next connection tries the
+            # cached, now stale password, is refused, reads the secret again and retries once.
             with admin.begin() as connection:
                 closed = connection.execute(
                     text(
@@ -91,9 +122,4 @@ def test_api_and_worker_survive_a_password_rotation(emulator: Emulator, tmp_path
         finally:
             system.stop_all()
             print(system.logs())
-            admin.dispose()
-            drop = create_engine(admin_url)
-            with drop.begin() as connection:
-                connection.execute(text(f"DROP OWNED BY {role}"))
-                connection.execute(text(f"DROP ROLE {role}"))
-            drop.dispose()
+            admin.dispose()  # the cluster, role and all, is removed with the context

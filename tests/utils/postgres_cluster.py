@@ -3,7 +3,9 @@ start and restart (a database fail-over, a maintenance restart) without touching
 server on 5432 that every other test and helper uses.
 
 Built with the installed server's own tools (`initdb`, `pg_ctl`), trust authentication on the
-loopback address only, no Unix socket in a shared folder, `fsync=off` (the data is thrown away).
+loopback address only (or, with `passwords=True`, trust for the `postgres` superuser and
+SCRAM passwords for every other role, so a stale password is really refused), no Unix socket in
+a shared folder, `fsync=off` (the data is thrown away).
 PostgreSQL refuses to run as root, so as root the tools run as the `postgres` OS user and the
 data folder is handed to that user. The context manager removes the cluster even when the test
 fails.
@@ -46,7 +48,8 @@ def server_bin_dir() -> Path | None:
 class PostgresCluster:
     """One cluster: `start()`, `stop()` (connections cut, new ones refused), `restart()`."""
 
-    def __init__(self, bin_dir: Path, root: Path) -> None:
+    def __init__(self, bin_dir: Path, root: Path, *, passwords: bool = False) -> None:
+        self.passwords = passwords
         self.bin_dir = bin_dir
         self.root = root
         self.data_dir = root / "data"
@@ -66,6 +69,13 @@ class PostgresCluster:
     def init(self) -> PostgresCluster:
         data = str(self.data_dir)
         self._run("initdb", "-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync")
+        if self.passwords:
+            # First match wins: the test's own superuser connects freely, every other role must
+            # present its current password (what RDS does for the application's user).
+            # (Rewritten in place: the file keeps its owner, the server's user.)
+            (self.data_dir / "pg_hba.conf").write_text(
+                "host all postgres 127.0.0.1/32 trust\nhost all all 127.0.0.1/32 scram-sha-256\n"
+            )
         return self
 
     def start(self) -> None:
@@ -125,7 +135,7 @@ class PostgresCluster:
 
 
 @contextlib.contextmanager
-def owned_postgres() -> Iterator[PostgresCluster]:
+def owned_postgres(*, passwords: bool = False) -> Iterator[PostgresCluster]:
     """A running cluster of the test's own, removed afterwards whatever happens.
 
     Skips (or fails under REQUIRE_POSTGRES=1, like the shared server's variants) when no
@@ -138,7 +148,7 @@ def owned_postgres() -> Iterator[PostgresCluster]:
         pytest.skip(reason)
     # Not pytest's tmp_path: its parents are private to root, and the server runs as postgres.
     root = Path(tempfile.mkdtemp(prefix="shipyard-pg-"))
-    cluster = PostgresCluster(bin_dir, root)
+    cluster = PostgresCluster(bin_dir, root, passwords=passwords)
     try:
         if cluster.as_postgres:
             postgres = pwd.getpwnam("postgres")

@@ -16,9 +16,11 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from infra.certificates import dns_validated_certificate
 from infra.config import StackConfig
 from infra.iam_documents import allow, document
 from infra.load_balancer import ORIGIN_VERIFY_HEADER, LoadBalancer
+from infra.private_bucket import keep_private
 
 # AWS-managed policy names (looked up by name: self-describing, and ids are account-independent).
 CACHING_OPTIMIZED = "Managed-CachingOptimized"
@@ -57,20 +59,8 @@ class Edge(pulumi.ComponentResource):
             force_destroy=True,  # only build output lives here; the program re-uploads it
             opts=child,
         )
-        aws.s3.BucketPublicAccessBlock(
-            f"{name}-web",
-            bucket=bucket.id,
-            block_public_acls=True,
-            block_public_policy=True,
-            ignore_public_acls=True,
-            restrict_public_buckets=True,
-            opts=child,
-        )
-        aws.s3.BucketOwnershipControls(
-            f"{name}-web",
-            bucket=bucket.id,
-            rule={"object_ownership": "BucketOwnerEnforced"},  # ACLs off
-            opts=child,
+        keep_private(
+            bucket, public_access_block_name=f"{name}-web", ownership_name=f"{name}-web", opts=child
         )
         aws.s3.BucketServerSideEncryptionConfiguration(
             f"{name}-web",
@@ -246,28 +236,12 @@ class Edge(pulumi.ComponentResource):
         us_east_1 = aws.Provider(
             f"{name}-us-east-1", region="us-east-1", opts=pulumi.ResourceOptions(parent=self)
         )
-        in_us_east_1 = pulumi.ResourceOptions(parent=self, provider=us_east_1)
-        certificate = aws.acm.Certificate(
-            f"{name}-certificate",
+        # CloudFront only takes certificates from us-east-1; the record lives in the stack's zone.
+        return dns_validated_certificate(
+            certificate_name=f"{name}-certificate",
+            record_name=f"{name}-certificate-validation",
             domain_name=config.domain_name,
-            validation_method="DNS",
-            opts=in_us_east_1,
+            hosted_zone_id=config.hosted_zone_id,
+            certificate_opts=pulumi.ResourceOptions(parent=self, provider=us_east_1),
+            record_opts=pulumi.ResourceOptions(parent=self),
         )
-        option = certificate.domain_validation_options[0]
-        record = aws.route53.Record(
-            f"{name}-certificate-validation",
-            zone_id=config.hosted_zone_id,
-            name=option.resource_record_name,
-            type=option.resource_record_type,
-            records=[option.resource_record_value],
-            ttl=300,
-            allow_overwrite=True,
-            opts=pulumi.ResourceOptions(parent=self),
-        )
-        validation = aws.acm.CertificateValidation(
-            f"{name}-certificate",
-            certificate_arn=certificate.arn,
-            validation_record_fqdns=[record.fqdn],
-            opts=in_us_east_1,
-        )
-        return validation.certificate_arn

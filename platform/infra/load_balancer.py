@@ -30,6 +30,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from infra.certificates import dns_validated_certificate
 from infra.config import StackConfig
 
 API_PORT = 8000
@@ -233,26 +234,14 @@ class LoadBalancer(pulumi.ComponentResource):
     ) -> pulumi.Output[str]:
         """A DNS-validated ACM certificate for the ALB's own name, in the stack's region."""
         child = pulumi.ResourceOptions(parent=self)
-        certificate = aws.acm.Certificate(
-            f"{name}-origin", domain_name=origin_name, validation_method="DNS", opts=child
+        return dns_validated_certificate(
+            certificate_name=f"{name}-origin",
+            record_name=f"{name}-origin-validation",
+            domain_name=origin_name,
+            hosted_zone_id=config.hosted_zone_id,
+            certificate_opts=child,
+            record_opts=child,
         )
-        option = certificate.domain_validation_options[0]
-        record = aws.route53.Record(
-            f"{name}-origin-validation",
-            zone_id=config.hosted_zone_id,
-            name=option.resource_record_name,
-            type=option.resource_record_type,
-            records=[option.resource_record_value],
-            ttl=300,
-            allow_overwrite=True,
-            opts=child,
-        )
-        return aws.acm.CertificateValidation(
-            f"{name}-origin",
-            certificate_arn=certificate.arn,
-            validation_record_fqdns=[record.fqdn],
-            opts=child,
-        ).certificate_arn
 
     def _target_group(
         self, name: str, config: StackConfig, vpc_id: pulumi.Input[str]

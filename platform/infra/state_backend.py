@@ -15,6 +15,7 @@ import pulumi_aws as aws
 
 from infra.bootstrap_config import BootstrapConfig
 from infra.iam_documents import document
+from infra.private_bucket import keep_private
 
 SECRETS_KEY_ALIAS = "alias/shipyard-pulumi-secrets"
 
@@ -72,19 +73,10 @@ class StateBackend(pulumi.ComponentResource):
             ],
             opts=child,
         )
-        aws.s3.BucketPublicAccessBlock(
-            f"{name}-public-access-block",
-            bucket=bucket.id,
-            block_public_acls=True,
-            block_public_policy=True,
-            ignore_public_acls=True,
-            restrict_public_buckets=True,
-            opts=child,
-        )
-        aws.s3.BucketOwnershipControls(
-            f"{name}-ownership",
-            bucket=bucket.id,
-            rule={"object_ownership": "BucketOwnerEnforced"},
+        keep_private(
+            bucket,
+            public_access_block_name=f"{name}-public-access-block",
+            ownership_name=f"{name}-ownership",
             opts=child,
         )
         aws.s3.BucketPolicy(

@@ -5,8 +5,8 @@ the code simple (see bench/RESULTS.md for what it costs next to a hand-written a
 SQLite is for local runs and tests; PostgreSQL everywhere else.
 
 The api's sessions skip two round trips per request (issue 14): no pre-ping on checkout (a
-stale pooled connection is detected when its first statement fails, and a read is retried once
-on a fresh one, see `RequestSession`), and reads run in autocommit (no BEGIN, so no ROLLBACK
+stale pooled connection is detected when its first statement fails, which is retried once on
+a fresh one, see `RequestSession`), and reads run in autocommit (no BEGIN, so no ROLLBACK
 when the connection goes back to the pool).
 """
 

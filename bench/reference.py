@@ -9,10 +9,9 @@ statement prepared once per connection (asyncpg's cache). It runs with the servi
 (same DATABASE_URL, same JWT settings) and the same `service.server.serve` (uvicorn settings),
 so `make bench` measures the two side by side and the gap is what the service's way costs.
 
-The access-token check lives in one place, `authenticate`: when the security work adds the
-per-user token version (`users.token_version` against a `ver` claim), the reference gains it
-by adding the column to `USER_BY_ID` and one comparison there, as the service gains it in
-`service/auth/dependencies.py`.
+The access-token check lives in one place, `authenticate`, and is the service's (issue 13,
+`service/auth/dependencies.py`): the user joined to the token's login (refresh family, not
+logged out, not past its end), active, and at the token's version; every refusal is 401.
 """
 
 from __future__ import annotations
@@ -48,7 +47,9 @@ from service.users.schemas import UserPublic
 
 # Plain SQL constants (asyncpg prepares each once per connection and reuses it).
 USER_BY_ID = (
-    "SELECT id, email, full_name, is_active, is_superuser, created_at FROM users WHERE id = $1"
+    "SELECT u.id, u.email, u.full_name, u.is_active, u.is_superuser, u.created_at, "
+    "u.token_version FROM users u JOIN refresh_families f ON f.user_id = u.id "
+    "WHERE u.id = $1 AND f.id = $2 AND f.revoked_at IS NULL AND f.expires_at > $3"
 )
 # The service's `list_visible`: the page and, on every row, the total (one round trip); two
 # statements rather than `$2 OR owner_id = $1`, which would keep the planner off the index.
@@ -97,11 +98,9 @@ def create_reference_app(settings: Settings) -> FastAPI:
             claims = tokens.decode(settings, token, expected="access")
         except tokens.InvalidTokenError as exc:
             raise ApiError(401, "invalid_token", f"invalid access token: {exc}") from exc
-        user = await connection.fetchrow(USER_BY_ID, claims.user_id)
-        if user is None:  # + `or user["token_version"] != claims.version` with the security work
-            raise ApiError(401, "invalid_token", "user no longer exists")
-        if not user["is_active"]:
-            raise ApiError(403, "inactive_user", "this account is deactivated")
+        user = await connection.fetchrow(USER_BY_ID, claims.user_id, claims.family_id, utcnow())
+        if user is None or not user["is_active"] or user["token_version"] != claims.version:
+            raise ApiError(401, "invalid_token", "this login has ended; log in again")
         return user
 
     @app.get(BARE_PATH)

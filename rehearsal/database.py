@@ -32,7 +32,9 @@ def migrate(url: str) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "service", "migrate"],
         cwd=ROOT,
-        env={**os.environ, "DATABASE_URL": url, "LOG_LEVEL": "WARNING"},
+        # ENVIRONMENT has no default since issue 13 (fail closed); migrating needs none of the
+        # checks a deployed environment adds, so a caller's own ENVIRONMENT wins over "local".
+        env={"ENVIRONMENT": "local", **os.environ, "DATABASE_URL": url, "LOG_LEVEL": "WARNING"},
         capture_output=True,
         text=True,
         timeout=120,

@@ -32,6 +32,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         settings.database_url,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
+        pre_ping=False,  # the api's sessions handle a stale connection (service/core/db.py)
     )
 
     @asynccontextmanager

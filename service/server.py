@@ -11,8 +11,11 @@ A second signal during the drain stops waiting.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import signal
+import sys
 import time
 from types import FrameType
 
@@ -73,6 +76,57 @@ def serve(app: FastAPI, settings: Settings) -> None:
         lifespan="on",
     )
     lifecycle: Lifecycle = app.state.lifecycle
+    if settings.web_concurrency > 1:
+        _serve_in_processes(config, lifecycle, settings)
+        return
     server = DrainingServer(config, lifecycle=lifecycle, notice=settings.drain_notice_seconds)
     server.run()
     log.info("server stopped")
+
+
+def _serve_in_processes(config: uvicorn.Config, lifecycle: Lifecycle, settings: Settings) -> None:
+    """WEB_CONCURRENCY > 1: fork that many servers sharing one listening socket.
+
+    Forked before the app starts (its lifespan, pool and relay start in each child), so nothing
+    with a thread or a connection is copied. The parent only passes SIGTERM/SIGINT on (each
+    child drains as above) and exits 0 when every child did; a child that dies on its own
+    stops the others and the parent exits 1, so ECS replaces the task."""
+    sock = config.bind_socket()
+    children: list[int] = []
+    for _ in range(settings.web_concurrency):
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - runs in the child (the test sees its effects)
+            code = 1
+            try:
+                notice = settings.drain_notice_seconds
+                DrainingServer(config, lifecycle=lifecycle, notice=notice).run(sockets=[sock])
+                code = 0
+            finally:
+                logging.shutdown()
+                os._exit(code)
+        children.append(pid)
+    sock.close()
+    stopping = False
+
+    def pass_on(sig: int, _frame: FrameType | None) -> None:
+        nonlocal stopping
+        stopping = True
+        for child in children:
+            with contextlib.suppress(ProcessLookupError):  # already gone
+                os.kill(child, sig)
+
+    signal.signal(signal.SIGTERM, pass_on)
+    signal.signal(signal.SIGINT, pass_on)
+    log.info("server processes started", extra={"processes": children})
+    failed = False
+    while children:
+        pid, status = os.wait()
+        children.remove(pid)
+        if os.waitstatus_to_exitcode(status) != 0:
+            failed = True
+        if not stopping and children:  # one died on its own: stop the rest, let ECS replace us
+            log.error("a server process exited; stopping the others", extra={"pid": pid})
+            pass_on(signal.SIGTERM, None)
+    log.info("server stopped")
+    if failed or not stopping:
+        sys.exit(1)

@@ -27,6 +27,14 @@ class Settings(BaseSettings):
     environment: Literal["local", "staging", "production"]
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
+    # --- server ---------------------------------------------------------------------------------
+    # Server processes per task (`WEB_CONCURRENCY`, the name uvicorn and gunicorn read). One
+    # process uses at most one core (the GIL); issue 14 measured ~5-9 ms of CPU per request in
+    # one process, which saturates that core. So: one per vCPU of the task. Each process has its
+    # own database pool, password-hashing limit and relay thread, so connections to the database
+    # are web_concurrency x (DB_POOL_SIZE + DB_MAX_OVERFLOW) per task.
+    web_concurrency: Annotated[int, Field(ge=1, le=16)] = 1
+
     # --- database -------------------------------------------------------------------------------
     database_url: str = "sqlite:///.local/shipyard.db"
     # On AWS the URL is composed from parts: ECS injects DB_PASSWORD from the RDS-managed secret.
@@ -38,7 +46,7 @@ class Settings(BaseSettings):
     # Instead of DB_PASSWORD: the RDS-managed secret, read at each new connection (survives
     # rotation without a restart; service/core/db_credentials.py).
     db_password_secret_arn: str | None = None
-    db_pool_size: Annotated[int, Field(ge=1, le=100)] = 10
+    db_pool_size: Annotated[int, Field(ge=1, le=100)] = 10  # per server process
     db_max_overflow: Annotated[int, Field(ge=0, le=100)] = 10
 
     # --- tokens ---------------------------------------------------------------------------------

@@ -1,19 +1,27 @@
 """Database engine, declarative base and the per-request session.
 
 SQLAlchemy 2 with synchronous sessions: FastAPI runs sync handlers in its thread pool, which keeps
-the code simple and is fast enough (see bench/RESULTS.md). SQLite is for local runs and tests;
-PostgreSQL everywhere else.
+the code simple (see bench/RESULTS.md for what it costs next to a hand-written asyncpg endpoint).
+SQLite is for local runs and tests; PostgreSQL everywhere else.
+
+The api's sessions skip two round trips per request (issue 14): no pre-ping on checkout (a
+stale pooled connection is detected when its first statement fails, which is retried once on
+a fresh one, see `RequestSession`), and reads run in autocommit (no BEGIN, so no ROLLBACK
+when the connection goes back to the pool).
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import psycopg
 from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -74,7 +82,14 @@ LIBPQ_TIMEOUTS = {
 }
 
 
-def make_engine(url: str, *, pool_size: int = 10, max_overflow: int = 10) -> Engine:
+log = logging.getLogger(__name__)
+
+
+def make_engine(
+    url: str, *, pool_size: int = 10, max_overflow: int = 10, pre_ping: bool = True
+) -> Engine:
+    """`pre_ping=False` saves a round trip per checkout; only for callers that handle a stale
+    connection themselves (the api: `RequestSession` retries a read, a write answers 503)."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
@@ -91,7 +106,10 @@ def make_engine(url: str, *, pool_size: int = 10, max_overflow: int = 10) -> Eng
         connect_args=LIBPQ_TIMEOUTS if parsed.get_driver_name() == "psycopg" else {},
         pool_size=pool_size,
         max_overflow=max_overflow,
-        pool_pre_ping=True,  # RDS fail-over and idle timeouts close connections under us
+        # RDS fail-over and idle timeouts close connections under us: the pre-ping finds them
+        # before use. Either way, the first disconnect seen invalidates the whole pool (every
+        # connection older than it is replaced on its next checkout).
+        pool_pre_ping=pre_ping,
         pool_recycle=1800,
     )
     if secret_arn:
@@ -111,12 +129,72 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-class Database:
-    """One engine and session factory per process, created from settings at start-up."""
+class RequestSession(Session):
+    """A session that retries its first statement once when it met a dead pooled connection.
 
-    def __init__(self, url: str, *, pool_size: int = 10, max_overflow: int = 10) -> None:
-        self.engine = make_engine(url, pool_size=pool_size, max_overflow=max_overflow)
-        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+    Without a pre-ping, a connection the server closed while it sat in the pool (a restart, a
+    fail-over, an idle timeout, a password rotation's terminated backends) is found out by the
+    first statement sent on it. Only that first statement of a session's transaction is
+    retried, once, on a fresh connection: nothing was sent before it, and whatever it did on the
+    dead connection was never committed (the server rolls back a transaction whose connection
+    is gone; in autocommit only reads use it). A failure later in a transaction is never
+    retried (the request answers 503 and the client retries, orders with their Idempotency-Key),
+    nor is a failure to open a connection (an outage, not a stale connection)."""
+
+    retry_stale_connection = True
+
+    def _execute_internal(self, *args: Any, **kwargs: Any) -> Any:
+        if not self.retry_stale_connection or self.in_transaction():
+            return super()._execute_internal(*args, **kwargs)
+        self.connection()  # checkout (and connect, if need be) outside the retry
+        try:
+            return super()._execute_internal(*args, **kwargs)
+        except DBAPIError as exc:
+            if not exc.connection_invalidated:
+                raise
+            log.info(
+                "stale pooled connection; first statement retried on a fresh one",
+                extra={"error": str(exc.orig).strip().splitlines()[0] if str(exc.orig) else ""},
+            )
+            self.rollback()  # releases the invalidated connection
+        return super()._execute_internal(*args, **kwargs)
+
+
+def sends_rollback_on_close(session: Session) -> bool:
+    """True unless closing `session` is certain to do no I/O (its connection, if any, sits
+    outside a transaction: after a COMMIT, or a read in autocommit). Unsure means True."""
+    if not session.in_transaction():
+        return False  # the connection went back to the pool at COMMIT/ROLLBACK
+    try:
+        raw: Any = session.connection().connection.dbapi_connection
+    except Exception:  # a failed transaction or a lost connection: let close deal with it
+        return True
+    info = getattr(raw, "info", None)  # psycopg: the server's view of the transaction
+    if info is not None:
+        return bool(info.transaction_status != psycopg.pq.TransactionStatus.IDLE)
+    return bool(getattr(raw, "in_transaction", True))  # sqlite3
+
+
+class Database:
+    """One engine and session factories per process, created from settings at start-up.
+
+    `sessions` for writes (a transaction: BEGIN ... COMMIT); `read_sessions` for requests that
+    only read (GET): autocommit, each statement on its own, and a stale connection retried."""
+
+    def __init__(
+        self, url: str, *, pool_size: int = 10, max_overflow: int = 10, pre_ping: bool = True
+    ) -> None:
+        self.engine = make_engine(
+            url, pool_size=pool_size, max_overflow=max_overflow, pre_ping=pre_ping
+        )
+        self.sessions = sessionmaker(self.engine, class_=RequestSession, expire_on_commit=False)
+        # Same pool; the isolation level is set on checkout and reset on return (no round trip
+        # with psycopg: it only changes when the next BEGIN is sent).
+        self.read_sessions = sessionmaker(
+            self.engine.execution_options(isolation_level="AUTOCOMMIT"),
+            class_=RequestSession,
+            expire_on_commit=False,
+        )
 
     def session(self) -> Iterator[Session]:
         with self.sessions() as session:

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from service.core.config import Settings
-from service.core.db import Database
+from service.core.db import Database, sends_rollback_on_close
 from service.core.db_outage import close_quietly
 
 
@@ -24,17 +24,28 @@ async def get_settings_dep(request: Request) -> Settings:
     return settings
 
 
+# Requests that only read: every GET route reads and never writes (keep it so; a GET that wrote
+# would commit statement by statement).
+_READ_METHODS = frozenset({"GET", "HEAD"})
+
+
 async def get_session(request: Request) -> AsyncIterator[Session]:
-    # Creating a session does no I/O (it connects on first use); closing it returns the
-    # connection to the pool with a ROLLBACK, which does: that part goes to the thread pool.
-    # The ROLLBACK fails on a connection that died: close_quietly discards it instead of raising
-    # after the answer was sent (which would drop the client's connection).
+    # Creating a session does no I/O (it connects on first use). Closing one that still holds a
+    # transaction sends a ROLLBACK: that goes to the thread pool. A read session (autocommit,
+    # no BEGIN sent) and a write session after its COMMIT hold none, so closing them does no I/O
+    # and runs here, saving a thread hop. The ROLLBACK fails on a connection that died:
+    # close_quietly discards it instead of raising after the answer was sent (which would drop
+    # the client's connection).
     database: Database = request.app.state.db
-    session = database.sessions()
+    reads = request.method in _READ_METHODS
+    session = database.read_sessions() if reads else database.sessions()
     try:
         yield session
     finally:
-        await run_in_threadpool(close_quietly, session)
+        if not sends_rollback_on_close(session):
+            close_quietly(session)
+        else:
+            await run_in_threadpool(close_quietly, session)
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]

@@ -129,7 +129,7 @@ def test_the_same_tokens_are_refused_for_the_same_reasons(
     with database.sessions() as session:
         session.execute(update(User).where(User.id == user.id).values(is_active=False))
         session.commit()
-    assert both(service, reference, "GET", path, headers=user.headers) == (403, "inactive_user")
+    assert both(service, reference, "GET", path, headers=user.headers) == (401, "invalid_token")
 
     with database.sessions() as session:
         session.execute(delete(User).where(User.id == user.id))

@@ -167,3 +167,29 @@ def test_graceful_cap_bounds_the_drain(api: Api) -> None:
     api.sigterm()
     assert api.process.wait(15) == 0
     assert time.monotonic() - started < 5
+
+
+def server_processes(pid: int) -> list[int]:
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return [int(child) for child in children]
+
+
+@pytest.mark.parametrize("api", [{"WEB_CONCURRENCY": "2"}], indirect=True)
+def test_web_concurrency_serves_from_that_many_processes_and_drains_them_all(api: Api) -> None:
+    children = server_processes(api.process.pid)
+    assert len(children) == 2  # the control is the default: one process, no children
+    email = "processes@example.com"
+    created = httpx.post(f"{api.base}/api/v1/users", json={"email": email, "password": PASSWORD})
+    assert created.status_code == 201
+    for _ in range(10):  # fresh connections: the kernel hands them to either process
+        assert httpx.get(f"{api.base}/readyz").status_code == 200
+    api.sigterm()
+    assert api.process.wait(30) == 0, tail(api.log)
+    assert all(not Path(f"/proc/{child}").exists() for child in children)
+    log = api.log.read_text()
+    assert log.count('"drain started"') == 2  # each process drained its own requests
+    assert "Traceback" not in log
+
+
+def test_a_single_process_by_default(api: Api) -> None:
+    assert server_processes(api.process.pid) == []

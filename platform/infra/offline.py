@@ -18,7 +18,7 @@ import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pulumi
 import yaml
@@ -550,6 +550,22 @@ def run_program(stack: str, raw_config: Mapping[str, str]) -> ProgramRun:
     )
 
 
+E = TypeVar("E", bound="EvaluatedStack")
+
+
+def _evaluated(kind: type[E], stack: str, config: Any, run: ProgramRun) -> E:
+    """The evaluation of a finished run, or the run's own error (a config error among them)."""
+    if run.error is not None:
+        raise run.error
+    return kind(
+        stack=stack,
+        config=config,
+        resources=run.resources,
+        outputs=run.outputs,
+        invokes=run.invokes,
+    )
+
+
 def evaluate_stack(stack: str, overrides: Mapping[str, str | None] | None = None) -> EvaluatedStack:
     """Runs platform/__main__.py for `stack` under the mocks; returns resources and outputs.
 
@@ -558,16 +574,7 @@ def evaluate_stack(stack: str, overrides: Mapping[str, str | None] | None = None
     """
     raw = raw_stack_config(stack, overrides)
     config = parse_stack_config(raw, stack)  # fail fast, with the same message as the program
-    run = run_program(stack, raw)
-    if run.error is not None:
-        raise run.error
-    return EvaluatedStack(
-        stack=stack,
-        config=config,
-        resources=run.resources,
-        outputs=run.outputs,
-        invokes=run.invokes,
-    )
+    return _evaluated(EvaluatedStack, stack, config, run_program(stack, raw))
 
 
 @dataclass
@@ -590,12 +597,4 @@ def evaluate_bootstrap(
         raw_config=raw,
         project=BOOTSTRAP_PROJECT,
     )
-    if run.error is not None:
-        raise run.error
-    return EvaluatedBootstrap(
-        stack=stack,
-        config=config,
-        resources=run.resources,
-        outputs=run.outputs,
-        invokes=run.invokes,
-    )
+    return _evaluated(EvaluatedBootstrap, stack, config, run)

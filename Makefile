@@ -32,7 +32,7 @@ $(STAMP): requirements/dev.txt requirements/runtime.txt
 install: $(STAMP) ## Create .venv with every pinned dependency (fast when up to date)
 
 dev: $(STAMP) ## Run the whole system locally (emulator, API + relay + web UI on http://127.0.0.1:8000, worker)
-	@$(PY) -m service dev
+	@$(PY) -m tools.local dev
 
 api: $(STAMP) ## Run only the production API server (python -m service api)
 	@$(PY) -m service api
@@ -58,11 +58,11 @@ format: $(STAMP) ## Apply ruff's fixes and formatting
 	@$(BIN)/ruff check --fix .
 	@$(BIN)/ruff format .
 
-bench: $(STAMP) ## Benchmarks: API and order throughput as ratios against baselines (writes bench/RESULTS.md)
-	@$(PY) -m bench
+bench: $(STAMP) ## Benchmarks: API and order throughput as ratios against baselines (writes tools/bench/RESULTS.md)
+	@$(PY) -m tools.bench
 
 rehearse: $(STAMP) ## Rehearse a zero-downtime rolling deployment behind a real proxy
-	@$(PY) -m rehearsal
+	@$(PY) -m tools.rehearsal
 
 plan: $(STAMP) ## Evaluate the Pulumi program offline under mocks and print the plan (STACK=staging|prod)
 	@$(PY) -m tools.plan $(STACK)
@@ -85,7 +85,7 @@ bootstrap: $(STAMP) ## Once per AWS account, as an administrator: state bucket, 
 	@echo "==> outputs in bootstrap-$(BOOTSTRAP_STACK).json; next: docs/getting-started-on-aws.md, step 3"
 
 screenshot: $(STAMP) ## Regenerate docs/screenshot.png (desktop and phone) in headless Chromium
-	@$(PY) -m tests.web.make_screenshot
+	@$(PY) -m tools.screenshot
 
 clean: ## Remove the virtualenv and local state
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .local

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
 from collections.abc import Callable, Sequence
 
@@ -95,19 +94,6 @@ def _create_superuser(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def _alerts(settings: Settings, _: argparse.Namespace) -> int:
-    from service.local.function_runner import run_function
-    from service.messaging.topology import ORDER_ALERTS_FUNCTION
-
-    return run_function(settings, ORDER_ALERTS_FUNCTION)
-
-
-def _dev(settings: Settings, args: argparse.Namespace) -> int:
-    from service.local.dev import run_dev
-
-    return run_dev(settings)
-
-
 COMMANDS: dict[str, tuple[str, Callable[[Settings, argparse.Namespace], int]]] = {
     "api": ("serve the HTTP API (production server, drains on SIGTERM)", _api),
     "worker": ("consume orders from the order-processing queue", _worker),
@@ -115,8 +101,6 @@ COMMANDS: dict[str, tuple[str, Callable[[Settings, argparse.Namespace], int]]] =
     "migrate": ("apply database migrations (safe when several tasks start at once)", _migrate),
     "revision": ("autogenerate a migration from the models (development)", _revision),
     "create-superuser": ("create an administrator account", _create_superuser),
-    "alerts": ("run the order-alerts Lambda handler locally, fed from the emulator", _alerts),
-    "dev": ("run the whole system locally: emulator, API, relay, worker, alerts", _dev),
 }
 
 
@@ -131,9 +115,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             command.add_argument("--email", required=True)
             command.add_argument("--password", help="prompted for when omitted")
     args = parser.parse_args(argv)
-    if args.command == "dev":
-        # `make dev` is local by definition; everything else must say where it runs.
-        os.environ.setdefault("ENVIRONMENT", "local")
     try:
         settings = get_settings()
     except Exception as exc:  # pydantic's message names the setting and what is wrong

@@ -14,11 +14,11 @@ from sqlalchemy import update
 from service.app import create_app
 from service.core.config import Settings
 from service.core.db import Database
-from service.local.emulator import EMULATOR_CREDENTIALS, Emulator
-from service.local.processes import free_port, start_python, tail, terminate, wait_until_ready
 from service.users.models import User
 from tests.utils.databases import empty_all_tables, migrated_database
 from tests.utils.users import LoggedIn, login, register, register_and_login, unique_email
+from tools.local.emulator import EMULATOR_CREDENTIALS, Emulator
+from tools.local.processes import free_port, start_python, tail, terminate, wait_until_ready
 
 # The service refuses to start without ENVIRONMENT (fail closed); the tests are local.
 os.environ.setdefault("ENVIRONMENT", "local")
@@ -96,12 +96,12 @@ def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
 
 @pytest.fixture(scope="session")
 def live_system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """`python -m service dev` (what `make dev` runs) on a free port; yields its base URL."""
+    """`python -m tools.local dev` (what `make dev` runs) on a free port; yields its base URL."""
     workdir = tmp_path_factory.mktemp("live")
     port = free_port()
     log_path = workdir / "dev.log"
     process = start_python(
-        ["-m", "service", "dev"],
+        ["-m", "tools.local", "dev"],
         env={
             "PORT": str(port),
             "DATABASE_URL": f"sqlite:///{workdir / 'dev.db'}",

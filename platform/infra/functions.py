@@ -30,10 +30,11 @@ import pulumi_aws as aws
 
 from infra.config import StackConfig
 from infra.iam_documents import allow, document, service_trust
-from service.messaging.topology import Function, Topology
 
 # platform/infra/functions.py -> the repository root, whatever the working directory.
-REPO_ROOT = Path(__file__).resolve().parents[2]
+from infra.paths import REPO_ROOT
+from service.messaging.topology import Function, Topology
+
 # The handler code needs Python 3.11+; Lambda's 3.12 runtime ships boto3, the only dependency.
 RUNTIME = "python3.12"
 # Pure Python: Graviton is cheaper per millisecond and needs no build step.

@@ -13,7 +13,6 @@ from __future__ import annotations
 import os
 import subprocess
 from dataclasses import dataclass
-from pathlib import Path
 
 import pulumi
 import pulumi_aws as aws
@@ -22,7 +21,7 @@ import pulumi_docker as docker
 from infra.config import StackConfig
 
 # platform/infra/registry.py -> the repository root, whatever the working directory.
-REPO_ROOT = Path(__file__).resolve().parents[2]
+from infra.paths import REPO_ROOT
 
 LIFECYCLE_RULES = {
     "rules": [

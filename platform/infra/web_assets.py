@@ -16,7 +16,7 @@ from pathlib import Path
 import pulumi
 import pulumi_aws as aws
 
-from infra.registry import REPO_ROOT
+from infra.paths import REPO_ROOT
 
 WEB_ROOT = REPO_ROOT / "web"
 NO_CACHE = "no-cache"

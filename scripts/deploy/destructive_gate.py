@@ -37,8 +37,8 @@ from typing import Any
 from scripts.deploy.errors import DeployError, read_json
 from scripts.deploy.github_actions import annotate, append_summary, run_main, set_output
 from scripts.deploy.plan_json import Plan, ResourceChange, load_plan
+from tools.paths import REPO_ROOT
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 STATEFUL_MODULE = REPO_ROOT / "platform" / "infra" / "stateful.py"
 DOC = "docs/delivery.md#approving-a-destructive-change"
 

@@ -2,7 +2,7 @@
 
 `ENVIRONMENT` has no default: a process started without it stops at once (fail closed), so a
 deployment that forgot its settings never runs with the local placeholders. `make dev`
-(`python -m service dev`), the local process launcher and the tests set `ENVIRONMENT=local`;
+(`python -m tools.local dev`), the local process launcher and the tests set `ENVIRONMENT=local`;
 outside `local` the placeholders are refused so a misconfigured deployment fails at start, not at
 the first login.
 """

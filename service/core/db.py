@@ -1,7 +1,8 @@
 """Database engine, declarative base and the per-request session.
 
 SQLAlchemy 2 with synchronous sessions: FastAPI runs sync handlers in its thread pool, which keeps
-the code simple (see bench/RESULTS.md for what it costs next to a hand-written asyncpg endpoint).
+the code simple (see tools/bench/RESULTS.md for what it costs next to a hand-written asyncpg
+endpoint).
 SQLite is for local runs and tests; PostgreSQL everywhere else.
 
 The api's sessions skip two round trips per request (issue 14): no pre-ping on checkout (a

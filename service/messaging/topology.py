@@ -12,7 +12,7 @@ library on purpose: the Pulumi program imports it without the service's dependen
 
 Functions (`Function`, `FunctionSubscription`) are declared here too: the Pulumi program packages
 and subscribes them; locally the bootstrap stands an SQS queue in for each function's subscription
-and `python -m service alerts` feeds the handler from it (see docs/fanout.md).
+and `python -m tools.local alerts` feeds the handler from it (see docs/fanout.md).
 """
 
 from __future__ import annotations

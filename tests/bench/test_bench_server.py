@@ -7,10 +7,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bench.server import BARE_PATH
 from service.core.db import make_engine
-from service.local.processes import free_port, start_python, tail, terminate, wait_until_ready
 from service.migrations.runner import upgrade
+from tools.bench.server import BARE_PATH
+from tools.local.processes import free_port, start_python, tail, terminate, wait_until_ready
 
 pytestmark = pytest.mark.slow
 
@@ -23,7 +23,7 @@ def test_bare_route_and_api_are_served_by_the_same_app(tmp_path: Path) -> None:
     port = free_port()
     log = tmp_path / "server.log"
     process = start_python(
-        ["-m", "bench.server"],
+        ["-m", "tools.bench.server"],
         env={"PORT": str(port), "DATABASE_URL": url, "RELAY_ENABLED": "false"},
         log_path=log,
     )

@@ -8,7 +8,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from bench.http_load import Request, run_closed_loop
+from tools.bench.http_load import Request, run_closed_loop
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -66,7 +66,7 @@ def test_an_unexpected_status_is_an_error_not_a_request(port: int) -> None:
 
 
 def test_a_refused_connection_is_an_error(port: int) -> None:
-    from service.local.processes import free_port
+    from tools.local.processes import free_port
 
     result = run_closed_loop(
         "refused",

@@ -14,7 +14,6 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import delete, func, select, update
 
-from bench.reference import create_reference_app
 from service.app import create_app
 from service.core.config import Settings
 from service.core.db import Database
@@ -23,6 +22,7 @@ from service.orders.models import OrderLine, OrderStatusChange
 from service.users.models import User
 from tests.utils.databases import migrated_postgres_database
 from tests.utils.users import LoggedIn, register_and_login
+from tools.bench.reference import create_reference_app
 
 pytestmark = pytest.mark.postgres
 

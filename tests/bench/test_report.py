@@ -1,16 +1,16 @@
-"""bench/RESULTS.md carries the machine, each ratio with its verdict, and the rollout model."""
+"""tools/bench/RESULTS.md carries the machine, each ratio with its verdict, the rollout model."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 
-from bench.api_bench import ClientCheck, Comparison, Target
-from bench.http_load import LoadResult
-from bench.machine import Machine, this_machine
-from bench.orders_bench import OrdersResult
-from bench.report import BenchRun, render
-from bench.rollout_model import estimate
-from rehearsal.settings import AWS_DEFAULTS, RolloutSettings
+from tools.bench.api_bench import ClientCheck, Comparison, Target
+from tools.bench.http_load import LoadResult
+from tools.bench.machine import Machine, this_machine
+from tools.bench.orders_bench import OrdersResult
+from tools.bench.report import BenchRun, render
+from tools.bench.rollout_model import estimate
+from tools.rehearsal.settings import AWS_DEFAULTS, RolloutSettings
 
 
 def load(name: str, requests: int, p99: float = 3.0, cpu: float = 0.0) -> LoadResult:

@@ -6,8 +6,8 @@ from dataclasses import replace
 
 import pytest
 
-from bench.rollout_model import DRAINED_SERVER_STOP_SECONDS, estimate, tasks_per_wave
-from rehearsal.settings import AWS_DEFAULTS, RolloutSettings
+from tools.bench.rollout_model import DRAINED_SERVER_STOP_SECONDS, estimate, tasks_per_wave
+from tools.rehearsal.settings import AWS_DEFAULTS, RolloutSettings
 
 
 @pytest.mark.parametrize(

@@ -10,9 +10,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from bench.cli import main as bench_main
-from bench.http_load import Request
-from bench.wrk import INSTALL_HINT, process_cpu_seconds, run_wrk, wrk_path
+from tools.bench.cli import main as bench_main
+from tools.bench.http_load import Request
+from tools.bench.wrk import INSTALL_HINT, process_cpu_seconds, run_wrk, wrk_path
 
 SEEN: list[tuple[str, str, str, bytes]] = []  # (method, path, header, body) as the server got them
 

@@ -11,12 +11,12 @@ import pytest
 
 from infra.bootstrap_config import parse_bootstrap_config
 from infra.config import ConfigError
-from infra.offline import BOOTSTRAP_DIR, EvaluatedBootstrap, raw_stack_config
 from infra.stateful import STATEFUL_TYPES
 from scripts.trust.check import CiRole, roles_accepting
 from scripts.trust.policy_evaluation import Request, evaluate
 from tests.delivery.support import REPO_ROOT
 from tests.trust.conftest import ci_roles
+from tools.plan.offline import BOOTSTRAP_DIR, EvaluatedBootstrap, raw_stack_config
 
 ACCOUNT = "123456789012"
 PROD_ACCOUNT = "210987654321"
@@ -216,7 +216,7 @@ def test_the_boundary_keeps_ci_roles_from_granting_themselves_more(bootstrap):
 
 
 def test_the_app_stacks_roles_carry_the_workload_boundary_the_deploy_role_requires():
-    from infra.offline import evaluate_stack
+    from tools.plan.offline import evaluate_stack
 
     staging = evaluate_stack("staging")
     roles = staging.of_type("aws:iam/role:Role")

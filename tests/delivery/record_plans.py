@@ -4,7 +4,8 @@
 
 The Pulumi CLI cannot run here, so each file is a `display.PreviewDigest` (Pulumi's documented
 `--json` shape, pulumi/pulumi sdk/pkg/display/json.go) assembled from the program evaluated under
-the project's mocks (`infra.offline`): every URN, type, input and output is the program's own. What
+the project's mocks (`tools.plan.offline`): every URN, type, input and output is the program's
+own. What
 the mocks cannot know — which operation an engine diff would choose, and which property forces a
 replacement — is written per scenario below, as the AWS provider documents it (e.g. an RDS
 `identifier` or an S3 `bucket` name forces a new resource). Values Pulumi marks secret appear as
@@ -19,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from infra.offline import (
+from tools.plan.offline import (
     OFFLINE_SECRETS,
     SECRET_KEYS,
     EvaluatedStack,

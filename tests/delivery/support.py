@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 import yaml
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+from tools.paths import REPO_ROOT
+
 DATA = Path(__file__).resolve().parent / "data"
 WORKFLOWS = REPO_ROOT / ".github" / "workflows"
 

@@ -13,8 +13,8 @@ import sys
 import pytest
 
 from infra.bootstrap_program import OUTPUT_NAMES
-from infra.offline import evaluate_bootstrap
 from tests.delivery.support import REPO_ROOT
+from tools.plan.offline import evaluate_bootstrap
 
 GUIDE = REPO_ROOT / "docs" / "getting-started-on-aws.md"
 TEXT = GUIDE.read_text(encoding="utf-8")

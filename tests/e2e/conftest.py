@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from service.local.emulator import Emulator
 from tests.utils.databases import migrated_postgres_database
 from tests.utils.system import LocalSystem
+from tools.local.emulator import Emulator
 
 
 @pytest.fixture

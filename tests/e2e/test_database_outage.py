@@ -23,12 +23,12 @@ import pytest
 
 from service.core.config import Settings
 from service.core.db import make_engine
-from service.local.emulator import Emulator
 from service.messaging.aws import sqs_client
 from service.migrations.runner import upgrade
-from tests.utils.postgres_cluster import PostgresCluster, owned_postgres
 from tests.utils.system import ApiClient, LocalSystem, lifecycle_events_per_order
-from tests.utils.traffic import Answer, Traffic
+from tools.local.emulator import Emulator
+from tools.local.postgres_cluster import PostgresCluster, owned_postgres
+from tools.local.traffic import Answer, Traffic
 
 pytestmark = [pytest.mark.slow, pytest.mark.emulator, pytest.mark.postgres]
 

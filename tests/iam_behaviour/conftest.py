@@ -1,5 +1,5 @@
 """One emulator per module, started through the launcher that corrects moto's access control
-(service/local/moto_server.py); each test switches enforcement on after its own setup."""
+(tools/local/moto_server.py); each test switches enforcement on after its own setup."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from service.local.emulator import EMULATOR_CREDENTIALS, Emulator
+from tools.local.emulator import EMULATOR_CREDENTIALS, Emulator
 
 
 @pytest.fixture(scope="module")

@@ -1,6 +1,6 @@
 """The order pipeline's real processes, each with its own role's credentials, on an emulator
 that enforces IAM: `python -m service api` (with its relay), `python -m service worker`,
-`python -m service alerts` (the order-alerts handler; the queue it reads stands in for SNS's
+`python -m tools.local alerts` (the order-alerts handler; the queue it reads stands in for SNS's
 invocation and is read with a separate "Lambda service" identity)."""
 
 from __future__ import annotations
@@ -9,10 +9,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from infra.offline import EvaluatedStack
 from service.core.config import Settings
-from service.local.emulator import Emulator
-from service.local.processes import start_python
 from service.messaging.bootstrap import create_topology, function_queue_env_var
 from service.messaging.topology import (
     OPERATOR_ALERTS_TOPIC,
@@ -22,6 +19,9 @@ from service.messaging.topology import (
 )
 from tests.platform_program.queries import environment
 from tests.utils.system import LocalSystem
+from tools.local.emulator import Emulator
+from tools.local.processes import start_python
+from tools.plan.offline import EvaluatedStack
 
 from .workload_iam import (
     ACCOUNT,
@@ -147,7 +147,7 @@ class SystemUnderIam:
         )
         self.system.processes.append(
             start_python(
-                ["-m", "service", "alerts"],
+                ["-m", "tools.local", "alerts"],
                 env=alerts_env,
                 log_path=self.system.workdir / "alerts.log",
             )

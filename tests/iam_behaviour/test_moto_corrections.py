@@ -1,5 +1,5 @@
 """Each correction the emulator launcher makes to moto's access control is needed: without it,
-a grant that AWS accepts is denied (service/local/moto_server.py says why each exists)."""
+a grant that AWS accepts is denied (tools/local/moto_server.py says why each exists)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from service.local.emulator import Emulator
+from tools.local.emulator import Emulator
 
 from .workload_iam import BOOTSTRAP, IamBootstrap, Identity, allow, unique
 

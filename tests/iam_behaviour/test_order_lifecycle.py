@@ -17,11 +17,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from service.local.emulator import Emulator
 from service.messaging.topology import ORDER_COMPLETED, ORDER_EVENTS_TOPIC, ORDER_FAILED
 from tests.utils.databases import migrated_postgres_database
 from tests.utils.stacks import evaluated
 from tests.utils.system import ApiClient
+from tools.local.emulator import Emulator
 
 from .system_under_iam import SystemUnderIam
 from .workload_iam import WorkloadIam, without_resource

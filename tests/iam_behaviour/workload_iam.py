@@ -4,7 +4,7 @@ From an evaluated stack (the offline harness: the real program under Pulumi's mo
 the policy document the program attaches to each workload identity the emulator can act for:
 
     api task role, worker task role  -> `python -m service api` / `python -m service worker`
-    order-alerts function role       -> the handler inside `python -m service alerts`
+    order-alerts function role       -> the handler inside `python -m tools.local alerts`
 
 rewrites the ARNs of the messaging topology (topics, queues, dead-letter queues) from the
 stack's names to the emulator's, and creates each role on the emulator with the program's own
@@ -23,10 +23,10 @@ from typing import Any
 
 import boto3
 
-from infra.offline import EvaluatedStack
-from service.local.emulator import EMULATOR_CREDENTIALS
 from service.messaging.topology import TOPOLOGY
 from tests.platform_program.queries import as_list, role_policy_of, statements
+from tools.local.emulator import EMULATOR_CREDENTIALS
+from tools.plan.offline import EvaluatedStack
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"  # moto's default account, and the offline harness's

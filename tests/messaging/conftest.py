@@ -7,8 +7,8 @@ import uuid
 import pytest
 
 from service.core.config import Settings
-from service.local.emulator import Emulator
 from service.messaging.bootstrap import create_topology
+from tools.local.emulator import Emulator
 
 
 @pytest.fixture

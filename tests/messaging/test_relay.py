@@ -12,13 +12,13 @@ from sqlalchemy import select
 
 from service.core.config import Settings
 from service.core.db import Database
-from service.local.emulator import Emulator
 from service.messaging import outbox
 from service.messaging.bootstrap import create_topology
 from service.messaging.outbox import OutboxEvent
 from service.messaging.relay import OutboxRelay, topic_arns_from
 from tests.messaging.helpers import drain_queue, make_customer, make_item, place
 from tests.utils.databases import migrated_postgres_database
+from tools.local.emulator import Emulator
 
 
 def all_events(database: Database) -> list[OutboxEvent]:

@@ -20,10 +20,10 @@ from typing import Any
 import pytest
 
 from service.core.config import Settings
-from service.local.emulator import Emulator
 from service.messaging.aws import sns_client, sqs_client
 from service.messaging.bootstrap import create_topology
 from service.messaging.topology import OPERATOR_ALERTS_TOPIC, TOPOLOGY
+from tools.local.emulator import Emulator
 
 EVENTS = Path(__file__).parent / "events"
 OPERATOR_TOPIC_ENV = TOPOLOGY.topic(OPERATOR_ALERTS_TOPIC).env_var

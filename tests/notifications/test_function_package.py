@@ -9,8 +9,8 @@ import sys
 import textwrap
 from pathlib import Path
 
-from service.local.processes import ROOT
 from service.messaging.topology import ORDER_ALERTS_FUNCTION, TOPOLOGY
+from tools.paths import REPO_ROOT
 
 FUNCTION = TOPOLOGY.function(ORDER_ALERTS_FUNCTION)
 
@@ -38,7 +38,7 @@ PROBE = textwrap.dedent(
 def test_the_package_alone_imports_and_runs_with_only_the_standard_library_and_boto3(
     tmp_path: Path,
 ) -> None:
-    source = ROOT / FUNCTION.source_dir
+    source = REPO_ROOT / FUNCTION.source_dir
     archive_root = tmp_path / "archive"
     shutil.copytree(
         source, archive_root / FUNCTION.archive_folder, ignore=shutil.ignore_patterns("__pycache__")
@@ -62,7 +62,7 @@ def test_the_package_alone_imports_and_runs_with_only_the_standard_library_and_b
 def test_the_declared_package_and_entry_point_exist() -> None:
     assert FUNCTION.handler == "notifications.handler.handler"
     assert FUNCTION.source_dir.as_posix() == "service/notifications"
-    source = ROOT / FUNCTION.source_dir
+    source = REPO_ROOT / FUNCTION.source_dir
     module = FUNCTION.entry_point.rpartition(".")[0]
     assert (source / f"{module}.py").is_file()
     assert (source / "__init__.py").is_file()

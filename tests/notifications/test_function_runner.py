@@ -11,8 +11,6 @@ from typing import Any
 
 import pytest
 
-from service.local.function_runner import FunctionRunner, LocalContext, lambda_event
-from service.local.processes import start_python, tail, terminate
 from service.messaging.aws import sns_client, sqs_client
 from service.messaging.bootstrap import function_dlq_env_var, function_queue_env_var
 from service.messaging.topology import (
@@ -25,6 +23,8 @@ from service.messaging.topology import (
 )
 from service.notifications.handler import handler
 from tests.messaging.helpers import queue_depth
+from tools.local.function_runner import FunctionRunner, LocalContext, lambda_event
+from tools.local.processes import start_python, tail, terminate
 
 from .conftest import Inbox, LocalAws, recorded_event
 
@@ -184,7 +184,7 @@ def test_python_m_service_alerts_runs_the_handler_and_stops_cleanly_on_sigterm(
         "AWS_REGION": local_aws.settings.aws_region,
         "ENVIRONMENT": "local",
     }
-    process = start_python(["-m", "service", "alerts"], env=env, log_path=log_path)
+    process = start_python(["-m", "tools.local", "alerts"], env=env, log_path=log_path)
     try:
         publish_order_event(local_aws, ORDER_FAILED, order_id=77)
         (notification,) = operator_inbox.read(expect=1, timeout=30)
@@ -200,7 +200,7 @@ def test_python_m_service_alerts_runs_the_handler_and_stops_cleanly_on_sigterm(
 def test_python_m_service_alerts_without_make_dev_says_what_is_missing(tmp_path: Path) -> None:
     log_path = tmp_path / "alerts.log"
     env = {k: "" for k in os.environ if k.endswith(("_FUNCTION_QUEUE_URL", "_TOPIC_ARN"))}
-    process = start_python(["-m", "service", "alerts"], env=env, log_path=log_path)
+    process = start_python(["-m", "tools.local", "alerts"], env=env, log_path=log_path)
     assert process.wait(30) == 2
     assert f"{function_queue_env_var(FUNCTION)} is not set" in log_path.read_text()
     assert "make dev" in log_path.read_text()

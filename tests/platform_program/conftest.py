@@ -6,8 +6,8 @@ from collections.abc import Callable
 
 import pytest
 
-from infra.offline import EvaluatedStack, evaluate_stack
 from tests.utils.stacks import STAGING_DIGEST, evaluated
+from tools.plan.offline import EvaluatedStack, evaluate_stack
 
 __all__ = ["STAGING_DIGEST"]
 

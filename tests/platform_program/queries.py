@@ -6,7 +6,7 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from infra.offline import EvaluatedStack, RecordedResource
+from tools.plan.offline import EvaluatedStack, RecordedResource
 
 DIGEST_REFERENCE = (
     r"^\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com/[a-z0-9._/-]+@sha256:[0-9a-f]{64}$"

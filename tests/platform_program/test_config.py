@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from infra.config import ConfigError, parse_stack_config
-from infra.offline import raw_stack_config, run_program
+from tools.plan.offline import raw_stack_config, run_program
 
 from .conftest import STAGING_DIGEST
 

@@ -11,8 +11,8 @@ import pytest
 
 from infra.config import ConfigError, parse_stack_config
 from infra.docker_hub import DOCKER_HUB_REGISTRY
-from infra.offline import EvaluatedStack, RecordedResource, raw_stack_config
 from infra.registry import image_tag
+from tools.plan.offline import EvaluatedStack, RecordedResource, raw_stack_config
 
 from .conftest import STAGING_DIGEST
 from .queries import DIGEST_REFERENCE, container

@@ -10,12 +10,6 @@ import pulumi
 
 from infra.edge import ALL_VIEWER_EXCEPT_HOST, CACHING_DISABLED
 from infra.load_balancer import CLOUDFRONT_PREFIX_LIST, ORIGIN_SUBDOMAIN, ORIGIN_VERIFY_HEADER
-from infra.offline import (
-    CLOUDFRONT_PREFIX_LIST_ID,
-    MANAGED_POLICY_IDS,
-    EvaluatedStack,
-    run_under_mocks,
-)
 from infra.web_assets import (
     IMMUTABLE_CACHE,
     NO_CACHE,
@@ -23,6 +17,12 @@ from infra.web_assets import (
     WebAssetsArgs,
     cache_control,
     content_type,
+)
+from tools.plan.offline import (
+    CLOUDFRONT_PREFIX_LIST_ID,
+    MANAGED_POLICY_IDS,
+    EvaluatedStack,
+    run_under_mocks,
 )
 
 

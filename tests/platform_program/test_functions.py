@@ -16,9 +16,7 @@ import pytest
 
 from infra.config import ConfigError, parse_stack_config
 from infra.functions import MAX_EVENT_AGE_SECONDS, code_archive
-from infra.offline import EvaluatedStack, RecordedResource, raw_stack_config
 from infra.operator_alerts import subscriber_id
-from service.local.processes import ROOT
 from service.messaging.topology import (
     OPERATOR_ALERTS_TOPIC,
     ORDER_ALERTS_FUNCTION,
@@ -26,6 +24,8 @@ from service.messaging.topology import (
     Function,
 )
 from tests.notifications.test_function_package import PROBE
+from tools.paths import REPO_ROOT
+from tools.plan.offline import EvaluatedStack, RecordedResource, raw_stack_config
 
 from .queries import as_list, role_policy_of, statements
 
@@ -82,7 +82,7 @@ def test_the_function_runs_the_declared_handler_with_its_topics_and_logs(
 def test_the_code_is_the_notifications_package_file_by_file(staging: EvaluatedStack) -> None:
     code = the_function(staging).inputs["code"]
     assert isinstance(code, pulumi.AssetArchive)
-    source = ROOT / FUNCTION.source_dir
+    source = REPO_ROOT / FUNCTION.source_dir
     expected = {f"notifications/{p.name}": str(p) for p in source.glob("*.py")}
     assert {key: asset.path for key, asset in code.assets.items()} == expected
     assert "notifications/handler.py" in expected

@@ -24,11 +24,11 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from infra.offline import EvaluatedStack
 from service.app import create_app
 from service.core.config import Settings
-from service.local.processes import free_port
 from tests.platform_program.queries import container
+from tools.local.processes import free_port
+from tools.plan.offline import EvaluatedStack
 
 DATABASE_FAILOVER_SECONDS = 120  # RDS Multi-AZ fail-over: 60-120 s (AWS's documentation)
 # A wedged process must be out of rotation and replaced within a minute of going silent.

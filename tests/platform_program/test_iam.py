@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from infra.offline import EvaluatedStack
 from service.messaging.topology import ORDER_EVENTS_TOPIC, ORDER_PROCESSING_QUEUE, ORDERS_TOPIC
+from tools.plan.offline import EvaluatedStack
 
 from .conftest import STAGING_DIGEST
 from .iam_lint import blocking_findings

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from moto.iam.aws_managed_policies import aws_managed_policies_data
 
-from infra.offline import EvaluatedStack, RecordedResource, evaluate_bootstrap
+from tools.plan.offline import EvaluatedStack, RecordedResource, evaluate_bootstrap
 
 MANAGED_ARN = re.compile(
     r"^arn:aws:iam::aws:policy(?P<path>/(?:[\w+=,.@-]+/)*)(?P<name>[\w+=,.@-]+)$"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from infra.offline import EvaluatedStack
 from service.messaging.topology import TOPOLOGY
+from tools.plan.offline import EvaluatedStack
 
 from .queries import environment
 

@@ -6,7 +6,7 @@ import re
 from collections.abc import Callable
 
 from infra.network import INTERFACE_ENDPOINTS
-from infra.offline import AVAILABILITY_ZONE_IDS, EvaluatedStack
+from tools.plan.offline import AVAILABILITY_ZONE_IDS, EvaluatedStack
 
 
 def subnets(stack: EvaluatedStack, tier: str) -> list[dict[str, object]]:

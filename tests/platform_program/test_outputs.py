@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 
-from infra.offline import EvaluatedStack, evaluate_stack
 from infra.program import OUTPUT_NAMES
 from service.messaging.topology import TOPOLOGY
+from tools.plan.offline import EvaluatedStack, evaluate_stack
 
 from .queries import DIGEST_REFERENCE
 

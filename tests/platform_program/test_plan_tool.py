@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tools.plan import main
+from tools.plan.cli import main
 
 
 def test_plan_prints_the_tree_with_settings(capsys: pytest.CaptureFixture[str]) -> None:

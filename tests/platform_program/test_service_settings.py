@@ -20,9 +20,9 @@ import pytest
 from pydantic import ValidationError
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from infra.offline import CLOUDFRONT_ORIGIN_FACING_CIDRS, EvaluatedStack
 from service.core.config import Settings
 from tests.platform_program.queries import environment, secrets
+from tools.plan.offline import CLOUDFRONT_ORIGIN_FACING_CIDRS, EvaluatedStack
 
 ROLES = ("api", "worker", "migrate")
 VIEWER = "203.0.113.7"

@@ -18,8 +18,8 @@ from infra.load_balancer import (
     HEALTH_CHECK_PATH,
     HEALTHY_THRESHOLD,
 )
-from infra.offline import EvaluatedStack
 from service.messaging.topology import ORDER_PROCESSING_QUEUE, TOPOLOGY
+from tools.plan.offline import EvaluatedStack
 
 from .conftest import STAGING_DIGEST
 from .queries import (

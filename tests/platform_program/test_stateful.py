@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from infra.offline import EvaluatedStack, evaluate_bootstrap
 from infra.stateful import STATEFUL_TYPES, STATELESS_TYPES
+from tools.plan.offline import EvaluatedStack, evaluate_bootstrap
 
 # Where data lives in AWS, written independently of the list: a type matching one of these
 # must never be filed as stateless (the cross-check that a reviewer's guess cannot pass alone).

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from infra.offline import EvaluatedStack, evaluate_stack
+from tools.plan.offline import EvaluatedStack, evaluate_stack
 
 # policy/ holds the pack; its package is importable once the folder is on the path.
 POLICY_DIR = Path(__file__).resolve().parents[2] / "policy"

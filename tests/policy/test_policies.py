@@ -17,7 +17,6 @@ from pulumi_policy import (
     StackValidationArgs,
 )
 
-from infra.offline import EvaluatedStack, RecordedResource
 from shipyard_policies import ALL_POLICIES
 from shipyard_policies.compute import (
     ECS_IMAGE_BY_DIGEST,
@@ -34,6 +33,7 @@ from shipyard_policies.edge import (
 )
 from shipyard_policies.iam import IAM_NO_WILDCARD_ACTIONS
 from shipyard_policies.messaging import SNS_TOPIC_ENCRYPTED, SQS_QUEUE_ENCRYPTED_WITH_DLQ
+from tools.plan.offline import EvaluatedStack, RecordedResource
 
 
 def options(*, protect: bool = False) -> PolicyResourceOptions:

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 import yaml
 from pulumi_policy import ResourceValidationArgs
 
-from infra.offline import EvaluatedStack, RecordedResource
 from infra.stateful import STATEFUL_TYPES
 from shipyard_policies.protection import PROTECTED_STACKS, STATEFUL_RESOURCES_PROTECTED
 from tests.policy.test_policies import options
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
+from tools.paths import REPO_ROOT
+from tools.plan.offline import EvaluatedStack, RecordedResource
 
 
 def violations(resource: RecordedResource, *, protect: bool | None = None) -> list[str]:

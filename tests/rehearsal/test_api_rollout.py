@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from rehearsal.api_rehearsal import ApiRehearsalPlan, rehearse_api
-from rehearsal.results import RehearsalResult, format_report
-from rehearsal.rollout import Variant
-from rehearsal.settings import RolloutSettings
 from tests.utils.databases import skip_or_fail_without_postgres
+from tools.rehearsal.api_rehearsal import ApiRehearsalPlan, rehearse_api
+from tools.rehearsal.results import RehearsalResult, format_report
+from tools.rehearsal.rollout import Variant
+from tools.rehearsal.settings import RolloutSettings
 
 pytestmark = [
     pytest.mark.slow,

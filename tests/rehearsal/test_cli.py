@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rehearsal.cli import parse_args
+from tools.rehearsal.cli import parse_args
 
 
 def test_the_default_run_is_both_rehearsals_at_full_size() -> None:

@@ -12,9 +12,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from rehearsal.haproxy import HAProxy, HAProxyError
-from rehearsal.settings import RolloutSettings
-from service.local.processes import free_port
+from tools.local.processes import free_port
+from tools.rehearsal.haproxy import HAProxy, HAProxyError
+from tools.rehearsal.settings import RolloutSettings
 
 pytestmark = [
     pytest.mark.slow,  # starts HAProxy processes

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rehearsal.load import DEFAULT_MIX, EXPECTED, parse_args
+from tools.rehearsal.load import DEFAULT_MIX, EXPECTED, parse_args
 
 
 @pytest.mark.parametrize("url", ["http://example.com", "http://10.0.0.5:8000"])
@@ -19,7 +19,7 @@ def test_every_kind_in_the_mix_has_the_answer_it_must_get() -> None:
 
 
 def test_the_missing_item_is_an_id_the_api_accepts_so_the_answer_is_404() -> None:
-    from rehearsal.load import MISSING_ITEM_ID
     from service.core.params import MAX_ID
+    from tools.rehearsal.load import MISSING_ITEM_ID
 
     assert 1 <= MISSING_ITEM_ID <= MAX_ID  # out of range would be a 422, counted as a failure

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from rehearsal.results import (
+from tools.local.processes import Exit
+from tools.rehearsal.results import (
     RehearsalResult,
     StepRecord,
     analyse,
     format_report,
     percentile,
 )
-from rehearsal.settings import RolloutSettings
-from service.local.processes import Exit
+from tools.rehearsal.settings import RolloutSettings
 
 
 def record(started: float, ms: float, status: int | str = 200, ok: bool = True, by: str = "v1-1"):

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from rehearsal.settings import (
+from tools.paths import REPO_ROOT
+from tools.rehearsal.settings import (
     KEYS,
     MIN_STOP_TIMEOUT_SECONDS,
-    ROOT,
     RolloutSettings,
     SettingsError,
     load_rollout_settings,
@@ -78,7 +78,7 @@ def test_scaling_factor_out_of_range_is_refused(factor: float) -> None:
         RolloutSettings(stack="s").scaled(factor)
 
 
-@pytest.mark.parametrize("path", sorted(ROOT.glob("Pulumi.*.yaml")), ids=lambda p: p.name)
+@pytest.mark.parametrize("path", sorted(REPO_ROOT.glob("Pulumi.*.yaml")), ids=lambda p: p.name)
 def test_every_stack_file_of_the_repository_is_readable(path: Path) -> None:
     stack = path.name.removeprefix("Pulumi.").removesuffix(".yaml")
     settings = load_rollout_settings(stack)

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from rehearsal.results import format_report
-from rehearsal.settings import RolloutSettings
-from rehearsal.worker_rehearsal import WorkerRehearsalPlan, rehearse_worker
 from tests.utils.databases import skip_or_fail_without_postgres
+from tools.rehearsal.results import format_report
+from tools.rehearsal.settings import RolloutSettings
+from tools.rehearsal.worker_rehearsal import WorkerRehearsalPlan, rehearse_worker
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.emulator]
 

@@ -22,10 +22,10 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from service.core.db import Database
 from service.core.db_outage import close_quietly, is_database_unavailable
 from service.core.deps import SessionDep
-from service.local.processes import free_port
 from tests.utils.databases import migrated_postgres_database
 from tests.utils.tcp_proxy import TcpProxy
 from tests.utils.users import LoggedIn
+from tools.local.processes import free_port
 
 
 def unreachable_url() -> str:

@@ -23,10 +23,10 @@ from sqlalchemy import create_engine, make_url, text
 from sqlalchemy.exc import OperationalError
 
 from service.core.db import make_engine
-from service.local.emulator import Emulator
 from service.migrations.runner import upgrade
-from tests.utils.postgres_cluster import owned_postgres
 from tests.utils.system import ApiClient, LocalSystem
+from tools.local.emulator import Emulator
+from tools.local.postgres_cluster import owned_postgres
 
 pytestmark = [pytest.mark.slow, pytest.mark.emulator, pytest.mark.postgres]
 

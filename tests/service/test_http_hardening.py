@@ -17,9 +17,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from service.core.config import Settings
-from service.local.processes import terminate
 from tests.service.test_server_drain import Api
 from tests.utils.users import PASSWORD, LoggedIn
+from tools.local.processes import terminate
 
 MIB = 1024 * 1024
 

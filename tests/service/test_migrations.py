@@ -10,9 +10,9 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, inspect, text
 
-from service.local.processes import start_python, tail
 from service.models import Base
 from tests.utils.databases import scratch_postgres_database, skip_or_fail_without_postgres
+from tools.local.processes import start_python, tail
 
 
 def test_migrations_match_the_models(database_url: str) -> None:

@@ -18,10 +18,10 @@ import httpx
 import pytest
 
 from service.core.db import make_engine
-from service.local.processes import free_port, start_python, tail, terminate, wait_until_ready
 from service.migrations.runner import upgrade
 from tests.utils.sockets import wait_for_accepted_connections
 from tests.utils.users import PASSWORD
+from tools.local.processes import free_port, start_python, tail, terminate, wait_until_ready
 
 pytestmark = pytest.mark.slow
 

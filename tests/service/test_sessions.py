@@ -21,8 +21,8 @@ from sqlalchemy import func, select, update
 from service.auth.models import LoginAttempts, LoginThrottle, RefreshFamily, RefreshToken
 from service.core.config import Settings
 from service.core.db import Database
-from service.local.processes import ROOT
 from tests.utils.users import PASSWORD, LoggedIn, login, register
+from tools.paths import REPO_ROOT
 
 NEW_PASSWORD = "a brand new passphrase"
 
@@ -389,7 +389,7 @@ def test_401_bodies_do_not_echo_the_jwt_library(
 def _run_api(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "service", "api"],
-        cwd=ROOT,
+        cwd=REPO_ROOT,
         env=env,
         capture_output=True,
         text=True,

@@ -7,9 +7,9 @@ from collections.abc import Callable
 
 import pytest
 
-from infra.offline import EvaluatedBootstrap, evaluate_bootstrap
 from scripts.github_setup.wiring import Wiring, build_wiring
 from scripts.trust.check import CiRole
+from tools.plan.offline import EvaluatedBootstrap, evaluate_bootstrap
 
 REPOSITORY = "shipyard-org/shipyard"  # Pulumi.shipyard.yaml's github_repository
 REVIEWERS = ("user:release-manager",)

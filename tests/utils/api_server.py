@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from service.local.processes import free_port, start_python, tail, terminate, wait_until_ready
+from tools.local.processes import free_port, start_python, tail, terminate, wait_until_ready
 
 
 @dataclass

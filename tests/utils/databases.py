@@ -16,9 +16,9 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from service.core.db import make_engine
-from service.local.databases import admin_url, scratch_database
 from service.migrations.runner import upgrade
 from service.models import Base
+from tools.local.databases import admin_url, scratch_database
 
 
 def postgres_admin_url() -> str:

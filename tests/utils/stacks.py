@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from functools import cache
 
-from infra.offline import EvaluatedStack, evaluate_stack
+from tools.plan.offline import EvaluatedStack, evaluate_stack
 
 # What CI hands prod: the digest staging ran, from the bootstrap's shared repository.
 STAGING_DIGEST = "123456789012.dkr.ecr.us-east-1.amazonaws.com/shipyard@sha256:" + "ab" * 32

@@ -17,10 +17,10 @@ import httpx
 from sqlalchemy import create_engine, text
 
 from service.core.config import Settings
-from service.local.emulator import EMULATOR_CREDENTIALS
-from service.local.processes import free_port, start_python, tail, terminate, wait_until_ready
 from service.messaging.bootstrap import create_topology
 from tests.utils.users import login, register
+from tools.local.emulator import EMULATOR_CREDENTIALS
+from tools.local.processes import free_port, start_python, tail, terminate, wait_until_ready
 
 
 @dataclass

@@ -45,7 +45,8 @@ def web_url(live_system: str) -> str:
     """`make dev`'s base URL, once it is known to serve web/ at / (same origin as the API)."""
     response = httpx.get(f"{live_system}/", timeout=10)
     problem = (
-        f"`python -m service dev` does not serve web/index.html at / (got {response.status_code}): "
+        f"`python -m tools.local dev` does not serve web/index.html at / "
+        f"(got {response.status_code}): "
         "it must set WEB_ROOT to the repository's web/ folder"
     )
     assert response.status_code == 200, problem

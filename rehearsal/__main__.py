@@ -1,5 +1,0 @@
-import sys
-
-from rehearsal.cli import main
-
-sys.exit(main())

@@ -1,0 +1,120 @@
+"""`make dev` (`python -m tools.local dev`): the whole system in the foreground.
+
+    emulator (moto server) ─ topology from service/messaging/topology.py
+    migrate ─ api (+ outbox relay, + web/ at /) ─ worker ─ alerts (the order-alerts Lambda handler)
+
+Every part is the same command the container runs, as its own process. Ctrl-C or SIGTERM stops
+them all (each drains as it would on ECS); if one dies, the others are stopped and we exit 1.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from types import FrameType
+
+from service.core.config import Settings
+from service.core.db import make_engine
+from service.messaging.bootstrap import create_topology
+from service.migrations.runner import upgrade
+from tools.local.emulator import EMULATOR_CREDENTIALS, Emulator
+from tools.paths import REPO_ROOT
+
+log = logging.getLogger("service.dev")
+
+
+def run_dev(settings: Settings) -> int:
+    state_dir = Path(os.environ.get("DEV_STATE_DIR", REPO_ROOT / ".local"))
+    emulator = Emulator(log_path=state_dir / "emulator.log")
+    log.info("starting the AWS emulator", extra={"url": emulator.url})
+    emulator.start()
+    children: list[subprocess.Popen[bytes]] = []
+    try:
+        os.environ.update(EMULATOR_CREDENTIALS)
+        local = settings.model_copy(update={"aws_endpoint_url": emulator.url})
+        env = {
+            **os.environ,  # with the emulator's credentials, set just above
+            "AWS_ENDPOINT_URL": emulator.url,
+            "AWS_REGION": settings.aws_region,
+            "DATABASE_URL": settings.database_url,
+            **create_topology(local),
+        }
+        log.info("topology created on the emulator")
+        upgrade(make_engine(settings.database_url))
+        web = REPO_ROOT / "web"
+        api_env = {**env, "RELAY_ENABLED": "true"}
+        if web.is_dir() and not settings.web_root:
+            api_env["WEB_ROOT"] = str(web)
+        children.append(_spawn("api", api_env))
+        # A short long-poll locally: Ctrl-C waits for it (a value you set wins).
+        worker_env = {"WORKER_WAIT_SECONDS": "2", **env, "RELAY_ENABLED": "false"}
+        children.append(_spawn("worker", worker_env))
+        # The order-alerts Lambda handler, fed by its stand-in queue (local/function_runner.py).
+        children.append(_spawn("alerts", env))
+        _banner(settings)
+        return _supervise(children)
+    finally:
+        for child in children:
+            _stop(child)
+        emulator.stop()
+
+
+# Each part is the command that runs it on AWS; only the alerts handler (Lambda there) has a
+# local launcher of its own.
+_MODULE = {
+    "api": ("service", "api"),
+    "worker": ("service", "worker"),
+    "alerts": ("tools.local", "alerts"),
+}
+
+
+def _spawn(command: str, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen([sys.executable, "-m", *_MODULE[command]], cwd=REPO_ROOT, env=env)
+
+
+def _supervise(children: list[subprocess.Popen[bytes]]) -> int:
+    stopping = threading.Event()
+
+    def on_signal(sig: int, _: FrameType | None) -> None:
+        log.info("stopping everything", extra={"signal": signal.Signals(sig).name})
+        stopping.set()
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    while not stopping.wait(0.5):
+        for child in children:
+            if child.poll() is not None:
+                log.error(
+                    "a process died; stopping the rest",
+                    extra={"command": child.args, "exit_code": child.returncode},
+                )
+                return 1
+    return 0
+
+
+def _stop(child: subprocess.Popen[bytes]) -> None:
+    if child.poll() is None:
+        child.send_signal(signal.SIGTERM)
+    try:
+        child.wait(30)
+    except subprocess.TimeoutExpired:
+        child.kill()
+        child.wait()
+
+
+def _banner(settings: Settings) -> None:
+    base = f"http://{settings.host}:{settings.port}"
+    print(
+        f"\n  shipyard is starting on {base}\n"
+        f"    web UI      {base}/\n"
+        f"    API docs    {base}/docs   (sign up, authorize, POST /api/v1/orders)\n"
+        f"    database    {settings.database_url}\n"
+        f"  Ctrl-C stops everything.\n",
+        file=sys.stderr,
+        flush=True,
+    )

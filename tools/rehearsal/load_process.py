@@ -1,0 +1,108 @@
+"""The rehearsal's handle on the load generator process (`python -m tools.rehearsal.load`)."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tools.paths import REPO_ROOT
+
+
+class LoadError(RuntimeError):
+    """The load generator could not start its users or did not write its records."""
+
+
+@dataclass
+class LoadProcess:
+    process: subprocess.Popen[bytes]
+    status_path: Path
+    out_path: Path
+
+    @classmethod
+    def start(
+        cls,
+        *,
+        base_url: str,
+        workdir: Path,
+        concurrency: int,
+        max_seconds: float,
+        mix: str = "api",
+        rate: float = 0,
+        seed: int = 1,
+    ) -> LoadProcess:
+        status_path, out_path = workdir / "load-status.json", workdir / "load-records.json"
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "tools.rehearsal.load",
+                f"--base-url={base_url}",
+                f"--out={out_path}",
+                f"--status={status_path}",
+                f"--concurrency={concurrency}",
+                f"--max-seconds={max_seconds}",
+                f"--mix={mix}",
+                f"--rate={rate}",
+                f"--seed={seed}",
+            ],
+            cwd=REPO_ROOT,
+            start_new_session=True,  # Ctrl-C reaches the rehearsal, which stops the load itself
+        )  # stderr is inherited: its progress lines show in the terminal
+        return cls(process, status_path, out_path)
+
+    def status(self) -> dict[str, Any]:
+        try:
+            return dict(json.loads(self.status_path.read_text()))
+        except (FileNotFoundError, ValueError):
+            return {"phase": "starting", "sent": 0, "failed": 0, "set_up_failures": 0}
+
+    def wait_running(self, timeout: float = 120) -> None:
+        """Wait until every simulated user has an account, a token and items."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            status = self.status()
+            if self.process.poll() is not None:
+                raise LoadError(f"the load generator exited with {self.process.returncode}")
+            if status["phase"] == "running":
+                if status["set_up_failures"]:
+                    raise LoadError(
+                        f"{status['set_up_failures']} simulated user(s) could not register, log "
+                        "in or create items before the rollout; the service is not healthy"
+                    )
+                return
+            time.sleep(0.1)
+        raise LoadError(f"the load generator did not finish setting up within {timeout:.0f} s")
+
+    def wait_for(self, *, seconds: float, min_requests: int = 0, cap: float = 600) -> None:
+        """Let the load run at least `seconds`, and on until `min_requests` (within `cap`)."""
+        started = time.monotonic()
+        while self.process.poll() is None:
+            elapsed = time.monotonic() - started
+            if elapsed >= cap or (elapsed >= seconds and self.status()["sent"] >= min_requests):
+                return
+            time.sleep(0.1)
+
+    def stop(self) -> dict[str, Any]:
+        """Stop (requests in flight finish) and return the records the generator wrote."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(60)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+            raise LoadError("the load generator did not stop within 60 s of SIGTERM") from None
+        if not self.out_path.exists():
+            raise LoadError(f"the load generator exited {self.process.returncode} without records")
+        return dict(json.loads(self.out_path.read_text()))
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()

@@ -11,8 +11,10 @@ from typing import Any
 import pulumi
 import pytest
 
-from tools.plan import fake_aws
-from tools.plan.fake_aws import ACCOUNT_ID, Answer, FakeAws
+from tools.plan.fake_aws import FakeAws, resources
+from tools.plan.fake_aws.account import ACCOUNT_ID, MANAGED_POLICY_IDS, short_hash
+from tools.plan.fake_aws.invokes import INVOKES
+from tools.plan.fake_aws.resources import Answer
 
 REGION = "eu-west-1"
 
@@ -28,7 +30,7 @@ def test_a_type_without_a_row_gets_the_documented_default() -> None:
     resource_id, state = register(
         "aws:appautoscaling/target:Target", "scale", minCapacity=1, tags={"team": "a"}
     )
-    h = fake_aws.short_hash("dev", "aws:appautoscaling/target:Target", "scale")
+    h = short_hash("dev", "aws:appautoscaling/target:Target", "scale")
     assert resource_id == f"scale-{h}"
     assert state["arn"] == f"arn:aws:appautoscaling:{REGION}:{ACCOUNT_ID}:target/scale-{h[:7]}"
     assert state["id"] == resource_id
@@ -42,7 +44,7 @@ def test_the_physical_name_is_the_name_else_the_prefix_and_a_hash() -> None:
     _, prefixed = register("aws:ecs/capacityProvider:CapacityProvider", "cp", namePrefix="cp-")
     assert given["name"] == "exact"
     assert given["arn"].endswith(":capacityprovider/exact")
-    h = fake_aws.short_hash("dev", "aws:ecs/capacityProvider:CapacityProvider", "cp")
+    h = short_hash("dev", "aws:ecs/capacityProvider:CapacityProvider", "cp")
     assert prefixed["name"] == f"cp-{h}", "AWS completes a prefix; the program may read the name"
 
 
@@ -59,8 +61,8 @@ def test_a_row_wins_over_its_module_and_the_module_over_the_default() -> None:
     assert subnet_id.startswith("subnet-")
     assert subnet["arn"] == f"arn:aws:ec2:{REGION}:{ACCOUNT_ID}:subnet/{subnet_id}"
     assert other_id.startswith("r-"), "an EC2 type without an id prefix of its own"
-    assert fake_aws.answer_for("aws:ec2/subnet:Subnet") is fake_aws.ec2_resource
-    assert fake_aws.answer_for("aws:appautoscaling/target:Target") is fake_aws.default
+    assert resources.answer_for("aws:ec2/subnet:Subnet") is resources.ec2_resource
+    assert resources.answer_for("aws:appautoscaling/target:Target") is resources.default
 
 
 def test_answers_are_shaped_like_aws_s() -> None:
@@ -85,7 +87,7 @@ def test_adding_a_type_is_one_row(monkeypatch: pytest.MonkeyPatch) -> None:
     rtype = "aws:example/widget:Widget"
     assert register(rtype, "w")[0] != "widget-1"
     monkeypatch.setitem(
-        fake_aws.RESOURCES, rtype, fake_aws.named(lambda r: Answer(id="widget-1", state={"x": 1}))
+        resources.RESOURCES, rtype, resources.named(lambda r: Answer(id="widget-1", state={"x": 1}))
     )
     resource_id, state = register(rtype, "w", namePrefix="w-")
     assert (resource_id, state["id"], state["x"]) == ("widget-1", "widget-1", 1)
@@ -127,18 +129,18 @@ def test_a_managed_policy_lookup_refuses_a_name_aws_does_not_have() -> None:
     found, _ = aws.call(
         pulumi.runtime.MockCallArgs(lookup, {"name": "Managed-CachingDisabled"}, "")
     )
-    assert found["id"] == fake_aws.MANAGED_POLICY_IDS["Managed-CachingDisabled"]
+    assert found["id"] == MANAGED_POLICY_IDS["Managed-CachingDisabled"]
     with pytest.raises(KeyError, match="Managed-CachingDisabledd"):
         aws.call(pulumi.runtime.MockCallArgs(lookup, {"name": "Managed-CachingDisabledd"}, ""))
 
 
 def test_every_row_names_a_type_token() -> None:
     """`package:module/member:Type`: a row with a mistyped token would never be used."""
-    for rtype in fake_aws.RESOURCES:
+    for rtype in resources.RESOURCES:
         _package, module, member = rtype.split(":")
         assert "/" in module, rtype
         assert member[:1].isupper(), rtype
         assert module.split("/")[1].lower() == member.lower(), rtype
-    for token in fake_aws.INVOKES:
+    for token in INVOKES:
         _package, module, function = token.split(":")
         assert module.split("/")[1] == function, token

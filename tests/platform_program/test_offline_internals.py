@@ -58,8 +58,8 @@ def test_the_checker_catches_each_way_of_reaching_past_the_api() -> None:
 
 def test_only_pulumi_internals_reaches_past_pulumis_exported_api() -> None:
     offenders = {
-        path.name: names
-        for path in sorted(PLAN.glob("*.py"))
+        str(path.relative_to(PLAN)): names
+        for path in sorted(PLAN.rglob("*.py"))
         if path != INTERNALS and (names := beyond_the_api(path.read_text()))
     }
     assert offenders == {}, "import these through tools/plan/pulumi_internals.py, with the reason"

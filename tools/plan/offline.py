@@ -4,7 +4,7 @@ Runs the real program (`platform/__main__.py`, or the account bootstrap) in-proc
 documented mocks; the one harness behind `make plan`, `make plan-diff` and the tests, so they
 cannot disagree. Its building blocks, one module each:
 
-- `tools.plan.fake_aws`: the fake AWS account, a table of answers per resource type and invoke;
+- `tools.plan.fake_aws`: the fake AWS account, tables of answers per resource type and invoke;
 - `tools.plan.stack_files`: `Pulumi.<stack>.yaml` read as the engine passes it, secrets stood in;
 - `tools.plan.recording`: the mock engine that records each registration (`RecordedResource`);
 - `tools.plan.evaluate`: the run itself, returning `EvaluatedStack` / `EvaluatedBootstrap`;
@@ -22,13 +22,13 @@ from tools.plan.evaluate import (
     run_program,
     run_under_mocks,
 )
-from tools.plan.fake_aws import (
+from tools.plan.fake_aws import FakeAws
+from tools.plan.fake_aws.account import (
     ACCOUNT_ID,
     AVAILABILITY_ZONE_IDS,
     CLOUDFRONT_ORIGIN_FACING_CIDRS,
     CLOUDFRONT_PREFIX_LIST_ID,
     MANAGED_POLICY_IDS,
-    FakeAws,
 )
 from tools.plan.recording import RecordedResource, RecordingMonitor
 from tools.plan.stack_files import OFFLINE_SECRETS, SECRET_KEYS, raw_stack_config, stack_file

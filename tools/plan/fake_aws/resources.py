@@ -1,75 +1,27 @@
-"""A fake AWS account for Pulumi's mocks: what AWS would answer, per resource type and per invoke.
+"""What AWS reports for a new resource, per type: `RESOURCES` (type -> answer) and `MODULES`.
 
-Two tables hold every answer: `RESOURCES` (resource type -> function computing its id, ARN and
-outputs) and `INVOKES` (invoke token -> function computing the data source's result). Teaching
-the fake a new type is one row (and, when the default does not fit, a small function above it).
-
-What a resource type without a row gets (the default, enough for most types):
+Teaching the fake a new type is one row in RESOURCES (and, when the default does not fit, a small
+function computing its `Answer`). What a type without a row gets (the default, enough for most):
 - its outputs are its inputs, plus `arn` and `id` unless an input already has that name;
 - `arn` = `arn:aws:<module>:<region>:<account>:<type name, lower case>/<physical name>`;
 - `id` = `<logical name>-<hash>`; the hash is stable per (stack, type, logical name), so a plan
   is the same from one run to the next;
 - the physical name is the `name` input, else `namePrefix` + hash, else `<logical name>-<hash7>`;
 - for every `aws:` type with `tags`, `tagsAll` = `tags` (no provider default tags here).
-An invoke without a row raises NotImplementedError naming its token: a data source answered with
-made-up data would hide a lookup the program relies on.
-
-The ids and ARNs are fake but shaped like AWS's, so the program's string handling (ARN suffixes,
-queue URLs, digests) runs on realistic values. Where the answer is AWS's own published data (the
-managed CloudFront policy ids, CloudFront's origin-facing prefixes) it is the real data.
+A type of a module in MODULES (`aws:iam`, `aws:ec2`, ...) without a row of its own gets that
+module's answer instead of the default. The ids and ARNs are fake but shaped like AWS's, so the
+program's string handling (ARN suffixes, queue URLs, digests) runs on realistic values.
 """
 
 from __future__ import annotations
 
-import hashlib
-import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pulumi
 
-ACCOUNT_ID = "123456789012"
-# AWS-managed CloudFront policies: the same ids in every account.
-MANAGED_POLICY_IDS = {
-    "Managed-CachingOptimized": "658327ea-f89d-4fab-a63d-7e88639e58f6",
-    "Managed-CachingDisabled": "4135ea2d-6df8-44a3-9df3-4b5a84be39ad",
-    "Managed-AllViewerExceptHostHeader": "b689b0a8-53d0-40ab-baf2-68738e2966ac",
-    "Managed-SecurityHeadersPolicy": "67f7725c-6f97-4210-82d7-5512b31e9d03",
-}
-CLOUDFRONT_PREFIX_LIST_ID = "pl-3b927c52"
-# The IPv4 entries of com.amazonaws.global.cloudfront.origin-facing: AWS's CLOUDFRONT_ORIGIN_FACING
-# prefixes of https://ip-ranges.amazonaws.com/ip-ranges.json (snapshot, createDate 2026-08-31).
-# Real data, so what the program derives from the lookup (TRUSTED_PROXIES) is checked against it.
-CLOUDFRONT_ORIGIN_FACING_CIDRS = (
-    "130.176.88.0/21", "54.239.134.0/23", "52.82.134.0/23", "130.176.86.0/23",
-    "130.176.140.0/22", "130.176.0.0/18", "54.239.204.0/22", "130.176.160.0/19",
-    "70.132.0.0/18", "15.158.0.0/16", "130.176.136.0/23", "54.239.170.0/23",
-    "130.176.96.0/19", "54.182.184.0/22", "204.246.166.0/24", "130.176.64.0/21",
-    "54.182.172.0/22", "205.251.218.0/24", "130.176.144.0/20", "54.182.176.0/21",
-    "130.176.78.0/23", "54.182.248.0/22", "64.252.128.0/18", "54.182.154.0/23",
-    "64.252.64.0/18", "54.182.144.0/21", "54.182.224.0/21", "130.176.128.0/21",
-    "52.46.0.0/18", "3.172.64.0/18", "52.82.128.0/23", "18.68.0.0/16",
-    "54.182.156.0/22", "54.182.160.0/21", "54.182.240.0/21", "130.176.192.0/19",
-    "130.176.76.0/24", "54.239.208.0/21", "54.182.188.0/23", "24.110.128.0/17",
-    "3.172.0.0/18", "130.176.80.0/22", "54.182.128.0/20", "130.176.72.0/22",
-    "13.124.199.0/24", "3.29.57.0/26",
-)  # fmt: skip
-# Zone ids of the offline region's zones a..f, in name order. AWS maps names to ids per account;
-# here use1-az3 (short of newer instance classes) is the second zone, so a program that does not
-# exclude it puts a subnet there.
-AVAILABILITY_ZONE_IDS = ("use1-az1", "use1-az3", "use1-az2", "use1-az4", "use1-az6", "use1-az5")
-
-
-def short_hash(*parts: str, length: int = 8) -> str:
-    return hashlib.sha256("/".join(parts).encode()).hexdigest()[:length]
-
-
-def sha256_of(text: str) -> str:
-    return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
-
-
-# --- resources -----------------------------------------------------------------------------------
+from tools.plan.fake_aws.account import ACCOUNT_ID, sha256_of, short_hash
 
 
 @dataclass(frozen=True)
@@ -406,141 +358,13 @@ def answer_for(rtype: str) -> ResourceAnswer:
     return RESOURCES.get(rtype) or MODULES.get(rtype.split("/")[0], default)
 
 
-# --- invokes -------------------------------------------------------------------------------------
-
-InvokeAnswer = Callable[[Mapping[str, Any], str], dict[str, Any]]  # (arguments, region) -> result
-
-
-def caller_identity(args: Mapping[str, Any], region: str) -> dict[str, Any]:
-    return {
-        "accountId": ACCOUNT_ID,
-        "arn": f"arn:aws:iam::{ACCOUNT_ID}:user/offline-plan",
-        "userId": "AIDAOFFLINEPLAN",
-        "id": ACCOUNT_ID,
-    }
-
-
-def region_info(args: Mapping[str, Any], region: str) -> dict[str, Any]:
-    return {
-        "name": region,
-        "region": region,
-        "id": region,
-        "endpoint": f"ec2.{region}.amazonaws.com",
-        "description": region,
-    }
-
-
-def availability_zones(args: Mapping[str, Any], region: str) -> dict[str, Any]:
-    """A real account's us-east-1: six zones, names mapped to ids per account, and the zone ids
-    the caller excludes left out (as AWS does with ExcludeZoneIds)."""
-    excluded = set(args.get("excludeZoneIds") or [])
-    zones = [
-        (name, zone_id)
-        for name, zone_id in zip(
-            (f"{region}{s}" for s in "abcdef"), AVAILABILITY_ZONE_IDS, strict=True
-        )
-        if zone_id not in excluded
-    ]
-    return {
-        "id": region,
-        "names": [name for name, _ in zones],
-        "zoneIds": [zone_id for _, zone_id in zones],
-        "groupNames": [region] * len(zones),
-    }
-
-
-def ssm_parameter(args: Mapping[str, Any], region: str) -> dict[str, Any]:
-    """The program reads AMI ids from AWS's public parameters: a stable fake AMI id per name."""
-    name = args["name"]
-    return {
-        "id": name,
-        "name": name,
-        "arn": f"arn:aws:ssm:{region}::parameter{name}",
-        "type": "String",
-        "value": f"ami-0{short_hash(name, length=16)}",
-        "insecureValue": f"ami-0{short_hash(name, length=16)}",
-        "version": 1,
-        "withDecryption": True,
-    }
-
-
-def cloudfront_managed_policy(args: Mapping[str, Any], region: str) -> dict[str, Any]:
-    name = args.get("name", "")
-    if name not in MANAGED_POLICY_IDS:
-        raise KeyError(f"no managed CloudFront policy named {name!r}")
-    return {"id": MANAGED_POLICY_IDS[name], "name": name, "etag": "E1OFFLINE"}
-
-
-def managed_prefix_list(args: Mapping[str, Any], region: str) -> dict[str, Any]:
-    return {
-        "id": CLOUDFRONT_PREFIX_LIST_ID,
-        "name": args.get("name"),
-        "arn": f"arn:aws:ec2:{region}:aws:prefix-list/{CLOUDFRONT_PREFIX_LIST_ID}",
-        "addressFamily": "IPv4",
-        "maxEntries": 55,
-        "ownerId": "AWS",
-        "entries": [{"cidr": cidr, "description": ""} for cidr in CLOUDFRONT_ORIGIN_FACING_CIDRS],
-        "version": 1,
-    }
-
-
-def ecr_authorization_token(args: Mapping[str, Any], region: str) -> dict[str, Any]:
-    return {
-        "id": region,
-        "userName": "AWS",
-        "password": "offline-ecr-rtype",
-        "authorizationToken": "QVdTOm9mZmxpbmU=",
-        "proxyEndpoint": f"https://{ACCOUNT_ID}.dkr.ecr.{region}.amazonaws.com",
-        "expiresAt": "2099-01-01T00:00:00Z",
-    }
-
-
-# Invoke token -> its answer.
-INVOKES: dict[str, InvokeAnswer] = {
-    "aws:index/getCallerIdentity:getCallerIdentity": caller_identity,
-    "aws:index/getRegion:getRegion": region_info,
-    "aws:index/getAvailabilityZones:getAvailabilityZones": availability_zones,
-    "aws:ssm/getParameter:getParameter": ssm_parameter,
-    "aws:cloudfront/getCachePolicy:getCachePolicy": cloudfront_managed_policy,
-    "aws:cloudfront/getOriginRequestPolicy:getOriginRequestPolicy": cloudfront_managed_policy,
-    "aws:cloudfront/getResponseHeadersPolicy:getResponseHeadersPolicy": cloudfront_managed_policy,
-    "aws:ec2/getManagedPrefixList:getManagedPrefixList": managed_prefix_list,
-    "aws:ecr/getAuthorizationToken:getAuthorizationToken": ecr_authorization_token,
-}
-
-
-# --- the mocks ---------------------------------------------------------------------------------
-
-
-class FakeAws(pulumi.runtime.Mocks):
-    """Pulumi's mocks answered from the tables above; records the invokes made, in order."""
-
-    def __init__(self, stack: str, region: str) -> None:
-        self.stack = stack
-        self.region = region
-        self.invokes: list[str] = []
-        self._lock = threading.Lock()  # the mock engine answers from several threads
-
-    def call(
-        self, args: pulumi.runtime.MockCallArgs
-    ) -> tuple[dict[str, Any], list[tuple[str, str]]]:
-        with self._lock:
-            self.invokes.append(args.token)
-        answer = INVOKES.get(args.token)
-        if answer is None:
-            raise NotImplementedError(
-                f"the offline mocks do not answer the invoke {args.token}; add a row to INVOKES "
-                "in tools/plan/fake_aws.py"
-            )
-        return answer(args.args, self.region), []
-
-    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
-        r = NewResource.of(args, stack=self.stack, region=self.region)
-        answer = answer_for(r.type)(r)
-        state = {**r.inputs, **answer.state}
-        resource_id = answer.id if answer.id is not None else r.default_id()
-        state.setdefault("arn", answer.arn if answer.arn is not None else r.default_arn())
-        state.setdefault("id", resource_id)
-        if r.type.startswith("aws:") and "tags" in r.inputs:
-            state["tagsAll"] = r.inputs["tags"]
-        return resource_id, state
+def respond(r: NewResource) -> tuple[str, dict[str, Any]]:
+    """The id and outputs of `r`: its answer applied over the default (module docstring)."""
+    answer = answer_for(r.type)(r)
+    state = {**r.inputs, **answer.state}
+    resource_id = answer.id if answer.id is not None else r.default_id()
+    state.setdefault("arn", answer.arn if answer.arn is not None else r.default_arn())
+    state.setdefault("id", resource_id)
+    if r.type.startswith("aws:") and "tags" in r.inputs:
+        state["tagsAll"] = r.inputs["tags"]
+    return resource_id, state

@@ -35,7 +35,7 @@ from service.core.db import Database
 from service.core.db_outage import OutageBackoff, describe, is_database_unavailable, ping
 from service.messaging.aws import sqs_client
 from service.messaging.consumer import run_until_signalled
-from service.messaging.topology import ORDER_PLACED
+from service.messaging.topology import ORDER_PLACED, ORDER_PROCESSING_QUEUE, TOPOLOGY
 from service.models import Base
 from service.orders import fulfilment
 
@@ -80,9 +80,10 @@ class OrderWorker:
         sqs: SQSClient | None = None,
         queue_url: str | None = None,
     ) -> None:
-        url = queue_url or settings.order_processing_queue_url
+        url = queue_url or settings.queue_urls.get(ORDER_PROCESSING_QUEUE)
         if not url:
-            raise ValueError("ORDER_PROCESSING_QUEUE_URL is not set: the worker has no queue")
+            env_var = TOPOLOGY.queue(ORDER_PROCESSING_QUEUE).env_var
+            raise ValueError(f"{env_var} is not set: the worker has no queue")
         self.queue_url = url
         self.database = database
         self.settings = settings

@@ -4,8 +4,6 @@ outbox relay) and `python -m service worker`, on a real database and the AWS emu
 from __future__ import annotations
 
 import json
-import os
-import signal
 import subprocess
 import time
 import uuid
@@ -20,7 +18,14 @@ from service.core.config import Settings
 from service.messaging.bootstrap import create_topology
 from tests.utils.users import login, register
 from tools.local.emulator import EMULATOR_CREDENTIALS
-from tools.local.processes import free_port, start_python, tail, terminate, wait_until_ready
+from tools.local.processes import (
+    free_port,
+    kill,
+    start_python,
+    tail,
+    terminate,
+    wait_until_ready,
+)
 
 
 @dataclass
@@ -79,8 +84,7 @@ class LocalSystem:
         return process
 
     def kill(self, process: subprocess.Popen[bytes]) -> None:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
+        kill(process)
 
     def stop_all(self) -> dict[int, int]:
         return {p.pid: terminate(p).code for p in self.processes}

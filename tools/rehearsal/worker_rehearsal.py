@@ -20,14 +20,13 @@ from __future__ import annotations
 
 import contextlib
 import secrets
-import signal
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 
-from tools.local.processes import Exit, wait_until_ready
+from tools.local.processes import Exit, kill, wait_until_ready
 from tools.rehearsal.database import scratch_database
 from tools.rehearsal.load_process import LoadProcess
 from tools.rehearsal.messaging import local_messaging
@@ -80,11 +79,7 @@ def wait_api_ready(replica: Replica, timeout: float = 60) -> None:
 
 def stop_worker(replica: Replica, timings: RehearsalTimings, variant: WorkerVariant) -> Exit:
     if variant is WorkerVariant.KILL:
-        started = time.monotonic()
-        with contextlib.suppress(ProcessLookupError):
-            replica.process.send_signal(signal.SIGKILL)
-        replica.process.wait()
-        replica.exit = Exit(replica.process.returncode, time.monotonic() - started, killed=True)
+        replica.exit = kill(replica.process)
         return replica.exit
     return replica.stop(stop_timeout=timings.stop_timeout)
 

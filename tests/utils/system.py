@@ -14,9 +14,10 @@ from pathlib import Path
 import httpx
 from sqlalchemy import create_engine, text
 
+from scripts import api_client as api
 from service.core.config import Settings
 from service.messaging.bootstrap import create_topology
-from tests.utils.users import login, register
+from tests.utils.users import PASSWORD
 from tools.local.emulator import EMULATOR_CREDENTIALS
 from tools.local.processes import (
     free_port,
@@ -101,8 +102,7 @@ class ApiClient:
         self.headers: dict[str, str] = {}
 
     def sign_up(self, email: str) -> ApiClient:
-        register(self.http, email)
-        self.headers = {"Authorization": f"Bearer {login(self.http, email)['access_token']}"}
+        self.headers = api.sign_up_and_log_in(self.http, email, PASSWORD).headers
         return self
 
     def create_item(self, price: str = "9.99") -> int:

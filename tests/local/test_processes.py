@@ -55,6 +55,19 @@ def test_children_run_local_unless_told_otherwise(tmp_path: Path, monkeypatch) -
     assert log_path.read_text().strip() == "local given"
 
 
+def test_a_child_writing_to_a_log_file_logs_json_whatever_the_shell_asked(
+    tmp_path: Path, monkeypatch
+) -> None:
+    """The rehearsal's audit and the tests parse these files."""
+    monkeypatch.setenv("LOG_FORMAT", "text")
+    show = "import os; print(os.environ['LOG_FORMAT'])"
+    to_file = start_python(["-c", show], env={}, log_path=tmp_path / "a.log")
+    chosen = start_python(["-c", show], env={"LOG_FORMAT": "text"}, log_path=tmp_path / "b.log")
+    assert to_file.wait(30) == chosen.wait(30) == 0
+    assert (tmp_path / "a.log").read_text().strip() == "json"
+    assert (tmp_path / "b.log").read_text().strip() == "text"  # the caller's own choice wins
+
+
 def test_a_process_that_ignores_sigterm_is_killed_after_the_stop_timeout(tmp_path: Path) -> None:
     log_path = tmp_path / "stubborn.log"
     process = start_python(["-c", IGNORES_SIGTERM], env={}, log_path=log_path)

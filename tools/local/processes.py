@@ -40,14 +40,18 @@ def start(
     """`argv` from the repository root in a session of its own, with this environment plus `env`;
     its output appended to `log_path`, or on this terminal when None (`make dev`)."""
     log = None
+    environment = {**os.environ}
     if log_path is not None:
         log_path.parent.mkdir(parents=True, exist_ok=True)
         log = log_path.open("ab")
+        # Log files are read by programs (the rehearsal's audit, tests): JSON lines, even when
+        # the shell that started us asked for text (service/core/logs.py).
+        environment["LOG_FORMAT"] = "json"
     try:
         return subprocess.Popen(
             list(argv),
             cwd=REPO_ROOT,
-            env={**os.environ, **(env or {})},
+            env={**environment, **(env or {})},
             stdout=log,
             stderr=subprocess.STDOUT if log else None,
             start_new_session=True,

@@ -1,9 +1,12 @@
 """What a saved Pulumi plan was made for, written beside it and checked before it is applied.
 
-The plan job saves `pulumi preview --save-plan plan.json` and this manifest (stack, image,
-commit); reviewers approve the diff shown in that job's summary. The deploy job refuses a plan
-made for another stack, image or commit, then `pulumi up --plan` refuses any change the plan
-does not contain: what is applied is what was approved, or the deploy fails.
+The plan job saves `pulumi preview --save-plan plan.json`, the same plan as data for the
+destructive-change gate (`destructive.json`, scripts/deploy/plan_json.py) and this manifest
+(stack, image, commit, and a digest of each of the two files); reviewers approve the diff shown
+in that job's summary. The deploy job refuses a plan made for another stack, image or commit, or
+either file changed since, then judges `destructive.json` again and `pulumi up --plan` refuses
+any change the plan does not contain: what is applied, and what the gate judged, is what was
+approved, or the deploy fails.
 
     python -m scripts.deploy.plan_manifest write --directory plan/ --stack prod \
         --image <ref> --commit <sha>
@@ -24,17 +27,26 @@ from scripts.deploy.github_actions import run_main
 
 MANIFEST = "manifest.json"
 PLAN = "plan.json"
+# Every file of the plan directory the deploy job reads, under its key in the manifest, with the
+# command that makes it.
+RECORDED = {
+    "plan": (PLAN, "pulumi preview --save-plan"),
+    "destructive": ("destructive.json", "python -m scripts.deploy.plan_json --output"),
+}
 
 
-def _plan_digest(directory: Path) -> str:
-    plan = directory / PLAN
-    if not plan.is_file():
-        raise DeployError(f"{plan} does not exist: `pulumi preview --save-plan {plan}` first")
-    return "sha256:" + hashlib.sha256(plan.read_bytes()).hexdigest()
+def _digests(directory: Path) -> dict[str, str]:
+    digests = {}
+    for key, (name, made_by) in RECORDED.items():
+        path = directory / name
+        if not path.is_file():
+            raise DeployError(f"{path} does not exist: `{made_by} {path}` first")
+        digests[key] = "sha256:" + hashlib.sha256(path.read_bytes()).hexdigest()
+    return digests
 
 
 def write(directory: Path, *, stack: str, image: str, commit: str) -> dict[str, str]:
-    manifest = {"stack": stack, "image": image, "commit": commit, "plan": _plan_digest(directory)}
+    manifest = {"stack": stack, "image": image, "commit": commit, **_digests(directory)}
     (directory / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     return manifest
 
@@ -43,7 +55,7 @@ def check(directory: Path, *, stack: str, image: str, commit: str) -> None:
     recorded = read_json(
         directory / MANIFEST, made_by="python -m scripts.deploy.plan_manifest write"
     )
-    expected = {"stack": stack, "image": image, "commit": commit, "plan": _plan_digest(directory)}
+    expected = {"stack": stack, "image": image, "commit": commit, **_digests(directory)}
     wrong = [
         f"{key}: plan made for {recorded.get(key)!r}, deploying {value!r}"
         for key, value in expected.items()

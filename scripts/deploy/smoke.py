@@ -29,11 +29,12 @@ from typing import Any
 
 import httpx
 
+from scripts import api_client as api
+from scripts.api_client import ApiError, excerpt, expect
 from scripts.deploy.errors import DeployError
 from scripts.deploy.github_actions import append_summary, run_main
 
-API = "/api/v1"
-BODY_SHOWN = 500
+API = api.API_PREFIX
 
 
 class SmokeError(DeployError):
@@ -57,29 +58,6 @@ class SmokeReport:
     order_id: Any = None
 
 
-def _excerpt(response: httpx.Response) -> str:
-    text = response.text
-    return text if len(text) <= BODY_SHOWN else text[:BODY_SHOWN] + f"… ({len(text)} characters)"
-
-
-def _expect(response: httpx.Response, step: str, *statuses: int) -> httpx.Response:
-    ok = response.status_code in statuses if statuses else response.is_success
-    if not ok:
-        raise SmokeError(
-            f"{step}: {response.request.method} {response.request.url} answered "
-            f"HTTP {response.status_code}: {_excerpt(response)}"
-        )
-    return response
-
-
-def _json(response: httpx.Response, step: str, key: str) -> Any:
-    try:
-        value = response.json()[key]
-    except (ValueError, KeyError, TypeError) as exc:
-        raise SmokeError(f"{step}: expected JSON with {key!r}, got: {_excerpt(response)}") from exc
-    return value
-
-
 def run_smoke(
     client: httpx.Client,
     settings: SmokeSettings,
@@ -87,6 +65,20 @@ def run_smoke(
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
     log: Callable[[str], None] = print,
+) -> SmokeReport:
+    try:
+        return _walk(client, settings, sleep=sleep, clock=clock, log=log)
+    except ApiError as exc:  # an answer the step did not expect: the message names both
+        raise SmokeError(str(exc)) from exc
+
+
+def _walk(
+    client: httpx.Client,
+    settings: SmokeSettings,
+    *,
+    sleep: Callable[[float], None],
+    clock: Callable[[], float],
+    log: Callable[[str], None],
 ) -> SmokeReport:
     report = SmokeReport()
 
@@ -103,7 +95,7 @@ def run_smoke(
             health = client.get("/healthz")
             if health.status_code == 200:
                 break
-            last = f"HTTP {health.status_code}: {_excerpt(health)}"
+            last = f"HTTP {health.status_code}: {excerpt(health)}"
         except httpx.TransportError as exc:
             last = f"{type(exc).__name__}: {exc}"
         if clock() >= deadline:
@@ -115,15 +107,15 @@ def run_smoke(
     step("health /healthz", started)
 
     started = clock()
-    _expect(client.get("/readyz"), "readiness /readyz", 200)
+    expect(client.get("/readyz"), "readiness /readyz", 200)
     step("readiness /readyz", started)
 
     if settings.read_only:
         started = clock()
-        anonymous = _expect(
+        anonymous = expect(
             client.get(f"{API}/users/me"), "API through the edge GET /api/v1/users/me", 401
         )
-        _json(anonymous, "API through the edge", "request_id")  # the API's error shape
+        api.field(anonymous, "API through the edge", "request_id")  # the API's error shape
         step("API answers through the edge (anonymous 401)", started)
         return report
 
@@ -131,37 +123,25 @@ def run_smoke(
     started = clock()
     email = f"smoke-{uuid.uuid4().hex[:16]}@{settings.email_domain}"
     password = secrets.token_urlsafe(24)  # well over the 12-character minimum
-    _expect(
-        client.post(
-            f"{API}/users",
-            json={"email": email, "password": password, "full_name": "Smoke Test"},
-        ),
-        "sign up POST /api/v1/users",
-    )
+    api.sign_up(client, email, password, full_name="Smoke Test")
     step("sign up", started)
 
     started = clock()
-    login = _expect(
-        client.post(f"{API}/auth/token", data={"username": email, "password": password}),
-        "log in POST /api/v1/auth/token",
-        200,
-    )
-    token = _json(login, "log in", "access_token")
-    auth = {"Authorization": f"Bearer {token}"}
+    auth = api.log_in(client, email, password).headers
     step("log in", started)
 
     started = clock()
-    item = _expect(
+    item = expect(
         client.post(
             f"{API}/items", json={"title": "Smoke test item", "price": "1.00"}, headers=auth
         ),
         "create item POST /api/v1/items",
     )
-    item_id = _json(item, "create item", "id")
+    item_id = api.field(item, "create item", "id")
     step("create item", started)
 
     started = clock()
-    order = _expect(
+    order = expect(
         client.post(
             f"{API}/orders",
             json={"lines": [{"item_id": item_id, "quantity": 1}]},
@@ -169,7 +149,7 @@ def run_smoke(
         ),
         "place order POST /api/v1/orders",
     )
-    order_id = _json(order, "place order", "id")
+    order_id = api.field(order, "place order", "id")
     report.order_id = order_id
     step("place order", started)
 
@@ -177,18 +157,18 @@ def run_smoke(
     started = clock()
     deadline = started + settings.order_timeout_seconds
     while True:
-        current = _expect(
+        current = expect(
             client.get(f"{API}/orders/{order_id}", headers=auth), f"read order {order_id}", 200
         )
-        status = _json(current, f"read order {order_id}", "status")
+        status = api.field(current, f"read order {order_id}", "status")
         if status == "completed":
             break
         if status == "failed":
-            raise SmokeError(f"order {order_id} failed in the worker: {_excerpt(current)}")
+            raise SmokeError(f"order {order_id} failed in the worker: {excerpt(current)}")
         if clock() >= deadline:
             raise SmokeError(
                 f"order {order_id} not completed within {settings.order_timeout_seconds:.0f} s "
-                f"(check the relay, the queue and the worker); last body: {_excerpt(current)}"
+                f"(check the relay, the queue and the worker); last body: {excerpt(current)}"
             )
         sleep(settings.poll_seconds)
     step("order completed by the worker", started)

@@ -9,14 +9,30 @@ the first login.
 
 from __future__ import annotations
 
+import os
 from decimal import Decimal
 from functools import lru_cache
 from ipaddress import ip_network
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, IPvAnyNetwork, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic import (
+    Field,
+    IPvAnyNetwork,
+    SecretStr,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic.fields import FieldInfo
+from pydantic_settings import (
+    BaseSettings,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 from sqlalchemy.engine import URL
+
+from service.messaging.topology import TOPOLOGY
 
 PLACEHOLDER_SECRET = "local-development-secret-change-me-0123456789"  # noqa: S105 - refused outside local
 
@@ -103,13 +119,45 @@ class Settings(BaseSettings):
     # --- AWS messaging (see service/messaging/topology.py) ---------------------------------------
     aws_region: str = "us-east-1"
     aws_endpoint_url: str | None = None  # the local emulator; unset on AWS
-    orders_topic_arn: str | None = None
-    order_events_topic_arn: str | None = None
-    order_processing_queue_url: str | None = None
-    order_notifications_queue_url: str | None = None
-    # Dead-letter queues: read only by operators, tests and `make dev`'s messages.
-    order_processing_dlq_url: str | None = None
-    order_notifications_dlq_url: str | None = None
+    # Topic ARNs, queue URLs and dead-letter queue URLs keyed by the topology's keys, each read
+    # from the environment variable the topology names for it (`ORDERS_TOPIC_ARN` -> topic_arns
+    # ["orders"]; see `_TopologyEnvironment`): a new topic or queue is one edit, in topology.py.
+    # Dead-letter queues are read only by operators, tests and `make dev`'s messages.
+    topic_arns: dict[str, str] = Field(default_factory=dict)
+    queue_urls: dict[str, str] = Field(default_factory=dict)
+    dlq_urls: dict[str, str] = Field(default_factory=dict)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Values passed in win, then the topology's variables, then pydantic's own sources.
+        topology = _TopologyEnvironment(settings_cls)
+        return init_settings, topology, env_settings, dotenv_settings, file_secret_settings
+
+    @field_validator("topic_arns", "queue_urls", "dlq_urls")
+    @classmethod
+    def _declared_and_well_formed(
+        cls, value: dict[str, str], info: ValidationInfo
+    ) -> dict[str, str]:
+        names = TOPOLOGY.endpoint_env_vars()[info.field_name or ""]
+        expected = ("arn:",) if info.field_name == "topic_arns" else ("http://", "https://")
+        problems = []
+        for key, endpoint in value.items():
+            if key not in names:
+                problems.append(f"{key!r} is not declared in service/messaging/topology.py")
+            elif not endpoint.startswith(expected):
+                problems.append(
+                    f"{names[key]}={endpoint!r} does not start with {' or '.join(expected)}"
+                )
+        if problems:
+            raise ValueError("; ".join(problems))
+        return value
 
     # --- outbox relay ---------------------------------------------------------------------------
     relay_enabled: bool = True  # the API process runs the relay in a background thread
@@ -208,6 +256,17 @@ class Settings(BaseSettings):
                 "CloudFront's origin-facing ranges); without it every caller looks like the ALB"
             )
         return None
+
+
+class _TopologyEnvironment(PydanticBaseSettingsSource):
+    """The topology's topic and queue variables, gathered into `topic_arns`, `queue_urls` and
+    `dlq_urls` (they are not field names, so pydantic's environment source passes them over)."""
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False  # not asked: __call__ answers for every field at once
+
+    def __call__(self) -> dict[str, Any]:
+        return {name: found for name, found in TOPOLOGY.endpoints_from(os.environ).items() if found}
 
 
 @lru_cache

@@ -43,11 +43,11 @@ SNS_BATCH_LIMIT = 10  # PublishBatch takes at most 10 entries
 
 
 def topic_arns_from(settings: Settings) -> dict[str, str]:
-    """Topic key -> ARN of every topic the relay publishes to, from the settings named by each
-    topic's `env_var`. Topics published by something else (`relayed=False`) are not its business."""
+    """Topic key -> ARN of every topic the relay publishes to (each read from its topic's
+    `env_var`). Topics published by something else (`relayed=False`) are not its business."""
     arns: dict[str, str] = {}
     for topic in TOPOLOGY.relayed_topics:
-        arn = getattr(settings, topic.env_var.lower(), None)
+        arn = settings.topic_arns.get(topic.key)
         if not arn:
             raise ValueError(f"{topic.env_var} is not set: the relay cannot publish {topic.key}")
         arns[topic.key] = arn

@@ -17,6 +17,7 @@ and `python -m tools.local alerts` feeds the handler from it (see docs/fanout.md
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from types import MappingProxyType
@@ -198,6 +199,24 @@ class Topology:
     def relayed_topics(self) -> tuple[Topic, ...]:
         """The topics the outbox relay publishes to."""
         return tuple(t for t in self.topics if t.relayed)
+
+    def endpoint_env_vars(self) -> dict[str, dict[str, str]]:
+        """Where a process learns each topic's ARN and each queue's URL: setting -> {topic or
+        queue key -> environment variable}. The service's settings read exactly these (see
+        `Settings.topic_arns`); the platform sets the same variables on its tasks."""
+        return {
+            "topic_arns": {t.key: t.env_var for t in self.topics},
+            "queue_urls": {q.key: q.env_var for q in self.queues if q.env_var},
+            "dlq_urls": {q.key: q.dlq_env_var for q in self.queues},
+        }
+
+    def endpoints_from(self, environ: Mapping[str, str]) -> dict[str, dict[str, str]]:
+        """What `environ` holds under those names, keyed the same way (unset or empty: left
+        out). Also turns `create_topology`'s answer into settings fields."""
+        return {
+            setting: {key: environ[name] for key, name in names.items() if environ.get(name)}
+            for setting, names in self.endpoint_env_vars().items()
+        }
 
 
 def _physical_name(prefix: str, key: str, fifo: bool) -> str:

@@ -28,20 +28,18 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
 from service.core.config import Settings
 from service.core.db import Database
 from service.core.db_outage import OutageBackoff, describe, is_database_unavailable, ping
 from service.messaging.aws import sqs_client
-from service.messaging.consumer import run_until_signalled
-from service.messaging.topology import ORDER_PLACED
+from service.messaging.consumer import QueueConsumer, run_until_signalled
+from service.messaging.topology import ORDER_PLACED, ORDER_PROCESSING_QUEUE, TOPOLOGY
 from service.models import Base
 from service.orders import fulfilment
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
-    from mypy_boto3_sqs.type_defs import DeleteMessageBatchRequestEntryTypeDef, MessageTypeDef
+    from mypy_boto3_sqs.type_defs import MessageTypeDef
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +69,9 @@ class OrderPlaced:
             raise PoisonMessageError(f"malformed event: {type(exc).__name__}: {exc}") from exc
 
 
-class OrderWorker:
+class OrderWorker(QueueConsumer):
+    label = "worker"
+
     def __init__(
         self,
         database: Database,
@@ -80,47 +80,39 @@ class OrderWorker:
         sqs: SQSClient | None = None,
         queue_url: str | None = None,
     ) -> None:
-        url = queue_url or settings.order_processing_queue_url
+        url = queue_url or settings.queue_urls.get(ORDER_PROCESSING_QUEUE)
         if not url:
-            raise ValueError("ORDER_PROCESSING_QUEUE_URL is not set: the worker has no queue")
-        self.queue_url = url
+            env_var = TOPOLOGY.queue(ORDER_PROCESSING_QUEUE).env_var
+            raise ValueError(f"{env_var} is not set: the worker has no queue")
+        super().__init__(
+            sqs=sqs or sqs_client(settings),
+            queue_url=url,
+            batch_size=settings.worker_batch_size,
+            wait_seconds=settings.worker_wait_seconds,
+            visibility_timeout=settings.worker_visibility_timeout_seconds,
+            attributes=("ApproximateReceiveCount", "MessageGroupId"),
+        )
         self.database = database
         self.settings = settings
-        self.sqs = sqs or sqs_client(settings)
-        self.stop = threading.Event()
-        self.polling = threading.Event()  # set while blocked in a receive with nothing in hand
-        self._in_hand: dict[str, str] = {}  # message id -> receipt handle
-        self._lock = threading.Lock()
         self._database_down = threading.Event()  # set by a message that met an outage
         self._outage = OutageBackoff("worker")
         # Message groups (customers) are independent: up to worker_concurrency at once.
         self._pool = ThreadPoolExecutor(settings.worker_concurrency, thread_name_prefix="group")
 
-    # --- the loop --------------------------------------------------------------------------------
+    # --- the loop (service/messaging/consumer.py) ------------------------------------------------
     def run(self) -> None:
-        heartbeat = threading.Thread(target=self._heartbeat, name="visibility-heartbeat")
-        heartbeat.daemon = True
-        heartbeat.start()
-        log.info("worker started", extra={"queue_url": self.queue_url})
-        while not self.stop.is_set():
-            if self._database_down.is_set():  # receiving now would only burn receive counts
-                self._wait_for_database()
-                continue
-            try:
-                messages = self._receive()
-            except (BotoCoreError, ClientError) as exc:
-                log.warning("receive failed; retrying", extra={"error": str(exc)})
-                self.stop.wait(2)
-                continue
-            if messages:
-                self.handle_batch(messages)
+        super().run()
         self._pool.shutdown(wait=True)
-        log.info("worker stopped")
 
-    def handle_batch(self, messages: list[MessageTypeDef]) -> None:
+    def ready_to_receive(self) -> bool:
+        if self._database_down.is_set():  # receiving now would only burn receive counts
+            self._wait_for_database()
+            return False
+        return True
+
+    def handle_batch(self, messages: list[MessageTypeDef]) -> int:
         """Handle a batch: each message group in order, different groups side by side."""
-        with self._lock:
-            self._in_hand = {m["MessageId"]: m["ReceiptHandle"] for m in messages}
+        self.hold(messages)
         groups: dict[str, list[MessageTypeDef]] = {}
         for message in messages:
             # FIFO: the customer's group; a message without one stands alone.
@@ -135,9 +127,9 @@ class OrderWorker:
                 for handled in self._pool.map(self._handle_group, groups.values()):
                     done += handled
         finally:
-            self._delete(done)
-            with self._lock:
-                self._in_hand = {}
+            self.delete(done)
+            self.forget_all()
+        return len(done)
 
     def _handle_group(self, sequence: list[MessageTypeDef]) -> list[MessageTypeDef]:
         """One group's messages, in order. After a failure (or on stop) the rest of the group is
@@ -145,11 +137,11 @@ class OrderWorker:
         done: list[MessageTypeDef] = []
         for position, message in enumerate(sequence):
             if self.stop.is_set():
-                self._release_all(sequence[position:])
+                self.release_all(sequence[position:])
                 break
             if not self._handle(message):  # it is backing off now: no heartbeat for it
-                self._forget(message)
-                self._release_all(sequence[position + 1 :])
+                self.forget(message)
+                self.release_all(sequence[position + 1 :])
                 break
             done.append(message)  # kept invisible by the heartbeat until deleted
         return done
@@ -199,7 +191,7 @@ class OrderWorker:
         two-minute fail-over (see topology.py)."""
         log.warning("database unavailable; message handed back", extra=context)
         self._database_down.set()
-        self._set_visibility(
+        self.set_visibility(
             message["ReceiptHandle"], self.settings.worker_visibility_timeout_seconds
         )
 
@@ -213,78 +205,10 @@ class OrderWorker:
                 return
             self._outage.wait(problem, self.stop)
 
-    # --- SQS calls -------------------------------------------------------------------------------
-    def _receive(self) -> list[MessageTypeDef]:
-        self.polling.set()
-        try:
-            answer = self.sqs.receive_message(
-                QueueUrl=self.queue_url,
-                MaxNumberOfMessages=self.settings.worker_batch_size,
-                WaitTimeSeconds=self.settings.worker_wait_seconds,
-                VisibilityTimeout=self.settings.worker_visibility_timeout_seconds,
-                MessageSystemAttributeNames=["ApproximateReceiveCount", "MessageGroupId"],
-            )
-        finally:
-            self.polling.clear()
-        messages = answer.get("Messages", [])
-        if messages and self.stop.is_set():  # stopping: hand them straight back
-            for message in messages:
-                self._release(message)
-            return []
-        return messages
-
-    def _delete(self, messages: list[MessageTypeDef]) -> None:
-        if not messages:
-            return
-        entries: list[DeleteMessageBatchRequestEntryTypeDef] = [
-            {"Id": str(n), "ReceiptHandle": m["ReceiptHandle"]} for n, m in enumerate(messages)
-        ]
-        try:
-            answer = self.sqs.delete_message_batch(QueueUrl=self.queue_url, Entries=entries)
-            for failed in answer.get("Failed", []):
-                log.warning(
-                    "delete refused; the message will be redelivered (harmless)",
-                    extra={"failure": failed},
-                )
-        except (BotoCoreError, ClientError) as exc:
-            log.warning(
-                "delete failed; messages will be redelivered (harmless)", extra={"error": str(exc)}
-            )
-
-    def _release(self, message: MessageTypeDef) -> None:
-        self._set_visibility(message["ReceiptHandle"], 0)
-
-    def _release_all(self, messages: list[MessageTypeDef]) -> None:
-        for message in messages:
-            self._forget(message)
-            self._release(message)
-
-    def _forget(self, message: MessageTypeDef) -> None:
-        """Stop extending the message's visibility (released, or backing off)."""
-        with self._lock:
-            self._in_hand.pop(message["MessageId"], None)
-
+    # --- failures ------------------------------------------------------------------------------
     def _back_off(self, message: MessageTypeDef, receives: int) -> None:
         delay = self.settings.worker_retry_base_seconds * 2 ** (receives - 1)
-        self._set_visibility(message["ReceiptHandle"], min(MAX_VISIBILITY_SECONDS, round(delay)))
-
-    def _set_visibility(self, receipt_handle: str, seconds: int) -> None:
-        try:
-            self.sqs.change_message_visibility(
-                QueueUrl=self.queue_url, ReceiptHandle=receipt_handle, VisibilityTimeout=seconds
-            )
-        except (BotoCoreError, ClientError) as exc:
-            log.warning("could not change visibility", extra={"error": str(exc)})
-
-    def _heartbeat(self) -> None:
-        """Every third of the visibility timeout, extend it for every message still in hand."""
-        period = max(1.0, self.settings.worker_visibility_timeout_seconds / 3)
-        while True:
-            time.sleep(period)
-            with self._lock:
-                handles = list(self._in_hand.values())
-            for handle in handles:
-                self._set_visibility(handle, self.settings.worker_visibility_timeout_seconds)
+        self.set_visibility(message["ReceiptHandle"], min(MAX_VISIBILITY_SECONDS, round(delay)))
 
 
 def run_worker(settings: Settings) -> int:

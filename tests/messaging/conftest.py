@@ -8,6 +8,7 @@ import pytest
 
 from service.core.config import Settings
 from service.messaging.bootstrap import create_topology
+from service.messaging.topology import TOPOLOGY
 from tools.local.emulator import Emulator
 
 
@@ -24,4 +25,4 @@ def aws_settings(settings: Settings, emulator: Emulator) -> Settings:
         }
     )
     env = create_topology(local, prefix=f"t{uuid.uuid4().hex[:10]}")
-    return local.model_copy(update={key.lower(): value for key, value in env.items()})
+    return local.model_copy(update=TOPOLOGY.endpoints_from(env))

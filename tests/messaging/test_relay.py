@@ -16,6 +16,7 @@ from service.messaging import outbox
 from service.messaging.bootstrap import create_topology
 from service.messaging.outbox import OutboxEvent
 from service.messaging.relay import OutboxRelay, topic_arns_from
+from service.messaging.topology import ORDER_NOTIFICATIONS_QUEUE, ORDER_PROCESSING_QUEUE, TOPOLOGY
 from tests.messaging.helpers import drain_queue, make_customer, make_item, place
 from tests.utils.databases import migrated_postgres_database
 from tools.local.emulator import Emulator
@@ -51,7 +52,7 @@ def test_relay_publishes_each_customers_events_in_order(
     relay = OutboxRelay(database, aws_settings)
     assert relay_until_idle(relay) == 6
 
-    bodies = drain_queue(aws_settings, aws_settings.order_processing_queue_url, expect=6)
+    bodies = drain_queue(aws_settings, aws_settings.queue_urls[ORDER_PROCESSING_QUEUE], expect=6)
     received: dict[str, list[int]] = {group: [] for group in placed}
     for body in bodies:
         assert body["event_type"] == "order.placed"
@@ -67,7 +68,11 @@ def test_relay_publishes_nothing_twice(aws_settings: Settings, database: Databas
     assert relay.publish_pending() == 1
     assert relay.publish_pending() == 0
     assert (
-        len(drain_queue(aws_settings, aws_settings.order_processing_queue_url, expect=2, timeout=3))
+        len(
+            drain_queue(
+                aws_settings, aws_settings.queue_urls[ORDER_PROCESSING_QUEUE], expect=2, timeout=3
+            )
+        )
         == 1
     )
 
@@ -93,7 +98,7 @@ def test_relay_keeps_events_while_sns_is_down_and_delivers_them_after(
 
     time.sleep(0.25)  # past the (test-sized) backoff
     assert relay_until_idle(OutboxRelay(database, aws_settings)) == 3
-    bodies = drain_queue(aws_settings, aws_settings.order_processing_queue_url, expect=3)
+    bodies = drain_queue(aws_settings, aws_settings.queue_urls[ORDER_PROCESSING_QUEUE], expect=3)
     assert [b["data"]["order_id"] for b in bodies] == ids
 
 
@@ -107,7 +112,7 @@ def test_lifecycle_events_reach_notifications_through_the_filter_policy(
         session.commit()
     assert relay_until_idle(OutboxRelay(database, aws_settings)) == 3
     bodies = drain_queue(
-        aws_settings, aws_settings.order_notifications_queue_url, expect=3, timeout=4
+        aws_settings, aws_settings.queue_urls[ORDER_NOTIFICATIONS_QUEUE], expect=3, timeout=4
     )
     # The filter policy admits completed and failed only.
     assert sorted(b["data"]["n"] for b in bodies) == [1, 3]
@@ -125,7 +130,7 @@ def postgres_messaging(emulator: Emulator) -> Iterator[tuple[Settings, Database]
         base = Settings(database_url=url, aws_endpoint_url=emulator.url, relay_enabled=False)
         env = create_topology(base, prefix=f"r{uuid.uuid4().hex[:10]}")
         database = Database(url)
-        yield base.model_copy(update={k.lower(): v for k, v in env.items()}), database
+        yield base.model_copy(update=TOPOLOGY.endpoints_from(env)), database
         database.dispose()
 
 
@@ -151,7 +156,7 @@ def test_concurrent_relays_keep_each_customers_order_on_postgres(
         thread.join(60)
     relay_until_idle(relays[0])  # whatever a thread left when it saw an idle moment
 
-    bodies = drain_queue(aws_settings, aws_settings.order_processing_queue_url, expect=30)
+    bodies = drain_queue(aws_settings, aws_settings.queue_urls[ORDER_PROCESSING_QUEUE], expect=30)
     received: dict[str, list[int]] = {group: [] for group in expected}
     for body in bodies:
         received[body["_group"]].append(body["data"]["order_id"])

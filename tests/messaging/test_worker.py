@@ -16,6 +16,7 @@ from service.core.db import Database
 from service.messaging.aws import sqs_client
 from service.messaging.outbox import OutboxEvent
 from service.messaging.relay import OutboxRelay
+from service.messaging.topology import ORDER_PROCESSING_QUEUE
 from service.messaging.worker import OrderWorker
 from service.orders.models import Order
 from tests.messaging.helpers import make_customer, make_item, place, queue_depth
@@ -72,7 +73,9 @@ def test_worker_completes_orders_and_announces_them(
     events = lifecycle_events(database)
     assert sorted(json.loads(e.payload)["data"]["order_id"] for e in events) == ids
     assert {e.event_type for e in events} == {"order.completed"}
-    wait_for(lambda: queue_depth(aws_settings, aws_settings.order_processing_queue_url) == 0)
+    wait_for(
+        lambda: queue_depth(aws_settings, aws_settings.queue_urls[ORDER_PROCESSING_QUEUE]) == 0
+    )
 
 
 def test_order_over_the_fulfilment_limit_fails_with_a_reason(
@@ -116,13 +119,13 @@ def test_poison_message_ends_in_the_dlq_and_the_worker_keeps_going(
 ) -> None:
     sqs = sqs_client(aws_settings)
     sqs.send_message(
-        QueueUrl=aws_settings.order_processing_queue_url,
+        QueueUrl=aws_settings.queue_urls[ORDER_PROCESSING_QUEUE],
         MessageBody="{this is not json",
         MessageGroupId="poison",
         MessageDeduplicationId="poison-1",
     )
     sqs.send_message(
-        QueueUrl=aws_settings.order_processing_queue_url,
+        QueueUrl=aws_settings.queue_urls[ORDER_PROCESSING_QUEUE],
         MessageBody=json.dumps(
             {"event_id": "e", "event_type": "order.placed", "data": {"order_id": 424242}}
         ),
@@ -135,8 +138,10 @@ def test_poison_message_ends_in_the_dlq_and_the_worker_keeps_going(
 
     wait_for(lambda: order(database, order_id).status == "completed")
     # maxReceiveCount (5) receives later, SQS has moved both poison messages aside.
-    wait_for(lambda: queue_depth(aws_settings, aws_settings.order_processing_dlq_url) == 2, 40)
-    assert queue_depth(aws_settings, aws_settings.order_processing_queue_url) == 0
+    wait_for(
+        lambda: queue_depth(aws_settings, aws_settings.dlq_urls[ORDER_PROCESSING_QUEUE]) == 2, 40
+    )
+    assert queue_depth(aws_settings, aws_settings.queue_urls[ORDER_PROCESSING_QUEUE]) == 0
 
 
 def test_stopping_worker_releases_the_messages_it_has_not_started(

@@ -62,9 +62,9 @@ def test_worker_hands_a_message_back_during_an_outage_and_completes_it_afterward
     customer = make_customer(database, "outage@example.com")
     order_id = place(database, customer, make_item(database, customer), key="outage")
     OutboxRelay(database, aws_settings).publish_pending()
-    queue_url = aws_settings.order_processing_queue_url
+    queue_url = aws_settings.queue_urls[ORDER_PROCESSING_QUEUE]
     assert queue_url is not None
-    dlq_url = aws_settings.order_processing_dlq_url
+    dlq_url = aws_settings.dlq_urls[ORDER_PROCESSING_QUEUE]
     assert dlq_url is not None
 
     down = Database(unreachable_url())  # connections refused: the database is down

@@ -49,8 +49,10 @@ def test_order_alerts_sees_only_failed_orders_and_publishes_only_to_the_operator
 def test_the_relay_does_not_need_the_operator_topic() -> None:
     assert OPERATOR_ALERTS_TOPIC not in {t.key for t in TOPOLOGY.relayed_topics}
     settings = Settings(
-        orders_topic_arn="arn:aws:sns:us-east-1:1:orders.fifo",
-        order_events_topic_arn="arn:aws:sns:us-east-1:1:order-events",
+        topic_arns={
+            "orders": "arn:aws:sns:us-east-1:1:orders.fifo",
+            "order-events": "arn:aws:sns:us-east-1:1:order-events",
+        }
     )
     assert set(topic_arns_from(settings)) == {t.key for t in TOPOLOGY.relayed_topics}
 

@@ -4,8 +4,6 @@ outbox relay) and `python -m service worker`, on a real database and the AWS emu
 from __future__ import annotations
 
 import json
-import os
-import signal
 import subprocess
 import time
 import uuid
@@ -16,11 +14,19 @@ from pathlib import Path
 import httpx
 from sqlalchemy import create_engine, text
 
+from scripts import api_client as api
 from service.core.config import Settings
 from service.messaging.bootstrap import create_topology
-from tests.utils.users import login, register
+from tests.utils.users import PASSWORD
 from tools.local.emulator import EMULATOR_CREDENTIALS
-from tools.local.processes import free_port, start_python, tail, terminate, wait_until_ready
+from tools.local.processes import (
+    free_port,
+    kill,
+    start_python,
+    tail,
+    terminate,
+    wait_until_ready,
+)
 
 
 @dataclass
@@ -79,8 +85,7 @@ class LocalSystem:
         return process
 
     def kill(self, process: subprocess.Popen[bytes]) -> None:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
+        kill(process)
 
     def stop_all(self) -> dict[int, int]:
         return {p.pid: terminate(p).code for p in self.processes}
@@ -97,8 +102,7 @@ class ApiClient:
         self.headers: dict[str, str] = {}
 
     def sign_up(self, email: str) -> ApiClient:
-        register(self.http, email)
-        self.headers = {"Authorization": f"Bearer {login(self.http, email)['access_token']}"}
+        self.headers = api.sign_up_and_log_in(self.http, email, PASSWORD).headers
         return self
 
     def create_item(self, price: str = "9.99") -> int:

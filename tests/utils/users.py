@@ -1,5 +1,6 @@
 """Creating users and logging them in through the API, the way a client would (an in-process
-TestClient or an httpx.Client against a running server: the former is the latter)."""
+TestClient or an httpx.Client against a running server: the former is the latter), with the same
+calls every other client uses (scripts/api_client.py)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import itertools
 from dataclasses import dataclass
 
 import httpx
+
+from scripts import api_client as api
 
 PASSWORD = "correct horse battery staple"
 _counter = itertools.count(1)
@@ -26,29 +29,26 @@ class LoggedIn:
 
     @property
     def headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.access_token}"}
+        return api.bearer(self.access_token)
 
 
 def register(client: httpx.Client, email: str | None = None, password: str = PASSWORD) -> dict:
-    email = email or unique_email()
-    response = client.post("/api/v1/users", json={"email": email, "password": password})
-    assert response.status_code == 201, response.text
-    return response.json()
+    return api.sign_up(client, email or unique_email(), password)
 
 
 def login(client: httpx.Client, email: str, password: str = PASSWORD) -> dict:
-    response = client.post("/api/v1/auth/token", data={"username": email, "password": password})
-    assert response.status_code == 200, response.text
-    return response.json()
+    """The token route's whole answer (tests read `expires_in` and `token_type` too)."""
+    return dict(api.expect(api.post_token(client, email, password), "log in", 200).json())
 
 
 def register_and_login(client: httpx.Client, email: str | None = None) -> LoggedIn:
     user = register(client, email)
-    tokens = login(client, user["email"])
+    tokens = api.log_in(client, user["email"], PASSWORD)
+    assert tokens.refresh_token is not None
     return LoggedIn(
         id=user["id"],
         email=user["email"],
         password=PASSWORD,
-        access_token=tokens["access_token"],
-        refresh_token=tokens["refresh_token"],
+        access_token=tokens.access_token,
+        refresh_token=tokens.refresh_token,
     )

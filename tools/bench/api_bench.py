@@ -21,6 +21,7 @@ from pathlib import Path
 
 import httpx
 
+from scripts import api_client as api
 from tools.bench.http_load import LoadResult, Request, run_closed_loop
 from tools.bench.server import BARE_PATH
 from tools.bench.wrk import run_wrk
@@ -100,7 +101,7 @@ class BenchUser:
 
     @property
     def auth(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.token}"}
+        return api.bearer(self.token)
 
 
 class BenchServer:
@@ -146,12 +147,8 @@ def create_users(base_url: str, count: int, *, items: int = ITEMS_PER_USER) -> l
     with httpx.Client(base_url=base_url, timeout=30) as client:
         for _ in range(count):
             email = f"bench-{uuid.uuid4().hex[:12]}@example.com"
-            created = client.post("/api/v1/users", json={"email": email, "password": PASSWORD})
-            created.raise_for_status()
-            token = client.post(
-                "/api/v1/auth/token", data={"username": email, "password": PASSWORD}
-            ).json()["access_token"]
-            headers = {"Authorization": f"Bearer {token}"}
+            tokens = api.sign_up_and_log_in(client, email, PASSWORD)
+            headers = tokens.headers
             ids = []
             for n in range(items):
                 response = client.post(
@@ -161,7 +158,7 @@ def create_users(base_url: str, count: int, *, items: int = ITEMS_PER_USER) -> l
                 )
                 response.raise_for_status()
                 ids.append(response.json()["id"])
-            users.append(BenchUser(email=email, token=token, item_ids=ids))
+            users.append(BenchUser(email=email, token=tokens.access_token, item_ids=ids))
     return users
 
 
@@ -185,7 +182,7 @@ def scenarios(users: list[BenchUser]) -> list[Scenario]:
     logins = [
         Request(
             "POST",
-            "/api/v1/auth/token",
+            api.TOKEN_PATH,
             urllib.parse.urlencode({"username": u.email, "password": PASSWORD}).encode(),
             form_headers,
         )

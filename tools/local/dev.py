@@ -11,18 +11,16 @@ from __future__ import annotations
 
 import logging
 import os
-import signal
 import subprocess
 import sys
-import threading
 from pathlib import Path
-from types import FrameType
 
 from service.core.config import Settings
 from service.core.db import make_engine
 from service.messaging.bootstrap import create_topology
 from service.migrations.runner import upgrade
 from tools.local.emulator import EMULATOR_CREDENTIALS, Emulator
+from tools.local.processes import start_python, supervise, terminate
 from tools.paths import REPO_ROOT
 
 log = logging.getLogger("service.dev")
@@ -37,8 +35,7 @@ def run_dev(settings: Settings) -> int:
     try:
         os.environ.update(EMULATOR_CREDENTIALS)
         local = settings.model_copy(update={"aws_endpoint_url": emulator.url})
-        env = {
-            **os.environ,  # with the emulator's credentials, set just above
+        env = {  # on top of this environment, with the emulator's credentials set just above
             "AWS_ENDPOINT_URL": emulator.url,
             "AWS_REGION": settings.aws_region,
             "DATABASE_URL": settings.database_url,
@@ -57,10 +54,10 @@ def run_dev(settings: Settings) -> int:
         # The order-alerts Lambda handler, fed by its stand-in queue (local/function_runner.py).
         children.append(_spawn("alerts", env))
         _banner(settings)
-        return _supervise(children)
+        return supervise(children, log=log)
     finally:
         for child in children:
-            _stop(child)
+            terminate(child)  # each drains as on ECS: SIGTERM, SIGKILL after 30 s
         emulator.stop()
 
 
@@ -74,37 +71,8 @@ _MODULE = {
 
 
 def _spawn(command: str, env: dict[str, str]) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([sys.executable, "-m", *_MODULE[command]], cwd=REPO_ROOT, env=env)
-
-
-def _supervise(children: list[subprocess.Popen[bytes]]) -> int:
-    stopping = threading.Event()
-
-    def on_signal(sig: int, _: FrameType | None) -> None:
-        log.info("stopping everything", extra={"signal": signal.Signals(sig).name})
-        stopping.set()
-
-    signal.signal(signal.SIGINT, on_signal)
-    signal.signal(signal.SIGTERM, on_signal)
-    while not stopping.wait(0.5):
-        for child in children:
-            if child.poll() is not None:
-                log.error(
-                    "a process died; stopping the rest",
-                    extra={"command": child.args, "exit_code": child.returncode},
-                )
-                return 1
-    return 0
-
-
-def _stop(child: subprocess.Popen[bytes]) -> None:
-    if child.poll() is None:
-        child.send_signal(signal.SIGTERM)
-    try:
-        child.wait(30)
-    except subprocess.TimeoutExpired:
-        child.kill()
-        child.wait()
+    # Output on this terminal (log_path None), each line as the process writes it.
+    return start_python(["-m", *_MODULE[command]], env=env, log_path=None)
 
 
 def _banner(settings: Settings) -> None:

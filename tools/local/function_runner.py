@@ -28,7 +28,6 @@ import importlib
 import json
 import logging
 import os
-import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -36,12 +35,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
-from botocore.exceptions import BotoCoreError, ClientError
-
 from service.core.config import Settings
 from service.messaging.aws import sqs_client
 from service.messaging.bootstrap import function_queue_env_var
-from service.messaging.consumer import run_until_signalled
+from service.messaging.consumer import QueueConsumer, run_until_signalled
 from service.messaging.topology import TOPOLOGY, Function, Topology
 
 if TYPE_CHECKING:
@@ -127,7 +124,12 @@ def load_handler(function: Function) -> Handler:
     return handler
 
 
-class FunctionRunner:
+class FunctionRunner(QueueConsumer):
+    """The stand-in queue's consumer (service/messaging/consumer.py): one message at a time, no
+    visibility heartbeat (the queue's visibility timeout is the function's timeout)."""
+
+    label = "function runner"
+
     def __init__(
         self,
         settings: Settings,
@@ -139,49 +141,27 @@ class FunctionRunner:
         wait_seconds: int = 5,  # short: a stopping runner waits for its poll
         retry_delay_seconds: int = 2,
     ) -> None:
+        super().__init__(
+            sqs=sqs or sqs_client(settings),
+            queue_url=queue_url,
+            batch_size=1,
+            wait_seconds=wait_seconds,
+        )
         self.function = function
-        self.queue_url = queue_url
         self.handler = handler or load_handler(function)
-        self.sqs = sqs or sqs_client(settings)
-        self.wait_seconds = wait_seconds
         self.retry_delay_seconds = retry_delay_seconds
-        self.stop = threading.Event()
-        self.polling = threading.Event()  # set while blocked in a receive with nothing in hand
 
-    def run(self) -> None:
-        log.info("function runner started", extra=self._where())
-        while not self.stop.is_set():
-            try:
-                self.poll_once()
-            except (BotoCoreError, ClientError) as exc:
-                log.warning("receive failed; retrying", extra={"error": str(exc)})
-                self.stop.wait(2)
-        log.info("function runner stopped", extra=self._where())
+    def log_context(self) -> dict[str, object]:
+        return {"function": self.function.key, "queue_url": self.queue_url}
 
-    def poll_once(self) -> int:
-        """Receive at most one message and invoke the handler with it; 1 if it succeeded."""
-        self.polling.set()
-        try:
-            answer = self.sqs.receive_message(
-                QueueUrl=self.queue_url,
-                MaxNumberOfMessages=1,
-                WaitTimeSeconds=self.wait_seconds,
-                MessageSystemAttributeNames=["ApproximateReceiveCount"],
-            )
-        finally:
-            self.polling.clear()
-        succeeded = 0
-        for message in answer.get("Messages", []):
-            if self.stop.is_set():  # stopping: hand it straight back
-                self._set_visibility(message, 0)
-                continue
-            succeeded += self._invoke(message)
-        return succeeded
+    def handle_batch(self, messages: list[MessageTypeDef]) -> int:
+        """Invoke the handler with each message; 1 per invocation that succeeded."""
+        return sum(self._invoke(message) for message in messages)
 
     def _invoke(self, message: MessageTypeDef) -> bool:
         attempt = int(message.get("Attributes", {}).get("ApproximateReceiveCount", "1"))
         context = LocalContext(self.function.key, self.function.timeout_seconds)
-        where = self._where() | {
+        where = self.log_context() | {
             "sqs_message_id": message["MessageId"],
             "attempt": attempt,
             "max_attempts": 1 + self.function.async_retries,
@@ -198,24 +178,11 @@ class FunctionRunner:
                 + ("it goes to the on-failure queue" if last else "it will be retried"),
                 extra=where | {"error": f"{type(exc).__name__}: {exc}"},
             )
-            self._set_visibility(message, self.retry_delay_seconds)
+            self.set_visibility(message["ReceiptHandle"], self.retry_delay_seconds)
             return False
-        self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
+        self.delete([message])
         log.info("invocation succeeded", extra=where)
         return True
-
-    def _set_visibility(self, message: MessageTypeDef, seconds: int) -> None:
-        try:
-            self.sqs.change_message_visibility(
-                QueueUrl=self.queue_url,
-                ReceiptHandle=message["ReceiptHandle"],
-                VisibilityTimeout=seconds,
-            )
-        except (BotoCoreError, ClientError) as exc:
-            log.warning("could not change visibility", extra={"error": str(exc)})
-
-    def _where(self) -> dict[str, Any]:
-        return {"function": self.function.key, "queue_url": self.queue_url}
 
 
 def run_function(settings: Settings, function_key: str, topology: Topology = TOPOLOGY) -> int:

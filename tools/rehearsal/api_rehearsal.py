@@ -24,6 +24,7 @@ from tools.local.processes import free_port
 from tools.rehearsal.database import scratch_database
 from tools.rehearsal.haproxy import HAProxy, haproxy_binary
 from tools.rehearsal.load_process import LoadProcess
+from tools.rehearsal.plan import RehearsalPlan
 from tools.rehearsal.replicas import Replica, start_api_replica, stop_all
 from tools.rehearsal.results import RehearsalResult, analyse, unclean_exits
 from tools.rehearsal.rollout import Log, Variant, bring_into_service, rolling_update
@@ -31,16 +32,9 @@ from tools.rehearsal.settings import RolloutSettings
 
 
 @dataclass(frozen=True)
-class ApiRehearsalPlan:
-    replicas: int = 3
-    scale: float = 0.1
+class ApiRehearsalPlan(RehearsalPlan):
     min_requests: int = 10_000
-    concurrency: int = 8
-    before_seconds: float = 3.0
-    after_seconds: float = 3.0
     variant: Variant = Variant.GOOD
-    # Hard cap on the whole load (seconds): a hung rollout must not run forever.
-    max_seconds: float = 900.0
 
 
 def rehearse_api(

@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from tools.local.databases import DatabaseError
 from tools.paths import REPO_ROOT
@@ -123,16 +124,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     return outcome
 
 
+def _shape(args: argparse.Namespace) -> dict[str, Any]:
+    """The options both rehearsals take the same way (tools/rehearsal/plan.py)."""
+    return {
+        "replicas": args.replicas,
+        "scale": args.scale,
+        "before_seconds": args.before,
+        "after_seconds": args.after,
+    }
+
+
 def _api(
     settings: RolloutSettings, args: argparse.Namespace, workdir: Path, log: Callable[[str], None]
 ) -> RehearsalResult:
     plan = ApiRehearsalPlan(
-        replicas=args.replicas,
-        scale=args.scale,
+        **_shape(args),
         min_requests=args.requests,
-        concurrency=args.concurrency or 8,
-        before_seconds=args.before,
-        after_seconds=args.after,
+        concurrency=args.concurrency or ApiRehearsalPlan.concurrency,
         variant=Variant(args.broken) if args.broken else Variant.GOOD,
     )
     return rehearse_api(settings, plan, workdir=workdir, log=log)
@@ -142,11 +150,8 @@ def _worker(
     settings: RolloutSettings, args: argparse.Namespace, workdir: Path, log: Callable[[str], None]
 ) -> RehearsalResult:
     plan = WorkerRehearsalPlan(
-        replicas=args.replicas,
-        scale=args.scale,
-        concurrency=args.concurrency or 6,
-        before_seconds=args.before,
-        after_seconds=args.after,
+        **_shape(args),
+        concurrency=args.concurrency or WorkerRehearsalPlan.concurrency,
         variant=WorkerVariant(args.broken) if args.broken else WorkerVariant.GOOD,
     )
     return rehearse_worker(settings, plan, workdir=workdir, log=log)

@@ -30,6 +30,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from tools.local.processes import start, terminate, wait_until
 from tools.rehearsal.settings import RehearsalTimings
 
 BACKEND = "api"
@@ -235,34 +236,19 @@ class HAProxy:
         )
         if check.returncode != 0:
             raise HAProxyError(f"HAProxy refused {self.config_path}:\n{check.stderr}")
-        log = self.log_path.open("wb")
-        self.process = subprocess.Popen(
-            [binary, "-db", "-f", str(self.config_path)],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise HAProxyError(
-                    f"HAProxy exited with {self.process.returncode}; see {self.log_path}"
-                )
-            try:
-                self.api.command("show info")
-                return
-            except OSError:
-                time.sleep(0.05)
-        raise HAProxyError(
-            f"HAProxy's admin socket did not answer within 10 s; see {self.log_path}"
-        )
+        self.process = start([binary, "-db", "-f", str(self.config_path)], log_path=self.log_path)
+        try:
+            wait_until(self._answers, self.process, self.log_path, timeout=10, what="HAProxy")
+        except RuntimeError as exc:
+            raise HAProxyError(f"HAProxy did not start: {exc}") from exc
+
+    def _answers(self) -> bool:
+        try:
+            self.api.command("show info")
+        except OSError:
+            return False
+        return True
 
     def stop(self) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.terminate()
-        try:
-            self.process.wait(5)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        if self.process is not None:
+            terminate(self.process, stop_timeout=5)

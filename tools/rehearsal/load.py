@@ -28,11 +28,14 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from types import FrameType
 from urllib.parse import urlsplit
 
 import httpx
+
+from scripts import api_client as api
 
 PASSWORD = "rehearsal-password-0123"  # noqa: S105 - throwaway accounts in a scratch database
 
@@ -124,10 +127,14 @@ class User:
         self.item_ids: list[int] = []
 
     def request(self, kind: str, method: str, url: str, **kwargs: object) -> httpx.Response | None:
+        return self.record(kind, partial(self.client.request, method, url, **kwargs))  # type: ignore[arg-type]
+
+    def record(self, kind: str, send: Callable[[], httpx.Response]) -> httpx.Response | None:
+        """Send, time and tally one request; the response if it got the status `kind` expects."""
         started = time.monotonic()
         response: httpx.Response | None = None
         try:
-            response = self.client.request(method, url, **kwargs)  # type: ignore[arg-type]
+            response = send()
             outcome: int | str = response.status_code
             served_by = response.headers.get("x-served-by", "")
         except httpx.HTTPError as exc:
@@ -139,25 +146,20 @@ class User:
 
     @property
     def auth(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.token}"}
+        return api.bearer(self.token)
 
     # --- set-up: an account, a token, a few items ------------------------------------------
 
     def set_up(self) -> bool:
-        created = self.request(
-            "register", "POST", "/api/v1/users", json={"email": self.email, "password": PASSWORD}
+        created = self.record(
+            "register", lambda: api.post_sign_up(self.client, self.email, PASSWORD)
         )
         if created is None or not self.login():
             return False
         return all(self.create_item() for _ in range(3))
 
     def login(self) -> bool:
-        response = self.request(
-            "login",
-            "POST",
-            "/api/v1/auth/token",
-            data={"username": self.email, "password": PASSWORD},
-        )
+        response = self.record("login", partial(api.post_token, self.client, self.email, PASSWORD))
         if response is None:
             return False
         self.token = response.json()["access_token"]

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import json
-import signal
 import subprocess
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tools.paths import REPO_ROOT
+from tools.local.processes import kill, start_python, terminate
 
 
 class LoadError(RuntimeError):
@@ -37,9 +35,10 @@ class LoadProcess:
         seed: int = 1,
     ) -> LoadProcess:
         status_path, out_path = workdir / "load-status.json", workdir / "load-records.json"
-        process = subprocess.Popen(
+        # Its output (stderr's progress lines) shows in the terminal; in a session of its own,
+        # Ctrl-C reaches the rehearsal, which stops the load itself.
+        process = start_python(
             [
-                sys.executable,
                 "-m",
                 "tools.rehearsal.load",
                 f"--base-url={base_url}",
@@ -51,9 +50,9 @@ class LoadProcess:
                 f"--rate={rate}",
                 f"--seed={seed}",
             ],
-            cwd=REPO_ROOT,
-            start_new_session=True,  # Ctrl-C reaches the rehearsal, which stops the load itself
-        )  # stderr is inherited: its progress lines show in the terminal
+            env={},
+            log_path=None,
+        )
         return cls(process, status_path, out_path)
 
     def status(self) -> dict[str, Any]:
@@ -90,19 +89,12 @@ class LoadProcess:
 
     def stop(self) -> dict[str, Any]:
         """Stop (requests in flight finish) and return the records the generator wrote."""
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(60)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-            raise LoadError("the load generator did not stop within 60 s of SIGTERM") from None
+        if terminate(self.process, stop_timeout=60).killed:
+            raise LoadError("the load generator did not stop within 60 s of SIGTERM")
         if not self.out_path.exists():
             raise LoadError(f"the load generator exited {self.process.returncode} without records")
         return dict(json.loads(self.out_path.read_text()))
 
     def kill(self) -> None:
         if self.process.poll() is None:
-            self.process.kill()
-            self.process.wait()
+            kill(self.process)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from service.core.config import Settings
 from service.messaging.aws import sqs_client
 from service.messaging.bootstrap import create_topology
+from service.messaging.topology import TOPOLOGY
 from tools.local.emulator import EMULATOR_CREDENTIALS, Emulator
 
 if TYPE_CHECKING:
@@ -78,11 +79,7 @@ def local_messaging(*, database_url: str, workdir: Path) -> Iterator[LocalMessag
             yield LocalMessaging(
                 emulator_url=emulator.url,
                 env=env,
-                settings=base.model_copy(update=_as_fields(topology)),
+                settings=base.model_copy(update=TOPOLOGY.endpoints_from(topology)),
             )
         finally:
             emulator.stop()
-
-
-def _as_fields(env: Mapping[str, str]) -> dict[str, str]:
-    return {key.lower(): value for key, value in env.items()}

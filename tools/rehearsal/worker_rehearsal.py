@@ -20,18 +20,18 @@ from __future__ import annotations
 
 import contextlib
 import secrets
-import signal
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 
-from tools.local.processes import Exit, wait_until_ready
+from tools.local.processes import Exit, kill, wait_until_ready
 from tools.rehearsal.database import scratch_database
 from tools.rehearsal.load_process import LoadProcess
 from tools.rehearsal.messaging import local_messaging
 from tools.rehearsal.orders_audit import audit_orders, wait_until_final
+from tools.rehearsal.plan import RehearsalPlan
 from tools.rehearsal.replicas import (
     Replica,
     RolloutError,
@@ -52,21 +52,15 @@ class WorkerVariant(StrEnum):
 
 
 @dataclass(frozen=True)
-class WorkerRehearsalPlan:
-    replicas: int = 3
-    scale: float = 0.1
-    min_requests: int = 0
+class WorkerRehearsalPlan(RehearsalPlan):
     # Simulated customers: each is one FIFO message group, so also the worker's parallelism.
     concurrency: int = 6
     # Requests per second in all (60 % of them orders): below what the pipeline sustains on
     # two shared cores, so that what the rehearsal measures is the rollout, not a backlog.
     rate: float = 15.0
-    before_seconds: float = 3.0
-    after_seconds: float = 3.0
     # Extra simulated fulfilment time per order (the service's WORKER_PROCESSING_SECONDS).
     processing_seconds: float = 0.0
     variant: WorkerVariant = WorkerVariant.GOOD
-    max_seconds: float = 900.0
 
 
 def wait_api_ready(replica: Replica, timeout: float = 60) -> None:
@@ -80,11 +74,7 @@ def wait_api_ready(replica: Replica, timeout: float = 60) -> None:
 
 def stop_worker(replica: Replica, timings: RehearsalTimings, variant: WorkerVariant) -> Exit:
     if variant is WorkerVariant.KILL:
-        started = time.monotonic()
-        with contextlib.suppress(ProcessLookupError):
-            replica.process.send_signal(signal.SIGKILL)
-        replica.process.wait()
-        replica.exit = Exit(replica.process.returncode, time.monotonic() - started, killed=True)
+        replica.exit = kill(replica.process)
         return replica.exit
     return replica.stop(stop_timeout=timings.stop_timeout)
 

@@ -12,6 +12,9 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8000
 STACK  ?= staging
 BOOTSTRAP_STACK ?= shipyard
+# Test processes: one per core (pytest-xdist). Every fixture that shares something (databases,
+# ports, the emulator) is per process or uniquely named, so the suite runs in parallel as is.
+TEST_WORKERS ?= auto
 export HOST PORT
 
 .PHONY: help install dev api worker migrate test test-fast lint format bench rehearse plan plan-diff plan-bootstrap bootstrap screenshot clean
@@ -44,10 +47,10 @@ migrate: $(STAMP) ## Apply database migrations (python -m service migrate)
 	@$(PY) -m service migrate
 
 test: $(STAMP) ## Run every test (SQLite and PostgreSQL, emulator, mocks, browser)
-	@$(PY) -m pytest
+	@$(PY) -m pytest -n $(TEST_WORKERS)
 
 test-fast: $(STAMP) ## The edit-test loop: unit and in-process tests on SQLite (no browser, emulator, server processes)
-	@$(PY) -m pytest -q -m "not slow and not emulator and not browser and not postgres"
+	@$(PY) -m pytest -q -n $(TEST_WORKERS) -m "not slow and not emulator and not browser and not postgres"
 
 lint: $(STAMP) ## ruff (lint + format check) and mypy
 	@$(BIN)/ruff check .

@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import update
 
 from service.app import create_app
+from service.auth import passwords
 from service.core.config import Settings
 from service.core.db import Database
 from service.users.models import User
@@ -24,6 +25,22 @@ from tools.local.processes import free_port, start_python, tail, terminate, wait
 os.environ.setdefault("ENVIRONMENT", "local")
 
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+
+
+# Argon2id at its lowest cost for tests that run the app in this process: the production
+# parameters (19 MiB, t=2) cost ~50 ms per hash on this machine and most tests sign up and log in,
+# which made hashing a third of `make test-fast`. What the cost buys is tested where it is
+# real: tests marked `real_password_hashing` (tests/service/test_password_hashing.py) and every
+# test that starts `python -m service api`, whose process never sees this patch.
+CHEAP_ARGON2 = passwords.argon2id(memory_kib=8, time_cost=1, parallelism=1)
+CHEAP_DUMMY_HASH = passwords.dummy_hash(CHEAP_ARGON2)
+
+
+@pytest.fixture(autouse=True)
+def cheap_password_hashing(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    if request.node.get_closest_marker("real_password_hashing") is None:
+        monkeypatch.setattr(passwords, "_hasher", CHEAP_ARGON2)
+        monkeypatch.setattr(passwords, "_DUMMY_HASH", CHEAP_DUMMY_HASH)
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
@@ -139,4 +156,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "real_password_hashing: hash with the production Argon2id parameters"
+    )
     Path("test-artifacts").mkdir(exist_ok=True)

@@ -31,12 +31,21 @@ PARALLELISM = 1
 # NIST SP 800-63B asks for at least 64; longer inputs only cost hashing time.
 MAX_PASSWORD_LENGTH = 128
 
-_hasher = PasswordHash(
-    (Argon2Hasher(time_cost=TIME_COST, memory_cost=MEMORY_KIB, parallelism=PARALLELISM),)
-)
-# Verified against when the account does not exist, so a login for an unknown e-mail costs the
-# same time as one with a wrong password (no account enumeration by timing).
-_DUMMY_HASH = _hasher.hash("not-a-real-password-only-for-constant-time")
+
+def argon2id(*, memory_kib: int, time_cost: int, parallelism: int) -> PasswordHash:
+    return PasswordHash(
+        (Argon2Hasher(time_cost=time_cost, memory_cost=memory_kib, parallelism=parallelism),)
+    )
+
+
+def dummy_hash(hasher: PasswordHash) -> str:
+    """Verified against when the account does not exist, so a login for an unknown e-mail costs
+    the same time as one with a wrong password (no account enumeration by timing)."""
+    return hasher.hash("not-a-real-password-only-for-constant-time")
+
+
+_hasher = argon2id(memory_kib=MEMORY_KIB, time_cost=TIME_COST, parallelism=PARALLELISM)
+_DUMMY_HASH = dummy_hash(_hasher)
 
 
 class _Limit:

@@ -95,3 +95,36 @@ def test_this_machine_is_described() -> None:
     assert machine.cores >= 1
     assert machine.python.startswith("3.")
     assert machine.cpu_model
+
+
+def test_each_outage_drill_is_a_row_and_a_failed_drill_says_so(tmp_path) -> None:
+    from tools.bench.outage_bench import OutageResult
+    from tools.paths import REPO_ROOT
+
+    figures = {
+        "outage_seconds": 61.2,
+        "requests": 2009,
+        "ok": 213,
+        "unavailable": 1796,
+        "dropped": 0,
+        "other_5xx": 0,
+        "other_4xx": 0,
+        "ready_after_seconds": 1.4,
+        "first_ok_after_seconds": 1.6,
+        "orders_accepted": 27,
+        "orders_completed_once": 27,
+        "dead_lettered": 0,
+    }
+    failed_log = REPO_ROOT / ".local" / "bench" / "outage-5s.log"
+    run = BenchRun(machine=this_machine(), seconds=1, concurrency=1)
+    run.outages = [
+        OutageResult(60, figures, tmp_path / "x.log", 140.0),
+        OutageResult(5, None, failed_log, 30.0),
+    ]
+    text = render(run)
+    assert "## Database outage under traffic" in text
+    row = next(line for line in text.splitlines() if line.startswith("| 61.2 s |"))
+    assert "| 2,009 | 213 | 1,796 | **0** | **0** |" in row
+    assert "| 27 | 27 | **0** | passed (140 s) |" in row
+    failed = next(line for line in text.splitlines() if line.startswith("| 5 s |"))
+    assert "**failed** (log: `.local/bench/outage-5s.log`)" in failed

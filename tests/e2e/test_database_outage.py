@@ -33,8 +33,11 @@ from tools.local.traffic import Answer, Traffic
 pytestmark = [pytest.mark.slow, pytest.mark.emulator, pytest.mark.postgres]
 
 # Short in `make test`; `DB_OUTAGE_SECONDS=60 pytest tests/e2e/test_database_outage.py -s` runs
-# the same proof through a longer outage and prints the same summary line.
+# the same proof through a longer outage and prints the same summary line. `make bench` runs it
+# so, with DB_OUTAGE_REPORT naming a file: the figures are written there as JSON once every
+# assertion has passed (tools/bench/outage_bench.py turns them into a row of RESULTS.md).
 OUTAGE_SECONDS = float(os.environ.get("DB_OUTAGE_SECONDS", "5"))
+REPORT = os.environ.get("DB_OUTAGE_REPORT")
 
 
 @dataclass
@@ -138,7 +141,8 @@ def test_database_outage_is_answered_with_503_and_survived(outage_system: Outage
         traffic.stop()
 
     answers = traffic.answers
-    print(summary(traffic, down=down, up=up, ready_again=ready_again))
+    figures = outage_figures(traffic, down=down, up=up, ready_again=ready_again)
+    print(summary(figures))
     dropped = [a for a in answers if a.status is None]
     assert not dropped, f"{len(dropped)} connections dropped: {dropped[:3]}"
     unexpected = [a for a in answers if not (200 <= a.status < 300 or a.status == 503)]  # type: ignore[operator]
@@ -185,23 +189,41 @@ def test_database_outage_is_answered_with_503_and_survived(outage_system: Outage
     assert "database reachable again; worker resumes" in worker_log
     assert worker.poll() is None
     assert relay.poll() is None
+    if REPORT:
+        figures["orders_completed_once"] = len(orders)
+        figures["dead_lettered"] = int(depth)
+        Path(REPORT).write_text(json.dumps(figures, indent=2))
 
 
-def summary(traffic: Traffic, *, down: float, up: float, ready_again: float) -> str:
+def outage_figures(
+    traffic: Traffic, *, down: float, up: float, ready_again: float
+) -> dict[str, float | int]:
+    """What the clients saw, in numbers: the summary line and the bench row print these."""
     requests = traffic.of("read", "write", "order")
     first_ok = min(
-        (a.received for a in requests if a.sent > up and a.status and a.status < 300), default=0
+        (a.received for a in requests if a.sent > up and a.status and a.status < 300), default=up
     )
+    return {
+        "outage_seconds": round(up - down, 1),
+        "requests": len(requests),
+        "ok": sum(1 for a in requests if a.status and a.status < 300),
+        "unavailable": sum(1 for a in requests if a.status == 503),
+        "dropped": sum(1 for a in traffic.answers if a.status is None),
+        "other_5xx": sum(1 for a in requests if a.status and a.status >= 500 and a.status != 503),
+        "other_4xx": sum(1 for a in requests if a.status and 400 <= a.status < 500),
+        "ready_after_seconds": round(ready_again - up, 1),
+        "first_ok_after_seconds": round(first_ok - up, 1),
+        "orders_accepted": len(traffic.accepted_orders),
+    }
+
+
+def summary(figures: dict[str, float | int]) -> str:
     return (
-        f"database stopped {up - down:.1f} s: {len(requests)} requests, "
-        f"{sum(1 for a in requests if a.status and a.status < 300)} 2xx, "
-        f"{sum(1 for a in requests if a.status == 503)} 503, "
-        f"{sum(1 for a in traffic.answers if a.status is None)} dropped, "
-        f"{sum(1 for a in requests if a.status and a.status >= 500 and a.status != 503)} "
-        "other 5xx; "
-        f"/readyz 200 {ready_again - up:.1f} s after the start, first 2xx request "
-        f"{first_ok - up:.1f} s after; {len(traffic.accepted_orders)} orders accepted"
-    )
+        "database stopped {outage_seconds} s: {requests} requests, {ok} 2xx, {unavailable} 503, "
+        "{dropped} dropped, {other_5xx} other 5xx; /readyz 200 {ready_after_seconds} s after the "
+        "start, first 2xx request {first_ok_after_seconds} s after; {orders_accepted} orders "
+        "accepted"
+    ).format(**figures)
 
 
 def messages_in(workdir: Path, pattern: str) -> set[str]:

@@ -13,6 +13,7 @@ from pathlib import Path
 from tools.bench.api_bench import bench_api
 from tools.bench.machine import this_machine
 from tools.bench.orders_bench import bench_orders
+from tools.bench.outage_bench import run_drill
 from tools.bench.report import BenchRun, render
 from tools.bench.rollout_model import DEFAULT_TASK_START_SECONDS, estimate
 from tools.bench.wrk import WrkMissingError, wrk_path
@@ -24,7 +25,7 @@ RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m tools.bench", description=__doc__)
     parser.add_argument("--seconds", type=float, default=5.0, help="per measurement (default 5)")
     parser.add_argument(
         "--concurrency", type=int, default=12, help="connections, as issue 14 (default 12)"
@@ -36,6 +37,14 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--skip-api", action="store_true")
     parser.add_argument("--skip-orders", action="store_true")
+    parser.add_argument(
+        "--outages",
+        type=float,
+        nargs="*",
+        default=[5.0, 60.0],
+        metavar="SECONDS",
+        help="database outage drills, one row each (default 5 60; none: skip)",
+    )
     parser.add_argument("--out", type=Path, default=RESULTS, help="default tools/bench/RESULTS.md")
     args = parser.parse_args(argv)
     if not 1 <= args.concurrency <= 64:
@@ -81,6 +90,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
         if not args.skip_orders:
             run.orders = bench_orders(workdir=workdir / "orders", orders=args.orders, log=log)
+        for seconds in args.outages:
+            run.outages.append(run_drill(seconds, workdir=workdir / "outage", log=log))
     except (SettingsError, DatabaseError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

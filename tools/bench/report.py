@@ -8,6 +8,7 @@ from tools.bench.api_bench import ClientCheck, Comparison
 from tools.bench.http_load import LoadResult
 from tools.bench.machine import Machine
 from tools.bench.orders_bench import OrdersResult
+from tools.bench.outage_bench import OutageResult, render_rows
 from tools.bench.rollout_model import RolloutEstimate
 from tools.rehearsal.settings import RolloutSettings
 
@@ -20,6 +21,7 @@ class BenchRun:
     api: list[Comparison] = field(default_factory=list)
     client_check: ClientCheck | None = None
     orders: OrdersResult | None = None
+    outages: list[OutageResult] = field(default_factory=list)
     rollouts: list[tuple[RolloutSettings, RolloutEstimate, RolloutEstimate]] = field(
         default_factory=list
     )  # (stack settings, estimate with them, estimate with AWS defaults)
@@ -109,7 +111,7 @@ def render(run: BenchRun) -> str:
     lines = [
         "# Benchmarks",
         "",
-        "Written by `make bench` (`python -m bench`); every number below comes from one run.",
+        "Written by `make bench` (`python -m tools.bench`); every number below comes from one run.",
         "",
         f"- Machine: {m.cpu_model}, {m.cores} cores, {m.system}",
         f"- Python {m.python}; run on {m.date}; load average at start: {m.load_average}",
@@ -150,6 +152,8 @@ def render(run: BenchRun) -> str:
             f"| completed / raw publish | **{o.pipeline_rate / o.raw_publish_rate:.2f}** "
             "(the emulator's SNS side bounds the pipeline before SQS does) |",
         ]
+    if run.outages:
+        lines += render_rows(run.outages)
     if run.rollouts:
         lines += [
             "",

@@ -115,10 +115,19 @@ def main(argv: Sequence[str] | None = None) -> int:
             command.add_argument("--email", required=True)
             command.add_argument("--password", help="prompted for when omitted")
     args = parser.parse_args(argv)
+    settings = settings_for_a_command()
+    if settings is None:
+        return 2
+    return COMMANDS[args.command][1](settings, args)
+
+
+def settings_for_a_command() -> Settings | None:
+    """The settings, with logging configured from them; None (and why, on stderr) when invalid.
+    Every command line (this one and the local tools') starts this way."""
     try:
         settings = get_settings()
     except Exception as exc:  # pydantic's message names the setting and what is wrong
         print(f"error: invalid settings:\n{exc}", file=sys.stderr)
-        return 2
+        return None
     configure_logging(settings.log_level)
-    return COMMANDS[args.command][1](settings, args)
+    return settings

@@ -22,15 +22,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     os.environ.setdefault("ENVIRONMENT", "local")
 
-    from service.core.config import get_settings
-    from service.core.logs import configure_logging
+    from service.cli import settings_for_a_command
 
-    try:
-        settings = get_settings()
-    except Exception as exc:  # pydantic's message names the setting and what is wrong
-        print(f"error: invalid settings:\n{exc}", file=sys.stderr)
+    settings = settings_for_a_command()
+    if settings is None:
         return 2
-    configure_logging(settings.log_level)
     if args.command == "alerts":
         from service.messaging.topology import ORDER_ALERTS_FUNCTION
         from tools.local.function_runner import run_function

@@ -1,0 +1,279 @@
+"""The machinery both Pulumi projects read their stack config with: one pydantic model per project.
+
+A project's settings are a frozen pydantic model whose fields are its config keys
+(`<namespace>:<field>`, or the key named in `KEYS`). `read_config` feeds it the raw strings the
+engine hands over and turns whatever is wrong into one `ConfigError` listing every problem, each
+naming its key, what was given (never for a secret) and what is allowed:
+
+- field problems come from pydantic itself: the allowed values of a `Literal` field, the range of
+  an `Annotated[int, Field(ge=..., le=...)]` field, the message of a field validator;
+- a key in the project's namespace that is no field is refused (a typo must not fall back to a
+  default silently);
+- rules across fields are methods marked `@rule`; each yields its problems. They run even when
+  other fields are wrong (so one `pulumi up` shows every problem), over the fields that are valid;
+  a rule that needs a field that is missing or wrong is skipped, its field's own problem is shown.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import typing
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Annotated, Any, ClassVar, TypeVar
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+)
+from pydantic_core import ErrorDetails
+
+M = TypeVar("M", bound="ConfigModel")
+RuleMethod = TypeVar("RuleMethod", bound=Callable[..., Iterable[str]])
+_RULE_MARK = "__config_rule__"
+
+
+class ConfigError(ValueError):
+    """One or more stack settings are missing or wrong; the message lists each."""
+
+    def __init__(self, stack: str, problems: list[str], project_dir: str = ".") -> None:
+        self.problems = problems
+        lines = "\n".join(f"  - {problem}" for problem in problems)
+        stack_file = f"{project_dir}/Pulumi.{stack}.yaml".removeprefix("./")
+        super().__init__(
+            f"stack '{stack}' has {len(problems)} configuration problem(s); nothing was deployed:\n"
+            f"{lines}\n"
+            f"Fix them in {stack_file} or with `pulumi config set --stack {stack} <key> "
+            "<value>` (see platform/README.md for every setting)."
+        )
+
+
+class NoEcho:
+    """Marks a field (`Annotated[str, NoEcho()]`) whose messages name the key but never show the
+    value: a secret, or a structured value whose validator quotes the part that is wrong."""
+
+
+def rule(method: RuleMethod) -> RuleMethod:
+    """Marks a method of a config model as a rule across fields: it yields problem messages."""
+    setattr(method, _RULE_MARK, True)
+    return method
+
+
+class ConfigModel(BaseModel):
+    """Base of a project's settings: frozen, and strict about what it is given."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
+
+    # The project's config namespace (`shipyard:`), where its stack files live, where its settings
+    # are documented, and the keys that are not `<namespace><field>` (e.g. `aws:region`).
+    NAMESPACE: ClassVar[str]
+    PROJECT_DIR: ClassVar[str] = "."
+    DOCS: ClassVar[str] = "platform/README.md"
+    KEYS: ClassVar[Mapping[str, str]] = {}
+    # Fields that are not config keys: given by the caller (the stack's name).
+    NOT_CONFIG: ClassVar[frozenset[str]] = frozenset({"stack"})
+
+    @classmethod
+    def key_of(cls, field: str) -> str:
+        return cls.KEYS.get(field, cls.NAMESPACE + field)
+
+    @classmethod
+    def config_fields(cls) -> dict[str, str]:
+        """Field name -> config key, for every field read from the stack's config."""
+        return {name: cls.key_of(name) for name in cls.model_fields if name not in cls.NOT_CONFIG}
+
+
+def read_config(model: type[M], raw: Mapping[str, str], stack: str) -> M:
+    """The validated settings of `stack` from raw `namespace:key` strings, or a ConfigError."""
+    keys = model.config_fields()
+    # An empty value is an absent one: `pulumi config set key ""` does not make a setting.
+    data: dict[str, Any] = {
+        name: raw[key] for name, key in keys.items() if raw.get(key) not in (None, "")
+    }
+    data["stack"] = stack
+    problems: list[str] = []
+    try:
+        settings = model.model_validate(data)
+    except ValidationError as invalid:
+        errors = invalid.errors()
+        problems.extend(_describe(model, error) for error in errors)
+        settings = _valid_part(model, data, failed={str(e["loc"][0]) for e in errors if e["loc"]})
+    known = set(keys.values())
+    problems.extend(
+        f"{key} is not a known setting (misspelt?); see {model.DOCS}"
+        for key in sorted(raw)
+        if key.startswith(model.NAMESPACE) and key not in known
+    )
+    problems.extend(_rule_problems(settings))
+    if problems:
+        raise ConfigError(stack, problems, project_dir=model.PROJECT_DIR)
+    return settings
+
+
+def _valid_part(model: type[M], data: Mapping[str, Any], failed: set[str]) -> M:
+    """The fields that validated on their own, unchecked as a whole: what the rules run over.
+
+    A field that failed is left out (it takes its default, or stays unset if it has none, which
+    skips the rules that read it): its own problem is already reported.
+    """
+    values: dict[str, Any] = {}
+    for name, value in data.items():
+        if name in failed:
+            continue
+        values[name] = _field_adapter(model, name).validate_python(value)
+    return model.model_construct(**values)
+
+
+def _field_adapter(model: type[ConfigModel], name: str) -> TypeAdapter[Any]:
+    """Validates one field on its own: its type with the constraints and validators on it."""
+    field = model.model_fields[name]
+    if not field.metadata:
+        return TypeAdapter(field.annotation)
+    return TypeAdapter(Annotated.__class_getitem__((field.annotation, *field.metadata)))  # type: ignore[attr-defined]
+
+
+def _rule_problems(settings: ConfigModel) -> Iterator[str]:
+    for name, member in vars(type(settings)).items():
+        if not getattr(member, _RULE_MARK, False):
+            continue
+        try:
+            yield from getattr(settings, name)()
+        except AttributeError:
+            continue  # reads a field that is missing or wrong: that field's problem is shown
+
+
+def _describe(model: type[ConfigModel], error: ErrorDetails) -> str:
+    """One pydantic error as the key, what was given and what is allowed."""
+    name = str(error["loc"][0]) if error["loc"] else ""
+    field = model.model_fields.get(name)
+    key = model.key_of(name) if field else name
+    given = error["input"]
+    kind = error["type"]
+    if field is None:
+        return f"{key}: {error['msg']}"
+    if kind == "missing":
+        return f"{key} is required: {field.description or 'see ' + model.DOCS}"
+    if len(error["loc"]) > 1:  # one item of a list setting
+        return f"{key}: {given!r} {_reason(error)}"
+    if any(isinstance(marker, NoEcho) for marker in field.metadata):
+        return f"{key} {_reason(error)}"
+    if kind in ("greater_than_equal", "less_than_equal"):
+        low, high = _bounds(field.metadata)
+        return f"{key}={given} is out of range; allowed: {low}..{high}"
+    if kind in ("int_parsing", "int_from_float", "int_type"):
+        low, high = _bounds(field.metadata)
+        return f"{key}={given!r} is not a whole number; use {low}..{high}"
+    if kind == "literal_error":
+        allowed = ", ".join(str(v) for v in _literal_values(field.annotation))
+        return f"{key}={given!r} is not allowed; use one of: {allowed}"
+    if kind in ("bool_parsing", "bool_type"):
+        return f"{key}={given!r} is not a boolean; use true or false"
+    return f"{key}={given!r} {_reason(error)}"
+
+
+def _reason(error: ErrorDetails) -> str:
+    """A validator's own message (without pydantic's "Value error, " prefix)."""
+    message = str(error["msg"])
+    return message.removeprefix("Value error, ")
+
+
+def _bounds(metadata: Iterable[Any]) -> tuple[Any, Any]:
+    low = next((m.ge for m in metadata if getattr(m, "ge", None) is not None), "")
+    high = next((m.le for m in metadata if getattr(m, "le", None) is not None), "")
+    return low, high
+
+
+def _literal_values(annotation: Any) -> tuple[Any, ...]:
+    for arg in (annotation, *typing.get_args(annotation)):
+        if typing.get_origin(arg) is typing.Literal:
+            return typing.get_args(arg)
+    return ()
+
+
+# --- value forms shared by both projects' models -------------------------------------------------
+
+
+def config_bool(value: Any) -> Any:
+    """Only `true`/`false` (any case): YAML's and pydantic's `yes`/`on`/`1` are typos here."""
+    if isinstance(value, str):
+        lowered = value.strip().lower()
+        if lowered in ("true", "false"):
+            return lowered == "true"
+        raise ValueError("is not a boolean; use true or false")
+    return value
+
+
+def config_list(value: Any) -> Any:
+    """A list setting: a YAML list in the stack file (the engine hands it over as JSON), or one
+    comma-separated string from `pulumi config set`; blanks dropped, items stripped."""
+    if not isinstance(value, str):
+        return value
+    if value.lstrip().startswith("["):
+        try:
+            items = json.loads(value)
+        except json.JSONDecodeError as error:
+            raise ValueError(f"is not a valid list ({error})") from None
+        if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
+            raise ValueError("must be a list of strings")
+    else:
+        items = value.split(",")
+    return tuple(i.strip() for i in items if i.strip())
+
+
+def no_repeats(items: tuple[Any, ...]) -> tuple[Any, ...]:
+    repeated = sorted({str(i) for i in items if items.count(i) > 1})
+    if repeated:
+        raise ValueError(f"lists {', '.join(repeated)} more than once")
+    return items
+
+
+Flag = Annotated[bool, BeforeValidator(config_bool)]
+
+
+def matching(pattern: re.Pattern[str], what: str) -> AfterValidator:
+    def check(value: str) -> str:
+        if not pattern.match(value):
+            raise ValueError(f"is not {what}")
+        return value
+
+    return AfterValidator(check)
+
+
+def Range(low: int, high: int) -> Any:  # noqa: N802 - reads as a type in annotations
+    """A whole number from `low` to `high`."""
+    return Field(ge=low, le=high)
+
+
+def list_of(item: Any) -> Any:
+    """A list setting (infra.config_model.config_list): each item checked, no repeats."""
+    return Annotated[
+        tuple[item, ...], NoEcho(), BeforeValidator(config_list), AfterValidator(no_repeats)
+    ]
+
+
+def raw_config_from_pulumi(model: type[ConfigModel]) -> dict[str, str]:
+    """The running program's config as `namespace:key` strings, through Pulumi's public API.
+
+    Each key the model knows is read with `pulumi.Config(<namespace>).get(<key>)` (objects and
+    lists come back as JSON text, which the models parse). Other keys of the project's namespace
+    are listed from `pulumi.runtime.get_config_env()`, the config bag the engine hands a program,
+    so that a misspelt key is refused rather than ignored.
+    """
+    import pulumi
+    import pulumi.runtime
+
+    raw: dict[str, str] = {}
+    for key in model.config_fields().values():
+        namespace, name = key.split(":", 1)
+        value = pulumi.Config(namespace).get(name)
+        if value is not None:
+            raw[key] = value
+    for key, value in pulumi.runtime.get_config_env().items():
+        if key.startswith(model.NAMESPACE) and key not in raw:
+            raw[key] = value if isinstance(value, str) else json.dumps(value)
+    return raw

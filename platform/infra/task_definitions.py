@@ -89,6 +89,9 @@ def container_definition(
                 "PORT": str(API_PORT),
                 "RELAY_ENABLED": "true",  # the outbox relay runs inside the api process
                 "GRACEFUL_SHUTDOWN_SECONDS": str(config.graceful_shutdown_seconds),
+                # uvicorn processes per task (shipyard:api_processes_per_task, default one per
+                # vCPU); the config checks the database connections they may open.
+                "WEB_CONCURRENCY": str(config.api_processes),
                 "TRUSTED_PROXIES": ",".join(inputs.trusted_proxies),
             }
         )

@@ -19,21 +19,29 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import AfterValidator, BeforeValidator, Field, model_validator
+from pydantic import AfterValidator, BeforeValidator, Field
 
 from infra.config_model import (
     ConfigError,
     ConfigModel,
     Flag,
-    NoEcho,
     Range,
+    Secret,
     list_of,
     matching,
     read_config,
     rule,
+    stack_file_values,
 )
 
-__all__ = ["PROJECT", "ConfigError", "StackConfig", "load_stack_config", "parse_stack_config"]
+__all__ = [
+    "PROJECT",
+    "ConfigError",
+    "StackConfig",
+    "load_stack_config",
+    "parse_stack_config",
+    "parse_stack_file_without_secrets",
+]
 
 PROJECT = "shipyard"
 NS = f"{PROJECT}:"
@@ -302,7 +310,7 @@ def _random_secret(value: str) -> str:
 
 
 Email = Annotated[str, matching(EMAIL, "an e-mail address")]
-RandomSecret = Annotated[str, NoEcho(), AfterValidator(_random_secret)]
+RandomSecret = Annotated[str, Secret(), AfterValidator(_random_secret)]
 
 
 # --- the model -----------------------------------------------------------------------------------
@@ -343,7 +351,7 @@ class StackConfig(ConfigModel):
     )
     availability_zones: Annotated[int, Range(2, 3)] = 2
     nat_gateways: NatMode = "single"
-    # Default: the region's zones known to lack instance classes (filled in by _zone_default).
+    # Default: the region's zones known to lack instance classes (derived_defaults).
     excluded_zone_ids: list_of(Annotated[str, AfterValidator(_zone_id)]) = ()  # type: ignore[valid-type]
     # compute
     compute_mode: ComputeMode = "fargate"
@@ -406,7 +414,7 @@ class StackConfig(ConfigModel):
     jwt_secret: RandomSecret = Field(
         description="set it with `pulumi config set --secret jwt_secret <random>`"
     )
-    origin_verify_secret: Annotated[str | None, NoEcho(), AfterValidator(_random_secret)] = None
+    origin_verify_secret: Annotated[str | None, Secret(), AfterValidator(_random_secret)] = None
     # operator alerts (the order-alerts function and its topic's e-mail/SMS subscribers)
     alert_emails: list_of(Email) = ()  # type: ignore[valid-type]
     alert_sms_numbers: list_of(Annotated[str, AfterValidator(_e164)]) = ()  # type: ignore[valid-type]
@@ -416,9 +424,9 @@ class StackConfig(ConfigModel):
         str | None,
         matching(DOCKER_HUB_REPOSITORY, "a Docker Hub repository as namespace/name (lower case)"),
     ] = None
-    dockerhub_username: Annotated[str | None, NoEcho(), AfterValidator(_dockerhub_username)] = None
+    dockerhub_username: Annotated[str | None, Secret(), AfterValidator(_dockerhub_username)] = None
     # an access token, not the password
-    dockerhub_token: Annotated[str | None, NoEcho(), AfterValidator(_token)] = None
+    dockerhub_token: Annotated[str | None, Secret(), AfterValidator(_token)] = None
     # From the bootstrap (docs/getting-started-on-aws.md): the shared image repository every
     # stack pulls from, and the permissions boundary every role this stack creates must carry.
     image_repository: Annotated[ImageRepository, BeforeValidator(_image_repository)] = Field(
@@ -433,14 +441,10 @@ class StackConfig(ConfigModel):
         )
     )
 
-    @model_validator(mode="before")
     @classmethod
-    def _zone_default(cls, data: Any) -> Any:
-        if isinstance(data, dict) and "excluded_zone_ids" not in data:
-            region = data.get("region")
-            default = KNOWN_SHORT_ZONE_IDS.get(region, ()) if isinstance(region, str) else ()
-            data = {**data, "excluded_zone_ids": default}
-        return data
+    def derived_defaults(cls, data: Mapping[str, Any]) -> dict[str, Any]:
+        region = data.get("region")
+        return {"excluded_zone_ids": KNOWN_SHORT_ZONE_IDS.get(str(region), ())}
 
     # --- derived -----------------------------------------------------------------------------
 
@@ -656,6 +660,17 @@ class StackConfig(ConfigModel):
 def parse_stack_config(raw: Mapping[str, str], stack: str) -> StackConfig:
     """Build the validated settings from raw config strings (`shipyard:<key>`, `aws:region`)."""
     return read_config(StackConfig, raw, stack)
+
+
+def parse_stack_file_without_secrets(config: Mapping[str, Any], stack: str) -> StackConfig:
+    """The rehearsal's view of a stack: its stack file's `config:` mapping, read without the engine.
+
+    Validated by the same model and rules as the program; the secrets, which live encrypted in
+    the stack file or outside it, are not read: they stay unset (reading one raises
+    AttributeError) and the rules that need them are skipped. The program itself never uses this.
+    """
+    raw, encrypted = stack_file_values(config)
+    return read_config(StackConfig, raw, stack, with_secrets=False, encrypted=encrypted)
 
 
 def load_stack_config() -> StackConfig:

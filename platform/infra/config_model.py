@@ -58,6 +58,11 @@ class NoEcho:
     value: a secret, or a structured value whose validator quotes the part that is wrong."""
 
 
+class Secret(NoEcho):
+    """Marks secret config (`pulumi config set --secret`): never echoed, encrypted in stack files,
+    and absent when a stack file is read without the engine (`read_config(with_secrets=False)`)."""
+
+
 def rule(method: RuleMethod) -> RuleMethod:
     """Marks a method of a config model as a rule across fields: it yields problem messages."""
     setattr(method, _RULE_MARK, True)
@@ -79,6 +84,11 @@ class ConfigModel(BaseModel):
     NOT_CONFIG: ClassVar[frozenset[str]] = frozenset({"stack"})
 
     @classmethod
+    def derived_defaults(cls, data: Mapping[str, Any]) -> dict[str, Any]:
+        """Defaults that depend on other settings given (the raw `data`); none unless overridden."""
+        return {}
+
+    @classmethod
     def key_of(cls, field: str) -> str:
         return cls.KEYS.get(field, cls.NAMESPACE + field)
 
@@ -88,26 +98,54 @@ class ConfigModel(BaseModel):
         return {name: cls.key_of(name) for name in cls.model_fields if name not in cls.NOT_CONFIG}
 
 
-def read_config(model: type[M], raw: Mapping[str, str], stack: str) -> M:
-    """The validated settings of `stack` from raw `namespace:key` strings, or a ConfigError."""
+def read_config(
+    model: type[M],
+    raw: Mapping[str, str],
+    stack: str,
+    *,
+    with_secrets: bool = True,
+    encrypted: Iterable[str] = (),
+) -> M:
+    """The validated settings of `stack` from raw `namespace:key` strings, or a ConfigError.
+
+    `with_secrets=False` reads a stack file outside the engine, which cannot decrypt its secrets:
+    every `Secret` field is left unset (reading one raises AttributeError) and the rules that read
+    one are skipped; everything else is validated exactly as for the program. `encrypted` names
+    the keys whose values are encrypted there: only secrets may be.
+    """
     keys = model.config_fields()
+    secrets = {name for name in keys if _has_marker(model, name, Secret)}
     # An empty value is an absent one: `pulumi config set key ""` does not make a setting.
     data: dict[str, Any] = {
         name: raw[key] for name, key in keys.items() if raw.get(key) not in (None, "")
     }
-    data["stack"] = stack
+    if not with_secrets:
+        data = {name: value for name, value in data.items() if name not in secrets}
+    data = {**model.derived_defaults(data), **data, "stack": stack}
     problems: list[str] = []
+    failed: set[str] = set()
     try:
-        settings = model.model_validate(data)
+        settings = model.model_validate(data) if with_secrets else None
     except ValidationError as invalid:
         errors = invalid.errors()
         problems.extend(_describe(model, error) for error in errors)
-        settings = _valid_part(model, data, failed={str(e["loc"][0]) for e in errors if e["loc"]})
+        failed = {str(e["loc"][0]) for e in errors if e["loc"]}
+        settings = None
+    if settings is None:
+        settings = _valid_part(
+            model, data, failed, problems, unset=set() if with_secrets else secrets
+        )
     known = set(keys.values())
     problems.extend(
         f"{key} is not a known setting (misspelt?); see {model.DOCS}"
         for key in sorted(raw)
         if key.startswith(model.NAMESPACE) and key not in known
+    )
+    secret_keys = {keys[name] for name in secrets}
+    problems.extend(
+        f"{key} is encrypted in the stack file, but it is no secret: set it in plain text"
+        for key in sorted(encrypted)
+        if key in known and key not in secret_keys
     )
     problems.extend(_rule_problems(settings))
     if problems:
@@ -115,18 +153,48 @@ def read_config(model: type[M], raw: Mapping[str, str], stack: str) -> M:
     return settings
 
 
-def _valid_part(model: type[M], data: Mapping[str, Any], failed: set[str]) -> M:
-    """The fields that validated on their own, unchecked as a whole: what the rules run over.
+def _valid_part(
+    model: type[M],
+    data: Mapping[str, Any],
+    failed: set[str],
+    problems: list[str],
+    unset: set[str],
+) -> M:
+    """The fields that validate on their own, unchecked as a whole: what the rules run over.
 
     A field that failed is left out (it takes its default, or stays unset if it has none, which
-    skips the rules that read it): its own problem is already reported.
+    skips the rules that read it): its own problem is already in `problems`. Fields in `unset`
+    stay unset even if they have a default. A field that failed here (only possible when the
+    model as a whole was not validated first) adds its problem.
     """
     values: dict[str, Any] = {}
     for name, value in data.items():
         if name in failed:
             continue
-        values[name] = _field_adapter(model, name).validate_python(value)
-    return model.model_construct(**values)
+        try:
+            values[name] = _field_adapter(model, name).validate_python(value)
+        except ValidationError as invalid:
+            for error in invalid.errors():
+                problems.append(_describe(model, {**error, "loc": (name, *error["loc"])}))
+    missing = [
+        name
+        for name, field in model.model_fields.items()
+        if field.is_required() and name not in values and name not in failed | unset
+    ]
+    for name in missing:
+        problems.append(_describe(model, _missing(name)))
+    settings = model.model_construct(**values)
+    for name in unset:
+        settings.__dict__.pop(name, None)  # no stand-in value: reading it must fail
+    return settings
+
+
+def _missing(name: str) -> ErrorDetails:
+    return {"type": "missing", "loc": (name,), "msg": "Field required", "input": None}
+
+
+def _has_marker(model: type[ConfigModel], name: str, marker: type) -> bool:
+    return any(isinstance(m, marker) for m in model.model_fields[name].metadata)
 
 
 def _field_adapter(model: type[ConfigModel], name: str) -> TypeAdapter[Any]:
@@ -160,7 +228,7 @@ def _describe(model: type[ConfigModel], error: ErrorDetails) -> str:
         return f"{key} is required: {field.description or 'see ' + model.DOCS}"
     if len(error["loc"]) > 1:  # one item of a list setting
         return f"{key}: {given!r} {_reason(error)}"
-    if any(isinstance(marker, NoEcho) for marker in field.metadata):
+    if _has_marker(model, name, NoEcho):
         return f"{key} {_reason(error)}"
     if kind in ("greater_than_equal", "less_than_equal"):
         low, high = _bounds(field.metadata)
@@ -277,3 +345,23 @@ def raw_config_from_pulumi(model: type[ConfigModel]) -> dict[str, str]:
         if key.startswith(model.NAMESPACE) and key not in raw:
             raw[key] = value if isinstance(value, str) else json.dumps(value)
     return raw
+
+
+def stack_file_values(config: Mapping[str, Any]) -> tuple[dict[str, str], set[str]]:
+    """A stack file's `config:` mapping as the engine hands it to a program (text; lists and
+    objects as JSON), and the keys whose values are encrypted (`{secure: ...}`), left out: only
+    the engine can decrypt them."""
+    raw: dict[str, str] = {}
+    encrypted: set[str] = set()
+    for key, value in config.items():
+        if isinstance(value, dict) and "secure" in value:
+            encrypted.add(key)
+        elif isinstance(value, str):
+            raw[key] = value
+        elif isinstance(value, bool):
+            raw[key] = "true" if value else "false"
+        elif isinstance(value, int | float):
+            raw[key] = str(value)
+        else:
+            raw[key] = json.dumps(value)
+    return raw, encrypted

@@ -373,7 +373,9 @@ class StackConfig(ConfigModel):
     worker_cpu: Annotated[int, Range(256, 16384)] = 256
     worker_memory: Annotated[int, Range(512, 122880)] = 512
     worker_min_tasks: Annotated[int, Range(1, 100)] = 1
-    worker_max_tasks: Annotated[int, Range(1, 200)] = 4
+    # 3, not 4: with api_max_tasks 4 on the default db.t4g.micro, four workers would pass the
+    # instance's connection limit (80 + 4 x 7 + 2 = 110 > 107, see _db_connections).
+    worker_max_tasks: Annotated[int, Range(1, 200)] = 3
     api_cpu_target_percent: Annotated[int, Range(10, 90)] = 60
     api_requests_per_task_target: Annotated[int, Range(10, 100_000)] = 1000
     worker_backlog_per_task_target: Annotated[int, Range(1, 10_000)] = 20

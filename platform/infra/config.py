@@ -464,6 +464,13 @@ class StackConfig(ConfigModel):
         return self.compute_mode in ("fargate", "fargate_spot")
 
     @property
+    def origin_secret(self) -> str:
+        """origin_verify_secret where the public ALB needs it (a rule below makes it required)."""
+        if self.origin_verify_secret is None:
+            raise ValueError(f"{NS}origin_verify_secret is not set")
+        return self.origin_verify_secret
+
+    @property
     def api(self) -> ServiceSizing:
         return ServiceSizing(self.api_cpu, self.api_memory, self.api_min_tasks, self.api_max_tasks)
 

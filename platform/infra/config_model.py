@@ -20,7 +20,7 @@ import json
 import re
 import typing
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import Annotated, Any, ClassVar, TypeVar
+from typing import Annotated, Any, ClassVar, TypeVar, cast
 
 from pydantic import (
     AfterValidator,
@@ -183,7 +183,8 @@ def _valid_part(
     ]
     for name in missing:
         problems.append(_describe(model, _missing(name)))
-    settings = model.model_construct(**values)
+    # The pydantic mypy plugin types model_construct by the TypeVar's bound, not the TypeVar.
+    settings = cast(M, model.model_construct(**values))
     for name in unset:
         settings.__dict__.pop(name, None)  # no stand-in value: reading it must fail
     return settings
@@ -200,6 +201,8 @@ def _has_marker(model: type[ConfigModel], name: str, marker: type) -> bool:
 def _field_adapter(model: type[ConfigModel], name: str) -> TypeAdapter[Any]:
     """Validates one field on its own: its type with the constraints and validators on it."""
     field = model.model_fields[name]
+    if field.annotation is None:  # every field of a config model is annotated
+        raise TypeError(f"{model.__name__}.{name} has no type")
     if not field.metadata:
         return TypeAdapter(field.annotation)
     return TypeAdapter(Annotated.__class_getitem__((field.annotation, *field.metadata)))  # type: ignore[attr-defined]

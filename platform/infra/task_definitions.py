@@ -195,7 +195,7 @@ class TaskDefinitions(pulumi.ComponentResource):
                 messaging=messaging,
                 cloudfront=args.cloudfront_origin_cidrs,
             ).apply(
-                lambda v, role=role: json.dumps(
+                lambda v, role=role: json.dumps(  # type: ignore[misc]
                     [
                         container_definition(
                             role,

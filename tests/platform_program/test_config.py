@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 
 import pytest
@@ -234,3 +235,17 @@ def test_too_many_connections_for_the_instance_class_stop_the_program() -> None:
     )
     assert isinstance(run.error, ConfigError)
     assert [r for r in run.resources if r.type != "pulumi:pulumi:Stack"] == []
+
+
+def test_the_program_refuses_a_misspelt_key_the_engine_hands_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`pulumi up` passes the whole config bag in PULUMI_CONFIG; known keys are read through
+    pulumi.Config, the rest listed from that bag, so a typo cannot fall back to a default."""
+    raw = raw_stack_config("staging")
+    control = run_program("staging", raw)
+    assert control.error is None  # the control: the same stack without the typo deploys
+    monkeypatch.setenv("PULUMI_CONFIG", json.dumps({"shipyard:compute_mod": "ec2"}))
+    run = run_program("staging", raw)
+    assert isinstance(run.error, ConfigError)
+    assert "shipyard:compute_mod is not a known setting" in str(run.error)

@@ -131,6 +131,7 @@ def read_config(
         problems.extend(_describe(model, error) for error in errors)
         failed = {str(e["loc"][0]) for e in errors if e["loc"]}
         settings = None
+    partial = settings is None
     if settings is None:
         settings = _valid_part(
             model, data, failed, problems, unset=set() if with_secrets else secrets
@@ -147,7 +148,7 @@ def read_config(
         for key in sorted(encrypted)
         if key in known and key not in secret_keys
     )
-    problems.extend(_rule_problems(settings))
+    problems.extend(_rule_problems(settings, partial=partial))
     if problems:
         raise ConfigError(stack, problems, project_dir=model.PROJECT_DIR)
     return settings
@@ -208,14 +209,18 @@ def _field_adapter(model: type[ConfigModel], name: str) -> TypeAdapter[Any]:
     return TypeAdapter(Annotated.__class_getitem__((field.annotation, *field.metadata)))  # type: ignore[attr-defined]
 
 
-def _rule_problems(settings: ConfigModel) -> Iterator[str]:
+def _rule_problems(settings: ConfigModel, *, partial: bool) -> Iterator[str]:
+    """Every rule's problems. Over `partial` settings (some fields unset), a rule that reads an
+    unset field is skipped; over complete ones an AttributeError is a bug and propagates."""
     for name, member in vars(type(settings)).items():
         if not getattr(member, _RULE_MARK, False):
             continue
         try:
             yield from getattr(settings, name)()
         except AttributeError:
-            continue  # reads a field that is missing or wrong: that field's problem is shown
+            if not partial:
+                raise
+            # reads a field that is missing or wrong (its own problem is shown) or not read here
 
 
 def _describe(model: type[ConfigModel], error: ErrorDetails) -> str:

@@ -6,6 +6,7 @@ import json
 from collections.abc import Callable
 
 import pytest
+import yaml
 
 from infra.config import (
     API_CONNECTIONS_PER_PROCESS,
@@ -13,8 +14,10 @@ from infra.config import (
     ConfigError,
     db_max_connections,
     parse_stack_config,
+    parse_stack_file_without_secrets,
 )
 from service.core.config import Settings as ServiceSettings
+from tools.paths import REPO_ROOT
 from tools.plan.offline import EvaluatedStack, raw_stack_config, run_program
 
 from .conftest import STAGING_DIGEST
@@ -249,3 +252,29 @@ def test_the_program_refuses_a_misspelt_key_the_engine_hands_it(
     run = run_program("staging", raw)
     assert isinstance(run.error, ConfigError)
     assert "shipyard:compute_mod is not a known setting" in str(run.error)
+
+
+def stack_file_config(stack: str) -> dict[str, object]:
+    document = yaml.safe_load((REPO_ROOT / f"Pulumi.{stack}.yaml").read_text())
+    return dict(document["config"])
+
+
+def test_a_stack_file_read_without_secrets_validates_everything_else() -> None:
+    """The rehearsal's view: no secret is read, none is made up, every other rule still holds."""
+    config = {**stack_file_config("prod"), "shipyard:jwt_secret": {"secure": "AAAB"}}
+    view = parse_stack_file_without_secrets(config, "prod")
+    assert view.api_min_tasks == parse_stack_config(raw_stack_config("prod"), "prod").api_min_tasks
+    with pytest.raises(AttributeError):
+        _ = view.jwt_secret  # unset, not a stand-in
+    with pytest.raises(ConfigError, match="shipyard:api_min_tasks=1: production needs"):
+        parse_stack_file_without_secrets({**config, "shipyard:api_min_tasks": 1}, "prod")
+    with pytest.raises(ConfigError, match="stop_timeout_seconds is encrypted in the stack file"):
+        parse_stack_file_without_secrets(
+            {**config, "shipyard:stop_timeout_seconds": {"secure": "AAAB"}}, "prod"
+        )
+    # A rule that needs a secret is skipped, the others across the same keys still run.
+    public = {**config, "shipyard:alb_origin": "public"}
+    with pytest.raises(ConfigError) as caught:
+        parse_stack_file_without_secrets(public, "prod")
+    assert "alb_origin=public needs shipyard:domain_name" in str(caught.value)
+    assert "origin_verify_secret" not in str(caught.value)

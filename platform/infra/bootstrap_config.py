@@ -20,9 +20,9 @@ from infra.config import AWS_REGION, GITHUB_ENVIRONMENT, GITHUB_REPOSITORY
 from infra.config_model import (
     ConfigError,
     ConfigModel,
+    ListSetting,
     NoEcho,
     Range,
-    list_of,
     matching,
     raw_config_from_pulumi,
     read_config,
@@ -83,6 +83,9 @@ def _deploy_targets(value: Any) -> Any:
     return tuple(targets)
 
 
+AccountId = Annotated[str, matching(ACCOUNT_ID, "a 12-digit AWS account id")]
+
+
 class BootstrapConfig(ConfigModel):
     NAMESPACE: ClassVar[str] = BNS
     PROJECT_DIR: ClassVar[str] = "platform/bootstrap"
@@ -126,9 +129,7 @@ class BootstrapConfig(ConfigModel):
         str | None,
         matching(ECR_REPOSITORY_ARN, "an ECR repository ARN (arn:aws:ecr:<region>:<account>:...)"),
     ] = None
-    image_pull_account_ids: list_of(  # type: ignore[valid-type]
-        Annotated[str, matching(ACCOUNT_ID, "a 12-digit AWS account id")]
-    ) = ()
+    image_pull_account_ids: Annotated[tuple[AccountId, ...], ListSetting()] = ()
     session_hours: Annotated[int, Range(1, 12)] = DEFAULT_SESSION_HOURS
 
     @property

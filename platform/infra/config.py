@@ -25,9 +25,9 @@ from infra.config_model import (
     ConfigError,
     ConfigModel,
     Flag,
+    ListSetting,
     Range,
     Secret,
-    list_of,
     matching,
     read_config,
     rule,
@@ -311,6 +311,8 @@ def _random_secret(value: str) -> str:
 
 Email = Annotated[str, matching(EMAIL, "an e-mail address")]
 RandomSecret = Annotated[str, Secret(), AfterValidator(_random_secret)]
+ZoneId = Annotated[str, AfterValidator(_zone_id)]
+PhoneNumber = Annotated[str, AfterValidator(_e164)]
 
 
 # --- the model -----------------------------------------------------------------------------------
@@ -352,7 +354,7 @@ class StackConfig(ConfigModel):
     availability_zones: Annotated[int, Range(2, 3)] = 2
     nat_gateways: NatMode = "single"
     # Default: the region's zones known to lack instance classes (derived_defaults).
-    excluded_zone_ids: list_of(Annotated[str, AfterValidator(_zone_id)]) = ()  # type: ignore[valid-type]
+    excluded_zone_ids: Annotated[tuple[ZoneId, ...], ListSetting()] = ()
     # compute
     compute_mode: ComputeMode = "fargate"
     fargate_on_demand_base: Annotated[int, Range(0, 100)] = 1
@@ -418,8 +420,8 @@ class StackConfig(ConfigModel):
     )
     origin_verify_secret: Annotated[str | None, Secret(), AfterValidator(_random_secret)] = None
     # operator alerts (the order-alerts function and its topic's e-mail/SMS subscribers)
-    alert_emails: list_of(Email) = ()  # type: ignore[valid-type]
-    alert_sms_numbers: list_of(Annotated[str, AfterValidator(_e164)]) = ()  # type: ignore[valid-type]
+    alert_emails: Annotated[tuple[Email, ...], ListSetting()] = ()
+    alert_sms_numbers: Annotated[tuple[PhoneNumber, ...], ListSetting()] = ()
     alerts_reserved_concurrency: Annotated[int | None, Range(1, 1000)] = None  # None: shared pool
     # Docker Hub: also push the service image there (ECR stays what ECS pulls from)
     dockerhub_repository: Annotated[

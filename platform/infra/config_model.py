@@ -28,10 +28,11 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    GetCoreSchemaHandler,
     TypeAdapter,
     ValidationError,
 )
-from pydantic_core import ErrorDetails
+from pydantic_core import ErrorDetails, core_schema
 
 M = TypeVar("M", bound="ConfigModel")
 RuleMethod = TypeVar("RuleMethod", bound=Callable[..., Iterable[str]])
@@ -201,12 +202,7 @@ def _has_marker(model: type[ConfigModel], name: str, marker: type) -> bool:
 
 def _field_adapter(model: type[ConfigModel], name: str) -> TypeAdapter[Any]:
     """Validates one field on its own: its type with the constraints and validators on it."""
-    field = model.model_fields[name]
-    if field.annotation is None:  # every field of a config model is annotated
-        raise TypeError(f"{model.__name__}.{name} has no type")
-    if not field.metadata:
-        return TypeAdapter(field.annotation)
-    return TypeAdapter(Annotated.__class_getitem__((field.annotation, *field.metadata)))  # type: ignore[attr-defined]
+    return TypeAdapter(model.model_fields[name].rebuild_annotation())
 
 
 def _rule_problems(settings: ConfigModel, *, partial: bool) -> Iterator[str]:
@@ -325,11 +321,16 @@ def Range(low: int, high: int) -> Any:  # noqa: N802 - reads as a type in annota
     return Field(ge=low, le=high)
 
 
-def list_of(item: Any) -> Any:
-    """A list setting (infra.config_model.config_list): each item checked, no repeats."""
-    return Annotated[
-        tuple[item, ...], NoEcho(), BeforeValidator(config_list), AfterValidator(no_repeats)
-    ]
+class ListSetting(NoEcho):
+    """Marks a list setting (`Annotated[tuple[Item, ...], ListSetting()]`): given as a YAML list
+    or a comma-separated string (config_list), each item checked by its own type, no repeats.
+    A problem with one item quotes that item."""
+
+    def __get_pydantic_core_schema__(
+        self, source: Any, handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        items = core_schema.no_info_after_validator_function(no_repeats, handler(source))
+        return core_schema.no_info_before_validator_function(config_list, items)
 
 
 def raw_config_from_pulumi(model: type[ConfigModel]) -> dict[str, str]:

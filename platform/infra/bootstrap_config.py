@@ -1,7 +1,7 @@
-"""The bootstrap's settings (`shipyard-bootstrap:<key>`), read once into one typed object.
+"""The bootstrap's settings (`shipyard-bootstrap:<key>`), read once into one pydantic model.
 
 The bootstrap is a Pulumi project of its own (`platform/bootstrap/Pulumi.yaml`), one stack per AWS
-account. It reuses the app stack's reader and parsers (`infra.config`), so a wrong or missing
+account. Its model uses the app stack's machinery (`infra.config_model`), so a wrong or missing
 setting fails the same way: before any resource is declared, every problem at once, each naming
 its `shipyard-bootstrap:` key.
 """
@@ -10,20 +10,26 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import cast
+from typing import Annotated, Any, ClassVar
 
-from infra.config import (
-    AWS_REGION,
-    GITHUB_ENVIRONMENT,
-    GITHUB_REPOSITORY,
+from pydantic import BeforeValidator, Field
+
+from infra.config import AWS_REGION, GITHUB_ENVIRONMENT, GITHUB_REPOSITORY
+from infra.config_model import (
     ConfigError,
-    _int_range,
-    _list_of,
-    _Reader,
-    _text,
+    ConfigModel,
+    ListSetting,
+    NoEcho,
+    Range,
+    matching,
+    raw_config_from_pulumi,
+    read_config,
+    rule,
 )
+
+__all__ = ["BOOTSTRAP_PROJECT", "BootstrapConfig", "ConfigError", "load_bootstrap_config"]
 
 BOOTSTRAP_PROJECT = "shipyard-bootstrap"
 BNS = f"{BOOTSTRAP_PROJECT}:"
@@ -54,22 +60,77 @@ class DeployTarget:
     stack: str
 
 
-@dataclass(frozen=True)
-class BootstrapConfig:
+def _deploy_targets(value: Any) -> Any:
+    """`{"staging": "staging", "production": "prod"}`: GitHub environment -> app stack."""
+    if not isinstance(value, str):
+        return value
+    try:
+        mapping = json.loads(value)
+    except json.JSONDecodeError:
+        mapping = None
+    if not isinstance(mapping, dict) or not mapping:
+        raise ValueError(
+            'must map GitHub environments to app stacks, e.g. {"staging": "staging", '
+            '"production": "prod"}'
+        )
+    targets = []
+    for environment, stack in mapping.items():
+        if not isinstance(stack, str) or not GITHUB_ENVIRONMENT.match(environment):
+            raise ValueError(f"{environment!r} -> {stack!r} is not environment -> stack")
+        if not STACK_NAME.match(stack):
+            raise ValueError(f"stack {stack!r} is not a stack name (a-z, 0-9, -)")
+        targets.append(DeployTarget(environment=environment, stack=stack))
+    return tuple(targets)
+
+
+AccountId = Annotated[str, matching(ACCOUNT_ID, "a 12-digit AWS account id")]
+
+
+class BootstrapConfig(ConfigModel):
+    NAMESPACE: ClassVar[str] = BNS
+    PROJECT_DIR: ClassVar[str] = "platform/bootstrap"
+    DOCS: ClassVar[str] = "docs/getting-started-on-aws.md"
+    KEYS: ClassVar[Mapping[str, str]] = {
+        "region": "aws:region",
+        "deploy_targets": f"{BNS}deploy_environments",
+        "session_hours": f"{BNS}ci_session_hours",
+    }
+
     stack: str
-    region: str
-    github_repository: str
-    main_branch: str
+    region: Annotated[str, matching(AWS_REGION, "an AWS region")] = Field(
+        description="e.g. us-east-1"
+    )
+    github_repository: Annotated[
+        str, matching(GITHUB_REPOSITORY, "a GitHub repository as owner/name")
+    ] = Field(description="the GitHub repository (owner/name) whose workflows may use this account")
+    main_branch: Annotated[str, matching(re.compile(r"^[A-Za-z0-9._/-]+$"), "a branch")] = "main"
     # GitHub environment of the job that builds and pushes the image (deployment branch: main).
-    release_environment: str
-    deploy_targets: tuple[DeployTarget, ...]
-    github_oidc_provider_arn: str | None
-    state_bucket: str
+    release_environment: Annotated[
+        str, matching(GITHUB_ENVIRONMENT, "a GitHub environment name")
+    ] = "release"
+    deploy_targets: Annotated[
+        tuple[DeployTarget, ...], NoEcho(), BeforeValidator(_deploy_targets)
+    ] = ()
+    github_oidc_provider_arn: Annotated[
+        str | None, matching(OIDC_PROVIDER_ARN, "the GitHub OIDC provider's ARN")
+    ] = None
+    state_bucket: Annotated[
+        str, matching(S3_BUCKET, "an S3 bucket name (3-63 characters a-z, 0-9, '.', '-')")
+    ] = Field(
+        description=(
+            "a globally unique bucket name for Pulumi state, e.g. acme-shipyard-state-<account id>"
+        )
+    )
     # Exactly one: create the shared repository here, or use the one another account created.
-    image_repository: str | None
-    image_repository_arn: str | None
-    image_pull_account_ids: tuple[str, ...]
-    session_hours: int
+    image_repository: Annotated[
+        str | None, matching(ECR_REPOSITORY_NAME, "an ECR repository name such as shipyard")
+    ] = None
+    image_repository_arn: Annotated[
+        str | None,
+        matching(ECR_REPOSITORY_ARN, "an ECR repository ARN (arn:aws:ecr:<region>:<account>:...)"),
+    ] = None
+    image_pull_account_ids: Annotated[tuple[AccountId, ...], ListSetting()] = ()
+    session_hours: Annotated[int, Range(1, 12)] = DEFAULT_SESSION_HOURS
 
     @property
     def owns_registry(self) -> bool:
@@ -80,105 +141,37 @@ class BootstrapConfig:
         """Every CI resource is named `shipyard-ci-*`: the boundary protects exactly that prefix."""
         return "shipyard-ci"
 
+    @rule
+    def _one_image_repository(self) -> Iterator[str]:
+        if (self.image_repository is None) == (self.image_repository_arn is None):
+            yield (
+                f"set exactly one of {BNS}image_repository (this account holds the shared image "
+                f"repository) and {BNS}image_repository_arn (another account's bootstrap created "
+                "it)"
+            )
 
-def _deploy_targets(key: str, value: str) -> tuple[DeployTarget, ...]:
-    """`{"staging": "staging", "production": "prod"}`: GitHub environment -> app stack."""
-    try:
-        mapping = json.loads(value)
-    except json.JSONDecodeError:
-        mapping = None
-    if not isinstance(mapping, dict) or not mapping:
-        raise ValueError(
-            f"{key} must map GitHub environments to app stacks, e.g. "
-            '{"staging": "staging", "production": "prod"}'
-        )
-    targets = []
-    for environment, stack in mapping.items():
-        if not isinstance(stack, str) or not GITHUB_ENVIRONMENT.match(environment):
-            raise ValueError(f"{key}: {environment!r} -> {stack!r} is not environment -> stack")
-        if not STACK_NAME.match(stack):
-            raise ValueError(f"{key}: stack {stack!r} is not a stack name (a-z, 0-9, -)")
-        targets.append(DeployTarget(environment=environment, stack=stack))
-    return tuple(targets)
+    @rule
+    def _pull_accounts_with_the_repository(self) -> Iterator[str]:
+        if self.image_repository_arn and self.image_pull_account_ids:
+            yield (
+                f"{BNS}image_pull_account_ids belongs on the stack that sets {BNS}image_repository "
+                "(the repository policy lives with the repository)"
+            )
+
+    @rule
+    def _something_to_create(self) -> Iterator[str]:
+        if not self.deploy_targets and self.image_repository is None:
+            yield (
+                f"{BNS}deploy_environments is empty and this account holds no image repository: "
+                "the bootstrap would create nothing but a preview role"
+            )
 
 
 def parse_bootstrap_config(raw: Mapping[str, str], stack: str) -> BootstrapConfig:
-    r = _Reader(raw, namespace=BNS)
-    region = r.require("aws:region", _text(AWS_REGION, "an AWS region"), "e.g. us-east-1")
-    repository = r.require(
-        "github_repository",
-        _text(GITHUB_REPOSITORY, "a GitHub repository as owner/name"),
-        "the GitHub repository (owner/name) whose workflows may use this account",
-    )
-    branch = r.get("main_branch", _text(re.compile(r"^[A-Za-z0-9._/-]+$"), "a branch"), "main")
-    release = r.get(
-        "release_environment", _text(GITHUB_ENVIRONMENT, "a GitHub environment name"), "release"
-    )
-    targets = r.get("deploy_environments", _deploy_targets, ())
-    oidc_arn = r.get(
-        "github_oidc_provider_arn", _text(OIDC_PROVIDER_ARN, "the GitHub OIDC provider's ARN")
-    )
-    bucket = r.require(
-        "state_bucket",
-        _text(S3_BUCKET, "an S3 bucket name (3-63 characters a-z, 0-9, '.', '-')"),
-        "a globally unique bucket name for Pulumi state, e.g. acme-shipyard-state-<account id>",
-    )
-    image_repository = r.get(
-        "image_repository", _text(ECR_REPOSITORY_NAME, "an ECR repository name such as shipyard")
-    )
-    image_repository_arn = r.get(
-        "image_repository_arn",
-        _text(ECR_REPOSITORY_ARN, "an ECR repository ARN (arn:aws:ecr:<region>:<account>:...)"),
-    )
-    pull_accounts = r.get("image_pull_account_ids", _list_of(_account_id), ())
-    hours = r.get("ci_session_hours", _int_range(1, 12), DEFAULT_SESSION_HOURS)
-
-    for key in r.unknown_keys():
-        r.problems.append(
-            f"{key} is not a known setting (misspelt?); see docs/getting-started-on-aws.md"
-        )
-    if (image_repository is None) == (image_repository_arn is None):
-        r.problems.append(
-            f"set exactly one of {BNS}image_repository (this account holds the shared image "
-            f"repository) and {BNS}image_repository_arn (another account's bootstrap created it)"
-        )
-    if image_repository_arn and pull_accounts:
-        r.problems.append(
-            f"{BNS}image_pull_account_ids belongs on the stack that sets {BNS}image_repository "
-            "(the repository policy lives with the repository)"
-        )
-    if not targets and image_repository is None:
-        r.problems.append(
-            f"{BNS}deploy_environments is empty and this account holds no image repository: "
-            "the bootstrap would create nothing but a preview role"
-        )
-    if r.problems:
-        raise ConfigError(stack, r.problems, project_dir="platform/bootstrap")
-    return BootstrapConfig(
-        stack=stack,
-        region=cast(str, region),
-        github_repository=cast(str, repository),
-        main_branch=cast(str, branch),
-        release_environment=cast(str, release),
-        deploy_targets=cast(tuple[DeployTarget, ...], targets),
-        github_oidc_provider_arn=oidc_arn,
-        state_bucket=cast(str, bucket),
-        image_repository=image_repository,
-        image_repository_arn=image_repository_arn,
-        image_pull_account_ids=cast(tuple[str, ...], pull_accounts),
-        session_hours=cast(int, hours),
-    )
-
-
-def _account_id(key: str, value: str) -> str:
-    if not ACCOUNT_ID.match(value):
-        raise ValueError(f"{key}: {value!r} is not a 12-digit AWS account id")
-    return value
+    return read_config(BootstrapConfig, raw, stack)
 
 
 def load_bootstrap_config() -> BootstrapConfig:
     import pulumi
 
-    from infra.config import raw_config_from_runtime
-
-    return parse_bootstrap_config(raw_config_from_runtime(), pulumi.get_stack())
+    return parse_bootstrap_config(raw_config_from_pulumi(BootstrapConfig), pulumi.get_stack())

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import base64
 from dataclasses import dataclass
-from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -38,7 +37,9 @@ class Compute(pulumi.ComponentResource):
     cluster_name: pulumi.Output[str]
     cluster_arn: pulumi.Output[str]
     # The strategy every service uses, explicit so a plan shows where tasks will run.
-    capacity_provider_strategy: list[dict[str, Any]]
+    capacity_provider_strategy: list[
+        aws.ecs.ClusterCapacityProvidersDefaultCapacityProviderStrategyArgsDict
+    ]
     launch_compatibility: str  # "FARGATE" or "EC2", for task definitions
     capacity_providers: aws.ecs.ClusterCapacityProviders
 
@@ -59,9 +60,9 @@ class Compute(pulumi.ComponentResource):
         if config.compute_mode == "ec2":
             provider_name = self._ec2_capacity(name, config, args, cluster)
             providers: list[pulumi.Input[str]] = [provider_name]
-            strategy: list[dict[str, Any]] = [
-                {"capacity_provider": provider_name, "weight": 1, "base": 0}
-            ]
+            strategy: list[
+                aws.ecs.ClusterCapacityProvidersDefaultCapacityProviderStrategyArgsDict
+            ] = [{"capacity_provider": provider_name, "weight": 1, "base": 0}]
             self.launch_compatibility = "EC2"
         elif config.compute_mode == "fargate_spot":
             providers = ["FARGATE", "FARGATE_SPOT"]

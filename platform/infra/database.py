@@ -6,6 +6,7 @@ the program never sees it, and ECS injects it into containers as DB_PASSWORD (`<
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
@@ -93,9 +94,7 @@ class Database(pulumi.ComponentResource):
         self.port = DB_PORT
         self.name = DB_NAME
         self.username = DB_USER
-        self.master_secret_arn = instance.master_user_secrets.apply(
-            lambda secrets: secrets[0].secret_arn
-        )
+        self.master_secret_arn = instance.master_user_secrets.apply(_managed_secret_arn)
         self.security_group_id = self._security_group.id
         self.register_outputs({"address": self.address, "secret_arn": self.master_secret_arn})
 
@@ -111,3 +110,10 @@ class Database(pulumi.ComponentResource):
             referenced_security_group_id=security_group_id,
             opts=pulumi.ResourceOptions(parent=self),
         )
+
+
+def _managed_secret_arn(secrets: Sequence[aws.rds.outputs.InstanceMasterUserSecret]) -> str:
+    """The ARN of the master password's secret, which RDS manages (manage_master_user_password)."""
+    if not secrets or secrets[0].secret_arn is None:
+        raise ValueError("RDS reported no managed master password secret for the instance")
+    return secrets[0].secret_arn

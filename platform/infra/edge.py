@@ -79,7 +79,7 @@ class Edge(pulumi.ComponentResource):
         )
 
         lb = args.load_balancer
-        api_origin: dict[str, object] = {
+        api_origin: aws.cloudfront.DistributionOriginArgsDict = {
             "origin_id": API_ORIGIN,
             "domain_name": lb.origin_domain_name,
         }
@@ -115,13 +115,21 @@ class Edge(pulumi.ComponentResource):
             api_origin["custom_headers"] = [
                 {
                     "name": ORIGIN_VERIFY_HEADER,
-                    "value": pulumi.Output.secret(config.origin_verify_secret),
+                    "value": pulumi.Output.secret(config.origin_secret),
                 }
             ]
 
-        certificate_arn: pulumi.Output[str] | None = None
+        viewer_certificate: aws.cloudfront.DistributionViewerCertificateArgsDict = {
+            "cloudfront_default_certificate": True
+        }
         if config.domain_name and config.hosted_zone_id:
-            certificate_arn = self._certificate(name, config)
+            viewer_certificate = {
+                "acm_certificate_arn": self._certificate(
+                    name, domain_name=config.domain_name, hosted_zone_id=config.hosted_zone_id
+                ),
+                "ssl_support_method": "sni-only",
+                "minimum_protocol_version": "TLSv1.2_2021",
+            }
 
         cache_optimized = aws.cloudfront.get_cache_policy_output(
             name=CACHING_OPTIMIZED, opts=invoke
@@ -177,15 +185,7 @@ class Edge(pulumi.ComponentResource):
                 for pattern in API_PATHS
             ],
             restrictions={"geo_restriction": {"restriction_type": "none"}},
-            viewer_certificate=(
-                {
-                    "acm_certificate_arn": certificate_arn,
-                    "ssl_support_method": "sni-only",
-                    "minimum_protocol_version": "TLSv1.2_2021",
-                }
-                if certificate_arn is not None
-                else {"cloudfront_default_certificate": True}
-            ),
+            viewer_certificate=viewer_certificate,
             opts=child,
         )
 
@@ -232,7 +232,9 @@ class Edge(pulumi.ComponentResource):
         self.distribution_arn = distribution.arn
         self.register_outputs({"url": self.url, "distribution_id": self.distribution_id})
 
-    def _certificate(self, name: str, config: StackConfig) -> pulumi.Output[str]:
+    def _certificate(
+        self, name: str, *, domain_name: str, hosted_zone_id: str
+    ) -> pulumi.Output[str]:
         us_east_1 = aws.Provider(
             f"{name}-us-east-1", region="us-east-1", opts=pulumi.ResourceOptions(parent=self)
         )
@@ -240,8 +242,8 @@ class Edge(pulumi.ComponentResource):
         return dns_validated_certificate(
             certificate_name=f"{name}-certificate",
             record_name=f"{name}-certificate-validation",
-            domain_name=config.domain_name,
-            hosted_zone_id=config.hosted_zone_id,
+            domain_name=domain_name,
+            hosted_zone_id=hosted_zone_id,
             certificate_opts=pulumi.ResourceOptions(parent=self, provider=us_east_1),
             record_opts=pulumi.ResourceOptions(parent=self),
         )

@@ -28,7 +28,7 @@ def allow(
         "Sid": sid,
         "Effect": "Allow",
         "Action": list(actions),
-        "Resource": resources if isinstance(resources, str | pulumi.Output) else list(resources),
+        "Resource": list(resources) if isinstance(resources, list | tuple) else resources,
     }
     if condition:
         statement["Condition"] = dict(condition)

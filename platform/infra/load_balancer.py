@@ -140,19 +140,21 @@ class LoadBalancer(pulumi.ComponentResource):
             else None
         )
 
-        tls: dict[str, object] = {}
+        certificate_arn: pulumi.Output[str] | None = None
+        ssl_policy: str | None = None
         if internal:
             self.origin_domain_name = balancer.dns_name
             self.origin_protocol_policy = "http-only"
         else:
+            zone = config.hosted_zone_id
+            if zone is None:  # config.py refuses alb_origin=public without domain and zone
+                raise ValueError("shipyard:alb_origin=public needs shipyard:hosted_zone_id")
             origin_name = f"{ORIGIN_SUBDOMAIN}.{config.domain_name}"
-            tls = {
-                "certificate_arn": self._origin_certificate(name, config, origin_name),
-                "ssl_policy": HTTPS_POLICY,
-            }
+            certificate_arn = self._origin_certificate(name, zone, origin_name)
+            ssl_policy = HTTPS_POLICY
             aws.route53.Record(
                 f"{name}-origin",
-                zone_id=config.hosted_zone_id,
+                zone_id=zone,
                 name=origin_name,
                 type="A",
                 aliases=[
@@ -172,7 +174,8 @@ class LoadBalancer(pulumi.ComponentResource):
             load_balancer_arn=balancer.arn,
             port=port,
             protocol=protocol,
-            **tls,
+            certificate_arn=certificate_arn,
+            ssl_policy=ssl_policy,
             default_actions=[
                 {
                     "type": "fixed-response",
@@ -185,17 +188,19 @@ class LoadBalancer(pulumi.ComponentResource):
             ],
             opts=child,
         )
-        conditions: list[dict[str, object]] = [{"path_pattern": {"values": ["/*"]}}]
+        conditions: list[aws.lb.ListenerRuleConditionArgsDict] = [
+            {"path_pattern": {"values": ["/*"]}}
+        ]
         if config.alb_origin == "public":
             conditions.append(
                 {
                     "http_header": {
                         "http_header_name": ORIGIN_VERIFY_HEADER,
-                        "values": [pulumi.Output.secret(config.origin_verify_secret)],
+                        "values": [pulumi.Output.secret(config.origin_secret)],
                     }
                 }
             )
-        forward: dict[str, object]
+        forward: aws.lb.ListenerRuleActionArgsDict
         if self.alternate_target_group is None:
             forward = {"type": "forward", "target_group_arn": self.target_group.arn}
         else:
@@ -230,7 +235,7 @@ class LoadBalancer(pulumi.ComponentResource):
         self.register_outputs({"dns_name": self.dns_name, "arn": self.arn})
 
     def _origin_certificate(
-        self, name: str, config: StackConfig, origin_name: str
+        self, name: str, hosted_zone_id: str, origin_name: str
     ) -> pulumi.Output[str]:
         """A DNS-validated ACM certificate for the ALB's own name, in the stack's region."""
         child = pulumi.ResourceOptions(parent=self)
@@ -238,7 +243,7 @@ class LoadBalancer(pulumi.ComponentResource):
             certificate_name=f"{name}-origin",
             record_name=f"{name}-origin-validation",
             domain_name=origin_name,
-            hosted_zone_id=config.hosted_zone_id,
+            hosted_zone_id=hosted_zone_id,
             certificate_opts=child,
             record_opts=child,
         )

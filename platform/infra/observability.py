@@ -9,6 +9,7 @@ the services that they watch, which in turn need the alarm names.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -58,7 +59,7 @@ class Observability(pulumi.ComponentResource):
         self.alerts_topic_arn = self._alerts_topic(name, config, args.account_id)
         actions = [self.alerts_topic_arn]
 
-        def alarm(suffix: str, description: str, **settings: object) -> aws.cloudwatch.MetricAlarm:
+        def alarm(suffix: str, description: str, **settings: Any) -> aws.cloudwatch.MetricAlarm:
             return aws.cloudwatch.MetricAlarm(
                 f"{name}-{suffix}",
                 name=f"{config.prefix}-{suffix}",
@@ -67,7 +68,7 @@ class Observability(pulumi.ComponentResource):
                 ok_actions=actions,
                 treat_missing_data="notBreaching",  # no traffic is not an outage
                 opts=child,
-                **settings,  # type: ignore[arg-type]
+                **settings,
             )
 
         lb = {"LoadBalancer": args.load_balancer_arn_suffix}

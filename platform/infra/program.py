@@ -69,9 +69,11 @@ def bound_every_role(boundary_arn: str) -> pulumi.ResourceTransformation:
     set here once, for all building blocks, rather than in each of them.
     """
 
-    def transform(args: pulumi.ResourceTransformationArgs) -> pulumi.ResourceTransformationResult:
+    def transform(
+        args: pulumi.ResourceTransformationArgs,
+    ) -> pulumi.ResourceTransformationResult | None:
         if args.type_ != "aws:iam/role:Role":
-            return None  # type: ignore[return-value] - None means "unchanged" to the engine
+            return None  # unchanged
         props = {**args.props, "permissions_boundary": boundary_arn}
         return pulumi.ResourceTransformationResult(props=props, opts=args.opts)
 

@@ -82,7 +82,9 @@ class ServicesArgs:
     private_subnet_ids: list[pulumi.Output[str]]
     cluster_arn: pulumi.Input[str]
     cluster_name: pulumi.Input[str]
-    capacity_provider_strategy: list[dict[str, Any]]
+    capacity_provider_strategy: list[
+        aws.ecs.ClusterCapacityProvidersDefaultCapacityProviderStrategyArgsDict
+    ]
     capacity_providers: pulumi.Resource  # the cluster's capacity-provider association
     task_definition_arns: dict[str, pulumi.Output[str]]
     security_group_ids: dict[str, pulumi.Output[str]]
@@ -104,7 +106,7 @@ class Services(pulumi.ComponentResource):
         self.names = service_names(config)
         lb = args.load_balancer
 
-        load_balancer: dict[str, Any] = {
+        load_balancer: aws.ecs.ServiceLoadBalancerArgsDict = {
             "target_group_arn": lb.target_group.arn,
             "container_name": "api",
             "container_port": API_PORT,

@@ -6,6 +6,7 @@ Commands are exec form so the Python process is PID 1 and receives ECS's SIGTERM
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -89,6 +90,9 @@ def container_definition(
                 "PORT": str(API_PORT),
                 "RELAY_ENABLED": "true",  # the outbox relay runs inside the api process
                 "GRACEFUL_SHUTDOWN_SECONDS": str(config.graceful_shutdown_seconds),
+                # uvicorn processes per task (shipyard:api_processes_per_task, default one per
+                # vCPU); the config checks the database connections they may open.
+                "WEB_CONCURRENCY": str(config.api_processes),
                 "TRUSTED_PROXIES": ",".join(inputs.trusted_proxies),
             }
         )
@@ -191,33 +195,7 @@ class TaskDefinitions(pulumi.ComponentResource):
                 log_group=args.log_group_names[role],
                 messaging=messaging,
                 cloudfront=args.cloudfront_origin_cidrs,
-            ).apply(
-                lambda v, role=role: json.dumps(
-                    [
-                        container_definition(
-                            role,
-                            config,
-                            args.topology,
-                            ContainerInputs(
-                                image=v["image"],
-                                region=config.region,
-                                environment=ENVIRONMENT_NAMES[config.environment],
-                                db_host=v["db_host"],
-                                db_port=args.db_port,
-                                db_name=args.db_name,
-                                db_user=args.db_user,
-                                db_secret_arn=v["db_secret"],
-                                jwt_secret_arn=v["jwt_secret"],
-                                log_group=v["log_group"],
-                                messaging_env=dict(v["messaging"]),
-                                trusted_proxies=tuple(
-                                    trusted_proxy_ranges(config, list(v["cloudfront"]))
-                                ),
-                            ),
-                        )
-                    ]
-                )
-            )
+            ).apply(functools.partial(self._container_json, role, config, args))
             definition = aws.ecs.TaskDefinition(
                 f"{name}-{role}",
                 family=f"{config.prefix}-{role}",
@@ -237,3 +215,24 @@ class TaskDefinitions(pulumi.ComponentResource):
             self.definitions[role] = definition
             self.arns[role] = definition.arn
         self.register_outputs({"arns": self.arns})
+
+    @staticmethod
+    def _container_json(
+        role: str, config: StackConfig, args: TaskDefinitionsArgs, v: dict[str, Any]
+    ) -> str:
+        """The task definition's container list, once every input it needs is known."""
+        inputs = ContainerInputs(
+            image=v["image"],
+            region=config.region,
+            environment=ENVIRONMENT_NAMES[config.environment],
+            db_host=v["db_host"],
+            db_port=args.db_port,
+            db_name=args.db_name,
+            db_user=args.db_user,
+            db_secret_arn=v["db_secret"],
+            jwt_secret_arn=v["jwt_secret"],
+            log_group=v["log_group"],
+            messaging_env=dict(v["messaging"]),
+            trusted_proxies=tuple(trusted_proxy_ranges(config, list(v["cloudfront"]))),
+        )
+        return json.dumps([container_definition(role, config, args.topology, inputs)])

@@ -2,12 +2,26 @@
 
 from __future__ import annotations
 
-import pytest
+import json
+from collections.abc import Callable
 
-from infra.config import ConfigError, parse_stack_config
-from tools.plan.offline import raw_stack_config, run_program
+import pytest
+import yaml
+
+from infra.config import (
+    API_CONNECTIONS_PER_PROCESS,
+    WORKER_CONNECTIONS_PER_TASK,
+    ConfigError,
+    db_max_connections,
+    parse_stack_config,
+    parse_stack_file_without_secrets,
+)
+from service.core.config import Settings as ServiceSettings
+from tools.paths import REPO_ROOT
+from tools.plan.offline import EvaluatedStack, raw_stack_config, run_program
 
 from .conftest import STAGING_DIGEST
+from .queries import environment
 
 
 def problems(stack: str, **settings: str | None) -> str:
@@ -160,3 +174,107 @@ def test_excluded_zone_ids_default_to_the_regions_known_short_zones() -> None:
     assert elsewhere.excluded_zone_ids == ()
     none = raw_stack_config("staging", {"shipyard:excluded_zone_ids": "[]"})
     assert parse_stack_config(none, "staging").excluded_zone_ids == ()
+
+
+# --- issue 14: uvicorn processes per api task, within the database's connection limit -----------
+
+
+def test_api_processes_default_to_one_per_vcpu_and_reach_the_container(
+    staging: EvaluatedStack, variant: Callable[..., EvaluatedStack]
+) -> None:
+    assert staging.config.api_cpu == 512
+    assert staging.config.api_processes == 1  # half a vCPU: still one process
+    assert environment(staging, "api")["WEB_CONCURRENCY"] == "1"
+    assert "WEB_CONCURRENCY" not in environment(staging, "worker")
+    larger = parse_stack_config(
+        raw_stack_config(
+            "staging",
+            {
+                "shipyard:api_cpu": "2048",
+                "shipyard:api_memory": "4096",
+                "shipyard:api_max_tasks": "2",
+            },
+        ),
+        "staging",
+    )
+    assert larger.api_processes == 2
+    two = variant("staging", api_processes_per_task="2", api_max_tasks="2")
+    assert environment(two, "api")["WEB_CONCURRENCY"] == "2"
+
+
+def test_connection_budget_uses_the_services_own_pool_defaults() -> None:
+    """The program cannot import SQLAlchemy, so it writes the pool sizes down: they must agree."""
+    fields = ServiceSettings.model_fields
+    per_process = fields["db_pool_size"].default + fields["db_max_overflow"].default
+    assert per_process == API_CONNECTIONS_PER_PROCESS
+    # build_worker: pool_size = WORKER_CONCURRENCY + 1, max_overflow = 2
+    assert fields["worker_concurrency"].default + 1 + 2 == WORKER_CONNECTIONS_PER_TASK
+    assert fields["web_concurrency"].default == 1
+
+
+def test_rds_max_connections_follow_the_postgresql_default_formula() -> None:
+    assert db_max_connections("db.t4g.micro") == 1024**3 // 9_531_392 == 112
+    assert db_max_connections("db.m7g.large") == 8 * 1024**3 // 9_531_392
+    assert db_max_connections("db.r7g.16xlarge") == 5000  # the cap
+    assert "is not an RDS instance class this stack knows" in problems(
+        "staging", db_instance_class="db.x9.huge"
+    )
+
+
+def test_too_many_connections_for_the_instance_class_stop_the_program() -> None:
+    # staging, db.t4g.micro: 112 - 5 reserved = 107. Worker 3 x 7 + migrate 2 = 23 leave 84,
+    # so four api tasks of one process (80) fit and five (100) do not.
+    fits = parse_stack_config(
+        raw_stack_config("staging", {"shipyard:api_max_tasks": "4"}), "staging"
+    )
+    assert fits.db_connections_at_most == 103  # the control: just below the limit
+    message = problems("staging", api_max_tasks="5")
+    assert "shipyard:api_max_tasks=5 x shipyard:api_processes_per_task=1" in message
+    assert "= 123 database connections, above the 107" in message
+    assert "shipyard:db_instance_class=db.t4g.micro" in message
+    assert "above the 107" in problems("staging", api_processes_per_task="2")
+    run = run_program(
+        "staging", raw_stack_config("staging", {"shipyard:api_processes_per_task": "4"})
+    )
+    assert isinstance(run.error, ConfigError)
+    assert [r for r in run.resources if r.type != "pulumi:pulumi:Stack"] == []
+
+
+def test_the_program_refuses_a_misspelt_key_the_engine_hands_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`pulumi up` passes the whole config bag in PULUMI_CONFIG; known keys are read through
+    pulumi.Config, the rest listed from that bag, so a typo cannot fall back to a default."""
+    raw = raw_stack_config("staging")
+    control = run_program("staging", raw)
+    assert control.error is None  # the control: the same stack without the typo deploys
+    monkeypatch.setenv("PULUMI_CONFIG", json.dumps({"shipyard:compute_mod": "ec2"}))
+    run = run_program("staging", raw)
+    assert isinstance(run.error, ConfigError)
+    assert "shipyard:compute_mod is not a known setting" in str(run.error)
+
+
+def stack_file_config(stack: str) -> dict[str, object]:
+    document = yaml.safe_load((REPO_ROOT / f"Pulumi.{stack}.yaml").read_text())
+    return dict(document["config"])
+
+
+def test_a_stack_file_read_without_secrets_validates_everything_else() -> None:
+    """The rehearsal's view: no secret is read, none is made up, every other rule still holds."""
+    config = {**stack_file_config("prod"), "shipyard:jwt_secret": {"secure": "AAAB"}}
+    view = parse_stack_file_without_secrets(config, "prod")
+    assert view.api_min_tasks == parse_stack_config(raw_stack_config("prod"), "prod").api_min_tasks
+    with pytest.raises(AttributeError):
+        _ = view.jwt_secret  # unset, not a stand-in
+    with pytest.raises(ConfigError, match="shipyard:api_min_tasks=1: production needs"):
+        parse_stack_file_without_secrets({**config, "shipyard:api_min_tasks": 1}, "prod")
+    with pytest.raises(ConfigError, match="stop_timeout_seconds is encrypted in the stack file"):
+        parse_stack_file_without_secrets(
+            {**config, "shipyard:stop_timeout_seconds": {"secure": "AAAB"}}, "prod"
+        )
+    # A rule that needs a secret is skipped, the others across the same keys still run.
+    public = {**config, "shipyard:alb_origin": "public"}
+    with pytest.raises(ConfigError) as caught:
+        parse_stack_file_without_secrets(public, "prod")
+    assert "alb_origin=public needs shipyard:domain_name" in str(caught.value)
+    assert "origin_verify_secret" not in str(caught.value)

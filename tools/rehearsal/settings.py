@@ -1,30 +1,30 @@
-"""The rollout settings of a stack, read from `Pulumi.<stack>.yaml`, and their rehearsal scale.
+"""A stack's rollout settings, derived from the platform's own model, and their rehearsal scale.
 
-Everything the rehearsal and the rollout model need from the platform is read here and nowhere
-else, so a renamed key is fixed in one place. Each setting has an explicit default equal to what
-the Pulumi program uses when the key is absent (platform/infra/config.py, load_balancer.py,
-services.py); tests/rehearsal/test_settings.py checks that the two agree.
+The rehearsal does not read stack settings itself: it parses `Pulumi.<stack>.yaml`'s `config:`
+with the Pulumi program's model (`infra.config.parse_stack_file_without_secrets`: the same
+validation, without the secrets the rehearsal cannot decrypt and does not need), and takes what
+the program derives from it (infra/load_balancer.py's health check, infra/services.py's deployment
+settings). So a key the platform refuses is refused here too, and a renamed key is one edit.
 
-Keys read (all under the `shipyard:` namespace), with the field they fill:
-    api_min_tasks                        -> api_desired_count
-    worker_min_tasks                     -> worker_desired_count
-    health_check_interval_seconds        -> health_check_interval_seconds
-    health_check_timeout_seconds         -> health_check_timeout_seconds
-    healthy_threshold                    -> healthy_threshold
-    unhealthy_threshold                  -> unhealthy_threshold
-    health_check_grace_period_seconds    -> health_check_grace_period_seconds
-    deregistration_delay_seconds         -> deregistration_delay_seconds
-    stop_timeout_seconds                 -> stop_timeout_seconds
-    graceful_shutdown_seconds            -> graceful_shutdown_seconds
-    worker_shutdown_seconds              -> worker_shutdown_seconds
-    deployment_minimum_healthy_percent   -> minimum_healthy_percent
-    deployment_maximum_percent           -> maximum_percent
+Where each field comes from:
+    api_desired_count, worker_desired_count     shipyard:api_min_tasks, shipyard:worker_min_tasks
+    health_check_grace_period_seconds,
+    deregistration_delay_seconds, stop_timeout_seconds,
+    graceful_shutdown_seconds, worker_shutdown_seconds   the `shipyard:` key of the same name
+    health_check_interval/timeout_seconds,
+    healthy_threshold, unhealthy_threshold       infra.load_balancer (constants, not settings)
+    minimum_healthy_percent, maximum_percent     infra.services.deployment_settings
+
+`RolloutSettings(stack)` holds the same values as literals, for a checkout without stack files
+and for tests; tests/rehearsal/test_settings.py fails when they and the platform disagree.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, fields, replace
+import sys
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +33,17 @@ import yaml
 from service.core.config import Settings as ServiceSettings
 from tools.paths import REPO_ROOT
 
-NAMESPACE = "shipyard"
+# The Pulumi program's package `infra` lives in platform/ (a folder that cannot be a package).
+if str(REPO_ROOT / "platform") not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT / "platform"))
+
+from infra import load_balancer
+from infra.config import (
+    ConfigError,
+    StackConfig,
+    parse_stack_file_without_secrets,
+)
+from infra.services import deployment_settings
 
 
 class SettingsError(ValueError):
@@ -65,28 +75,27 @@ class RolloutSettings:
     worker_shutdown_seconds: float = 20
     minimum_healthy_percent: int = 100
     maximum_percent: int = 200
-    # Which `shipyard:` key filled each field; fields absent here kept their default.
+    # Which `shipyard:` key filled each field; fields absent here kept the platform's default.
     sources: dict[str, str] = field(default_factory=dict, compare=False)
 
     def scaled(self, factor: float) -> RehearsalTimings:
         return RehearsalTimings.from_settings(self, factor)
 
 
-# Where each field comes from in the stack file.
+# The fields that are stack settings, and their `shipyard:` keys (the platform model's own).
 KEYS: dict[str, str] = {
-    "api_desired_count": "api_min_tasks",
-    "worker_desired_count": "worker_min_tasks",
-    "health_check_interval_seconds": "health_check_interval_seconds",
-    "health_check_timeout_seconds": "health_check_timeout_seconds",
-    "healthy_threshold": "healthy_threshold",
-    "unhealthy_threshold": "unhealthy_threshold",
-    "health_check_grace_period_seconds": "health_check_grace_period_seconds",
-    "deregistration_delay_seconds": "deregistration_delay_seconds",
-    "stop_timeout_seconds": "stop_timeout_seconds",
-    "graceful_shutdown_seconds": "graceful_shutdown_seconds",
-    "worker_shutdown_seconds": "worker_shutdown_seconds",
-    "minimum_healthy_percent": "deployment_minimum_healthy_percent",
-    "maximum_percent": "deployment_maximum_percent",
+    "api_desired_count": StackConfig.key_of("api_min_tasks"),
+    "worker_desired_count": StackConfig.key_of("worker_min_tasks"),
+    **{
+        name: StackConfig.key_of(name)
+        for name in (
+            "health_check_grace_period_seconds",
+            "deregistration_delay_seconds",
+            "stop_timeout_seconds",
+            "graceful_shutdown_seconds",
+            "worker_shutdown_seconds",
+        )
+    },
 }
 
 # What an ECS service behind an ALB gets when nobody sets anything (AWS API defaults): the
@@ -115,7 +124,7 @@ def stack_file(stack: str, root: Path = REPO_ROOT) -> Path:
 
 
 def load_rollout_settings(stack: str, root: Path = REPO_ROOT) -> RolloutSettings:
-    """The rollout settings of `stack` from `Pulumi.<stack>.yaml`, defaults for absent keys.
+    """The rollout settings of `stack`, from `Pulumi.<stack>.yaml` through the platform's model.
 
     With no stack file at all in the repository (the platform not set up yet) every default is
     used; a stack that is not among existing stack files is an error naming those that exist.
@@ -135,34 +144,41 @@ def load_rollout_settings(stack: str, root: Path = REPO_ROOT) -> RolloutSettings
         raise SettingsError(f"{path} is not valid YAML: {exc}") from None
     config = document.get("config") or {}
     if not isinstance(config, dict):
-        raise SettingsError(f"{path}: `config` must be a mapping of `{NAMESPACE}:<key>` values")
+        raise SettingsError(f"{path}: `config` must be a mapping of `shipyard:<key>` values")
     return settings_from_config(stack, config, source=path.name)
 
 
 def settings_from_config(
-    stack: str, config: dict[str, Any], *, source: str = "config"
+    stack: str, config: Mapping[str, Any], *, source: str = "config"
 ) -> RolloutSettings:
     """Build the settings from a stack file's `config` mapping (pure: tested without files)."""
-    defaults = RolloutSettings(stack=stack)
-    values: dict[str, Any] = {}
-    sources: dict[str, str] = {}
-    for name, key in KEYS.items():
-        full_key = f"{NAMESPACE}:{key}"
-        if full_key not in config:
-            continue
-        raw = config[full_key]
-        default = getattr(defaults, name)
-        try:
-            value = type(default)(raw)
-        except (TypeError, ValueError):
-            raise SettingsError(
-                f"{source}: {full_key}={raw!r} is not a number; the rehearsal needs a number here"
-            ) from None
-        if value < 0:
-            raise SettingsError(f"{source}: {full_key}={raw!r} must not be negative")
-        values[name] = value
-        sources[name] = full_key
-    return replace(defaults, **values, sources=sources)
+    try:
+        platform = parse_stack_file_without_secrets(config, stack)
+    except ConfigError as error:
+        raise SettingsError(f"{source}: {error}") from None
+    return rollout_settings(platform, given=config.keys())
+
+
+def rollout_settings(config: StackConfig, given: Collection[str] = ()) -> RolloutSettings:
+    """What the platform deploys for `config`; `given`: the keys the stack file set."""
+    deployment = deployment_settings(config, behind_load_balancer=True)
+    return RolloutSettings(
+        stack=config.stack,
+        api_desired_count=config.api_min_tasks,
+        worker_desired_count=config.worker_min_tasks,
+        health_check_interval_seconds=load_balancer.HEALTH_CHECK_INTERVAL_SECONDS,
+        health_check_timeout_seconds=load_balancer.HEALTH_CHECK_TIMEOUT_SECONDS,
+        healthy_threshold=load_balancer.HEALTHY_THRESHOLD,
+        unhealthy_threshold=load_balancer.UNHEALTHY_THRESHOLD,
+        health_check_grace_period_seconds=config.health_check_grace_period_seconds,
+        deregistration_delay_seconds=config.deregistration_delay_seconds,
+        stop_timeout_seconds=config.stop_timeout_seconds,
+        graceful_shutdown_seconds=config.graceful_shutdown_seconds,
+        worker_shutdown_seconds=config.worker_shutdown_seconds,
+        minimum_healthy_percent=deployment["deployment_minimum_healthy_percent"],
+        maximum_percent=deployment["deployment_maximum_percent"],
+        sources={name: key for name, key in KEYS.items() if key in given},
+    )
 
 
 # Limits that only cap a wait are never scaled below these: this machine's process start and

@@ -98,6 +98,7 @@ ECR_REPOSITORY_URL = re.compile(
     r"/(?P<repository>[a-z0-9][a-z0-9._/-]*)$"
 )
 WORKLOAD_BOUNDARY_ARN = re.compile(r"^arn:aws:iam::\d{12}:policy/[A-Za-z0-9+=,.@_/-]+$")
+# The bootstrap's settings (bootstrap_config.py) use these two.
 GITHUB_REPOSITORY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,38}/[A-Za-z0-9._-]{1,100}$")
 GITHUB_ENVIRONMENT = re.compile(r"^[A-Za-z0-9._-]{1,255}$")
 DOMAIN_NAME = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
@@ -109,9 +110,6 @@ DOCKER_HUB_REPOSITORY = re.compile(
 )
 
 
-OIDC_PROVIDER_ARN = re.compile(
-    r"^arn:aws:iam::\d{12}:oidc-provider/token\.actions\.githubusercontent\.com$"
-)
 EC2_INSTANCE_TYPE = re.compile(r"^[a-z][a-z0-9-]*\.[a-z0-9]+$")
 DB_ENGINE_VERSION = re.compile(r"^1[4-8](\.\d+)?$")
 HOSTED_ZONE_ID = re.compile(r"^Z[A-Z0-9]{1,31}$")
@@ -330,20 +328,6 @@ class StackConfig(ConfigModel):
     region: Annotated[str, matching(AWS_REGION, "an AWS region such as us-east-1")] = Field(
         description="e.g. us-east-1"
     )
-    # identity
-    github_repository: Annotated[
-        str, matching(GITHUB_REPOSITORY, "a GitHub repository as owner/name")
-    ] = Field(
-        description="the GitHub repository (owner/name) whose workflows may deploy this stack"
-    )
-    github_environment: Annotated[
-        str, matching(GITHUB_ENVIRONMENT, "a GitHub environment name")
-    ] = Field(
-        description="the GitHub environment (e.g. staging, production) the deploy job runs in"
-    )
-    github_oidc_provider_arn: Annotated[
-        str | None, matching(OIDC_PROVIDER_ARN, "the ARN of the account's GitHub OIDC provider")
-    ] = None
     # image
     image_ref: Annotated[ImageRef | None, BeforeValidator(_image_ref)] = None
     image_platform: ImagePlatform = "linux/amd64"

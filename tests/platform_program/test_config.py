@@ -108,12 +108,7 @@ def test_image_ref_is_parsed_into_its_parts() -> None:
             "worker_max_tasks=3 is below shipyard:worker_min_tasks=4",
         ),
         ("staging", {"compute_mod": "ec2"}, "shipyard:compute_mod is not a known setting"),
-        ("staging", {"github_repository": None}, "shipyard:github_repository is required"),
-        (
-            "staging",
-            {"github_repository": "not a repo"},
-            "is not a GitHub repository as owner/name",
-        ),
+        ("staging", {"github_repository": "octo/shop"}, "github_repository is not a known"),
         ("staging", {"environment": "prod"}, "use one of: staging, production"),
         ("staging", {"aws:region": None}, "aws:region is required"),
         ("staging", {"log_retention_days": "10"}, "is not a CloudWatch retention period"),

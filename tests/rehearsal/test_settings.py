@@ -27,8 +27,6 @@ from tools.rehearsal.settings import (
 MINIMAL: dict[str, Any] = {
     "aws:region": "us-east-1",
     "shipyard:environment": "staging",
-    "shipyard:github_repository": "octo/shipyard",
-    "shipyard:github_environment": "staging",
     "shipyard:image_repository": "123456789012.dkr.ecr.us-east-1.amazonaws.com/shipyard",
     "shipyard:workload_boundary_arn": (
         "arn:aws:iam::123456789012:policy/shipyard-ci-workload-boundary"

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -23,7 +21,7 @@ from service.messaging.topology import (
     TOPOLOGY,
     Function,
 )
-from tests.notifications.test_function_package import PROBE
+from tests.notifications.test_function_package import run_probe_alone
 from tools.paths import REPO_ROOT
 from tools.plan.offline import EvaluatedStack, RecordedResource, raw_stack_config
 
@@ -94,14 +92,7 @@ def test_the_shipped_archive_imports_and_runs_alone(tmp_path: Path) -> None:
     for key, asset in code_archive(FUNCTION).assets.items():
         (root / key).parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(asset.path, root / key)
-    result = subprocess.run(
-        [sys.executable, "-I", "-c", PROBE, FUNCTION.handler],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = run_probe_alone(root)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == (
         '{"heavy": [], "outcome": "MalformedEventError"}'

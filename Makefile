@@ -17,22 +17,39 @@ BOOTSTRAP_STACK ?= shipyard
 TEST_WORKERS ?= auto
 export HOST PORT
 
-.PHONY: help install dev api worker migrate test test-fast lint format bench rehearse plan plan-diff plan-bootstrap bootstrap screenshot clean
+.PHONY: help install lock dev api worker migrate test test-fast lint typecheck format bench rehearse plan plan-diff plan-bootstrap bootstrap screenshot clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
-$(STAMP): requirements/dev.txt requirements/runtime.txt
+UV_VERSION := 0.13.9
+UV         := $(BIN)/uv
+# requirements/*.txt are compiled from pyproject.toml for the oldest Python the project supports,
+# with hashes; the header names `make lock` as the command that wrote them.
+LOCK_FLAGS := --python-version 3.11 --generate-hashes --quiet --custom-compile-command "make lock"
+
+$(UV):
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; install Python 3.11+ or run 'make PYTHON=/path/to/python3.11'"; exit 1; }
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "error: Python 3.11+ is required, found " + sys.version.split()[0])'
-	@echo "==> creating $(VENV) and installing pinned dependencies (requirements/dev.txt, hashes checked)"
-	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	@$(BIN)/pip install --quiet --disable-pip-version-check uv==0.13.9
-	@$(BIN)/uv pip install --python $(PY) --require-hashes --quiet -r requirements/dev.txt
+	@test -x $(PY) || { echo "==> creating $(VENV)"; $(PYTHON) -m venv $(VENV); }
+	@$(BIN)/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+$(STAMP): requirements/dev.txt requirements/runtime.txt pyproject.toml | $(UV)
+	@echo "==> installing the pinned dependencies into $(VENV) (requirements/dev.txt, hashes checked)"
+	@$(UV) pip install --python $(PY) --require-hashes --quiet -r requirements/dev.txt
+	@echo "==> installing the project itself (editable, no dependencies, with the pinned hatchling)"
+	@$(UV) pip install --python $(PY) --quiet --no-deps --no-build-isolation --editable .
 	@touch $(STAMP)
 	@echo "==> $(VENV) is ready"
 
-install: $(STAMP) ## Create .venv with every pinned dependency (fast when up to date)
+install: $(STAMP) ## Create .venv with every pinned dependency and the project (fast when up to date)
+
+lock: | $(UV) ## Recompile requirements/*.txt from pyproject.toml (pins kept unless pyproject asks otherwise)
+	@echo "==> compiling requirements/runtime.txt from pyproject.toml [project] dependencies"
+	@$(UV) pip compile pyproject.toml $(LOCK_FLAGS) -o requirements/runtime.txt
+	@echo "==> compiling requirements/dev.txt from pyproject.toml's dev group, at runtime.txt's versions"
+	@$(UV) pip compile pyproject.toml --group dev -c requirements/runtime.txt $(LOCK_FLAGS) -o requirements/dev.txt
+	@echo "==> done: 'git diff requirements/' shows what changed; 'make install' installs it"
 
 dev: $(STAMP) ## Run the whole system locally (emulator, API + relay + web UI on http://127.0.0.1:8000, worker)
 	@$(PY) -m tools.local dev
@@ -52,10 +69,14 @@ test: $(STAMP) ## Run every test (SQLite and PostgreSQL, emulator, mocks, browse
 test-fast: $(STAMP) ## The edit-test loop: unit and in-process tests on SQLite (no browser, emulator, server processes)
 	@$(PY) -m pytest -q -n $(TEST_WORKERS) -m "not slow and not emulator and not browser and not postgres"
 
-lint: $(STAMP) ## ruff (lint + format check) and mypy
+lint: $(STAMP) typecheck ## ruff (lint + format check) and mypy (make typecheck)
 	@$(BIN)/ruff check .
 	@$(BIN)/ruff format --check .
+
+typecheck: $(STAMP) ## mypy over every Python folder (strict; tests checked without needing annotations)
 	@$(BIN)/mypy
+	@# Two entry points are modules named __main__, which one mypy run cannot hold twice.
+	@for entry in platform/__main__.py policy/__main__.py; do $(BIN)/mypy "$$entry" || exit 1; done
 
 format: $(STAMP) ## Apply ruff's fixes and formatting
 	@$(BIN)/ruff check --fix .

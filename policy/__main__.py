@@ -5,18 +5,11 @@ The rules live in the `shipyard_policies` package (not `policies`, not `policy`:
 that cannot collide with anything else on the path), where the tests import them too.
 """
 
-import sys
-from pathlib import Path
+# The pack runs on .venv (PulumiPolicy.yaml), where `make install` installed the project: the
+# rules import the list of stateful types from its one home, `infra.stateful`, with no path set-up.
+from pulumi_policy import EnforcementLevel, PolicyPack
 
-# The list of stateful types has one home, beside the program (platform/infra/stateful.py);
-# platform/ goes on the path the way platform/__main__.py puts it there.
-PLATFORM = str(Path(__file__).resolve().parent.parent / "platform")
-if PLATFORM not in sys.path:
-    sys.path.insert(0, PLATFORM)
-
-from pulumi_policy import EnforcementLevel, PolicyPack  # noqa: E402 - after the path set-up
-
-from shipyard_policies import ALL_POLICIES  # noqa: E402
+from shipyard_policies import ALL_POLICIES
 
 PolicyPack(
     name="shipyard-guardrails",

@@ -24,7 +24,7 @@ PUBLIC_ACCESS_BLOCK = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"
 
 def _ingress(args: ResourceValidationArgs, report: ReportViolation) -> None:
     props, kind = args.props, args.resource_type
-    cidrs: list[str] = []
+    cidrs: list[str | None] = []  # a rule may leave either family out
     if kind == "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule":
         cidrs = [props.get("cidrIpv4"), props.get("cidrIpv6")]
     elif kind == "aws:ec2/securityGroupRule:SecurityGroupRule" and props.get("type") == "ingress":

@@ -1,6 +1,6 @@
 """Records the `pulumi preview --json` files in tests/delivery/data/plans/ from the real program.
 
-    PYTHONPATH=platform:. .venv/bin/python -m tests.delivery.record_plans
+    .venv/bin/python -m tests.delivery.record_plans
 
 The Pulumi CLI cannot run here, so each file is a `display.PreviewDigest` (Pulumi's documented
 `--json` shape, pulumi/pulumi sdk/pkg/display/json.go) assembled from the program evaluated under

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from typing import Any
 
 import httpx
 import pytest
@@ -15,7 +16,7 @@ from scripts.github_setup.github_api import RULESET_NAME, apply, dry_run
 from scripts.github_setup.wiring import ALLOWED_ACTION_PATTERNS, REQUIRED_CHECKS, build_wiring
 from tests.delivery.support import REPO_ROOT, WORKFLOWS
 
-OUTPUTS = {
+OUTPUTS: dict[str, Any] = {
     "region": "eu-west-1",
     "state_backend_url": "s3://acme-state?region=eu-west-1",
     "preview_role_arn": "arn:aws:iam::111111111111:role/shipyard-ci-preview",
@@ -121,7 +122,7 @@ class StandInGitHub:
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
         method, path = request.method, request.url.path
-        body = json.loads(request.content) if request.content else None
+        body: Any = json.loads(request.content) if request.content else None
         assert request.headers["Authorization"] == "Bearer t0ken"
         if method != "GET":
             self.writes.append(f"{method} {path}")

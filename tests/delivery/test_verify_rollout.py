@@ -92,7 +92,7 @@ def test_blue_green_waits_through_its_bake_time(ecs, clock):
         recorded("ecs/describe_service_deployments_blue_green_successful.json"),
         revisions=False,  # revisions never change: looked up once
     )
-    lines = []
+    lines: list[str] = []
 
     verdicts = _wait(client, clock, log=lines.append)
 

@@ -209,6 +209,11 @@ def test_pull_requests_and_the_merge_queue_run_checks_then_previews_of_both_stac
     assert "summarise_previews" in _steps(previews)[_step_index(previews, "summarise")]["run"]
 
 
+def _expand_matrix(title: str, row: dict[str, str]) -> str:
+    """A job title with each `${{ matrix.KEY }}` replaced by the row's value, as GitHub names it."""
+    return re.sub(r"\$\{\{ matrix\.(\w+) \}\}", lambda m: row[m[1]], title)
+
+
 def _check_names(name: str) -> set[str]:
     """The check runs a workflow reports (GitHub's naming: "caller / called", matrix expanded;
     a matrix job that can be skipped by its `if` reports its unexpanded name instead)."""
@@ -223,8 +228,7 @@ def _check_names(name: str) -> set[str]:
         if include and job.get("if") not in (None, "${{ always() }}"):
             names.add(title)  # skipped: `preview (${{ matrix.stack }})`, never expanded
         elif include:
-            for row in include:
-                names.add(re.sub(r"\$\{\{ matrix\.(\w+) \}\}", lambda m, row=row: row[m[1]], title))
+            names |= {_expand_matrix(title, row) for row in include}
         else:
             names.add(title)
     return names

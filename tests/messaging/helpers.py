@@ -37,8 +37,11 @@ def place(database: Database, customer: User, item: Item, key: str, quantity: in
         return place_order(session, customer=customer, data=data, idempotency_key=key).order.id
 
 
-def drain_queue(settings: Settings, url: str, *, expect: int, timeout: float = 15) -> list[dict]:
+def drain_queue(
+    settings: Settings, url: str | None, *, expect: int, timeout: float = 15
+) -> list[dict]:
     """Receive and delete until `expect` messages arrived (or time runs out); bodies, in order."""
+    assert url, "the queue's URL setting is unset: is the emulator running?"
     sqs = sqs_client(settings)
     bodies: list[dict] = []
     deadline = time.monotonic() + timeout
@@ -59,7 +62,8 @@ def drain_queue(settings: Settings, url: str, *, expect: int, timeout: float = 1
     return bodies
 
 
-def queue_depth(settings: Settings, url: str) -> int:
+def queue_depth(settings: Settings, url: str | None) -> int:
+    assert url, "the queue's URL setting is unset: is the emulator running?"
     attributes = sqs_client(settings).get_queue_attributes(
         QueueUrl=url,
         AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],

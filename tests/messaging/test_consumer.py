@@ -4,12 +4,15 @@ on a fake SQS client: what every consumer gets without writing it again."""
 from __future__ import annotations
 
 import contextlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
 from service.messaging import consumer
 from service.messaging.consumer import QueueConsumer
+
+if TYPE_CHECKING:
+    from mypy_boto3_sqs.type_defs import MessageTypeDef
 
 
 class FakeSqs:
@@ -34,7 +37,7 @@ class FakeSqs:
         return {}
 
 
-def message(n: int) -> dict[str, Any]:
+def message(n: int) -> MessageTypeDef:
     return {"MessageId": f"m{n}", "ReceiptHandle": f"r{n}", "Body": "{}"}
 
 
@@ -96,7 +99,7 @@ def test_the_heartbeat_extends_only_messages_still_in_hand(monkeypatch) -> None:
             raise EndOfTestError  # the heartbeat loops for ever (a daemon thread): one round
         periods.append(seconds)
 
-    monkeypatch.setattr(consumer.time, "sleep", one_period)
+    monkeypatch.setattr("service.messaging.consumer.time.sleep", one_period)
     with contextlib.suppress(EndOfTestError):
         loop._heartbeat()
     assert periods == [1.0]  # a third of the timeout, at least a second

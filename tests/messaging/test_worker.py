@@ -118,14 +118,15 @@ def test_poison_message_ends_in_the_dlq_and_the_worker_keeps_going(
     aws_settings: Settings, database: Database, running_worker: OrderWorker
 ) -> None:
     sqs = sqs_client(aws_settings)
+    queue_url = aws_settings.queue_urls[ORDER_PROCESSING_QUEUE]
     sqs.send_message(
-        QueueUrl=aws_settings.queue_urls[ORDER_PROCESSING_QUEUE],
+        QueueUrl=queue_url,
         MessageBody="{this is not json",
         MessageGroupId="poison",
         MessageDeduplicationId="poison-1",
     )
     sqs.send_message(
-        QueueUrl=aws_settings.queue_urls[ORDER_PROCESSING_QUEUE],
+        QueueUrl=queue_url,
         MessageBody=json.dumps(
             {"event_id": "e", "event_type": "order.placed", "data": {"order_id": 424242}}
         ),

@@ -34,7 +34,7 @@ ORDER_EVENTS_ENV = TOPOLOGY.topic(ORDER_EVENTS_TOPIC).env_var
 
 def publish_order_event(aws: LocalAws, event_type: str, order_id: int) -> str:
     """What the outbox relay publishes to order-events for a finished order."""
-    envelope = {
+    envelope: dict[str, Any] = {
         "event_id": str(uuid.uuid4()),
         "event_type": event_type,
         "occurred_at": "2025-11-25T15:43:12.481230+00:00",

@@ -3,7 +3,7 @@
 parliament 1.6.4 still does `import pkg_resources` for two data-file paths, and the pinned
 setuptools no longer ships `pkg_resources`. Only `resource_filename` is used, so a stand-in built on
 importlib.resources is given to it; the linter itself is untouched. (Alternative: pin
-`setuptools<81` in requirements/dev.in.)
+`setuptools<81` in the dev group of pyproject.toml.)
 """
 
 from __future__ import annotations

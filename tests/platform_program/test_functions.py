@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -23,7 +21,7 @@ from service.messaging.topology import (
     TOPOLOGY,
     Function,
 )
-from tests.notifications.test_function_package import PROBE
+from tests.notifications.test_function_package import run_probe_alone
 from tools.paths import REPO_ROOT
 from tools.plan.offline import EvaluatedStack, RecordedResource, raw_stack_config
 
@@ -84,7 +82,9 @@ def test_the_code_is_the_notifications_package_file_by_file(staging: EvaluatedSt
     assert isinstance(code, pulumi.AssetArchive)
     source = REPO_ROOT / FUNCTION.source_dir
     expected = {f"notifications/{p.name}": str(p) for p in source.glob("*.py")}
-    assert {key: asset.path for key, asset in code.assets.items()} == expected
+    # Each entry a file asset: anything else would be missing here and fail the comparison.
+    files = {k: a.path for k, a in code.assets.items() if isinstance(a, pulumi.FileAsset)}
+    assert files == expected
     assert "notifications/handler.py" in expected
 
 
@@ -92,16 +92,10 @@ def test_the_shipped_archive_imports_and_runs_alone(tmp_path: Path) -> None:
     """Unpack exactly what Pulumi ships and import the handler Lambda would call, in isolation."""
     root = tmp_path / "archive"
     for key, asset in code_archive(FUNCTION).assets.items():
+        assert isinstance(asset, pulumi.FileAsset), key
         (root / key).parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(asset.path, root / key)
-    result = subprocess.run(
-        [sys.executable, "-I", "-c", PROBE, FUNCTION.handler],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = run_probe_alone(root)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == (
         '{"heavy": [], "outcome": "MalformedEventError"}'

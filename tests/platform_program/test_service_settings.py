@@ -42,7 +42,7 @@ def public_origin(variant: Callable[..., EvaluatedStack]) -> EvaluatedStack:
 def evaluated(request: pytest.FixtureRequest) -> EvaluatedStack:
     if request.param == "public-origin":
         return public_origin(request.getfixturevalue("variant"))
-    return request.getfixturevalue(request.param)  # type: ignore[no-any-return]
+    return request.getfixturevalue(request.param)
 
 
 def container_process_env(stack: EvaluatedStack, role: str) -> dict[str, str]:

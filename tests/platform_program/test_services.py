@@ -338,6 +338,7 @@ def test_ec2_instances_are_refreshed_when_the_launch_template_changes(
     # The refresh settings are what StartInstanceRefresh takes: check them against its model.
     autoscaling = botocore.session.get_session().get_service_model("autoscaling")
     shape = autoscaling.operation_model("StartInstanceRefresh").input_shape
+    assert shape is not None
     request = {
         "AutoScalingGroupName": "group",
         "Strategy": refresh["strategy"],

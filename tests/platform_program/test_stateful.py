@@ -145,6 +145,6 @@ def test_the_recorded_previews_are_still_the_programs(
         known = {r.urn: r.type for r in by_stack[plan.stack or ""].resources}
         stale += [f"{path.name}: {c.urn}" for c in plan.changes if known.get(c.urn) != c.type]
     assert stale == [], (
-        "re-record with `PYTHONPATH=platform:. .venv/bin/python -m tests.delivery.record_plans` "
+        "re-record with `.venv/bin/python -m tests.delivery.record_plans` "
         f"(and update prod-replace-database.events.jsonl by hand): {stale}"
     )

@@ -2,17 +2,9 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
 
 from tools.plan.offline import EvaluatedStack, evaluate_stack
-
-# policy/ holds the pack; its package is importable once the folder is on the path.
-POLICY_DIR = Path(__file__).resolve().parents[2] / "policy"
-if str(POLICY_DIR) not in sys.path:
-    sys.path.insert(0, str(POLICY_DIR))
 
 PROD_DIGEST = "123456789012.dkr.ecr.us-east-1.amazonaws.com/shipyard@sha256:" + "cd" * 32
 

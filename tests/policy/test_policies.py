@@ -66,7 +66,7 @@ def violations(
         provider=None,
     )
     for validate in policy.validate if isinstance(policy.validate, list) else [policy.validate]:
-        validate(args, lambda message, urn=None: found.append(message))
+        validate(args, lambda message, *_: found.append(message))
     return found
 
 
@@ -282,7 +282,9 @@ def test_the_whole_stack_complies_with_every_resource_policy(
             assert violations(policy, resource) == [], f"{policy.name}: {resource.urn}"
 
 
-def stack_args(stack: EvaluatedStack, drop: set[str] = frozenset()) -> StackValidationArgs:
+def stack_args(
+    stack: EvaluatedStack, drop: frozenset[str] | set[str] = frozenset()
+) -> StackValidationArgs:
     kept = [r for r in stack.resources if r.custom and r.urn not in drop]
     by_urn: dict[str, PolicyResource] = {}
     for record in kept:
@@ -307,11 +309,11 @@ def stack_args(stack: EvaluatedStack, drop: set[str] = frozenset()) -> StackVali
 def test_every_bucket_needs_a_public_access_block(stacks: dict[str, EvaluatedStack]) -> None:
     stack = stacks["staging"]
     found: list[str] = []
-    S3_BUCKETS_BLOCK_PUBLIC_ACCESS.validate(stack_args(stack), lambda m, urn=None: found.append(m))
+    S3_BUCKETS_BLOCK_PUBLIC_ACCESS.validate(stack_args(stack), lambda m, *_: found.append(m))
     assert found == []
     block = stack.named("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", "edge-web")
     S3_BUCKETS_BLOCK_PUBLIC_ACCESS.validate(
-        stack_args(stack, {block.urn}), lambda m, urn=None: found.append(m)
+        stack_args(stack, {block.urn}), lambda m, *_: found.append(m)
     )
     assert found == ["bucket edge-web has no public access block"]
 

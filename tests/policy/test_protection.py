@@ -23,7 +23,7 @@ def violations(resource: RecordedResource, *, protect: bool | None = None) -> li
         opts=options(protect=resource.protect if protect is None else protect),
         provider=None,
     )
-    STATEFUL_RESOURCES_PROTECTED.validate(args, lambda message, urn=None: found.append(message))
+    STATEFUL_RESOURCES_PROTECTED.validate(args, lambda message, *_: found.append(message))
     return found
 
 

@@ -11,6 +11,7 @@ import pty
 import subprocess
 import sys
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -97,7 +98,7 @@ def test_a_text_line_carries_the_traceback_below_it() -> None:
 
 
 def test_json_and_text_carry_the_same_fields() -> None:
-    extra = {"order_id": 7, "queue_url": "http://127.0.0.1:5000/q"}
+    extra: dict[str, Any] = {"order_id": 7, "queue_url": "http://127.0.0.1:5000/q"}
     as_json = json.loads(JsonFormatter().format(record(**extra)))
     as_text = TextFormatter().format(record(**extra))
     for key, value in extra.items():

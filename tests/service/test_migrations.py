@@ -3,16 +3,22 @@ processes started at once (every new ECS task, say) serialise on the advisory lo
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, inspect, text
 
+from service.migrations.runner import alembic_config
 from service.models import Base
 from tests.utils.databases import scratch_postgres_database, skip_or_fail_without_postgres
 from tools.local.processes import start_python, tail
+from tools.paths import REPO_ROOT
 
 
 def test_migrations_match_the_models(database_url: str) -> None:
@@ -49,3 +55,65 @@ def test_concurrent_migrate_processes_all_succeed(tmp_path: Path) -> None:
         assert {"users", "items", "orders", "outbox_events"} <= tables
         # Exactly one process ran the upgrade; the others found the database at head.
         assert sum("Running upgrade  -> 0001" in log for log in logs) == 1
+
+
+def _alembic(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """The alembic CLI installed beside this Python, run from the repository root (alembic.ini)."""
+    return subprocess.run(
+        [str(Path(sys.executable).parent / "alembic"), *args],
+        cwd=REPO_ROOT,
+        env={"PATH": os.environ.get("PATH", ""), **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def _revision_of(database: Path) -> str | None:
+    engine = create_engine(f"sqlite:///{database}")
+    with engine.connect() as connection:
+        revision = MigrationContext.configure(connection).get_current_revision()
+    engine.dispose()
+    return revision
+
+
+def test_the_alembic_cli_works_from_the_repository_root(tmp_path: Path) -> None:
+    database = tmp_path / "cli.db"
+    env = {"ENVIRONMENT": "local", "DATABASE_URL": f"sqlite:///{database}"}
+    scripts = ScriptDirectory.from_config(alembic_config())
+    head = scripts.get_current_head()
+    assert head is not None
+    before_head = scripts.get_revision(head).down_revision
+    assert isinstance(before_head, str)
+
+    history = _alembic("history", env=env)
+    assert history.returncode == 0, history.stderr
+    assert f"-> {head} (head)" in history.stdout
+
+    upgraded = _alembic("upgrade", "head", env=env)
+    assert upgraded.returncode == 0, upgraded.stderr
+    assert f"Running upgrade {before_head} -> {head}" in upgraded.stderr
+    assert _revision_of(database) == head
+    current = _alembic("current", env=env)
+    assert current.returncode == 0, current.stderr
+    assert f"{head} (head)" in current.stdout
+
+    downgraded = _alembic("downgrade", "-1", env=env)
+    assert downgraded.returncode == 0, downgraded.stderr
+    assert _revision_of(database) == before_head
+
+    upgraded_again = _alembic("upgrade", "head", env=env)
+    assert upgraded_again.returncode == 0, upgraded_again.stderr
+    assert _revision_of(database) == head
+
+
+def test_the_alembic_cli_refuses_to_guess_the_database_without_settings(tmp_path: Path) -> None:
+    # Control: the URL comes from the service's settings only; without ENVIRONMENT they are
+    # invalid, and alembic says so instead of migrating some default database.
+    database = tmp_path / "cli.db"
+    refused = _alembic("upgrade", "head", env={"DATABASE_URL": f"sqlite:///{database}"})
+    assert refused.returncode != 0
+    assert "invalid settings" in refused.stderr
+    assert "environment" in refused.stderr
+    assert not database.exists()

@@ -35,9 +35,14 @@ def test_a_hash_with_outdated_parameters_verifies_and_is_upgraded() -> None:
 
 @pytest.mark.real_password_hashing
 def test_an_unknown_account_still_costs_one_verification(monkeypatch) -> None:
-    verified = []
+    verified: list[tuple[str, str]] = []
     real = passwords._hasher.verify
-    monkeypatch.setattr(passwords._hasher, "verify", lambda *a: verified.append(a) or real(*a))
+
+    def counting(password: str, hashed: str) -> bool:
+        verified.append((password, hashed))
+        return real(password, hashed)
+
+    monkeypatch.setattr(passwords._hasher, "verify", counting)
     assert verify_password(PASSWORD, None) == (False, None)
     assert len(verified) == 1
     assert verified[0][1] == passwords._DUMMY_HASH

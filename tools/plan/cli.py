@@ -18,14 +18,8 @@ from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
-from tools.paths import REPO_ROOT
-
-for _entry in (str(REPO_ROOT), str(REPO_ROOT / "platform")):
-    if _entry not in sys.path:
-        sys.path.insert(0, _entry)
-
-from infra.config import ConfigError  # noqa: E402 - after the path set-up above
-from tools.plan.offline import (  # noqa: E402
+from infra.config import ConfigError
+from tools.plan.offline import (
     EvaluatedStack,
     RecordedResource,
     evaluate_bootstrap,

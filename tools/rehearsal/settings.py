@@ -22,20 +22,12 @@ and for tests; tests/rehearsal/test_settings.py fails when they and the platform
 from __future__ import annotations
 
 import math
-import sys
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 import yaml
-
-from service.core.config import Settings as ServiceSettings
-from tools.paths import REPO_ROOT
-
-# The Pulumi program's package `infra` lives in platform/ (a folder that cannot be a package).
-if str(REPO_ROOT / "platform") not in sys.path:
-    sys.path.insert(0, str(REPO_ROOT / "platform"))
 
 from infra import load_balancer
 from infra.config import (
@@ -44,6 +36,8 @@ from infra.config import (
     parse_stack_file_without_secrets,
 )
 from infra.services import deployment_settings
+from service.core.config import Settings as ServiceSettings
+from tools.paths import REPO_ROOT
 
 
 class SettingsError(ValueError):

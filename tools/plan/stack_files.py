@@ -8,13 +8,13 @@ here: they are skipped, and the app stack's required ones get the stand-ins of O
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from pathlib import Path
 
 import yaml
 
 from infra.config import PROJECT
+from infra.config_model import stack_file_values
 from tools.paths import REPO_ROOT
 
 # The app stack's keys the engine treats as secrets (set_all_config is told which ones).
@@ -48,18 +48,8 @@ def raw_stack_config(
     if not path.is_file():
         raise FileNotFoundError(f"no stack file {path.name}; create it (see platform/README.md)")
     document = yaml.safe_load(path.read_text()) or {}
-    raw: dict[str, str] = {}
-    for key, value in (document.get("config") or {}).items():
-        if isinstance(value, dict) and "secure" in value:
-            continue  # encrypted with the stack's secrets provider: use OFFLINE_SECRETS instead
-        if isinstance(value, str):
-            raw[key] = value
-        elif isinstance(value, bool):
-            raw[key] = "true" if value else "false"
-        elif isinstance(value, int | float):
-            raw[key] = str(value)
-        else:
-            raw[key] = json.dumps(value)
+    # Encrypted values are left out: only the engine can decrypt them (OFFLINE_SECRETS stand in).
+    raw, _encrypted = stack_file_values(document.get("config") or {})
     if project_dir == REPO_ROOT:
         for key, secret in OFFLINE_SECRETS.items():
             raw.setdefault(key, secret)

@@ -1,4 +1,4 @@
-"""`python -m rehearsal`'s arguments: a broken variant always names the part it breaks."""
+"""`python -m tools.rehearsal`'s arguments: a broken variant always names the part it breaks."""
 
 from __future__ import annotations
 

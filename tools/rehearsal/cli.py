@@ -1,8 +1,8 @@
-"""`python -m rehearsal`: run the rehearsals, print their tables, exit 1 if anything failed.
+"""`python -m tools.rehearsal`: run the rehearsals, print their tables, exit 1 if anything failed.
 
-python -m rehearsal                          api, then worker (what `make rehearse` runs)
-python -m rehearsal --target api --broken no-drain
-python -m rehearsal --target worker --broken kill
+python -m tools.rehearsal                    api, then worker (what `make rehearse` runs)
+python -m tools.rehearsal --target api --broken no-drain
+python -m tools.rehearsal --target worker --broken kill
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ BROKEN = {
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog="python -m rehearsal",
+        prog="python -m tools.rehearsal",
         description="Rehearse zero-downtime ECS rolling updates of the api (behind HAProxy, "
         "driven like the ALB) and of the order worker, under continuous load.",
         epilog=__doc__.split("\n\n", 1)[1],

@@ -38,8 +38,8 @@ async def read_items(session: SessionDep, user: CurrentUser, page: PageDep) -> I
 
 
 def _read_items(session: Session, user: User, page: Page) -> ItemsPublic:
-    items, count = service.list_visible(session, user=user, offset=page.offset, limit=page.limit)
-    return ItemsPublic(data=[ItemPublic.model_validate(i) for i in items], count=count)
+    items = service.list_visible(session, user=user, page=page)
+    return ItemsPublic(data=[ItemPublic.model_validate(i) for i in items.rows], count=items.total)
 
 
 @router.get("/{item_id}", responses=_404)

@@ -59,8 +59,10 @@ def _place_order(
 @router.get("")
 def read_orders(session: SessionDep, user: CurrentUser, page: PageDep) -> OrdersPublic:
     """Your orders, newest first."""
-    orders, count = service.list_own(session, customer=user, offset=page.offset, limit=page.limit)
-    return OrdersPublic(data=[OrderPublic.model_validate(o) for o in orders], count=count)
+    orders = service.list_own(session, customer=user, page=page)
+    return OrdersPublic(
+        data=[OrderPublic.model_validate(o) for o in orders.rows], count=orders.total
+    )
 
 
 @router.get("/{order_id}", responses={404: error("no such order (or not yours)")})

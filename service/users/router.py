@@ -106,8 +106,8 @@ def confirm_email(
 @router.get("", responses=AUTHENTICATED)
 def read_users(session: SessionDep, _: CurrentSuperuser, page: PageDep) -> UsersPublic:
     """Every user, oldest first (superusers only)."""
-    users, count = service.list_users(session, offset=page.offset, limit=page.limit)
-    return UsersPublic(data=[UserPublic.model_validate(u) for u in users], count=count)
+    users = service.list_users(session, page=page)
+    return UsersPublic(data=[UserPublic.model_validate(u) for u in users.rows], count=users.total)
 
 
 @router.post(

@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from service.auth import tokens
 from service.auth.models import RefreshFamily
-from service.auth.service import unauthorized
+from service.auth.service import deactivated_refusal, login_ended, unauthorized
 from service.core.db import utcnow
 from service.core.deps import SessionDep, SettingsDep
 from service.core.errors import ApiError
@@ -46,8 +46,11 @@ def get_current_user(
             RefreshFamily.expires_at > utcnow(),
         )
     ).scalar_one_or_none()
-    if found is None or not found.is_active or found.token_version != claims.version:
-        raise unauthorized("this login has ended; log in again", "invalid_token")
+    refusal = deactivated_refusal(found)
+    if refusal is not None:
+        raise refusal
+    if found is None or found.token_version != claims.version:
+        raise login_ended()
     return found
 
 

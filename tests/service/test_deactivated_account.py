@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import update
@@ -18,10 +19,8 @@ from tests.utils.users import PASSWORD, LoggedIn
 ENDED = {"code": "invalid_token", "detail": "this login has ended; log in again"}
 
 
-def _answer(response: object) -> tuple[int, dict]:
-    status = response.status_code  # type: ignore[attr-defined]
-    body = {k: v for k, v in response.json().items() if k in ENDED}  # type: ignore[attr-defined]
-    return status, body
+def _answer(response: httpx.Response) -> tuple[int, dict[str, str]]:
+    return response.status_code, {k: v for k, v in response.json().items() if k in ENDED}
 
 
 def _only_flag_cleared(database: Database, user: LoggedIn) -> None:

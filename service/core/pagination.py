@@ -48,7 +48,18 @@ def read_page(
     session: Session, query: Select[Any], *, order_by: OrderBy, page: Page
 ) -> PageOf[Any]:
     """The rows of `query` on `page`, ordered by `order_by`, and how many rows match in all."""
-    rows = session.execute(page_query(query, order_by=order_by, page=page)).all()
-    if rows:
-        return PageOf([row[0] for row in rows], int(rows[0].total))
+    found = read_page_with_rows(session, query, order_by=order_by, page=page)
+    if found is not None:
+        return found
     return PageOf([], int(session.execute(count_query(query)).scalar_one()))
+
+
+def read_page_with_rows(
+    session: Session, query: Select[Any], *, order_by: OrderBy, page: Page
+) -> PageOf[Any] | None:
+    """As `read_page` in one round trip, or None when the page has no rows (the total is then
+    unknown: the caller asks `read_page`, or first finds out why there were none)."""
+    rows = session.execute(page_query(query, order_by=order_by, page=page)).all()
+    if not rows:
+        return None
+    return PageOf([row[0] for row in rows], int(rows[0].total))

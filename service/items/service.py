@@ -8,11 +8,11 @@ exactly like one that does not exist: existence is never disclosed.
 
 from __future__ import annotations
 
-from sqlalchemy import Select, select
+from sqlalchemy import ColumnElement, Select, select
 from sqlalchemy.orm import Session
 
 from service.core.errors import not_found
-from service.core.pagination import PageOf, read_page
+from service.core.pagination import PageOf, read_page, read_page_with_rows
 from service.core.params import Page
 from service.items.models import Item
 from service.items.schemas import ItemCreate, ItemUpdate
@@ -40,6 +40,15 @@ def visible_by_id(session: Session, *, user: User, item_ids: list[int]) -> dict[
 
 def list_visible(session: Session, *, user: User, page: Page) -> PageOf[Item]:
     return read_page(session, _visible_to(user), order_by=Item.id, page=page)
+
+
+def list_own_if(
+    session: Session, *, owner_id: int, condition: ColumnElement[bool], page: Page
+) -> PageOf[Item] | None:
+    """A page of `owner_id`'s own items, in one round trip, when `condition` (a check of the
+    caller joined into the query) holds and the page has rows; else None."""
+    own = select(Item).where(Item.owner_id == owner_id, condition)
+    return read_page_with_rows(session, own, order_by=Item.id, page=page)
 
 
 def create_item(session: Session, *, owner: User, data: ItemCreate) -> Item:

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, status
 from sqlalchemy.orm import Session
 
@@ -13,6 +15,7 @@ from service.auth.dependencies import (
 from service.auth.tokens import TokenClaims
 from service.core.deps import SessionDep, SettingsDep
 from service.core.openapi import AUTHENTICATED, Responses, error
+from service.core.pagination import PageOf
 from service.core.params import Page, PageDep, ResourceId
 from service.items import service
 from service.items.schemas import ItemCreate, ItemPublic, ItemsPublic, ItemUpdate
@@ -49,7 +52,7 @@ def _read_items(session: Session, claims: TokenClaims, page: Page) -> ItemsPubli
     # without rows (a refusal, a superuser, an empty list or a page past the end) takes the
     # usual way: authenticate, for the precise 401, then the page.
     not_superuser = User.is_superuser.is_(False)
-    items = service.list_own_if(
+    items: PageOf[Any] | None = service.list_own_if(
         session,
         owner_id=claims.user_id,
         condition=live_user(claims, not_superuser),
@@ -58,6 +61,7 @@ def _read_items(session: Session, claims: TokenClaims, page: Page) -> ItemsPubli
     if items is None:
         user = authenticate(session, claims)
         items = service.list_visible(session, user=user, page=page)
+    # Mappings (the shortcut) and Item objects (the long way) validate alike.
     return ItemsPublic(data=[ItemPublic.model_validate(i) for i in items.rows], count=items.total)
 
 

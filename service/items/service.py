@@ -8,7 +8,7 @@ exactly like one that does not exist: existence is never disclosed.
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, Select, select
+from sqlalchemy import ColumnElement, RowMapping, Select, select
 from sqlalchemy.orm import Session
 
 from service.core.errors import not_found
@@ -44,11 +44,12 @@ def list_visible(session: Session, *, user: User, page: Page) -> PageOf[Item]:
 
 def list_own_if(
     session: Session, *, owner_id: int, condition: ColumnElement[bool], page: Page
-) -> PageOf[Item] | None:
-    """A page of `owner_id`'s own items, in one round trip, when `condition` (a check of the
-    caller joined into the query) holds and the page has rows; else None."""
-    own = select(Item).where(Item.owner_id == owner_id, condition)
-    return read_page_with_rows(session, own, order_by=Item.id, page=page)
+) -> PageOf[RowMapping] | None:
+    """A page of `owner_id`'s own items as column mappings (read-only, no ORM objects), in one
+    round trip, when `condition` (a check of the caller joined into the query) holds and the
+    page has rows; else None."""
+    own = select(*Item.__table__.columns).where(Item.owner_id == owner_id, condition)
+    return read_page_with_rows(session, own, order_by=Item.id, page=page, as_mappings=True)
 
 
 def create_item(session: Session, *, owner: User, data: ItemCreate) -> Item:

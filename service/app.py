@@ -41,7 +41,10 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         yield
         if relay is not None:
             relay.stop()
-        database.dispose()
+        # On this loop: the async engine's connections belong to it (service/core/db.py).
+        await database.dispose_async()
+        if app.state.db is not database:  # swapped in after start (tests of outages do)
+            await app.state.db.dispose_async()
 
     app = FastAPI(
         title="shipyard",

@@ -8,7 +8,7 @@ from service.auth import service
 from service.auth.dependencies import ClientAddress, CurrentUser
 from service.auth.passwords import MAX_PASSWORD_LENGTH
 from service.auth.schemas import RefreshRequest, TokenPair
-from service.core.deps import SessionDep, SettingsDep
+from service.core.deps import SessionDep, SettingsDep, ThreadSessionDep
 from service.core.openapi import AUTHENTICATED, Responses, error
 from service.core.security_headers import no_store
 
@@ -27,7 +27,7 @@ _401: Responses = {401: error("bad credentials, or an invalid, used or revoked t
     },
 )
 def login_for_tokens(
-    session: SessionDep,
+    session: ThreadSessionDep,  # hashes a password: in the thread pool (service/core/deps.py)
     settings: SettingsDep,
     client: ClientAddress,
     # The OAuth2 password form (RFC 6749 §4.3), with lengths capped: a password is hashed, and
@@ -42,19 +42,21 @@ def login_for_tokens(
 
 
 @router.post("/refresh", responses=_401)
-def refresh_tokens(session: SessionDep, settings: SettingsDep, body: RefreshRequest) -> TokenPair:
+async def refresh_tokens(
+    session: SessionDep, settings: SettingsDep, body: RefreshRequest
+) -> TokenPair:
     """Trade a refresh token for a new pair. Each refresh token works once; a login ends
     `SESSION_MAX_DAYS` after it began, however often it is refreshed."""
-    return service.rotate(session, settings, refresh_token=body.refresh_token)
+    return await session.run_sync(service.rotate, settings, refresh_token=body.refresh_token)
 
 
 @router.post("/logout", status_code=status.HTTP_204_NO_CONTENT, responses=_401)
-def logout(session: SessionDep, settings: SettingsDep, body: RefreshRequest) -> None:
+async def logout(session: SessionDep, settings: SettingsDep, body: RefreshRequest) -> None:
     """End this login: its refresh tokens and access tokens stop working at once."""
-    service.logout(session, settings, refresh_token=body.refresh_token)
+    await session.run_sync(service.logout, settings, refresh_token=body.refresh_token)
 
 
 @router.post("/logout-all", status_code=status.HTTP_204_NO_CONTENT, responses=AUTHENTICATED)
-def logout_everywhere(session: SessionDep, user: CurrentUser) -> None:
+async def logout_everywhere(session: SessionDep, user: CurrentUser) -> None:
     """End every login of this account, on every device."""
-    service.end_all_sessions(session, user=user)
+    await session.run_sync(service.end_all_sessions, user=user)

@@ -46,6 +46,24 @@ def session_ended() -> ApiError:
     return unauthorized("this login has ended; log in again", "token_revoked")
 
 
+def deactivated_refusal(user: User | None) -> ApiError | None:
+    """The one rule for a token (access, refresh, e-mail confirmation) of a deactivated account:
+    401 `invalid_token`, RFC 6750's error for a revoked token, with the same body as any other
+    ended login; the reason goes to the log. Each path asks it before checking the token version
+    (which deactivation raises too), so a deactivated account meets this answer on every path,
+    whatever else is wrong with the token. The login form does not use it: there a
+    deactivated account answers exactly like a wrong password (issue 13), so the form never says
+    that an account exists."""
+    if user is None or user.is_active:
+        return None
+    log.info("token of a deactivated account refused", extra={"user_id": user.id})
+    return login_ended()
+
+
+def login_ended() -> ApiError:
+    return unauthorized("this login has ended; log in again", "invalid_token")
+
+
 def too_many_attempts(retry_after: int) -> ApiError:
     return ApiError(
         429,
@@ -74,6 +92,8 @@ def check_password(
     except ApiError:  # no turn to hash (503): not the caller's failure
         throttle.give_back(session, keys)
         raise
+    # A deactivated account: None, like a wrong password (not `deactivated_refusal`, whose
+    # answer would tell that the account exists and that the password was right).
     if not matches or user is None or not user.is_active:
         log.info("password check failed", extra={"reason": "bad_credentials"})
         return None
@@ -152,7 +172,8 @@ def rotate(session: Session, settings: Settings, *, refresh_token: str) -> Token
     )
     if not cast(CursorResult[Any], taken).rowcount:
         session.rollback()
-        raise session_ended()
+        # Deactivation ends every login too: say which ended it (a read on this path only).
+        raise deactivated_refusal(session.get(User, claims.user_id)) or session_ended()
     stored = session.execute(
         select(RefreshToken).where(RefreshToken.jti == claims.jti)
     ).scalar_one_or_none()
@@ -166,9 +187,10 @@ def rotate(session: Session, settings: Settings, *, refresh_token: str) -> Token
         log.warning("refresh token reused; family revoked", extra={"user_id": stored.user_id})
         raise unauthorized("refresh token already used; log in again", "token_reused")
     user = session.get(User, stored.user_id)
-    if user is None or not user.is_active or user.token_version != claims.version:
+    refusal = deactivated_refusal(user)
+    if refusal is not None or user is None or user.token_version != claims.version:
         session.rollback()
-        raise session_ended()
+        raise refusal or session_ended()
     stored.used_at = now
     family = session.get(RefreshFamily, family_id)
     assert family is not None  # we hold its lock

@@ -1,8 +1,9 @@
-"""Database engine, declarative base and the per-request session.
+"""Database engines, declarative base and the per-request session.
 
-SQLAlchemy 2 with synchronous sessions: FastAPI runs sync handlers in its thread pool, which keeps
-the code simple (see tools/bench/RESULTS.md for what it costs next to a hand-written asyncpg
-endpoint).
+The data functions are plain synchronous SQLAlchemy 2. The worker, the relay and migrations run
+them on a sync engine; the api runs them on an asyncio engine through `AsyncSession.run_sync`
+(greenlets: the same code, its I/O awaited on the event loop, no thread hop per request; see
+tools/bench/RESULTS.md for what each step saved).
 SQLite is for local runs and tests; PostgreSQL everywhere else.
 
 The api's sessions skip two round trips per request (issue 14): no pre-ping on checkout (a
@@ -19,10 +20,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import psycopg
 from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    async_sessionmaker,
+    create_async_engine,
+)
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -91,35 +96,73 @@ def make_engine(
 ) -> Engine:
     """`pre_ping=False` saves a round trip per checkout; only for callers that handle a stale
     connection themselves (the api: `RequestSession` retries a read, a write answers 503)."""
-    parsed = make_url(url)
+    parsed, password = _parsed(url)
     if parsed.get_backend_name() == "sqlite":
-        if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = create_engine(parsed, connect_args={"check_same_thread": False, "timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    # The password may live in a secret, read at each connect (rotation: db_credentials.py).
-    secret_arn = parsed.query.get(SECRET_ARN_PARAMETER)
-    cache_seconds = parsed.query.get(CACHE_SECONDS_PARAMETER)
-    parsed = parsed.difference_update_query([SECRET_ARN_PARAMETER, CACHE_SECONDS_PARAMETER])
     engine = create_engine(
         parsed,
-        connect_args=LIBPQ_TIMEOUTS if parsed.get_driver_name() == "psycopg" else {},
-        pool_size=pool_size,
-        max_overflow=max_overflow,
+        **_pool_arguments(parsed, pool_size=pool_size, max_overflow=max_overflow),
         # RDS fail-over and idle timeouts close connections under us: the pre-ping finds them
         # before use. Either way, the first disconnect seen invalidates the whole pool (every
         # connection older than it is replaced on its next checkout).
         pool_pre_ping=pre_ping,
-        pool_recycle=1800,
     )
-    if secret_arn:
-        password = SecretPassword(
-            str(secret_arn),
-            cache_seconds=float(str(cache_seconds)) if cache_seconds else DEFAULT_CACHE_SECONDS,
-        )
+    if password is not None:
         use_secret_password(engine, password)
     return engine
+
+
+def make_async_engine(url: str, *, pool_size: int = 10, max_overflow: int = 10) -> AsyncEngine:
+    """The api's engine: the same database, settings and hooks as `make_engine`, on asyncio
+    drivers (psycopg's async connection; aiosqlite, which runs sqlite3 on a thread of its own).
+    No pre-ping: `RequestSession` handles a stale connection. The hooks go on `sync_engine`,
+    where SQLAlchemy runs them (inside the event loop, through greenlets)."""
+    parsed, password = _parsed(url)
+    if parsed.get_backend_name() == "sqlite":
+        engine = create_async_engine(
+            parsed.set(drivername="sqlite+aiosqlite"), connect_args={"timeout": 30}
+        )
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        return engine
+    engine = create_async_engine(
+        parsed,
+        **_pool_arguments(parsed, pool_size=pool_size, max_overflow=max_overflow),
+        pool_pre_ping=False,
+    )
+    if password is not None:
+        use_secret_password(engine.sync_engine, password)
+    return engine
+
+
+def _parsed(url: str) -> tuple[URL, SecretPassword | None]:
+    """The URL without our own query parameters, and the secret the password comes from (the
+    password may live in a secret, read at each connect: rotation, db_credentials.py)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        return parsed, None
+    secret_arn = parsed.query.get(SECRET_ARN_PARAMETER)
+    cache_seconds = parsed.query.get(CACHE_SECONDS_PARAMETER)
+    parsed = parsed.difference_update_query([SECRET_ARN_PARAMETER, CACHE_SECONDS_PARAMETER])
+    if not secret_arn:
+        return parsed, None
+    password = SecretPassword(
+        str(secret_arn),
+        cache_seconds=float(str(cache_seconds)) if cache_seconds else DEFAULT_CACHE_SECONDS,
+    )
+    return parsed, password
+
+
+def _pool_arguments(parsed: URL, *, pool_size: int, max_overflow: int) -> dict[str, Any]:
+    return {
+        "connect_args": LIBPQ_TIMEOUTS if parsed.get_driver_name() == "psycopg" else {},
+        "pool_size": pool_size,
+        "max_overflow": max_overflow,
+        "pool_recycle": 1800,
+    }
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -161,26 +204,16 @@ class RequestSession(Session):
         return super()._execute_internal(*args, **kwargs)
 
 
-def sends_rollback_on_close(session: Session) -> bool:
-    """True unless closing `session` is certain to do no I/O (its connection, if any, sits
-    outside a transaction: after a COMMIT, or a read in autocommit). Unsure means True."""
-    if not session.in_transaction():
-        return False  # the connection went back to the pool at COMMIT/ROLLBACK
-    try:
-        raw: Any = session.connection().connection.dbapi_connection
-    except Exception:  # a failed transaction or a lost connection: let close deal with it
-        return True
-    info = getattr(raw, "info", None)  # psycopg: the server's view of the transaction
-    if info is not None:
-        return bool(info.transaction_status != psycopg.pq.TransactionStatus.IDLE)
-    return bool(getattr(raw, "in_transaction", True))  # sqlite3
-
-
 class Database:
-    """One engine and session factories per process, created from settings at start-up.
+    """Engines and session factories per process, created from settings at start-up.
 
-    `sessions` for writes (a transaction: BEGIN ... COMMIT); `read_sessions` for requests that
-    only read (GET): autocommit, each statement on its own, and a stale connection retried."""
+    Two engines on one database: `engine` (sync) for the worker, the relay, migrations and the
+    api's password routes (their Argon2 hashes run on threads anyway), and `async_engine` for
+    every other api request, so none waits for a thread. Each has `sessions` for writes (a
+    transaction: BEGIN ... COMMIT) and `read_sessions` for requests that only read (GET):
+    autocommit, each statement on its own. Both retry a stale connection's first statement.
+    The async engine's connections belong to the event loop that opened them: `dispose_async`
+    on that loop before it ends (the app's lifespan does)."""
 
     def __init__(
         self, url: str, *, pool_size: int = 10, max_overflow: int = 10, pre_ping: bool = True
@@ -196,6 +229,16 @@ class Database:
             class_=RequestSession,
             expire_on_commit=False,
         )
+        # Created now, connected on first use (a worker never opens it).
+        self.async_engine = make_async_engine(url, pool_size=pool_size, max_overflow=max_overflow)
+        self.async_sessions = async_sessionmaker(
+            self.async_engine, sync_session_class=RequestSession, expire_on_commit=False
+        )
+        self.async_read_sessions = async_sessionmaker(
+            self.async_engine.execution_options(isolation_level="AUTOCOMMIT"),
+            sync_session_class=RequestSession,
+            expire_on_commit=False,
+        )
 
     def session(self) -> Iterator[Session]:
         with self.sessions() as session:
@@ -203,3 +246,9 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+        # Outside the loop its connections belong to, they cannot be closed: let them go.
+        self.async_engine.sync_engine.dispose(close=False)
+
+    async def dispose_async(self) -> None:
+        self.engine.dispose()
+        await self.async_engine.dispose()

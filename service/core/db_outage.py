@@ -1,7 +1,7 @@
 """Telling a database outage from a bug, the same way for the api, the relay and the worker.
 
 An RDS fail-over (one to two minutes), a maintenance restart or a network cut shows up as
-SQLAlchemy exceptions, whatever the driver (psycopg today, asyncpg later): the connection is
+SQLAlchemy exceptions, whatever the driver (psycopg, sync or async; asyncpg): the connection is
 lost (`connection_invalidated`, SQLAlchemy's `is_disconnect`), cannot be opened
 (`OperationalError`/`InterfaceError` without a server error code), the server is shutting down
 or refusing (SQLSTATE classes 08, 53, 57), or no pooled connection came free in time

@@ -1,21 +1,26 @@
 """Dependencies every router uses: the settings and a database session per request.
 
-The cheap ones are `async def` on purpose: FastAPI runs a plain `def` dependency in its thread
-pool, and each such hop costs more than the work itself. Only what blocks (database I/O) runs
-in the pool.
+`SessionDep` is an `AsyncSession` on the async engine: a route runs its (synchronous) data
+functions with `await session.run_sync(...)`, on the event loop, no thread hop. Only the routes
+that hash a password use `ThreadSessionDep`, a sync session for a plain `def` route in the
+thread pool: the hash runs on a thread anyway (service/auth/passwords.py) and must not block
+the loop, and a sync session cannot be used from async code nor an async one from a thread.
+
+The cheap dependencies are `async def` on purpose: FastAPI runs a plain `def` dependency in its
+thread pool, and each such hop costs more than the work itself.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Annotated
 
 from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
-from starlette.concurrency import run_in_threadpool
 
 from service.core.config import Settings
-from service.core.db import Database, sends_rollback_on_close
+from service.core.db import Database
 from service.core.db_outage import close_quietly
 
 
@@ -29,24 +34,29 @@ async def get_settings_dep(request: Request) -> Settings:
 _READ_METHODS = frozenset({"GET", "HEAD"})
 
 
-async def get_session(request: Request) -> AsyncIterator[Session]:
-    # Creating a session does no I/O (it connects on first use). Closing one that still holds a
-    # transaction sends a ROLLBACK: that goes to the thread pool. A read session (autocommit,
-    # no BEGIN sent) and a write session after its COMMIT hold none, so closing them does no I/O
-    # and runs here, saving a thread hop. The ROLLBACK fails on a connection that died:
-    # close_quietly discards it instead of raising after the answer was sent (which would drop
-    # the client's connection).
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    # Creating a session does no I/O (it connects on first use). Closing one rolls back what is
+    # still open, which fails on a connection that died: close_quietly discards it instead of
+    # raising after the answer was sent (which would drop the client's connection).
     database: Database = request.app.state.db
     reads = request.method in _READ_METHODS
-    session = database.read_sessions() if reads else database.sessions()
+    session = database.async_read_sessions() if reads else database.async_sessions()
     try:
         yield session
     finally:
-        if not sends_rollback_on_close(session):
-            close_quietly(session)
-        else:
-            await run_in_threadpool(close_quietly, session)
+        await session.run_sync(close_quietly)
+
+
+def get_thread_session(request: Request) -> Iterator[Session]:
+    # A plain `def` generator: FastAPI opens and closes it in the thread pool, with the route.
+    database: Database = request.app.state.db
+    session = database.sessions()
+    try:
+        yield session
+    finally:
+        close_quietly(session)
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
-SessionDep = Annotated[Session, Depends(get_session)]
+SessionDep = Annotated[AsyncSession, Depends(get_session)]
+ThreadSessionDep = Annotated[Session, Depends(get_thread_session)]

@@ -8,10 +8,12 @@ exactly like one that does not exist: existence is never disclosed.
 
 from __future__ import annotations
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import ColumnElement, RowMapping, Select, select
 from sqlalchemy.orm import Session
 
 from service.core.errors import not_found
+from service.core.pagination import PageOf, read_page, read_page_with_rows
+from service.core.params import Page
 from service.items.models import Item
 from service.items.schemas import ItemCreate, ItemUpdate
 from service.users.models import User
@@ -36,17 +38,18 @@ def visible_by_id(session: Session, *, user: User, item_ids: list[int]) -> dict[
     return {item.id: item for item in session.execute(query).scalars()}
 
 
-def list_visible(
-    session: Session, *, user: User, offset: int, limit: int
-) -> tuple[list[Item], int]:
-    # One round trip: the page and, on every row, the total (a window over the whole result).
-    query = _visible_to(user).add_columns(func.count().over().label("total"))
-    rows = session.execute(query.order_by(Item.id).offset(offset).limit(limit)).all()
-    if rows:
-        return [row[0] for row in rows], int(rows[0].total)
-    # An empty page (or one past the end) says nothing of the total: count on its own.
-    total = session.execute(select(func.count()).select_from(_visible_to(user).subquery()))
-    return [], total.scalar_one()
+def list_visible(session: Session, *, user: User, page: Page) -> PageOf[Item]:
+    return read_page(session, _visible_to(user), order_by=Item.id, page=page)
+
+
+def list_own_if(
+    session: Session, *, owner_id: int, condition: ColumnElement[bool], page: Page
+) -> PageOf[RowMapping] | None:
+    """A page of `owner_id`'s own items as column mappings (read-only, no ORM objects), in one
+    round trip, when `condition` (a check of the caller joined into the query) holds and the
+    page has rows; else None."""
+    own = select(*Item.__table__.columns).where(Item.owner_id == owner_id, condition)
+    return read_page_with_rows(session, own, order_by=Item.id, page=page, as_mappings=True)
 
 
 def create_item(session: Session, *, owner: User, data: ItemCreate) -> Item:

@@ -4,12 +4,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Response, status
 from sqlalchemy.orm import Session
-from starlette.concurrency import run_in_threadpool
 
 from service.auth.dependencies import CurrentUser
 from service.core.deps import SessionDep
 from service.core.openapi import Responses, error
-from service.core.params import PageDep, ResourceId
+from service.core.params import Page, PageDep, ResourceId
 from service.orders import service
 from service.orders.schemas import OrderCreate, OrderPublic, OrdersPublic
 from service.users.models import User
@@ -41,9 +40,7 @@ async def place_order(
     response: Response,
 ) -> OrderPublic:
     """Accept an order for processing. It starts `pending`; poll it to see it complete."""
-    # async with the database work in the pool: one thread hop instead of two (issue 14; see
-    # service/items/router.py).
-    answer, replayed = await run_in_threadpool(_place_order, session, user, body, idempotency_key)
+    answer, replayed = await session.run_sync(_place_order, user, body, idempotency_key)
     if replayed:
         response.headers["Idempotent-Replayed"] = "true"
     return answer
@@ -57,12 +54,22 @@ def _place_order(
 
 
 @router.get("")
-def read_orders(session: SessionDep, user: CurrentUser, page: PageDep) -> OrdersPublic:
+async def read_orders(session: SessionDep, user: CurrentUser, page: PageDep) -> OrdersPublic:
     """Your orders, newest first."""
-    orders, count = service.list_own(session, customer=user, offset=page.offset, limit=page.limit)
-    return OrdersPublic(data=[OrderPublic.model_validate(o) for o in orders], count=count)
+    return await session.run_sync(_read_orders, user, page)
+
+
+def _read_orders(session: Session, user: User, page: Page) -> OrdersPublic:
+    orders = service.list_own(session, customer=user, page=page)
+    return OrdersPublic(
+        data=[OrderPublic.model_validate(o) for o in orders.rows], count=orders.total
+    )
 
 
 @router.get("/{order_id}", responses={404: error("no such order (or not yours)")})
-def read_order(session: SessionDep, user: CurrentUser, order_id: ResourceId) -> OrderPublic:
+async def read_order(session: SessionDep, user: CurrentUser, order_id: ResourceId) -> OrderPublic:
+    return await session.run_sync(_read_order, user, order_id)
+
+
+def _read_order(session: Session, user: User, order_id: int) -> OrderPublic:
     return OrderPublic.model_validate(service.get_own(session, customer=user, order_id=order_id))

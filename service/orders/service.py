@@ -11,11 +11,13 @@ import json
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from service.core.errors import ApiError, not_found
+from service.core.pagination import PageOf, read_page
+from service.core.params import Page
 from service.items import service as item_service
 from service.items.models import Item
 from service.messaging import outbox
@@ -99,20 +101,9 @@ def get_own(session: Session, *, customer: User, order_id: int) -> Order:
     return order
 
 
-def list_own(
-    session: Session, *, customer: User, offset: int, limit: int
-) -> tuple[list[Order], int]:
-    count = session.execute(
-        select(func.count()).select_from(Order).where(Order.customer_id == customer.id)
-    ).scalar_one()
-    rows = session.execute(
-        _with_children()
-        .where(Order.customer_id == customer.id)
-        .order_by(Order.id.desc())
-        .offset(offset)
-        .limit(limit)
-    ).scalars()
-    return list(rows), count
+def list_own(session: Session, *, customer: User, page: Page) -> PageOf[Order]:
+    own = _with_children().where(Order.customer_id == customer.id)
+    return read_page(session, own, order_by=Order.id.desc(), page=page)
 
 
 def _items_for(session: Session, customer: User, data: OrderCreate) -> dict[int, Item]:

@@ -55,9 +55,11 @@ def confirm(session: Session, settings: Settings, *, token: str) -> User:
     except tokens.InvalidTokenError as exc:
         raise invalid_confirmation() from exc
     user = session.get(User, claims.user_id)
+    refusal = auth.deactivated_refusal(user)
+    if refusal is not None:
+        raise refusal
     if (
         user is None
-        or not user.is_active
         or user.token_version != claims.version
         or claims.email is None
         or user.pending_email != claims.email

@@ -4,12 +4,17 @@ from fastapi import APIRouter, status
 from sqlalchemy.orm import Session
 
 from service.auth import service as auth
-from service.auth.dependencies import ClientAddress, CurrentSuperuser, CurrentUser
+from service.auth.dependencies import (
+    ClientAddress,
+    CurrentSuperuser,
+    CurrentUser,
+    CurrentUserInThread,
+)
 from service.core.config import Settings
-from service.core.deps import SessionDep, SettingsDep
+from service.core.deps import SessionDep, SettingsDep, ThreadSessionDep
 from service.core.errors import ApiError, not_found
 from service.core.openapi import AUTHENTICATED, error
-from service.core.params import PageDep, ResourceId
+from service.core.params import Page, PageDep, ResourceId
 from service.users import email_change, service
 from service.users.models import User
 from service.users.schemas import (
@@ -31,15 +36,14 @@ router = APIRouter(prefix="/users", tags=["users"])
         503: error("too many passwords being hashed; see Retry-After"),
     },
 )
-def register_user(session: SessionDep, body: UserCreate) -> UserPublic:
+def register_user(session: ThreadSessionDep, body: UserCreate) -> UserPublic:
     """Sign up. The password needs at least 12 characters; nothing else is required of it."""
     return UserPublic.model_validate(service.create_user(session, data=body))
 
 
 @router.get("/me", responses=AUTHENTICATED)
 async def read_me(user: CurrentUser) -> UserPublic:
-    # async: the user is loaded (every column) by CurrentUser in the thread pool; copying it
-    # here costs less than another hop to the pool and back (issue 14).
+    # The user is loaded (every column) by CurrentUser; nothing more to read.
     return UserPublic.model_validate(user)
 
 
@@ -54,9 +58,9 @@ async def read_me(user: CurrentUser) -> UserPublic:
     },
 )
 def update_me(
-    session: SessionDep,
+    session: ThreadSessionDep,  # may hash passwords: in the thread pool (service/core/deps.py)
     settings: SettingsDep,
-    user: CurrentUser,
+    user: CurrentUserInThread,
     client: ClientAddress,
     body: UserUpdateMe,
 ) -> UserPublic:
@@ -96,18 +100,26 @@ def _owner_confirmed(
     "/email-confirmation",
     responses={400: error("invalid or expired token"), 409: error("e-mail already registered")},
 )
-def confirm_email(
+async def confirm_email(
     session: SessionDep, settings: SettingsDep, body: EmailConfirmation
 ) -> UserPublic:
     """Make a pending e-mail address the account's own. Every login of the account ends."""
-    return UserPublic.model_validate(email_change.confirm(session, settings, token=body.token))
+    return await session.run_sync(_confirm_email, settings, body.token)
+
+
+def _confirm_email(session: Session, settings: Settings, token: str) -> UserPublic:
+    return UserPublic.model_validate(email_change.confirm(session, settings, token=token))
 
 
 @router.get("", responses=AUTHENTICATED)
-def read_users(session: SessionDep, _: CurrentSuperuser, page: PageDep) -> UsersPublic:
+async def read_users(session: SessionDep, _: CurrentSuperuser, page: PageDep) -> UsersPublic:
     """Every user, oldest first (superusers only)."""
-    users, count = service.list_users(session, offset=page.offset, limit=page.limit)
-    return UsersPublic(data=[UserPublic.model_validate(u) for u in users], count=count)
+    return await session.run_sync(_read_users, page)
+
+
+def _read_users(session: Session, page: Page) -> UsersPublic:
+    users = service.list_users(session, page=page)
+    return UsersPublic(data=[UserPublic.model_validate(u) for u in users.rows], count=users.total)
 
 
 @router.post(
@@ -118,10 +130,14 @@ def read_users(session: SessionDep, _: CurrentSuperuser, page: PageDep) -> Users
         404: error("no such user"),
     },
 )
-def deactivate_user(
+async def deactivate_user(
     session: SessionDep, admin: CurrentSuperuser, user_id: ResourceId
 ) -> UserPublic:
     """Block an account: its tokens stop working at once (superusers only)."""
+    return await session.run_sync(_deactivate_user, admin, user_id)
+
+
+def _deactivate_user(session: Session, admin: User, user_id: int) -> UserPublic:
     user = session.get(User, user_id)
     if user is None:
         raise not_found("user")

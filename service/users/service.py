@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from service.auth.passwords import hash_password
 from service.core.errors import ApiError
+from service.core.pagination import PageOf, read_page
+from service.core.params import Page
 from service.users.models import User
 from service.users.schemas import UserCreate
 
@@ -68,7 +70,5 @@ def _commit_or_taken(session: Session) -> None:
         raise email_taken() from exc
 
 
-def list_users(session: Session, *, offset: int, limit: int) -> tuple[list[User], int]:
-    count = session.execute(select(func.count()).select_from(User)).scalar_one()
-    users = session.execute(select(User).order_by(User.id).offset(offset).limit(limit)).scalars()
-    return list(users), count
+def list_users(session: Session, *, page: Page) -> PageOf[User]:
+    return read_page(session, select(User), order_by=User.id, page=page)

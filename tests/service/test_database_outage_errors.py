@@ -4,6 +4,7 @@ listener that never answers, a TCP proxy cut mid-request), no mocked exceptions.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import socket
 import sqlite3
@@ -151,6 +152,29 @@ def test_closing_a_session_on_a_dead_connection_raises_nothing(
 
 
 @pytest.mark.postgres
+def test_closing_an_async_session_on_a_dead_connection_raises_nothing(
+    proxied_postgres: tuple[str, TcpProxy],
+) -> None:
+    # The api's sessions are AsyncSessions (service/core/deps.py closes them with
+    # `run_sync(close_quietly)`): the same guarantee on the asyncio driver.
+    url, proxy = proxied_postgres
+    database = Database(url)
+
+    async def scenario() -> None:
+        plain, quiet = database.async_sessions(), database.async_sessions()
+        for session in (plain, quiet):
+            await session.execute(text("SELECT 1"))
+        proxy.stop()
+        with pytest.raises(OperationalError) as closing:  # the control: a plain close raises
+            await plain.close()
+        assert is_database_unavailable(closing.value)
+        await quiet.run_sync(close_quietly)
+        await database.dispose_async()
+
+    asyncio.run(scenario())
+
+
+@pytest.mark.postgres
 def test_a_response_is_not_followed_by_an_error_when_the_connection_dies_before_close(
     app: FastAPI, proxied_postgres: tuple[str, TcpProxy], caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -158,8 +182,8 @@ def test_a_response_is_not_followed_by_an_error_when_the_connection_dies_before_
     app.state.db = Database(url)
 
     @app.get("/read-then-lose-the-database")
-    def read_then_lose(session: SessionDep) -> dict[str, int]:
-        value = session.execute(text("SELECT 1")).scalar_one()
+    async def read_then_lose(session: SessionDep) -> dict[str, int]:
+        value = (await session.execute(text("SELECT 1"))).scalar_one()
         proxy.stop()  # after the read, before the dependency closes the session
         return {"value": value}
 
@@ -210,21 +234,21 @@ def test_a_stale_pooled_connection_is_retried_once_but_a_transaction_under_way_i
         proxy.start()  # ...and the database is back at once (same port)
 
     @app.get("/one")
-    def read_one(session: SessionDep) -> dict[str, int]:
-        return {"value": session.execute(text("SELECT 1")).scalar_one()}
+    async def read_one(session: SessionDep) -> dict[str, int]:
+        return {"value": (await session.execute(text("SELECT 1"))).scalar_one()}
 
     @app.post("/one")
-    def write_one(session: SessionDep) -> dict[str, int]:
-        value = session.execute(text("SELECT 1")).scalar_one()
-        session.commit()
+    async def write_one(session: SessionDep) -> dict[str, int]:
+        value = (await session.execute(text("SELECT 1"))).scalar_one()
+        await session.commit()
         return {"value": value}
 
     @app.post("/two")
-    def lose_it_mid_transaction(session: SessionDep) -> dict[str, int]:
-        session.execute(text("SELECT 1"))
+    async def lose_it_mid_transaction(session: SessionDep) -> dict[str, int]:
+        await session.execute(text("SELECT 1"))
         restart_under_the_pool()  # between two statements of one transaction
-        value = session.execute(text("SELECT 2")).scalar_one()
-        session.commit()
+        value = (await session.execute(text("SELECT 2"))).scalar_one()
+        await session.commit()
         return {"value": value}
 
     with TestClient(app) as client, caplog.at_level(logging.INFO):
@@ -254,8 +278,8 @@ def test_a_read_does_not_retry_when_the_database_is_down(
     app.state.db = Database(url, pre_ping=False)
 
     @app.get("/one")
-    def read_one(session: SessionDep) -> dict[str, int]:
-        return {"value": session.execute(text("SELECT 1")).scalar_one()}
+    async def read_one(session: SessionDep) -> dict[str, int]:
+        return {"value": (await session.execute(text("SELECT 1"))).scalar_one()}
 
     with TestClient(app) as client:
         assert client.get("/one").status_code == 200

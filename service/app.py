@@ -33,6 +33,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
         pre_ping=False,  # the api's sessions handle a stale connection (service/core/db.py)
+        sync_pool=(settings.api_sync_pool_size, 0),
     )
 
     @asynccontextmanager

@@ -139,11 +139,12 @@ POSTGRES_BYTES_PER_CONNECTION = 9_531_392
 POSTGRES_MAX_CONNECTIONS_CAP = 5000
 # PostgreSQL's superuser_reserved_connections (3) plus RDS's own monitoring sessions.
 RESERVED_CONNECTIONS = 5
-# Each api server process opens at most pool_size + max_overflow connections: the service's
-# defaults DB_POOL_SIZE=10 and DB_MAX_OVERFLOW=10 (service/core/config.py). They are written here,
+# Each api server process opens at most its async pool (DB_POOL_SIZE=10 + DB_MAX_OVERFLOW=5) and
+# its small sync pool (PASSWORD_HASH_CONCURRENCY=2 + 2: password routes, relay, readiness), the
+# service's defaults (service/core/config.py, Settings.api_sync_pool_size). They are written here,
 # not imported, because the Pulumi program must not import SQLAlchemy (service/__init__.py);
 # tests/platform_program/test_config.py fails when the two disagree.
-API_CONNECTIONS_PER_PROCESS = 10 + 10
+API_CONNECTIONS_PER_PROCESS = (10 + 5) + (2 + 2)
 # A worker task: pool_size = WORKER_CONCURRENCY + 1 with max_overflow 2 (service/messaging/
 # worker.py, build_worker), WORKER_CONCURRENCY defaulting to 4 -> 7 (also checked by that test).
 WORKER_CONNECTIONS_PER_TASK = 4 + 1 + 2

@@ -48,7 +48,7 @@ class Settings(BaseSettings):
     # process uses at most one core (the GIL); issue 14 measured ~5-9 ms of CPU per request in
     # one process, which saturates that core. So: one per vCPU of the task. Each process has its
     # own database pool, password-hashing limit and relay thread, so connections to the database
-    # are web_concurrency x (DB_POOL_SIZE + DB_MAX_OVERFLOW) per task.
+    # are web_concurrency x (DB_POOL_SIZE + DB_MAX_OVERFLOW + api_sync_pool_size) per task.
     web_concurrency: Annotated[int, Field(ge=1, le=16)] = 1
 
     # --- database -------------------------------------------------------------------------------
@@ -62,8 +62,9 @@ class Settings(BaseSettings):
     # Instead of DB_PASSWORD: the RDS-managed secret, read at each new connection (survives
     # rotation without a restart; service/core/db_credentials.py).
     db_password_secret_arn: str | None = None
-    db_pool_size: Annotated[int, Field(ge=1, le=100)] = 10  # per server process
-    db_max_overflow: Annotated[int, Field(ge=0, le=100)] = 10
+    # The api's async engine (every request but the password routes), per server process.
+    db_pool_size: Annotated[int, Field(ge=1, le=100)] = 10
+    db_max_overflow: Annotated[int, Field(ge=0, le=100)] = 5
 
     # --- tokens ---------------------------------------------------------------------------------
     jwt_secret: SecretStr = SecretStr(PLACEHOLDER_SECRET)
@@ -83,6 +84,15 @@ class Settings(BaseSettings):
     # process's memory under a login flood. Requests beyond it wait, then get 503 + Retry-After.
     password_hash_concurrency: Annotated[int, Field(ge=1, le=16)] = 2
     password_hash_wait_seconds: Annotated[float, Field(ge=0, le=30)] = 5.0
+
+    @property
+    def api_sync_pool_size(self) -> int:
+        """The api's sync engine serves only the password routes (their hashes run on threads,
+        at most `password_hash_concurrency` at once), the in-process outbox relay and the
+        readiness probe: one connection each, no overflow. A login beyond that waits for a
+        connection and, failing that, is answered 503 like any exhausted pool. The platform's
+        connection budget (platform/infra/config.py) counts this and the async pool."""
+        return self.password_hash_concurrency + 2
 
     # --- login throttle (service/auth/throttle.py): per (account, client address), per client
     # address and per account, the first N failures inside the window are free, each further one

@@ -216,10 +216,19 @@ class Database:
     on that loop before it ends (the app's lifespan does)."""
 
     def __init__(
-        self, url: str, *, pool_size: int = 10, max_overflow: int = 10, pre_ping: bool = True
+        self,
+        url: str,
+        *,
+        pool_size: int = 10,
+        max_overflow: int = 10,
+        pre_ping: bool = True,
+        sync_pool: tuple[int, int] | None = None,
     ) -> None:
+        # `sync_pool` (size, overflow): the sync engine's own, smaller pool where the async engine
+        # serves most requests (the api); by default both pools are pool_size + max_overflow.
+        sync_size, sync_overflow = sync_pool or (pool_size, max_overflow)
         self.engine = make_engine(
-            url, pool_size=pool_size, max_overflow=max_overflow, pre_ping=pre_ping
+            url, pool_size=sync_size, max_overflow=sync_overflow, pre_ping=pre_ping
         )
         self.sessions = sessionmaker(self.engine, class_=RequestSession, expire_on_commit=False)
         # Same pool; the isolation level is set on checkout and reset on return (no round trip

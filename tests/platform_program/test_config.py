@@ -200,8 +200,9 @@ def test_api_processes_default_to_one_per_vcpu_and_reach_the_container(
 def test_connection_budget_uses_the_services_own_pool_defaults() -> None:
     """The program cannot import SQLAlchemy, so it writes the pool sizes down: they must agree."""
     fields = ServiceSettings.model_fields
-    per_process = fields["db_pool_size"].default + fields["db_max_overflow"].default
-    assert per_process == API_CONNECTIONS_PER_PROCESS
+    defaults = ServiceSettings(environment="local")
+    async_pool = fields["db_pool_size"].default + fields["db_max_overflow"].default
+    assert async_pool + defaults.api_sync_pool_size == API_CONNECTIONS_PER_PROCESS
     # build_worker: pool_size = WORKER_CONCURRENCY + 1, max_overflow = 2
     assert fields["worker_concurrency"].default + 1 + 2 == WORKER_CONNECTIONS_PER_TASK
     assert fields["web_concurrency"].default == 1
@@ -218,14 +219,14 @@ def test_rds_max_connections_follow_the_postgresql_default_formula() -> None:
 
 def test_too_many_connections_for_the_instance_class_stop_the_program() -> None:
     # staging, db.t4g.micro: 112 - 5 reserved = 107. Worker 3 x 7 + migrate 2 = 23 leave 84,
-    # so four api tasks of one process (80) fit and five (100) do not.
+    # so four api tasks of one process (4 x 19 = 76) fit and five (95) do not.
     fits = parse_stack_config(
         raw_stack_config("staging", {"shipyard:api_max_tasks": "4"}), "staging"
     )
-    assert fits.db_connections_at_most == 103  # the control: just below the limit
+    assert fits.db_connections_at_most == 99  # the control: below the limit
     message = problems("staging", api_max_tasks="5")
     assert "shipyard:api_max_tasks=5 x shipyard:api_processes_per_task=1" in message
-    assert "= 123 database connections, above the 107" in message
+    assert "= 118 database connections, above the 107" in message
     assert "shipyard:db_instance_class=db.t4g.micro" in message
     assert "above the 107" in problems("staging", api_processes_per_task="2")
     run = run_program(

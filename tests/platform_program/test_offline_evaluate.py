@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pulumi
 import pulumi_aws as aws
 
@@ -54,3 +56,15 @@ def test_each_run_starts_from_a_fresh_stack() -> None:
     assert [r.name for r in second.resources if r.custom] == ["two"]
     assert all(r.urn.startswith("urn:pulumi:second::") for r in second.resources)
     assert first.resources[0].urn.startswith("urn:pulumi:first::")
+
+
+def test_an_evaluation_after_asyncio_run_in_the_same_thread_still_runs() -> None:
+    """asyncio.run() leaves the thread without a current loop; Pulumi's SDK needs one."""
+
+    async def nothing() -> None:
+        return None
+
+    asyncio.run(nothing())
+    run = run_under_mocks(lambda: pulumi.export("answer", 42), stack="loop")
+    assert run.error is None
+    assert run.outputs == {"answer": 42}

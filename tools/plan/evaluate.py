@@ -8,6 +8,7 @@ first, under one lock, so several stacks can be evaluated one after another in o
 
 from __future__ import annotations
 
+import asyncio
 import runpy
 import threading
 from collections.abc import Callable, Mapping
@@ -87,6 +88,7 @@ def run_under_mocks(
     """Runs `program` against fresh mocks, root stack and config; never raises its error."""
     raw = dict(raw_config or {})
     with _EVALUATION_LOCK:
+        _ensure_event_loop()
         aws = FakeAws(stack, region)
         monitor = RecordingMonitor(aws)
         pulumi.runtime.reset_options(project=project, stack=stack, preview=False)
@@ -165,3 +167,16 @@ def evaluate_bootstrap(
         project=BOOTSTRAP_PROJECT,
     )
     return _evaluated(EvaluatedBootstrap, stack, config, run)
+
+
+def _ensure_event_loop() -> None:
+    """Pulumi's SDK schedules its work on the thread's current event loop
+    (`asyncio.get_event_loop()`); an `asyncio.run()` earlier in the same thread (a test of the
+    service, say) leaves none behind, and the SDK then fails with "no current event loop"."""
+    policy = asyncio.get_event_loop_policy()
+    try:
+        usable = not policy.get_event_loop().is_closed()
+    except RuntimeError:
+        usable = False
+    if not usable:
+        policy.set_event_loop(policy.new_event_loop())

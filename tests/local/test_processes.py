@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from tools.local.processes import (
+    STOP_SIGNALS,
     free_port,
     kill,
     start,
@@ -128,7 +129,7 @@ def test_start_runs_any_command(tmp_path: Path) -> None:
 def test_supervise_returns_1_when_a_child_dies(tmp_path: Path) -> None:
     sleeper = start_python(["-c", "import time; time.sleep(60)"], env={}, log_path=tmp_path / "a")
     dies = start_python(["-c", "raise SystemExit(2)"], env={}, log_path=tmp_path / "b")
-    previous = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    previous = {s: signal.getsignal(s) for s in STOP_SIGNALS}
     try:
         assert supervise([sleeper, dies], log=logging.getLogger("test")) == 1
     finally:
@@ -137,10 +138,14 @@ def test_supervise_returns_1_when_a_child_dies(tmp_path: Path) -> None:
         terminate(sleeper, stop_timeout=5)
 
 
-def test_supervise_returns_0_on_sigterm(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "stop", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP], ids=lambda s: s.name
+)
+def test_supervise_returns_0_on_a_stop_signal(tmp_path: Path, stop: signal.Signals) -> None:
+    # SIGHUP: the terminal closed. The children are in sessions of their own and get nothing.
     sleeper = start_python(["-c", "import time; time.sleep(60)"], env={}, log_path=tmp_path / "a")
-    previous = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
-    timer = threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGTERM))
+    previous = {s: signal.getsignal(s) for s in STOP_SIGNALS}
+    timer = threading.Timer(0.5, os.kill, (os.getpid(), stop))
     try:
         timer.start()
         assert supervise([sleeper], log=logging.getLogger("test")) == 0

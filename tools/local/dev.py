@@ -11,22 +11,27 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
+from types import FrameType
 
 from service.core.config import Settings
 from service.core.db import make_engine
 from service.messaging.bootstrap import create_topology
 from service.migrations.runner import upgrade
 from tools.local.emulator import EMULATOR_CREDENTIALS, Emulator
-from tools.local.processes import start_python, supervise, terminate
+from tools.local.processes import STOP_SIGNALS, start_python, supervise, terminate
 from tools.paths import REPO_ROOT
 
 log = logging.getLogger("service.dev")
 
 
 def run_dev(settings: Settings) -> int:
+    # Until `supervise` takes over, a stop signal ends the start-up; `finally` stops what began.
+    for sig in STOP_SIGNALS:
+        signal.signal(sig, _stop_starting)
     state_dir = Path(os.environ.get("DEV_STATE_DIR", REPO_ROOT / ".local"))
     emulator = Emulator(log_path=state_dir / "emulator.log")
     log.info("starting the AWS emulator", extra={"url": emulator.url})
@@ -59,6 +64,10 @@ def run_dev(settings: Settings) -> int:
         for child in children:
             terminate(child)  # each drains as on ECS: SIGTERM, SIGKILL after 30 s
         emulator.stop()
+
+
+def _stop_starting(sig: int, _: FrameType | None) -> None:
+    raise SystemExit(f"stopped by {signal.Signals(sig).name} while starting")
 
 
 # Each part is the command that runs it on AWS; only the alerts handler (Lambda there) has a

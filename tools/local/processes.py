@@ -149,17 +149,21 @@ def kill(process: subprocess.Popen[bytes]) -> Exit:
     return Exit(process.returncode, time.monotonic() - started, killed=True)
 
 
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
 def supervise(processes: Sequence[subprocess.Popen[bytes]], *, log: logging.Logger) -> int:
-    """In the foreground until SIGINT/SIGTERM (0) or until one of `processes` exits (1); the
-    caller then stops the rest (`terminate`), in the order it chooses."""
+    """In the foreground until SIGINT/SIGTERM/SIGHUP (0) or until one of `processes` exits (1);
+    the caller then stops the rest (`terminate`), in the order it chooses. SIGHUP is a closed
+    terminal: the children run in sessions of their own, so nothing else would stop them."""
     stopping = threading.Event()
 
     def on_signal(sig: int, _: FrameType | None) -> None:
         log.info("stopping everything", extra={"signal": signal.Signals(sig).name})
         stopping.set()
 
-    signal.signal(signal.SIGINT, on_signal)
-    signal.signal(signal.SIGTERM, on_signal)
+    for sig in STOP_SIGNALS:
+        signal.signal(sig, on_signal)
     while not stopping.wait(0.5):
         for process in processes:
             if process.poll() is not None:

@@ -1,0 +1,75 @@
+"""`make dev` leaves nothing behind however it is stopped: Ctrl-C, SIGTERM, or the terminal
+closing (SIGHUP). Its children run in sessions of their own (so Ctrl-C reaches only the
+supervisor, which stops them in order); a signal the supervisor did not handle would leave the
+emulator and the alerts runner running with nobody to stop them."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from pathlib import Path
+
+import pytest
+
+from tools.local.processes import free_port, start_python, tail, wait_until_ready
+
+pytestmark = pytest.mark.slow
+
+
+def descendants(pid: int) -> set[int]:
+    """Every process below `pid`, read from /proc (children, grandchildren, ...)."""
+    parent_of: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            parent_of[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
+    found: set[int] = set()
+    frontier = {pid}
+    while frontier:
+        frontier = {child for child, parent in parent_of.items() if parent in frontier}
+        found |= frontier
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@pytest.mark.parametrize(
+    "stop", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP], ids=lambda s: s.name
+)
+def test_every_child_is_gone_after_a_stop_signal(tmp_path: Path, stop: signal.Signals) -> None:
+    port = free_port()
+    log_path = tmp_path / "dev.log"
+    dev = start_python(
+        ["-m", "tools.local", "dev"],
+        env={
+            "PORT": str(port),
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'dev.db'}",
+            "DEV_STATE_DIR": str(tmp_path),
+        },
+        log_path=log_path,
+    )
+    try:
+        wait_until_ready(f"http://127.0.0.1:{port}/readyz", dev, log_path, timeout=90)
+        children = descendants(dev.pid)
+        assert len(children) >= 4, f"emulator, api, worker, alerts: {children}"
+        os.kill(dev.pid, stop)  # the supervisor only, as a terminal or ECS would
+        assert dev.wait(60) == 0, tail(log_path)
+        deadline = time.monotonic() + 10
+        while [p for p in children if alive(p)] and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert [p for p in children if alive(p)] == [], tail(log_path)
+    finally:
+        if dev.poll() is None:
+            dev.kill()
+        for pid in descendants(dev.pid):
+            os.kill(pid, signal.SIGKILL)

@@ -17,9 +17,10 @@ from service.core.config import Settings
 from service.core.db import Database
 from service.users.models import User
 from tests.utils.databases import empty_all_tables, migrated_database
+from tests.utils.dev_system import start_dev_system
 from tests.utils.users import LoggedIn, login, register, register_and_login, unique_email
 from tools.local.emulator import EMULATOR_CREDENTIALS, Emulator
-from tools.local.processes import free_port, start_python, tail, terminate, wait_until_ready
+from tools.local.processes import tail, terminate
 
 # The service refuses to start without ENVIRONMENT (fail closed); the tests are local.
 os.environ.setdefault("ENVIRONMENT", "local")
@@ -114,26 +115,12 @@ def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
 @pytest.fixture(scope="session")
 def live_system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """`python -m tools.local dev` (what `make dev` runs) on a free port; yields its base URL."""
-    workdir = tmp_path_factory.mktemp("live")
-    port = free_port()
-    log_path = workdir / "dev.log"
-    process = start_python(
-        ["-m", "tools.local", "dev"],
-        env={
-            "PORT": str(port),
-            "DATABASE_URL": f"sqlite:///{workdir / 'dev.db'}",
-            "DEV_STATE_DIR": str(workdir),
-            "LOG_LEVEL": "INFO",
-        },
-        log_path=log_path,
-    )
-    base_url = f"http://127.0.0.1:{port}"
+    dev = start_dev_system(tmp_path_factory.mktemp("live"))
     try:
-        wait_until_ready(f"{base_url}/readyz", process, log_path, timeout=90)
-        yield base_url
+        yield dev.base_url
     finally:
-        code = terminate(process).code
-        assert code == 0, f"make dev exited {code}:\n{tail(log_path)}"
+        code = terminate(dev.process).code
+        assert code == 0, f"make dev exited {code}:\n{tail(dev.log_path)}"
 
 
 @pytest.fixture(scope="session")

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from tools.local.processes import free_port, start_python, tail, wait_until_ready
+from tests.utils.dev_system import start_dev_system
+from tools.local.processes import tail
 
 pytestmark = pytest.mark.slow
 
@@ -47,20 +48,10 @@ def alive(pid: int) -> bool:
     "stop", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP], ids=lambda s: s.name
 )
 def test_every_child_is_gone_after_a_stop_signal(tmp_path: Path, stop: signal.Signals) -> None:
-    port = free_port()
-    log_path = tmp_path / "dev.log"
-    dev = start_python(
-        ["-m", "tools.local", "dev"],
-        env={
-            "PORT": str(port),
-            "DATABASE_URL": f"sqlite:///{tmp_path / 'dev.db'}",
-            "DEV_STATE_DIR": str(tmp_path),
-        },
-        log_path=log_path,
-    )
+    system = start_dev_system(tmp_path)
+    dev, log_path = system.process, system.log_path
+    children = descendants(dev.pid)
     try:
-        wait_until_ready(f"http://127.0.0.1:{port}/readyz", dev, log_path, timeout=90)
-        children = descendants(dev.pid)
         assert len(children) >= 4, f"emulator, api, worker, alerts: {children}"
         os.kill(dev.pid, stop)  # the supervisor only, as a terminal or ECS would
         assert dev.wait(60) == 0, tail(log_path)
@@ -71,5 +62,6 @@ def test_every_child_is_gone_after_a_stop_signal(tmp_path: Path, stop: signal.Si
     finally:
         if dev.poll() is None:
             dev.kill()
-        for pid in descendants(dev.pid):
-            os.kill(pid, signal.SIGKILL)
+        for pid in children:
+            if alive(pid):
+                os.kill(pid, signal.SIGKILL)

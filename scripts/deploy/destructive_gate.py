@@ -25,21 +25,18 @@ an approval by the pull request's own `--author` is refused.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 from typing import Any
 
+from infra.stateful import STATEFUL_TYPES
 from scripts.deploy.errors import DeployError, read_json
 from scripts.deploy.github_actions import annotate, append_summary, run_main, set_output
 from scripts.deploy.plan_json import Plan, ResourceChange, load_plan
-from tools.paths import REPO_ROOT
 
-STATEFUL_MODULE = REPO_ROOT / "platform" / "infra" / "stateful.py"
 DOC = "docs/delivery.md#approving-a-destructive-change"
 
 
@@ -47,17 +44,10 @@ def approval_label(stack: str) -> str:
     return f"allow-destructive:{stack}"
 
 
-@cache
 def stateful_types() -> Mapping[str, str]:
-    """The program's declared list, loaded from its file: `platform/` is not importable as a
-    package (it would shadow the standard library's `platform`), and the list has one home."""
-    spec = importlib.util.spec_from_file_location("shipyard_stateful", STATEFUL_MODULE)
-    if spec is None or spec.loader is None:
-        raise DeployError(f"cannot load {STATEFUL_MODULE}")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    types: Mapping[str, str] = module.STATEFUL_TYPES
-    return types
+    """The program's declared list (platform/infra/stateful.py, its one home; `infra` is
+    installed with the project, and the module needs only the standard library and pulumi)."""
+    return STATEFUL_TYPES
 
 
 def destructive_changes(

@@ -14,6 +14,7 @@ from sqlalchemy import Connection
 
 from service.core.config import get_settings
 from service.core.db import UTCDateTime, make_engine
+from service.migrations.runner import migration_lock
 from service.models import Base
 
 
@@ -47,7 +48,7 @@ def run_from_the_cli() -> None:
         ) from exc
     engine = make_engine(settings.database_url, pool_size=1, max_overflow=0)
     try:
-        with engine.connect() as connection:
+        with engine.connect() as connection, migration_lock(connection):
             run_migrations(connection)
             connection.commit()
     finally:

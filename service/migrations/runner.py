@@ -7,11 +7,13 @@ waits, then finds nothing left to do. SQLite is single-machine and serialises wr
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, text
+from sqlalchemy import Connection, Engine, text
 
 log = logging.getLogger(__name__)
 
@@ -27,24 +29,29 @@ def alembic_config() -> Config:
     return config
 
 
+@contextmanager
+def migration_lock(connection: Connection) -> Iterator[None]:
+    """Held while migrations run, by `python -m service migrate` and by the alembic CLI alike
+    (service/migrations/env.py), so a hand-run `alembic upgrade` never races a deploy's."""
+    postgres = connection.dialect.name == "postgresql"
+    if postgres:
+        log.info("waiting for the migration lock")
+        connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+        connection.commit()
+    try:
+        yield
+    finally:
+        if postgres:
+            connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK_KEY})
+            connection.commit()
+
+
 def upgrade(engine: Engine, revision: str = "head") -> None:
     config = alembic_config()
-    with engine.connect() as connection:
-        postgres = connection.dialect.name == "postgresql"
-        if postgres:
-            log.info("waiting for the migration lock")
-            connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
-            connection.commit()
-        try:
-            config.attributes["connection"] = connection
-            command.upgrade(config, revision)
-            connection.commit()
-        finally:
-            if postgres:
-                connection.execute(
-                    text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK_KEY}
-                )
-                connection.commit()
+    with engine.connect() as connection, migration_lock(connection):
+        config.attributes["connection"] = connection
+        command.upgrade(config, revision)
+        connection.commit()
     log.info("database is at the latest revision", extra={"revision": revision})
 
 

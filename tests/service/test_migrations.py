@@ -6,15 +6,16 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import Connection, create_engine, inspect, text
 
-from service.migrations.runner import alembic_config
+from service.migrations.runner import MIGRATION_LOCK_KEY, alembic_config
 from service.models import Base
 from tests.utils.databases import scratch_postgres_database, skip_or_fail_without_postgres
 from tools.local.processes import start_python, tail
@@ -117,3 +118,56 @@ def test_the_alembic_cli_refuses_to_guess_the_database_without_settings(tmp_path
     assert "invalid settings" in refused.stderr
     assert "environment" in refused.stderr
     assert not database.exists()
+
+
+@pytest.mark.postgres
+def test_a_hand_run_alembic_upgrade_waits_for_the_migration_lock() -> None:
+    """`alembic upgrade` by hand takes the lock `python -m service migrate` takes, so it cannot
+    race a deploy's migration: while another session holds the lock, it waits on it."""
+    skip_or_fail_without_postgres()
+    with scratch_postgres_database("shipyard_lock") as url:
+        engine = create_engine(url)
+        try:
+            with engine.connect() as holder:
+                holder.execute(text("SELECT pg_advisory_lock(:k)"), {"k": MIGRATION_LOCK_KEY})
+                cli = subprocess.Popen(
+                    [str(Path(sys.executable).parent / "alembic"), "upgrade", "head"],
+                    cwd=REPO_ROOT,
+                    env={
+                        "PATH": os.environ.get("PATH", ""),
+                        "ENVIRONMENT": "local",
+                        "DATABASE_URL": url,
+                    },
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.STDOUT,
+                )
+                try:
+                    waiting = _wait_for_a_waiting_advisory_lock(holder, cli)
+                    assert waiting, "the CLI never asked for the migration lock"
+                    assert "alembic_version" not in inspect(engine).get_table_names()
+                    holder.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": MIGRATION_LOCK_KEY})
+                    holder.commit()
+                    output = cli.communicate(timeout=120)[0].decode()
+                    assert cli.returncode == 0, output
+                finally:
+                    if cli.poll() is None:
+                        cli.kill()
+            assert "alembic_version" in inspect(engine).get_table_names()
+        finally:
+            engine.dispose()
+
+
+def _wait_for_a_waiting_advisory_lock(
+    holder: Connection, cli: subprocess.Popen[bytes], timeout: float = 60
+) -> bool:
+    """True once another session waits for an advisory lock (pg_locks, not granted)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and cli.poll() is None:
+        waiting = holder.execute(
+            text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")
+        ).scalar_one()
+        holder.commit()
+        if waiting:
+            return True
+        time.sleep(0.1)
+    return False

@@ -17,30 +17,24 @@ import pytest
 from packaging.requirements import Requirement
 
 from tests.delivery.support import REPO_ROOT
-from tests.delivery.test_product_boundary import _normalise
+from tests.utils.pins import normalise, pins, read_lock
 
 PYPROJECT = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text(encoding="utf-8"))
-RUNTIME = (REPO_ROOT / "requirements" / "runtime.txt").read_text(encoding="utf-8")
-DEV = (REPO_ROOT / "requirements" / "dev.txt").read_text(encoding="utf-8")
+RUNTIME = read_lock("runtime")
+DEV = read_lock("dev")
 
-_PIN = re.compile(r"^([A-Za-z0-9_.\-]+)==(\S+)", re.MULTILINE)
 _HASHED_PIN = re.compile(r"^([A-Za-z0-9_.\-]+)==\S+ \\\n\s+--hash=sha256:", re.MULTILINE)
 
 
-def pins(lock: str) -> dict[str, str]:
-    """Normalised distribution name -> pinned version."""
-    return {_normalise(name): version for name, version in _PIN.findall(lock)}
-
-
 def unhashed(lock: str) -> set[str]:
-    return set(pins(lock)) - {_normalise(name) for name in _HASHED_PIN.findall(lock)}
+    return set(pins(lock)) - {normalise(name) for name in _HASHED_PIN.findall(lock)}
 
 
 def declared(*groups: str) -> set[str]:
     requirements = list(PYPROJECT["project"]["dependencies"])
     for group in groups:
         requirements += PYPROJECT["dependency-groups"][group]
-    return {_normalise(Requirement(r).name) for r in requirements}
+    return {normalise(Requirement(r).name) for r in requirements}
 
 
 def disagreements(runtime: str, dev: str) -> dict[str, tuple[str, str]]:
@@ -86,7 +80,7 @@ def test_no_download_or_index_address_is_committed() -> None:
 
 def test_the_build_backend_is_pinned_for_the_editable_install() -> None:
     # `make install` builds the project without isolation: the backend must come from dev.txt.
-    backends = {_normalise(Requirement(r).name) for r in PYPROJECT["build-system"]["requires"]}
+    backends = {normalise(Requirement(r).name) for r in PYPROJECT["build-system"]["requires"]}
     assert backends <= declared("dev")
 
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import ast
 import importlib.metadata
-import re
 import sys
 
 import pytest
@@ -24,6 +23,7 @@ from tests.delivery.test_dockerfile import (
     _repository_files,
     _sent_to_builder,
 )
+from tests.utils.pins import normalise, pins, read_lock
 
 OUR_OTHER_PACKAGES = {"tools", "tests", "scripts", "infra", "shipyard_policies"}
 
@@ -53,22 +53,13 @@ def _executed_nodes(tree: ast.AST) -> list[ast.AST]:
     return nodes
 
 
-def _pinned(path: str) -> set[str]:
-    text = (REPO_ROOT / path).read_text()
-    return {_normalise(m) for m in re.findall(r"^([A-Za-z0-9_.\-]+)==", text, re.MULTILINE)}
-
-
-def _normalise(distribution: str) -> str:
-    return re.sub(r"[-_.]+", "-", distribution).lower()
-
-
 def _development_only_modules() -> set[str]:
     """Import names that come only from distributions the image does not install."""
-    development_only = _pinned("requirements/dev.txt") - _pinned("requirements/runtime.txt")
-    runtime = _pinned("requirements/runtime.txt")
+    runtime = set(pins(read_lock("runtime")))
+    development_only = set(pins(read_lock("dev"))) - runtime
     modules = set()
     for module, distributions in importlib.metadata.packages_distributions().items():
-        owners = {_normalise(d) for d in distributions}
+        owners = {normalise(d) for d in distributions}
         if owners & development_only and not owners & runtime:
             modules.add(module)
     return modules

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.utils.process_table import alive
 from tools.local.processes import (
     STOP_SIGNALS,
     free_port,
@@ -94,18 +95,9 @@ def test_kill_reaches_the_whole_process_group(tmp_path: Path) -> None:
     grandchild = int(pid_file.read_text())
     assert kill(process).killed
     deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and _alive(grandchild):
+    while time.monotonic() < deadline and alive(grandchild):
         time.sleep(0.05)
-    assert not _alive(grandchild)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    status = Path(f"/proc/{pid}/stat").read_text().split()[2]
-    return status != "Z"  # a zombie waiting for init to reap it is dead
+    assert not alive(grandchild)
 
 
 def test_a_process_that_exits_while_awaited_fails_at_once_with_its_log(tmp_path: Path) -> None:

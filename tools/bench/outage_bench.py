@@ -22,11 +22,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from tools.local.databases import admin_url
 from tools.paths import REPO_ROOT
 
 DRILL = "tests/e2e/test_database_outage.py"
-# The shared server is only used for the test session's own checks; the drill owns its cluster.
-DEFAULT_TEST_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
 
 @dataclass(frozen=True)
@@ -50,7 +49,8 @@ def run_drill(outage_seconds: float, *, workdir: Path, log: Callable[[str], None
         **os.environ,
         "DB_OUTAGE_SECONDS": str(outage_seconds),
         "DB_OUTAGE_REPORT": str(report),
-        "TEST_POSTGRES_URL": os.environ.get("TEST_POSTGRES_URL", DEFAULT_TEST_POSTGRES_URL),
+        # The shared server only answers the test session's own checks; the drill owns a cluster.
+        "TEST_POSTGRES_URL": admin_url(),
         "REQUIRE_POSTGRES": "1",  # a drill that skips must say so, not pass silently
     }
     command = [sys.executable, "-m", "pytest", "-q", "-s", "-p", "no:cacheprovider", DRILL]

@@ -16,6 +16,17 @@ deploy of that stack (labels of the pull request that was merged into the deploy
     python -m scripts.deploy.destructive_gate --stack prod --plan plan-prod.json \\
         --commit-pulls pulls.json --commit "$GITHUB_SHA"
 
+A deploy, or a merge group, may contain several pull requests (a merge queue merges up to five
+together). The gate cannot tell which of them caused a replacement: the plan is the sum of all of
+them. So the rule is: **a destructive change in a group is approved only when every pull request
+in the group carries the stack's label, each added by someone other than that pull request's
+author, and every commit of the group belongs to one of them** (`--group`, written by
+scripts/deploy/pull_group.py). One pull request's label never approves another's change; a
+harmless pull request queued beside an approved destructive one fails the group, and the queue
+retries it without the other (docs/delivery.md, *Approving a destructive change*).
+
+    python -m scripts.deploy.destructive_gate --stack prod --plan plan-prod.json --group group.json
+
 Step outputs: `destructive` (true/false), `approved` (true/false), `urns` (one per line: what an
 approved deploy must `pulumi state unprotect` first, since prod protects these resources), and
 with `--label-events` (the pull request's timeline) `approved_by`: who added the label and when;
@@ -36,6 +47,7 @@ from infra.stateful import STATEFUL_TYPES
 from scripts.deploy.errors import DeployError, read_json
 from scripts.deploy.github_actions import annotate, append_summary, run_main, set_output
 from scripts.deploy.plan_json import Plan, ResourceChange, load_plan
+from scripts.deploy.pull_group import PullGroup, load_group
 
 DOC = "docs/delivery.md#approving-a-destructive-change"
 
@@ -243,6 +255,26 @@ def labels_of_merged_pull(pulls: Any, commit: str) -> tuple[frozenset[str], str]
     return _label_names(pull), f"pull request #{pull.get('number')} (merged as {commit[:12]})"
 
 
+def labels_of_group(group: PullGroup, stack: str) -> tuple[frozenset[str], str]:
+    """(labels, where they came from): the stack's label counts only when every pull request of
+    the group carries it and no commit of the group lies outside them."""
+    label = approval_label(stack)
+    if not group.pulls and not group.unattributed:
+        return frozenset(), f"no pull request ({group.describe()})"
+    lacking = [f"#{pull.number}" for pull in group.pulls if label not in pull.labels]
+    problems = []
+    if lacking:
+        problems.append(f"{', '.join(lacking)} lack `{label}`")
+    if group.unattributed:
+        problems.append(
+            f"commit(s) {', '.join(sha[:12] for sha in group.unattributed)} came from no pull "
+            "request, so nobody can approve what they change"
+        )
+    if problems:
+        return frozenset(), f"{group.describe()}: " + "; ".join(problems)
+    return frozenset({label}), f"{group.describe()}: every one carries `{label}`"
+
+
 @dataclass(frozen=True)
 class Approval:
     """Who added the approving label and when: the record on the pull request's timeline."""
@@ -301,6 +333,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--labels", help="the pull request's labels (JSON array or a,b,c)")
     source.add_argument(
+        "--group",
+        type=Path,
+        help="every pull request of a deploy or merge group (python -m scripts.deploy.pull_group)",
+    )
+    source.add_argument(
         "--commit-pulls",
         type=Path,
         help="`gh api repos/OWNER/REPO/commits/SHA/pulls` output (deploys: needs --commit)",
@@ -316,7 +353,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     def body() -> int:
-        if args.commit_pulls is not None:
+        group = load_group(args.group) if args.group is not None else None
+        if group is not None:
+            labels, origin = labels_of_group(group, args.stack)
+        elif args.commit_pulls is not None:
             if not args.commit:
                 raise DeployError("--commit-pulls needs --commit <the deployed commit's SHA>")
             pulls = read_json(
@@ -334,8 +374,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         if block:
             append_summary(f"{block}\n\nLabels read from {origin}.")
         if not verdict.allowed:
-            raise DeployError(verdict.message)
-        if verdict.destructive and args.label_events is not None:
+            where = f" Pull requests: {origin}." if group is not None else ""
+            raise DeployError(verdict.message + where)
+        if verdict.destructive and group is not None:
+            records = []
+            for pull in group.pulls:
+                try:
+                    record = check_approver(
+                        approval_record(list(pull.label_events), verdict.label),
+                        label=verdict.label,
+                        author=pull.author,
+                    )
+                except DeployError as refused:
+                    raise DeployError(f"pull request #{pull.number}: {refused}") from None
+                records.append(f"#{pull.number} {record}")
+            set_output("approved_by", "; ".join(records))
+            append_summary(f"Destructive changes in `{args.stack}`: " + "; ".join(records) + ".")
+        elif verdict.destructive and args.label_events is not None:
             events = read_json(args.label_events, made_by="gh api repos/OWNER/REPO/issues/N/events")
             record = check_approver(
                 approval_record(events, verdict.label), label=verdict.label, author=args.author

@@ -1,9 +1,11 @@
 """The `previews` check: green when the previews passed, or when the gate skipped all of them.
 
-A required check must have a name that appears for every event. The matrix job `preview` cannot
-be it: skipped by its job-level `if` (forks, Dependabot), GitHub reports one check named
-`preview (${{ matrix.stack }})`, never `preview (staging)`. This job always runs, reads the
-results of the jobs it needs (`toJSON(needs)` in NEEDS) and decides.
+A required check must have a name that appears for every event. The matrix preview jobs cannot
+be it: skipped by a job-level `if` (forks, Dependabot, and each event skips the other's job:
+`preview` runs for pull requests, `queue-preview` in the merge queue), GitHub reports one check
+named with the unexpanded matrix, never `preview (staging)`. This job runs unless the run was
+cancelled, reads the results of the jobs it needs (`toJSON(needs)` in NEEDS) and decides: every
+job other than `checks` and `gate` is a preview job.
 
 Standard library only: it runs on the runner's own Python, without the project's setup.
 """
@@ -19,24 +21,35 @@ from typing import Any
 from scripts.deploy.errors import DeployError
 from scripts.deploy.github_actions import append_summary, run_main
 
+# A preview job of the other event is skipped by its own `if`; that is not a failure.
+_PASSING = frozenset({"success", "skipped"})
+
 
 def verdict(needs: Mapping[str, Any]) -> str:
     """Why the previews passed; raises DeployError saying which job did not."""
     try:
-        results = {job: str(needs[job]["result"]) for job in ("checks", "gate", "preview")}
+        results = {job: str(needs[job]["result"]) for job in needs}
         gate_says_run = (needs["gate"].get("outputs") or {}).get("run") == "true"
-    except (KeyError, TypeError) as missing:
+        prerequisites = {job: results[job] for job in ("checks", "gate")}
+    except (KeyError, TypeError, AttributeError) as missing:
         raise DeployError(
-            f"NEEDS lacks {missing}: the job must need checks, gate and preview"
+            f"NEEDS lacks {missing}: the job must need checks, gate and the preview jobs"
         ) from None
-    if results["checks"] != "success" or results["gate"] != "success":
-        raise DeployError(f"checks or the gate did not succeed: {results}")
+    previews = {job: result for job, result in results.items() if job not in prerequisites}
+    if not previews:
+        raise DeployError("NEEDS names no preview job: the job must need them")
+    if set(prerequisites.values()) != {"success"}:
+        raise DeployError(f"checks or the gate did not succeed: {prerequisites}")
     if gate_says_run:
-        if results["preview"] != "success":
-            raise DeployError(f"a stack preview did not succeed ({results['preview']}): see it")
+        failed = {job: result for job, result in previews.items() if result not in _PASSING}
+        if failed:
+            raise DeployError(f"a stack preview did not succeed ({failed}): see it")
+        if "success" not in previews.values():
+            raise DeployError(f"the gate asked for previews but none ran: {previews}")
         return "every stack's preview passed"
-    if results["preview"] != "skipped":
-        raise DeployError(f"the gate skipped previews but preview is {results['preview']}")
+    ran = {job: result for job, result in previews.items() if result != "skipped"}
+    if ran:
+        raise DeployError(f"the gate skipped previews but these did not skip: {ran}")
     return "previews skipped by the gate (fork, Dependabot or unwired repository)"
 
 

@@ -188,6 +188,18 @@ def _matrix_rows(job: Mapping[str, Any]) -> list[dict[str, Any]]:
     return rows + [dict(row) for row in include] if include else rows
 
 
+_EVENT_CONDITION = re.compile(r"github\.event_name\s*==\s*'(?P<event>\w+)'")
+
+
+def _runs_for(job: Mapping[str, Any], event: Event) -> bool:
+    """False when the job's `if` requires another event (`github.event_name == 'x' && ...`)."""
+    condition = str(job.get("if") or "")
+    required = {m["event"] for m in _EVENT_CONDITION.finditer(condition)}
+    if not required or "||" in condition:
+        return True  # no event condition, or one this reader does not narrow: assume it runs
+    return event.name in required
+
+
 def _has_id_token(job: Mapping[str, Any]) -> bool:
     permissions = job.get("permissions")
     return isinstance(permissions, Mapping) and permissions.get("id-token") == "write"
@@ -220,6 +232,8 @@ def _jobs(
     caller_token: bool,
 ) -> Iterator[Assumption]:
     for job_id, job in (workflow.get("jobs") or {}).items():
+        if not _runs_for(job, event):
+            continue
         for row in _matrix_rows(job):
             job_scope = {**scope, "matrix": row}
             title = prefix + _job_name(job_id, job, job_scope)

@@ -112,8 +112,11 @@ def test_top_level_permissions_grant_nothing_and_every_job_declares_its_own(name
         assert job["permissions"].get("contents") == "read", f"{name}/{job_id}"
 
 
+CALLED_WITH_AWS = ("deploy-stack.yml", "preview-stack.yml")
+
+
 def _assumes_aws(job: dict[str, Any]) -> bool:
-    if job.get("uses", "").endswith("deploy-stack.yml"):
+    if job.get("uses", "").endswith(CALLED_WITH_AWS):
         return True
     return any("configure-aws-credentials" in step.get("uses", "") for step in _steps(job))
 
@@ -129,14 +132,21 @@ def test_id_token_write_only_where_aws_is_assumed(name):
         assert extra == set(), f"{name}/{job_id} asks for {extra}"
 
 
-def test_only_the_preview_job_may_write_pull_request_comments():
+def test_only_the_preview_jobs_may_write_pull_request_comments():
     writers = [
         (name, job_id)
         for name in ALL_WORKFLOWS
         for job_id, job in _jobs(name).items()
         if job["permissions"].get("pull-requests") == "write"
     ]
-    assert writers == [("pull-request.yml", "preview")]
+    assert writers == [
+        ("preview-stack.yml", "preview"),
+        ("pull-request.yml", "preview"),
+        ("pull-request.yml", "queue-preview"),
+    ]
+    # The called job posts only on pull requests (the merge queue has no PR to comment on).
+    preview = _jobs("preview-stack.yml")["preview"]
+    assert "github.event_name == 'pull_request'" in _step(preview, "upsert_pr_comment")["if"]
 
 
 def test_run_scripts_never_interpolate_expressions():
@@ -189,23 +199,39 @@ def test_python_and_pulumi_versions_are_pinned_once_and_agree_with_the_rest_of_t
 # --- pull requests --------------------------------------------------------------------------
 
 
-def test_pull_requests_and_the_merge_queue_run_checks_then_previews_of_both_stacks():
+def test_pull_requests_preview_staging_and_the_merge_queue_previews_every_stack():
     workflow = load_workflow("pull-request.yml")
     assert set(workflow["on"]) == {"pull_request", "merge_group"}
     jobs = workflow["jobs"]
     assert jobs["checks"]["uses"] == "$/.github/workflows/checks.yml"
-    preview = jobs["preview"]
-    assert set(preview["needs"]) == {"checks", "gate"}
-    assert preview["if"] == "needs.gate.outputs.run == 'true'"  # a skip, not a failure
-    assert [row["stack"] for row in preview["strategy"]["matrix"]["include"]] == ["staging", "prod"]
-    assert preview["strategy"]["fail-fast"] is False
+    pull, queue = jobs["preview"], jobs["queue-preview"]
+    for job, event in ((pull, "pull_request"), (queue, "merge_group")):
+        assert job["uses"] == "$/.github/workflows/preview-stack.yml"
+        assert set(job["needs"]) == {"checks", "gate"}
+        # a skip, not a failure; and only for its own event
+        assert job["if"] == f"github.event_name == '{event}' && needs.gate.outputs.run == 'true'"
+        assert job["strategy"]["fail-fast"] is False
+    # Contract C2: unreviewed code (a pull request runs its branch's workflow file) previews
+    # staging only, with the preview role; reviewed code in the queue every stack, plan role.
+    assert pull["strategy"]["matrix"]["include"] == [
+        {
+            "stack": "staging",
+            "role": "${{ vars.AWS_PREVIEW_ROLE_ARN_STAGING }}",
+            "backend": "${{ vars.PULUMI_BACKEND_URL_STAGING }}",
+        }
+    ]
+    assert [row["stack"] for row in queue["strategy"]["matrix"]["include"]] == ["staging", "prod"]
+    for row in queue["strategy"]["matrix"]["include"]:
+        assert row["role"] == f"${{{{ vars.AWS_PLAN_ROLE_ARN_{row['stack'].upper()} }}}}"
+    assert "PREVIEW_ROLE_ARN_PROD" not in (WORKFLOWS / "pull-request.yml").read_text()
     assert workflow["concurrency"]["cancel-in-progress"] is True
-    # The aggregate the ruleset requires: always runs, never a matrix, needs every preview job.
+    # The aggregate the ruleset requires: runs unless cancelled, never a matrix, needs every
+    # preview job (issue 21, item 7: `!cancelled()`, not `always()`).
     previews = jobs["previews"]
     assert previews["name"] == "previews"
-    assert previews["if"] == "${{ always() }}"
+    assert previews["if"] == "${{ !cancelled() }}"
     assert "strategy" not in previews
-    assert set(previews["needs"]) == {"checks", "gate", "preview"}
+    assert set(previews["needs"]) == {"checks", "gate", "preview", "queue-preview"}
     assert "summarise_previews" in _steps(previews)[_step_index(previews, "summarise")]["run"]
 
 
@@ -220,17 +246,17 @@ def _check_names(name: str) -> set[str]:
     names: set[str] = set()
     for job_id, job in _jobs(name).items():
         title = job.get("name", job_id)
-        if "uses" in job:
-            called = job["uses"].rsplit("/", 1)[-1]
-            names |= {f"{title} / {n}" for n in _check_names(called)}
-            continue
         include = (job.get("strategy") or {}).get("matrix", {}).get("include")
-        if include and job.get("if") not in (None, "${{ always() }}"):
-            names.add(title)  # skipped: `preview (${{ matrix.stack }})`, never expanded
+        if include and job.get("if") not in (None, "${{ always() }}", "${{ !cancelled() }}"):
+            titles = {title}  # skipped: `preview (${{ matrix.stack }})`, never expanded
         elif include:
-            names |= {_expand_matrix(title, row) for row in include}
+            titles = {_expand_matrix(title, row) for row in include}
         else:
-            names.add(title)
+            titles = {title}
+        if "uses" in job:
+            called = _check_names(job["uses"].rsplit("/", 1)[-1])
+            titles = {f"{t} / {n}" for t in titles for n in called}
+        names |= titles
     return names
 
 
@@ -241,8 +267,8 @@ def test_every_required_check_is_reported_for_pull_requests_and_the_merge_queue(
     for check in REQUIRED_CHECKS:
         assert check in reported, f"required check {check!r} never appears; reported: {reported}"
     # Control: the per-stack names the old ruleset required are not among them.
-    assert "preview (staging)" not in reported
-    assert "preview (${{ matrix.stack }})" in reported
+    assert not any(name.startswith("preview (staging)") for name in reported)
+    assert any(name.startswith("preview (${{ matrix.stack }})") for name in reported)
 
 
 def test_the_previews_verdict_passes_skipped_forks_and_fails_a_failed_preview():
@@ -250,13 +276,19 @@ def test_the_previews_verdict_passes_skipped_forks_and_fails_a_failed_preview():
         "checks": {"result": "success"},
         "gate": {"result": "success", "outputs": {"run": "true"}},
     }
-    assert "passed" in verdict({**ran, "preview": {"result": "success"}})
+    pull = {"preview": {"result": "success"}, "queue-preview": {"result": "skipped"}}
+    assert "passed" in verdict({**ran, **pull})
+    queue = {"preview": {"result": "skipped"}, "queue-preview": {"result": "success"}}
+    assert "passed" in verdict({**ran, **queue})
     with pytest.raises(DeployError, match="failure"):
-        verdict({**ran, "preview": {"result": "failure"}})
+        verdict({**ran, **pull, "preview": {"result": "failure"}})
+    with pytest.raises(DeployError, match="none ran"):
+        verdict({**ran, "preview": {"result": "skipped"}, "queue-preview": {"result": "skipped"}})
     skipped = {**ran, "gate": {"result": "success", "outputs": {"run": "false"}}}
-    assert "skipped" in verdict({**skipped, "preview": {"result": "skipped"}})
+    both_skipped = {"preview": {"result": "skipped"}, "queue-preview": {"result": "skipped"}}
+    assert "skipped" in verdict({**skipped, **both_skipped})
     with pytest.raises(DeployError, match="checks"):
-        verdict({**skipped, "checks": {"result": "failure"}, "preview": {"result": "skipped"}})
+        verdict({**skipped, "checks": {"result": "failure"}, **both_skipped})
 
 
 def test_checks_run_lint_types_and_make_test_against_postgresql():
@@ -273,7 +305,7 @@ def test_checks_run_lint_types_and_make_test_against_postgresql():
 
 
 def test_preview_uses_the_policy_pack_and_comments_even_when_it_fails():
-    preview = _jobs("pull-request.yml")["preview"]
+    preview = _jobs("preview-stack.yml")["preview"]
     run = _steps(preview)[_step_index(preview, "pulumi preview")]["run"]
     for flag in ("--diff", "--policy-pack policy", '--stack "$STACK"', "--non-interactive"):
         assert flag in run
@@ -288,17 +320,35 @@ def test_preview_uses_the_policy_pack_and_comments_even_when_it_fails():
     )
 
 
-def test_preview_assumes_the_read_only_role():
-    # Which role each job reaches is proven in tests/trust; here: the variables' names.
-    for name, job_id in [("pull-request.yml", "preview"), ("drift.yml", "drift")]:
-        job = _jobs(name)[job_id]
-        step = _steps(job)[_step_index(job, "configure-aws-credentials")]
-        assert step["with"]["role-to-assume"] == "${{ matrix.role }}", f"{name}/{job_id}"
-        for row in job["strategy"]["matrix"]["include"]:
-            assert row["role"] == f"${{{{ vars.AWS_PREVIEW_ROLE_ARN_{row['stack'].upper()} }}}}"
+def test_each_job_assumes_the_role_contract_c2_gives_it():
+    # Which role each variable names, and which subject it trusts, is proven in tests/trust.
+    preview = _jobs("preview-stack.yml")["preview"]
+    assert _step(preview, "configure-aws-credentials")["with"]["role-to-assume"] == (
+        "${{ inputs.role_arn }}"
+    )
+    drift = _jobs("drift.yml")["drift"]
+    assert _step(drift, "configure-aws-credentials")["with"]["role-to-assume"] == (
+        "${{ matrix.role }}"
+    )
+    for row in drift["strategy"]["matrix"]["include"]:
+        assert row["role"] == f"${{{{ vars.AWS_PLAN_ROLE_ARN_{row['stack'].upper()} }}}}"
     resolve = _jobs("rollback.yml")["resolve"]
-    step = _steps(resolve)[_step_index(resolve, "configure-aws-credentials")]
-    assert "vars.AWS_PREVIEW_ROLE_ARN_PROD" in step["with"]["role-to-assume"]
+    role = _step(resolve, "configure-aws-credentials")["with"]["role-to-assume"]
+    assert "vars.AWS_PLAN_ROLE_ARN_PROD" in role and "PREVIEW" not in role
+    plan = _jobs("deploy-stack.yml")["plan"]
+    assert _step(plan, "configure-aws-credentials")["with"]["role-to-assume"] == (
+        "${{ inputs.plan_role_arn }}"
+    )
+    for name in ("deploy.yml", "rollback.yml"):
+        for job in _jobs(name).values():
+            if job.get("uses", "").endswith("deploy-stack.yml"):
+                assert "AWS_PLAN_ROLE_ARN_" in job["with"]["plan_role_arn"], name
+    # The plan that is applied is made by the deploy role, in the environment's job.
+    deploy = _jobs("deploy-stack.yml")["deploy"]
+    assert _step(deploy, "configure-aws-credentials")["with"]["role-to-assume"] == (
+        "${{ vars.AWS_DEPLOY_ROLE_ARN }}"
+    )
+    assert _step_index(deploy, "configure-aws-credentials") < _step_index(deploy, "--save-plan")
 
 
 @pytest.mark.parametrize("name", ALL_WORKFLOWS)
@@ -354,39 +404,55 @@ def test_the_image_is_pushed_once_and_addressed_by_digest():
     assert image["outputs"]["image_ref"] == "${{ steps.ref.outputs.image_ref }}"
 
 
-def test_the_plan_is_saved_and_shown_before_approval_and_applied_as_approved():
+def test_the_preview_is_shown_before_approval_and_the_artifact_carries_no_plan():
     jobs = load_workflow("deploy-stack.yml")["jobs"]
     plan, deploy = jobs["plan"], jobs["deploy"]
     assert "environment" not in plan  # it runs before the reviewers are asked
     assert deploy["needs"] == "plan"
     order = [
+        _step_index(plan, "scripts.deploy.secrets_provider"),
+        _step_index(plan, "state_identity record"),
         _step_index(plan, "pulumi config set"),
-        _step_index(plan, "--save-plan"),
+        _step_index(plan, "pulumi preview"),
         _step_index(plan, "render_preview_comment"),
         _step_index(plan, "plan_manifest write"),
         _step_index(plan, "upload-artifact"),
     ]
     assert order == sorted(order)
-    saved = _steps(plan)[_step_index(plan, "--save-plan")]["run"]
-    assert "--policy-pack policy" in saved
-    assert "--summary" in _steps(plan)[_step_index(plan, "render_preview_comment")]["run"]
+    preview = _step(plan, "pulumi preview")["run"]
+    assert "--policy-pack policy" in preview
+    # Issue 22, item 5: no plan leaves a job; the artifact holds steps as data, the state's
+    # identity and the manifest (tests/delivery/test_plan_manifest.py reads its bytes).
+    assert "--save-plan" not in preview
+    upload = _step(plan, "upload-artifact")["with"]
+    assert upload["path"] == "${{ runner.temp }}/approved"
+    for step in _steps(plan):
+        assert "approved/plan.json" not in step.get("run", "")
+    assert "--summary" in _step(plan, "render_preview_comment")["run"]
 
 
 def test_a_stack_deploy_migrates_then_applies_the_plan_then_verifies_then_smoke_tests():
     job = load_workflow("deploy-stack.yml")["jobs"]["deploy"]
     order = [
+        _step_index(job, "scripts.deploy.secrets_provider"),
+        _step_index(job, "configure-aws-credentials"),
+        _step_index(job, "scripts.preflight"),
         _step_index(job, "download-artifact"),
         _step_index(job, "plan_manifest check"),
+        _step_index(job, "state_identity check"),
+        _step_index(job, "--save-plan"),
+        _step_index(job, "plan_manifest match"),
+        _step_index(job, GATE),
         _step_index(job, "scripts.deploy.run_migration"),
         _step_index(job, "pulumi up"),
         _step_index(job, "scripts.deploy.verify_rollout"),
         _step_index(job, "scripts.deploy.smoke"),
     ]
     assert order == sorted(order)
-    up = _steps(job)[_step_index(job, "pulumi up")]["run"]
+    up = _step(job, "pulumi up")["run"]
     for flag in ("--plan", "--policy-pack policy", "--yes"):
         assert flag in up
-    assert "--image" in _steps(job)[_step_index(job, "scripts.deploy.verify_rollout")]["run"]
+    assert "--image" in _step(job, "scripts.deploy.verify_rollout")["run"]
     # Every `pulumi up` anywhere enforces the policy pack, and none is targeted (item 10).
     for name in ALL_WORKFLOWS:
         for _, job_ in _jobs(name).items():
@@ -396,15 +462,138 @@ def test_a_stack_deploy_migrates_then_applies_the_plan_then_verifies_then_smoke_
                 assert "--target" not in step.get("run", ""), name
 
 
-def test_stack_deploys_are_serialised_per_stack_and_never_cancelled():
+def test_preflight_runs_its_aws_half_after_python_and_credentials_before_pulumi():
+    # Contract C3.
     job = load_workflow("deploy-stack.yml")["jobs"]["deploy"]
-    assert job["concurrency"] == {
-        "group": "deploy-${{ inputs.stack }}",
-        "cancel-in-progress": False,
+    step = _step(job, "scripts.preflight")
+    assert step["run"] == '.venv/bin/python -m scripts.preflight --stack "$STACK" --only aws'
+    first_pulumi = min(
+        index for index, s in enumerate(_steps(job)) if "pulumi " in s.get("run", "")
+    )
+    assert _step_index(job, SETUP) < _step_index(job, "configure-aws-credentials")
+    assert _step_index(job, "configure-aws-credentials") < _step_index(job, "scripts.preflight")
+    assert _step_index(job, "scripts.preflight") < first_pulumi
+
+
+SETUP = "$/.github/actions/setup"
+
+
+def _runs_pulumi(step: dict[str, Any]) -> bool:
+    return re.search(r"(^|\s|\()pulumi (preview|up|refresh|stack|config)", step.get("run", "")) is not None
+
+
+def test_every_job_checks_the_stack_files_secrets_provider_before_any_pulumi_command():
+    # Issue 22, item 6: without `secretsprovider:`/`encryptedkey:` Pulumi falls back to a
+    # passphrase and fails with its own message; ours names the guide step.
+    for name in ALL_WORKFLOWS:
+        for job_id, job in _jobs(name).items():
+            pulumi = [i for i, step in enumerate(_steps(job)) if _runs_pulumi(step)]
+            if not pulumi:
+                continue
+            check = _step_index(job, "scripts.deploy.secrets_provider")
+            assert check < min(pulumi), f"{name}/{job_id}"
+            assert _step_index(job, SETUP) < check, f"{name}/{job_id}"
+
+
+def test_no_skip_preview_anywhere_and_plans_are_experimental_on_purpose():
+    # Issue 22, item 4: with --skip-preview, `up --plan` finds a violation only part-way.
+    for name in ALL_WORKFLOWS:
+        assert "--skip-preview" not in (WORKFLOWS / name).read_text(), name
+    job = load_workflow("deploy-stack.yml")["jobs"]["deploy"]
+    for fragment in ("--save-plan", "pulumi up"):
+        assert _step(job, fragment)["env"]["PULUMI_EXPERIMENTAL"] == "true", fragment
+
+
+def test_a_stale_state_is_refused_before_the_plan_and_again_before_up():
+    job = load_workflow("deploy-stack.yml")["jobs"]["deploy"]
+    recorded = '--recorded "$RUNNER_TEMP/approved/state.json"'
+    checks = [i for i, s in enumerate(_steps(job)) if "state_identity check" in s.get("run", "")]
+    assert len(checks) == 2
+    assert checks[0] < _step_index(job, "--save-plan")
+    up_step = _step(job, "pulumi up")
+    assert up_step is _steps(job)[checks[1]], "checked in the step that runs up, just before it"
+    assert up_step["run"].index("state_identity check") < up_step["run"].index("pulumi up")
+    assert all(recorded in _steps(job)[i]["run"] for i in checks)
+    plan = load_workflow("deploy-stack.yml")["jobs"]["plan"]
+    assert "pulumi stack export" in _step(plan, "state_identity record")["run"]
+    assert _step_index(plan, "state_identity record") < _step_index(plan, "pulumi preview")
+
+
+# GitHub docs, "Control the concurrency of workflows and jobs" (docs.github.com/en/actions/
+# how-tos/write-workflows/choose-when-workflows-run/control-workflow-concurrency, read 2026-12-07)
+# and the changelog of 2026-05-07 ("GitHub Actions concurrency groups now allow larger queues"):
+# by default (`queue: single`) a newly queued job or run cancels the *pending* one of its group;
+# `queue: max` keeps up to 100 pending, in order; `queue: max` with `cancel-in-progress: true` is
+# a validation error. A job waiting for an environment's approval is pending.
+LOCK = {"cancel-in-progress": False, "queue": "max"}
+
+
+def _stack_lock_holders() -> list[tuple[str, str, dict[str, Any]]]:
+    return [
+        (name, job_id, job)
+        for name in ALL_WORKFLOWS
+        for job_id, job in _jobs(name).items()
+        if job.get("uses", "").endswith("deploy-stack.yml")
+    ]
+
+
+def _group(owner: dict[str, Any]) -> str | None:
+    concurrency = owner.get("concurrency")
+    return concurrency.get("group") if isinstance(concurrency, dict) else concurrency
+
+
+def test_each_stack_deploy_runs_under_its_lock_which_queues_and_never_cancels():
+    holders = _stack_lock_holders()
+    assert {(name, job_id) for name, job_id, _ in holders} == {
+        ("deploy.yml", "staging"),
+        ("deploy.yml", "production"),
+        ("rollback.yml", "rollback"),
     }
-    assert job["environment"]["name"] == "${{ inputs.environment }}"
-    step = _steps(job)[_step_index(job, "configure-aws-credentials")]
-    assert step["with"]["role-to-assume"] == "${{ vars.AWS_DEPLOY_ROLE_ARN }}"
+    for name, job_id, job in holders:
+        stack = job["with"]["stack"]
+        expected = f"deploy-{stack}" if "${{" not in stack else "deploy-${{ inputs.stack }}"
+        assert job["concurrency"] == {"group": expected, **LOCK}, f"{name}/{job_id}"
+    # The called workflow takes no group of the same name (it would wait for its caller).
+    called = load_workflow("deploy-stack.yml")
+    assert "concurrency" not in called
+    assert all("concurrency" not in job for job in called["jobs"].values())
+    deploy = called["jobs"]["deploy"]
+    assert deploy["environment"]["name"] == "${{ inputs.environment }}"
+
+
+def _groups_and_queues() -> list[tuple[str, str, str, dict[str, Any]]]:
+    found = []
+    for name in ALL_WORKFLOWS:
+        workflow = load_workflow(name)
+        if _group(workflow):
+            found.append((name, "(workflow)", str(_group(workflow)), workflow["concurrency"]))
+        for job_id, job in workflow["jobs"].items():
+            if _group(job):
+                found.append((name, job_id, str(_group(job)), job["concurrency"]))
+    return found
+
+
+def test_nothing_can_cancel_a_pending_deploy():
+    # Whoever joins a stack's deploy group must queue (`queue: max`) and never cancel; drift,
+    # the previews and everything else stay out of it (issue 21, item 5).
+    for name, job_id, group, concurrency in _groups_and_queues():
+        if group.startswith("deploy-${{ matrix") or group.startswith("deploy-${{ inputs") or group in ("deploy-staging", "deploy-prod"):
+            assert concurrency.get("queue") == "max", f"{name}/{job_id}"
+            assert concurrency.get("cancel-in-progress") is False, f"{name}/{job_id}"
+    drift = _jobs("drift.yml")["drift"]
+    assert drift["concurrency"] == {"group": "drift-${{ matrix.stack }}", "cancel-in-progress": False}
+    # The workflow-level groups of deploy.yml and rollback.yml are not a stack's group.
+    assert _group(load_workflow("deploy.yml")) == "deploy-${{ github.sha }}"
+    assert _group(load_workflow("rollback.yml")) == "rollback-${{ inputs.stack }}"
+
+
+def test_control_drift_in_the_deploy_group_would_be_caught(tmp_path):
+    text = (WORKFLOWS / "drift.yml").read_text().replace(
+        "group: drift-${{ matrix.stack }}", "group: deploy-${{ matrix.stack }}"
+    )
+    drift = yaml.safe_load(text)["jobs"]["drift"]
+    assert drift["concurrency"]["group"] == "deploy-${{ matrix.stack }}"
+    assert drift["concurrency"].get("queue") != "max"  # what the rule above refuses
 
 
 def test_migrations_can_be_switched_off_and_default_to_on():
@@ -450,15 +639,11 @@ def test_drift_is_checked_daily_for_each_stack_and_fails_visibly():
     assert [row["stack"] for row in job["strategy"]["matrix"]["include"]] == ["staging", "prod"]
     assert job["strategy"]["fail-fast"] is False
     # Refresh-only: compares the state with AWS, not with the code (a merge waiting for
-    # approval is not drift), under the stack's deploy lock.
+    # approval is not drift), in a group of its own (test_nothing_can_cancel_a_pending_deploy).
     run = _steps(job)[_step_index(job, "pulumi refresh")]["run"]
     assert "--preview-only" in run
     assert "--expect-no-changes" in run
     assert "pulumi preview" not in str(_steps(job))
-    assert job["concurrency"] == {
-        "group": "deploy-${{ matrix.stack }}",
-        "cancel-in-progress": False,
-    }
     report = _steps(job)[_step_index(job, "render_preview_comment")]
     assert "failure()" in report["if"]
     assert "::error" in report["run"]
@@ -475,7 +660,7 @@ def test_dependabot_watches_pip_actions_and_the_base_image():
 
 def test_previews_keep_the_deployed_image_so_they_show_infrastructure_changes_only():
     # Without this, every preview would report the image as changed.
-    job = _jobs("pull-request.yml")["preview"]
+    job = _jobs("preview-stack.yml")["preview"]
     keep = _step_index(job, "pulumi stack output")
     run = _steps(job)[keep]["run"]
     assert "shipyard:image_ref" in run
@@ -505,8 +690,8 @@ GATE = "scripts.deploy.destructive_gate"
 
 
 def _runs_the_gate(job: dict[str, Any]) -> bool:
-    if job.get("uses", "").endswith("deploy-stack.yml"):
-        return True  # its plan and deploy jobs run it
+    if job.get("uses", "").endswith(CALLED_WITH_AWS):
+        return True  # their jobs run it
     return any(GATE in step.get("run", "") for step in _steps(job))
 
 
@@ -523,9 +708,7 @@ def test_adding_or_removing_a_label_runs_the_previews_again():
 
 
 def test_the_gate_judges_each_stacks_pull_request_preview_after_its_comment():
-    preview = _jobs("pull-request.yml")["preview"]
-    stacks = {row["stack"] for row in preview["strategy"]["matrix"]["include"]}
-    assert stacks == {"staging", "prod"}
+    preview = _jobs("preview-stack.yml")["preview"]
     run = _step(preview, "pulumi preview")
     assert '--event-log "$RUNNER_TEMP/events.jsonl"' in run["run"]
     assert run["env"]["PULUMI_DEBUG_COMMANDS"] == "true"  # --event-log exists only with it
@@ -546,14 +729,21 @@ def test_the_gate_judges_each_stacks_pull_request_preview_after_its_comment():
     assert f"--plan {plan}" in render
     assert f"--plan {plan}" in gate["run"]
     assert '--stack "$STACK"' in gate["run"]
-    for flag in ("--labels", "--label-events", "--author"):
+    for flag in ("--labels", "--label-events", "--author", '--group "$RUNNER_TEMP/group.json"'):
         assert flag in gate["run"]
+    # In the merge queue, every pull request of the group (issue 21, item 6).
+    group = _step(preview, "scripts.deploy.pull_group")
+    assert "github.event_name == 'merge_group'" in group["if"]
+    assert "--event merge_group" in group["run"]
+    assert group["env"]["BASE_SHA"] == "${{ github.event.merge_group.base_sha }}"
+    assert group["env"]["HEAD_SHA"] == "${{ github.event.merge_group.head_sha }}"
+    assert _step_index(preview, "scripts.deploy.pull_group") < _step_index(preview, GATE)
     assert "!cancelled()" in gate["if"]
     assert "continue-on-error" not in gate
 
 
 def test_a_failed_pull_request_preview_passes_only_as_an_approved_destructive_change():
-    preview = _jobs("pull-request.yml")["preview"]
+    preview = _jobs("preview-stack.yml")["preview"]
     step = _step(preview, "pulumi preview")
     # Prod's own refusal to replace a protected resource fails the preview; the gate decides.
     assert step.get("continue-on-error") is True
@@ -567,28 +757,34 @@ def test_a_failed_pull_request_preview_passes_only_as_an_approved_destructive_ch
     assert "exit 1" in last["run"]
 
 
-def test_the_saved_plan_is_judged_before_the_approval():
+def test_the_preview_is_judged_before_the_approval_for_every_pull_request_of_the_push():
     jobs = load_workflow("deploy-stack.yml")["jobs"]
     plan = jobs["plan"]
     assert "environment" not in plan, "the reviewers are asked only after this job"
-    saved = _step(plan, "--save-plan")
-    # The same preview run saves the plan and logs its steps: the gate judges what is applied.
+    saved = _step(plan, "pulumi preview")
+    # The same preview run logs its steps: the gate judges what the reviewers see.
     assert '--event-log "$RUNNER_TEMP/events.jsonl"' in saved["run"]
     assert saved["env"]["PULUMI_DEBUG_COMMANDS"] == "true"
     order = [
-        _step_index(plan, "--save-plan"),
+        _step_index(plan, "pulumi preview"),
         _step_index(plan, "scripts.deploy.plan_json"),
         _step_index(plan, GATE),
         _step_index(plan, "upload-artifact"),
     ]
     assert order == sorted(order)
     sanitise = _step(plan, "scripts.deploy.plan_json")["run"]
-    assert '--output "$RUNNER_TEMP/plan/destructive.json"' in sanitise
+    assert '--output "$RUNNER_TEMP/approved/destructive.json"' in sanitise
     assert 'rm -f "$RUNNER_TEMP/events.jsonl"' in sanitise
-    assert _step(plan, "upload-artifact")["with"]["path"] == "${{ runner.temp }}/plan"
     gate = _step(plan, GATE)
-    assert '--plan "$RUNNER_TEMP/plan/destructive.json"' in gate["run"]
+    assert '--plan "$RUNNER_TEMP/approved/destructive.json"' in gate["run"]
+    assert '--event push --base "$BASE_SHA" --head "$GITHUB_SHA"' in gate["run"]
     assert "continue-on-error" not in gate
+    # The pushes' range: main before and after (a queue merges up to five PRs in one push).
+    for name, job_id, job in _stack_lock_holders():
+        if name == "deploy.yml":
+            assert job["with"]["base_sha"] == "${{ github.event.before }}", job_id
+        else:
+            assert "base_sha" not in job["with"], "a rollback carries no pull request"
 
 
 def test_the_deploy_refuses_the_same_plan_without_the_label_before_changing_anything():
@@ -596,14 +792,19 @@ def test_the_deploy_refuses_the_same_plan_without_the_label_before_changing_anyt
     gate = _step(deploy, GATE)
     assert "if" not in gate, "runs on every deploy"
     assert "continue-on-error" not in gate
-    # The plan from the artifact (the one approved), labels of the merged PR read now.
-    assert '--plan "$RUNNER_TEMP/plan/destructive.json"' in gate["run"]
-    assert '--commit-pulls "$RUNNER_TEMP/pulls.json" --commit "$GITHUB_SHA"' in gate["run"]
-    assert "commits/$GITHUB_SHA/pulls" in gate["run"]
-    assert "--label-events" in gate["run"]
+    # The plan to apply, with every pull request's labels read now.
+    assert '--plan "$RUNNER_TEMP/apply/destructive.json"' in gate["run"]
+    assert '--group "$RUNNER_TEMP/group.json"' in gate["run"]
+    assert '--event push --base "$BASE_SHA" --head "$GITHUB_SHA"' in gate["run"]
+    match = _step(deploy, "plan_manifest match")["run"]
+    assert '--plan "$RUNNER_TEMP/apply/destructive.json"' in match
+    save = _step(deploy, "--save-plan")["run"]
+    assert '--save-plan "$RUNNER_TEMP/apply/plan.json"' in save
+    assert '--plan "$RUNNER_TEMP/apply/plan.json"' in _step(deploy, "pulumi up")["run"]
     order = [
         _step_index(deploy, "download-artifact"),
         _step_index(deploy, "plan_manifest check"),
+        _step_index(deploy, "plan_manifest match"),
         _step_index(deploy, GATE),
         _step_index(deploy, "run_migration"),
         _step_index(deploy, "pulumi up"),
@@ -616,16 +817,16 @@ def test_every_deploy_of_either_stack_goes_through_the_gate():
         (name, job_id, job)
         for name in ALL_WORKFLOWS
         for job_id, job in _jobs(name).items()
-        if job.get("uses", "").endswith("deploy-stack.yml")
+        if job.get("uses", "").endswith(CALLED_WITH_AWS)
     ]
     stacks = {job["with"]["stack"] for name, _, job in callers if name == "deploy.yml"}
     assert stacks == {"staging", "prod"}
-    deploy_stack = load_workflow("deploy-stack.yml")["jobs"]
-    assert all(_runs_the_gate(job) for job in deploy_stack.values())
+    for called in CALLED_WITH_AWS:
+        assert all(_runs_the_gate(job) for job in load_workflow(called)["jobs"].values())
     for name, job_id, job in callers:
         # A reusable workflow's jobs get no more than the caller grants.
-        for scope in ("pull-requests", "issues"):
-            assert job["permissions"].get(scope) == "read", f"{name}/{job_id}: {scope}"
+        assert job["permissions"].get("issues") == "read", f"{name}/{job_id}"
+        assert job["permissions"].get("pull-requests") in ("read", "write"), f"{name}/{job_id}"
 
 
 @pytest.mark.parametrize("name", ALL_WORKFLOWS)
@@ -638,6 +839,5 @@ def test_issue_and_pull_request_reads_only_where_the_gate_needs_them(name):
             assert permissions.get("pull-requests") in ("read", "write"), where
         else:
             assert "issues" not in permissions, f"{where} does not run the gate"
-            if job_id != "preview":
-                assert "pull-requests" not in permissions, where
+            assert "pull-requests" not in permissions, where
         assert permissions.get("issues") in (None, "read"), f"{where}: never write issues"

@@ -49,7 +49,9 @@ DEFAULT_API = "https://api.github.com"
 NO_COMMIT = "0" * 40  # github.event.before of a branch's first push
 PER_PAGE = 100
 # The first line of the commits GitHub's merge queue writes (merge_method SQUASH or MERGE).
-QUEUE_MESSAGE = re.compile(r"^(?:Merge pull request #(?P<merge>\d+) from \S+|.* \(#(?P<squash>\d+)\))$")
+QUEUE_MESSAGE = re.compile(
+    r"^(?:Merge pull request #(?P<merge>\d+) from \S+|.* \(#(?P<squash>\d+)\))$"
+)
 GROUP_FILE_MADE_BY = "python -m scripts.deploy.pull_group --output FILE"
 
 
@@ -188,7 +190,9 @@ def load_group(path: Path) -> PullGroup:
             unattributed=tuple(data.get("unattributed") or ()),
         )
     except (KeyError, TypeError, ValueError) as exc:
-        raise DeployError(f"{path} is not a pull group ({exc}); write it with `{GROUP_FILE_MADE_BY}`")
+        raise DeployError(
+            f"{path} is not a pull group ({exc}); write it with `{GROUP_FILE_MADE_BY}`"
+        ) from exc
 
 
 def client_from_environment() -> httpx.Client:

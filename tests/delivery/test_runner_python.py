@@ -227,7 +227,8 @@ def test_a_contract_module_named_by_a_step_is_checked_once_it_exists(module):
     if _source_of(module) is None:
         pytest.skip(f"{module} arrives with {CONTRACT_MODULES[module]}; checked after the merge")
     named = [run for run in RUNS if run.module == module]
-    assert named and all(run.python == "venv" and run.set_up for run in named)
+    assert named
+    assert all(run.python == "venv" and run.set_up for run in named)
 
 
 # --- controls: the walk fails on what broke the first deploy -------------------------------------
@@ -237,11 +238,16 @@ def test_control_existing_image_on_the_runners_python_is_caught():
     # deploy.yml before issue 21: `python3 -m scripts.deploy.existing_image`, boto3 imported
     # lazily inside main().
     (run,) = list(
-        _steps_of("deploy.yml", "image", [{"name": "existing", "run": "python3 -m scripts.deploy.existing_image --tag x"}])
+        _steps_of(
+            "deploy.yml",
+            "image",
+            [{"name": "existing", "run": "python3 -m scripts.deploy.existing_image --tag x"}],
+        )
     )
     assert run.python == "runner"
     (problem,) = problems(run)
-    assert "['boto3']" in problem and "runner's own Python" in problem
+    assert "['boto3']" in problem
+    assert "runner's own Python" in problem
 
 
 def test_control_the_virtualenv_before_the_set_up_action_is_caught():
@@ -256,7 +262,9 @@ def test_control_the_virtualenv_before_the_set_up_action_is_caught():
 
 
 def test_control_inline_code_and_project_imports_are_followed():
-    run = PythonRun("w/j/s", "runner", None, "import json\nfrom scripts.deploy import pull_group", False)
+    run = PythonRun(
+        "w/j/s", "runner", None, "import json\nfrom scripts.deploy import pull_group", False
+    )
     (problem,) = problems(run)
     assert "httpx" in problem
     (gone,) = problems(PythonRun("w/j/s", "venv", "scripts.deploy.no_such_step", None, True))
@@ -264,7 +272,10 @@ def test_control_inline_code_and_project_imports_are_followed():
 
 
 def test_commands_are_read_across_continued_lines_and_quotes():
-    script = 'x="$(.venv/bin/python -m scripts.deploy.stack_outputs \\\n  f url)"\npython3 -c "import sys"'
+    script = (
+        'x="$(.venv/bin/python -m scripts.deploy.stack_outputs \\\n  f url)"\n'
+        'python3 -c "import sys"'
+    )
     assert list(python_runs(script)) == [
         ("venv", "-m", "scripts.deploy.stack_outputs"),
         ("runner", "-c", "import sys"),

@@ -334,7 +334,8 @@ def test_each_job_assumes_the_role_contract_c2_gives_it():
         assert row["role"] == f"${{{{ vars.AWS_PLAN_ROLE_ARN_{row['stack'].upper()} }}}}"
     resolve = _jobs("rollback.yml")["resolve"]
     role = _step(resolve, "configure-aws-credentials")["with"]["role-to-assume"]
-    assert "vars.AWS_PLAN_ROLE_ARN_PROD" in role and "PREVIEW" not in role
+    assert "vars.AWS_PLAN_ROLE_ARN_PROD" in role
+    assert "PREVIEW" not in role
     plan = _jobs("deploy-stack.yml")["plan"]
     assert _step(plan, "configure-aws-credentials")["with"]["role-to-assume"] == (
         "${{ inputs.plan_role_arn }}"
@@ -479,7 +480,10 @@ SETUP = "$/.github/actions/setup"
 
 
 def _runs_pulumi(step: dict[str, Any]) -> bool:
-    return re.search(r"(^|\s|\()pulumi (preview|up|refresh|stack|config)", step.get("run", "")) is not None
+    return (
+        re.search(r"(^|\s|\()pulumi (preview|up|refresh|stack|config)", step.get("run", ""))
+        is not None
+    )
 
 
 def test_every_job_checks_the_stack_files_secrets_provider_before_any_pulumi_command():
@@ -577,19 +581,28 @@ def test_nothing_can_cancel_a_pending_deploy():
     # Whoever joins a stack's deploy group must queue (`queue: max`) and never cancel; drift,
     # the previews and everything else stay out of it (issue 21, item 5).
     for name, job_id, group, concurrency in _groups_and_queues():
-        if group.startswith("deploy-${{ matrix") or group.startswith("deploy-${{ inputs") or group in ("deploy-staging", "deploy-prod"):
+        if (
+            group.startswith("deploy-${{ matrix")
+            or group.startswith("deploy-${{ inputs")
+            or group in ("deploy-staging", "deploy-prod")
+        ):
             assert concurrency.get("queue") == "max", f"{name}/{job_id}"
             assert concurrency.get("cancel-in-progress") is False, f"{name}/{job_id}"
     drift = _jobs("drift.yml")["drift"]
-    assert drift["concurrency"] == {"group": "drift-${{ matrix.stack }}", "cancel-in-progress": False}
+    assert drift["concurrency"] == {
+        "group": "drift-${{ matrix.stack }}",
+        "cancel-in-progress": False,
+    }
     # The workflow-level groups of deploy.yml and rollback.yml are not a stack's group.
     assert _group(load_workflow("deploy.yml")) == "deploy-${{ github.sha }}"
     assert _group(load_workflow("rollback.yml")) == "rollback-${{ inputs.stack }}"
 
 
 def test_control_drift_in_the_deploy_group_would_be_caught(tmp_path):
-    text = (WORKFLOWS / "drift.yml").read_text().replace(
-        "group: drift-${{ matrix.stack }}", "group: deploy-${{ matrix.stack }}"
+    text = (
+        (WORKFLOWS / "drift.yml")
+        .read_text()
+        .replace("group: drift-${{ matrix.stack }}", "group: deploy-${{ matrix.stack }}")
     )
     drift = yaml.safe_load(text)["jobs"]["drift"]
     assert drift["concurrency"]["group"] == "deploy-${{ matrix.stack }}"

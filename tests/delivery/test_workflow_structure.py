@@ -854,3 +854,78 @@ def test_issue_and_pull_request_reads_only_where_the_gate_needs_them(name):
             assert "issues" not in permissions, f"{where} does not run the gate"
             assert "pull-requests" not in permissions, where
         assert permissions.get("issues") in (None, "read"), f"{where}: never write issues"
+
+
+# --- timeouts and retention that fit the worst path and the approval window (issue 21, item 7) --
+
+# Minutes a queued job may wait for a hosted runner before its own timeout starts counting; the
+# merge queue's clock runs from the moment the group's checks are requested.
+RUNNER_PICKUP_MARGIN = 10
+# GitHub docs, "Managing environments for deployment" / "Reviewing deployments": a job waiting
+# for its environment's required reviewers fails after 30 days.
+APPROVAL_WAIT_DAYS = 30
+
+
+def _worst_path_minutes(name: str, event: str | None = None) -> int:
+    """The longest chain of `timeout-minutes` through the workflow's `needs` (a called workflow
+    counts its own longest chain); jobs whose `if` requires another event are left out."""
+    jobs = _jobs(name)
+
+    def runs(job: dict[str, Any]) -> bool:
+        required = re.findall(r"github\.event_name == '(\w+)'", str(job.get("if", "")))
+        return event is None or not required or event in required
+
+    def duration(job: dict[str, Any]) -> int:
+        if "uses" in job:
+            return _worst_path_minutes(job["uses"].rsplit("/", 1)[-1], event)
+        return int(job["timeout-minutes"])
+
+    finished: dict[str, int] = {}
+
+    def finish(job_id: str) -> int:
+        if job_id not in finished:
+            job = jobs[job_id]
+            needs = job.get("needs", [])
+            needs = [needs] if isinstance(needs, str) else needs
+            start = max((finish(n) for n in needs), default=0)
+            finished[job_id] = start + (duration(job) if runs(job) else 0)
+        return finished[job_id]
+
+    return max(finish(job_id) for job_id in jobs)
+
+
+def _merge_queue_timeout() -> int:
+    """`check_response_timeout_minutes` of the merge queue rule scripts.github_setup writes."""
+    found = {
+        int(value)
+        for path in (REPO_ROOT / "scripts" / "github_setup").glob("*.py")
+        for value in re.findall(r'"check_response_timeout_minutes":\s*(\d+)', path.read_text())
+    }
+    assert len(found) == 1, (
+        f"one merge-queue check timeout expected in scripts/github_setup: {found}"
+    )
+    return found.pop()
+
+
+def test_the_merge_queue_waits_longer_than_the_worst_path_of_its_checks():
+    worst = _worst_path_minutes("pull-request.yml", "merge_group")
+    # checks / test (40) -> merge queue preview (30) -> previews (5), as written today.
+    assert worst >= 75
+    assert _merge_queue_timeout() >= worst + RUNNER_PICKUP_MARGIN, (
+        f"the merge queue gives its checks {_merge_queue_timeout()} min; they may take {worst}"
+    )
+
+
+def test_control_the_old_sixty_minute_queue_timeout_is_too_short():
+    assert _worst_path_minutes("pull-request.yml", "merge_group") + RUNNER_PICKUP_MARGIN > 60
+
+
+def test_the_approval_record_outlives_the_approval_window():
+    plan = _jobs("deploy-stack.yml")["plan"]
+    upload = _step(plan, "upload-artifact")["with"]
+    # The deploy job starts waiting only after the plan job uploaded: a day of margin.
+    assert int(upload["retention-days"]) > APPROVAL_WAIT_DAYS
+    assert (
+        _step(_jobs("deploy-stack.yml")["deploy"], "download-artifact")["with"]["name"]
+        == (upload["name"])
+    )

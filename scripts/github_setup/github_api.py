@@ -131,7 +131,8 @@ def ruleset(wiring: Wiring) -> dict[str, Any]:
             {
                 "type": "merge_queue",
                 "parameters": {
-                    "check_response_timeout_minutes": 60,
+                    # >= the checks' worst path + runner pickup (test_workflow_structure.py)
+                    "check_response_timeout_minutes": 90,
                     "grouping_strategy": "ALLGREEN",
                     "max_entries_to_build": 5,
                     "max_entries_to_merge": 5,

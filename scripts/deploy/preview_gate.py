@@ -8,7 +8,9 @@ is told so.
 
 Reads the GitHub event (GITHUB_EVENT_NAME, GITHUB_EVENT_PATH, GITHUB_REPOSITORY) and two facts the
 workflow passes without exposing any secret:
-    PREVIEW_ROLE_CONFIGURED   "true" when vars.AWS_PREVIEW_ROLE_ARN_<STACK> is set for each stack
+    PREVIEW_ROLE_CONFIGURED   "true" when the roles the previews assume are set: staging's
+                              AWS_PREVIEW_ROLE_ARN_STAGING (pull requests) and every stack's
+                              AWS_PLAN_ROLE_ARN_<STACK> (merge queue)
     BACKEND_CONFIGURED        "true" when vars.PULUMI_BACKEND_URL_<STACK> is set for each stack
 Writes the step output `run` (true/false) and `reason`, and a line in the job summary.
 Standard library only: it runs on the runner's own Python before any setup.
@@ -67,7 +69,8 @@ def decide(
     if not preview_role_configured:
         return Decision(
             False,
-            "the repository variables AWS_PREVIEW_ROLE_ARN_<STACK> are not set (run "
+            "the repository variables AWS_PREVIEW_ROLE_ARN_STAGING and AWS_PLAN_ROLE_ARN_<STACK> "
+            "are not all set (run "
             f"python -m scripts.github_setup); see {WIRING_DOC}",
         )
     if not backend_configured:

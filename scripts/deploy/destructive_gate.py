@@ -47,7 +47,7 @@ from infra.stateful import STATEFUL_TYPES
 from scripts.deploy.errors import DeployError, read_json
 from scripts.deploy.github_actions import annotate, append_summary, run_main, set_output
 from scripts.deploy.plan_json import Plan, ResourceChange, load_plan
-from scripts.deploy.pull_group import PullGroup, load_group
+from scripts.deploy.pull_group import PullGroup, common_labels, load_group
 
 DOC = "docs/delivery.md#approving-a-destructive-change"
 
@@ -259,6 +259,8 @@ def labels_of_group(group: PullGroup, stack: str) -> tuple[frozenset[str], str]:
     """(labels, where they came from): the stack's label counts only when every pull request of
     the group carries it and no commit of the group lies outside them."""
     label = approval_label(stack)
+    if label in common_labels(group):
+        return frozenset({label}), f"{group.describe()}: every one carries `{label}`"
     if not group.pulls and not group.unattributed:
         return frozenset(), f"no pull request ({group.describe()})"
     lacking = [f"#{pull.number}" for pull in group.pulls if label not in pull.labels]
@@ -270,9 +272,7 @@ def labels_of_group(group: PullGroup, stack: str) -> tuple[frozenset[str], str]:
             f"commit(s) {', '.join(sha[:12] for sha in group.unattributed)} came from no pull "
             "request, so nobody can approve what they change"
         )
-    if problems:
-        return frozenset(), f"{group.describe()}: " + "; ".join(problems)
-    return frozenset({label}), f"{group.describe()}: every one carries `{label}`"
+    return frozenset(), f"{group.describe()}: " + "; ".join(problems)
 
 
 @dataclass(frozen=True)

@@ -23,8 +23,9 @@ can approve a destructive change it may have made.
     python -m scripts.deploy.pull_group --repository O/R --event push \\
         --base "$BEFORE" --head "$GITHUB_SHA" --output group.json
 
-Reads GITHUB_TOKEN (or GH_TOKEN) and GITHUB_API_URL (GitHub's own variable; default
-https://api.github.com).
+Writes the file and the step output `labels`: the labels every pull request of the group carries
+(a JSON array, for the preview comment). Reads GITHUB_TOKEN (or GH_TOKEN) and GITHUB_API_URL
+(GitHub's own variable; default https://api.github.com).
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ from typing import Any, Literal
 import httpx
 
 from scripts.deploy.errors import DeployError, read_json
-from scripts.deploy.github_actions import run_main
+from scripts.deploy.github_actions import run_main, set_output
 
 Event = Literal["push", "merge_group"]
 DEFAULT_API = "https://api.github.com"
@@ -75,6 +76,14 @@ class PullGroup:
         numbers = ", ".join(f"#{p.number}" for p in self.pulls) or "no pull request"
         stray = f" and {len(self.unattributed)} commit(s) of none" if self.unattributed else ""
         return f"{numbers}{stray} ({self.base[:12]}..{self.head[:12]})"
+
+
+def common_labels(group: PullGroup) -> frozenset[str]:
+    """The labels every pull request of the group carries; none when a commit is no pull
+    request's (or there is no pull request at all)."""
+    if group.unattributed or not group.pulls:
+        return frozenset()
+    return frozenset.intersection(*(frozenset(pull.labels) for pull in group.pulls))
 
 
 class GitHub:
@@ -226,6 +235,7 @@ def main(argv: Sequence[str] | None = None, client: httpx.Client | None = None) 
             )
         args.output.write_text(json.dumps(asdict(group), indent=2) + "\n", encoding="utf-8")
         print(f"the {args.event} contains {group.describe()}")
+        set_output("labels", json.dumps(sorted(common_labels(group))))
         return 0
 
     return run_main(body)

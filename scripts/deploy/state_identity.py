@@ -7,12 +7,13 @@ before it notices. So the identity of the state is recorded beside the plan and 
 before anything changes; a mismatch stops the deploy and says to re-plan.
 
 The identity is a digest of the stack's last checkpoint, the `DeploymentV3` document Pulumi keeps
-(`sdk/go/common/apitype/core.go`): `pulumi stack export` prints it as `{"version": 3,
-"deployment": {...}}`, and the DIY backend stores the same document as `checkpoint.latest` in
-`.pulumi/stacks/<project>/<stack>.json` (`pkg/backend/diy/state.go`); both forms are read, so the
-recorded identity can be checked against either. Every update rewrites it (its `manifest.time` at
-least), and secrets stay ciphertext in it. Only the digest, the checkpoint's time and its resource
-count are recorded: nothing of the state itself.
+(`sdk/go/common/apitype/core.go`). The DIY backend stores it as `checkpoint.latest` in
+`.pulumi/stacks/<project>/<stack>.json`, and `pulumi stack export` prints that stored document as
+it is (`diyBackend.ExportDeployment` marshals `chk.Latest`, `pkg/backend/diy/backend.go`) as
+`{"version": 3, "deployment": ...}`, `null` for a stack never deployed; both forms are read, so
+the recorded identity can be checked against either. Every update rewrites it (its
+`manifest.time` at least), and secrets stay ciphertext in it. Only the digest, the checkpoint's
+time and its resource count are recorded: nothing of the state itself.
 
     pulumi stack export --stack prod > export.json
     python -m scripts.deploy.state_identity record --state export.json --output plan/state.json

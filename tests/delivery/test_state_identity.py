@@ -53,7 +53,10 @@ def test_the_identity_carries_no_state():
 
 
 def test_an_empty_stack_and_a_malformed_file_are_told_apart():
-    assert identity_of({"version": 3, "checkpoint": {"latest": None}}).resources == 0
+    never_deployed = identity_of({"version": 3, "deployment": None})
+    assert never_deployed == identity_of({"version": 3, "checkpoint": {"latest": None}})
+    assert never_deployed.resources == 0
+    assert never_deployed != identity_of(recorded(BEFORE))
     with pytest.raises(DeployError, match="pulumi stack export"):
         identity_of({"resources": []})
 

@@ -68,6 +68,21 @@ def python_runs(script: str) -> Iterator[tuple[str, str, str]]:
         yield python, flag, value
 
 
+_ANY_PYTHON = re.compile(r"(?:\./)?(?:\.venv/bin/)?\bpython3?(?:\.\d+)?\b(?![-.\w])")
+
+
+def unread_python_commands(script: str) -> list[str]:
+    """Python invocations this walk cannot follow (a script file, stdin, `-I -m`...): each must
+    be rewritten as `-m MODULE` or `-c CODE`, or taught to the walk."""
+    joined = script.replace("\\\n", " ")
+    understood = {match.start() for match in _PYTHON_COMMAND.finditer(joined)}
+    return [
+        joined[match.start() : match.start() + 60]
+        for match in _ANY_PYTHON.finditer(joined)
+        if match.start() not in understood
+    ]
+
+
 def _steps_of(
     name: str, job_id: str, steps: list[dict[str, Any]], *, set_up: bool = False
 ) -> Iterator[PythonRun]:
@@ -220,6 +235,27 @@ def test_the_walk_sees_every_kind_of_python_step():
 @pytest.mark.parametrize("run", RUNS, ids=lambda run: f"{run.where}:{run.module or '-c'}")
 def test_every_python_step_finds_its_imports_where_it_runs(run):
     assert problems(run) == []
+
+
+def test_every_python_command_in_a_step_is_one_the_walk_follows():
+    unread = []
+    for path in sorted(WORKFLOWS.glob("*.yml")):
+        for job_id, job in load_workflow_at(path)["jobs"].items():
+            for step in job.get("steps", []):
+                unread += [
+                    f"{path.name}/{job_id}: {c}"
+                    for c in unread_python_commands(step.get("run", ""))
+                ]
+    for path in sorted((REPO_ROOT / ".github" / "actions").glob("*/action.yml")):
+        for step in yaml.safe_load(path.read_text(encoding="utf-8"))["runs"]["steps"]:
+            unread += [f"{path}: {c}" for c in unread_python_commands(step.get("run", ""))]
+    assert unread == []
+
+
+def test_control_a_script_file_or_stdin_is_reported_as_unread():
+    assert unread_python_commands("python3 tools/x.py") == ["python3 tools/x.py"]
+    assert len(unread_python_commands("cat f | .venv/bin/python - <<EOF\nimport boto3\nEOF")) == 1
+    assert unread_python_commands(".venv/bin/python -m scripts.deploy.smoke") == []
 
 
 @pytest.mark.parametrize("module", sorted(CONTRACT_MODULES))

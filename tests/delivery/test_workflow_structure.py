@@ -4,6 +4,7 @@ concurrency, environments, pins. Each test reads like the rule it enforces."""
 from __future__ import annotations
 
 import re
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -565,60 +566,109 @@ def test_each_stack_deploy_runs_under_its_lock_which_queues_and_never_cancels():
     assert deploy["environment"]["name"] == "${{ inputs.environment }}"
 
 
-def _groups_and_queues() -> list[tuple[str, str, str, dict[str, Any]]]:
+STACK_LOCKS = {"deploy-staging", "deploy-prod"}
+
+
+def _stacks_of(workflow: dict[str, Any], job: dict[str, Any]) -> dict[str, list[str]]:
+    """The values `matrix.stack` and `inputs.stack` take in this workflow or job."""
+    rows = ((job.get("strategy") or {}).get("matrix") or {}).get("include") or []
+    dispatch = (
+        (workflow["on"].get("workflow_dispatch") or {}) if isinstance(workflow["on"], dict) else {}
+    )
+    options = ((dispatch.get("inputs") or {}).get("stack") or {}).get("options") or []
+    return {"matrix.stack": [row["stack"] for row in rows], "inputs.stack": list(options)}
+
+
+def _concrete_groups(group: str, stacks: dict[str, list[str]]) -> set[str]:
+    """Every group name an expression takes (GitHub compares them case-insensitively)."""
+    match = re.search(r"\$\{\{ (matrix\.stack|inputs\.stack) \}\}", group)
+    if match is None or not stacks[match[1]]:
+        return {group.lower()}
+    return {group.replace(match[0], stack).lower() for stack in stacks[match[1]]}
+
+
+def lock_violations(workflows: Path) -> list[str]:
+    """Whoever joins a stack's deploy group must queue behind it (`queue: max`) and never cancel
+    (`cancel-in-progress: false`); otherwise it cancels a deploy pending there."""
     found = []
-    for name in ALL_WORKFLOWS:
-        workflow = load_workflow(name)
-        if _group(workflow):
-            found.append((name, "(workflow)", str(_group(workflow)), workflow["concurrency"]))
-        for job_id, job in workflow["jobs"].items():
-            if _group(job):
-                found.append((name, job_id, str(_group(job)), job["concurrency"]))
+    for path in sorted(workflows.glob("*.yml")):
+        workflow = yaml.safe_load(path.read_text())
+        workflow["on"] = workflow.pop(True, workflow.get("on"))
+        owners = [("(workflow)", workflow, {})] + [
+            (job_id, job, job) for job_id, job in workflow["jobs"].items()
+        ]
+        for owner_id, owner, job in owners:
+            group = _group(owner)
+            if not group:
+                continue
+            names = _concrete_groups(str(group), _stacks_of(workflow, job))
+            concurrency = owner["concurrency"] if isinstance(owner["concurrency"], dict) else {}
+            if names & STACK_LOCKS and (
+                concurrency.get("queue") != "max"
+                or concurrency.get("cancel-in-progress") is not False
+            ):
+                found.append(f"{path.name}/{owner_id} joins {sorted(names & STACK_LOCKS)}")
     return found
 
 
 def test_nothing_can_cancel_a_pending_deploy():
-    # Whoever joins a stack's deploy group must queue (`queue: max`) and never cancel; drift,
-    # the previews and everything else stay out of it (issue 21, item 5).
-    for name, job_id, group, concurrency in _groups_and_queues():
-        if (
-            group.startswith("deploy-${{ matrix")
-            or group.startswith("deploy-${{ inputs")
-            or group in ("deploy-staging", "deploy-prod")
-        ):
-            assert concurrency.get("queue") == "max", f"{name}/{job_id}"
-            assert concurrency.get("cancel-in-progress") is False, f"{name}/{job_id}"
+    # Issue 21, item 5: drift, rollback, newer merges: nothing cancels a deploy waiting for its
+    # approval. Drift has a group of its own; the locks' holders all queue.
+    assert lock_violations(WORKFLOWS) == []
     drift = _jobs("drift.yml")["drift"]
     assert drift["concurrency"] == {
         "group": "drift-${{ matrix.stack }}",
         "cancel-in-progress": False,
     }
-    # The workflow-level groups of deploy.yml and rollback.yml are not a stack's group.
-    assert _group(load_workflow("deploy.yml")) == "deploy-${{ github.sha }}"
-    assert _group(load_workflow("rollback.yml")) == "rollback-${{ inputs.stack }}"
+    holders = {
+        f"{name}/{job_id}": _concrete_groups(
+            job["concurrency"]["group"], _stacks_of(load_workflow(name), job)
+        )
+        for name, job_id, job in _stack_lock_holders()
+    }
+    assert holders == {
+        "deploy.yml/staging": {"deploy-staging"},
+        "deploy.yml/production": {"deploy-prod"},
+        "rollback.yml/rollback": {"deploy-staging", "deploy-prod"},
+    }
 
 
-def test_control_drift_in_the_deploy_group_would_be_caught(tmp_path):
-    text = (
-        (WORKFLOWS / "drift.yml")
-        .read_text()
-        .replace("group: drift-${{ matrix.stack }}", "group: deploy-${{ matrix.stack }}")
+def _edited_workflows(tmp_path: Path, name: str, old: str, new: str) -> Path:
+    target = tmp_path / "workflows"
+    shutil.copytree(WORKFLOWS, target)
+    text = (target / name).read_text()
+    assert old in text
+    (target / name).write_text(text.replace(old, new))
+    return target
+
+
+def test_control_drift_in_the_deploy_group_is_caught(tmp_path):
+    broken = _edited_workflows(
+        tmp_path,
+        "drift.yml",
+        "group: drift-${{ matrix.stack }}",
+        "group: deploy-${{ matrix.stack }}",
     )
-    drift = yaml.safe_load(text)["jobs"]["drift"]
-    assert drift["concurrency"]["group"] == "deploy-${{ matrix.stack }}"
-    assert drift["concurrency"].get("queue") != "max"  # what the rule above refuses
+    assert lock_violations(broken) == ["drift.yml/drift joins ['deploy-prod', 'deploy-staging']"]
 
 
-def test_migrations_can_be_switched_off_and_default_to_on():
-    workflow = load_workflow("deploy-stack.yml")
-    assert workflow["on"]["workflow_call"]["inputs"]["run_migrations"]["default"] is True
-    job = workflow["jobs"]["deploy"]
-    migrations = [s for s in _steps(job) if "scripts.deploy.run_migration" in s.get("run", "")]
-    assert len(migrations) == 2  # before the plan is applied, or after the first up
-    for step in migrations:
-        assert "inputs.run_migrations" in step["if"]
-    assert "--first-deploy-ok" in migrations[0]["run"]
-    assert "steps.migrate.outputs.ran == 'false'" in migrations[1]["if"]
+def test_control_a_rollback_without_the_queue_is_caught(tmp_path):
+    text = (WORKFLOWS / "rollback.yml").read_text()
+    assert text.count("      queue: max\n") == 1
+    broken = _edited_workflows(tmp_path, "rollback.yml", "      queue: max\n", "")
+    assert lock_violations(broken) == [
+        "rollback.yml/rollback joins ['deploy-prod', 'deploy-staging']"
+    ]
+
+
+def test_control_a_differently_cased_group_is_the_same_lock(tmp_path):
+    broken = _edited_workflows(
+        tmp_path,
+        "drift.yml",
+        "group: drift-${{ matrix.stack }}",
+        "group: Deploy-${{ matrix.stack }}",
+    )
+    assert len(lock_violations(broken)) == 1
 
 
 # --- rollback and drift ---------------------------------------------------------------------

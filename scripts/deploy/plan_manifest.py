@@ -79,8 +79,10 @@ def check(directory: Path, *, stack: str, image: str, commit: str) -> None:
         )
 
 
-def _steps(plan: Plan) -> list[tuple[str, str, tuple[str, ...], tuple[str, ...]]]:
-    return [(c.urn, c.type, c.ops, c.replace_reasons) for c in plan.changes]
+def _steps(plan: Plan) -> dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]]:
+    # By URN: Pulumi runs independent steps in parallel, so the event log's order may differ
+    # between two previews of the same change.
+    return {c.urn: (c.type, c.ops, c.replace_reasons) for c in plan.changes}
 
 
 def match(approved: Plan, made: Plan) -> str:
@@ -89,14 +91,19 @@ def match(approved: Plan, made: Plan) -> str:
     if shown == planned and approved.finished and made.finished:
         changing = sum(1 for c in made.changes if c.action != "same")
         return f"the plan to apply has the {changing} change(s) the reviewers were shown"
-    only_shown = [s for s in shown if s not in planned]
-    only_planned = [s for s in planned if s not in shown]
-    first = (only_planned or only_shown or [("(order or completeness)", "", (), ())])[0]
+    only_planned = [urn for urn, step in planned.items() if shown.get(urn) != step]
+    only_shown = [urn for urn, step in shown.items() if planned.get(urn) != step]
+    if only_planned:
+        first = f"{only_planned[0]} {'/'.join(planned[only_planned[0]][1])}"
+    elif only_shown:
+        first = f"{only_shown[0]} {'/'.join(shown[only_shown[0]][1])} (shown, not planned)"
+    else:
+        first = "a preview that did not finish"
     raise DeployError(
         f"the plan made for the apply differs from the approved one ({len(only_planned)} step(s) "
-        f"not shown to the reviewers, {len(only_shown)} shown but not planned; first: "
-        f"{first[0]} {'/'.join(first[2])}). Nothing was changed. Re-plan: re-run the whole "
-        "workflow run so that the reviewers see and approve the plan that will be applied"
+        f"not shown to the reviewers, {len(only_shown)} shown but not planned; first: {first}). "
+        "Nothing was changed. Re-plan: re-run the whole workflow run so that the reviewers see "
+        "and approve the plan that will be applied"
     )
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -83,6 +84,13 @@ def test_the_command_line_fails_with_status_1_and_says_what_to_do(planned, capsy
 def test_a_plan_with_the_approved_steps_matches():
     approved = load_plan(DATA / "plans" / "prod-update-in-place.json")
     assert "reviewers were shown" in match(approved, approved)
+
+
+def test_the_same_steps_in_another_order_match():
+    approved = load_plan(DATA / "plans" / "prod-update-in-place.json")
+    assert len(approved.changes) > 1
+    reordered = replace(approved, changes=tuple(reversed(approved.changes)))
+    assert "reviewers were shown" in match(approved, reordered)
 
 
 def test_a_plan_with_another_step_is_refused_before_anything_changes():

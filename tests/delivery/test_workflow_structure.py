@@ -490,6 +490,7 @@ def _runs_pulumi(step: dict[str, Any]) -> bool:
 def test_every_job_checks_the_stack_files_secrets_provider_before_any_pulumi_command():
     # Issue 22, item 6: without `secretsprovider:`/`encryptedkey:` Pulumi falls back to a
     # passphrase and fails with its own message; ours names the guide step.
+    checked = set()
     for name in ALL_WORKFLOWS:
         for job_id, job in _jobs(name).items():
             pulumi = [i for i, step in enumerate(_steps(job)) if _runs_pulumi(step)]
@@ -498,6 +499,14 @@ def test_every_job_checks_the_stack_files_secrets_provider_before_any_pulumi_com
             check = _step_index(job, "scripts.deploy.secrets_provider")
             assert check < min(pulumi), f"{name}/{job_id}"
             assert _step_index(job, SETUP) < check, f"{name}/{job_id}"
+            checked.add(f"{name}/{job_id}")
+    assert checked == {
+        "deploy-stack.yml/plan",
+        "deploy-stack.yml/deploy",
+        "drift.yml/drift",
+        "preview-stack.yml/preview",
+        "rollback.yml/resolve",
+    }
 
 
 def test_no_skip_preview_anywhere_and_plans_are_experimental_on_purpose():

@@ -8,7 +8,12 @@ The workflows in `.github/workflows/` only wire these together; every decision l
     image_ref               compose and validate `<registry>/<repository>@sha256:<digest>`
     summarise_previews      the `previews` check: previews passed, or the gate skipped them all
     existing_image          this commit's image digest if it was pushed already (re-runs)
-    plan_manifest           what a saved plan was made for; refuse to apply it to anything else
+    secrets_provider        the stack file names its KMS secrets provider (before any pulumi)
+    state_identity          which state a plan was made from; refuse it once the state moved on
+    plan_manifest           what the reviewers approved; refuse to apply anything else
+    plan_json               a preview as data: steps, types, URNs, property names, no values
+    pull_group              every pull request a deploy or a merge group contains
+    destructive_gate        refuse a replace/delete of stateful resources without the label
     run_migration           run the migrate task once on ECS, with the new image; fail on non-zero
     verify_rollout          wait for ECS; fail unless the new task definition COMPLETED its rollout
     smoke                   smoke test over HTTP: full (sign-up ... order) or read-only (prod)

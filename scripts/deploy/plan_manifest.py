@@ -73,7 +73,7 @@ def check(directory: Path, *, stack: str, image: str, commit: str) -> None:
     ]
     if wrong:
         raise DeployError(
-            "the saved plan is not the one for this deploy ("
+            "the approved preview is not the one for this deploy ("
             + "; ".join(wrong)
             + "); re-run the whole workflow so that a new plan is made and approved"
         )

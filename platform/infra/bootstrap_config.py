@@ -122,7 +122,7 @@ class BootstrapConfig(ConfigModel):
         description=(
             "the repository's OIDC subject prefix as GitHub reports it; "
             f"`{SUB_CLAIM_PREFIX_COMMAND}` prints it (e.g. repo:octo-org/octo-repo, or "
-            "repo:octo-org@123456/octo-repo@456789 for a repository created after July 2026)"
+            "repo:octo-org@123456/octo-repo@456789 for a repository created since mid-2026)"
         )
     )
     main_branch: Annotated[str, matching(re.compile(r"^[A-Za-z0-9._/-]+$"), "a branch")] = "main"

@@ -24,6 +24,7 @@ import httpx
 from scripts.deploy.errors import DeployError, read_json
 from scripts.deploy.github_actions import run_main
 from scripts.github_setup.github_api import (
+    Gap,
     GitHub,
     api_url,
     apply,
@@ -32,7 +33,7 @@ from scripts.github_setup.github_api import (
     reviewer_lookups,
 )
 from scripts.github_setup.repository import Repository, describe, read_repository
-from scripts.github_setup.wiring import build_wiring, placeholder_outputs
+from scripts.github_setup.wiring import MAIN_BRANCH, build_wiring, placeholder_outputs
 
 REPOSITORY = r"^[A-Za-z0-9][A-Za-z0-9-]{0,38}/[A-Za-z0-9._-]{1,100}$"
 PERMISSIONS_HELP = """\
@@ -133,6 +134,16 @@ def _wire(
                 raise DeployError(f"nothing written: reviewer {spec} does not exist on GitHub")
             ids[spec] = int(found["id"])
     plan = plan_calls(wiring, features, ids)
+    if repository.default_branch != MAIN_BRANCH:
+        plan.gaps.append(
+            Gap(
+                f"protection of the default branch {repository.default_branch}: the rulesets and "
+                f"deployment branches name {MAIN_BRANCH}, which the workflows deploy from",
+                f"nothing: scheduled runs (drift) use the default branch; rename it to "
+                f"{MAIN_BRANCH} or make {MAIN_BRANCH} the default",
+                loud=True,
+            )
+        )
     for line in plan.report():
         print(line)
     outcome = apply(plan, github)

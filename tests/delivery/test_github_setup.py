@@ -596,3 +596,14 @@ def test_without_a_token_it_says_how_to_get_one(tmp_path, monkeypatch, capsys):
     assert main([*args, "--reviewer", "alice"]) == 1
     assert "GITHUB_TOKEN" in capsys.readouterr().out
     assert main(["--repo", "not a repo", "--dry-run"]) == 1
+
+
+@pytest.mark.parametrize("github", ["org-private-team"], indirect=True)
+def test_a_default_branch_other_than_main_is_reported_loudly(github, tmp_path, capsys):
+    github.answers["GET /repos/acme-team/shop"] = {
+        **github.answers["GET /repos/acme-team/shop"],
+        "default_branch": "master",
+    }
+    code, out = run_setup(github, tmp_path, capsys)
+    assert code == 0, out
+    assert "!! missing: protection of the default branch master" in out

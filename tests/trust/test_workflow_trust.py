@@ -45,8 +45,11 @@ def test_the_proof_sees_every_kind_of_run_and_every_role_using_job():
 
 
 def test_every_job_assumes_exactly_its_role_for_its_whole_timeout(bootstrap, wiring):
+    # The subjects in the form the bootstrap's own setting names (the stack file's prefix).
+    prefix = bootstrap.config.github_sub_claim_prefix
+    assert prefix == PREFIX
     failures = trust_failures(
-        ALL, sub_claim_prefix=PREFIX, wiring=wiring, roles=ci_roles(bootstrap)
+        ALL, sub_claim_prefix=prefix, wiring=wiring, roles=ci_roles(bootstrap)
     )
     assert failures == []
 

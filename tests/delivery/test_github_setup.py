@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-import jsonschema
+import jsonschema  # type: ignore[import-untyped]  # no stubs in the pinned set
 import pytest
 from referencing import Registry, Resource
 
@@ -148,7 +148,7 @@ def test_control_a_misspelt_key_or_a_wrong_type_fails_the_description():
     good = {"context": "previews", "integration_id": GITHUB_ACTIONS_APP_ID}
     parameters = {"strict_required_status_checks_policy": True, "required_status_checks": [good]}
     rule = {"type": "required_status_checks", "parameters": parameters}
-    body = {"name": "x", "enforcement": "active", "rules": [rule]}
+    body: dict[str, Any] = {"name": "x", "enforcement": "active", "rules": [rule]}
     assert body_problems("POST", "/repos/o/r/rulesets", body) == []
     for broken in ({**good, "integration_id": "15368"}, {**good, "integrationId": 15368}):
         bad = copy.deepcopy(body)
@@ -177,6 +177,7 @@ class StandIn:
 
     answers: dict[str, Any]
     features: dict[str, bool]
+    recorded: dict[str, Any]  # the whole recorded file: repository, answers, expectations
     sent: list[Sent] = field(default_factory=list)
     variables: dict[str, str] = field(default_factory=dict)
     environments: dict[str, Any] = field(default_factory=dict)
@@ -273,7 +274,7 @@ class StandIn:
 @pytest.fixture
 def github(request, monkeypatch) -> Iterator[StandIn]:
     recorded = json.loads((DATA / "repositories" / f"{request.param}.json").read_text())
-    stand_in = StandIn(answers=recorded["answers"], features=recorded["expect"])
+    stand_in = StandIn(answers=recorded["answers"], features=recorded["expect"], recorded=recorded)
 
     class Handler(BaseHTTPRequestHandler):
         def _serve(self) -> None:
@@ -305,7 +306,6 @@ def github(request, monkeypatch) -> Iterator[StandIn]:
     thread.start()
     monkeypatch.setenv("GITHUB_API_URL", f"http://127.0.0.1:{server.server_port}")
     monkeypatch.setenv("GITHUB_TOKEN", "t0ken")
-    stand_in.recorded = recorded  # type: ignore[attr-defined]
     try:
         yield stand_in
     finally:
@@ -320,7 +320,7 @@ def _outputs_file(tmp_path: Path) -> Path:
 
 
 def run_setup(github: StandIn, tmp_path: Path, capsys, *extra: str) -> tuple[int, str]:
-    repository = github.recorded["repository"]  # type: ignore[attr-defined]
+    repository = github.recorded["repository"]
     args = ["--repo", repository, "--bootstrap-outputs", str(_outputs_file(tmp_path)), *extra]
     code = main([*args, "--reviewer", "user:release-manager"])
     return code, capsys.readouterr().out
@@ -338,8 +338,8 @@ def _every_body_is_valid(github: StandIn) -> None:
 
 @pytest.mark.parametrize("github", KINDS, indirect=True)
 def test_repo_alone_prints_the_plan_features_and_the_prefix_for_the_bootstrap(github, capsys):
-    expect = github.recorded["expect"]  # type: ignore[attr-defined]
-    code = main(["--repo", github.recorded["repository"]])  # type: ignore[attr-defined]
+    expect = github.recorded["expect"]
+    code = main(["--repo", github.recorded["repository"]])
     out = capsys.readouterr().out
     assert github.writes() == []
     if expect["sub_claim_prefix"]:
@@ -485,7 +485,7 @@ def test_a_failing_write_is_reported_with_githubs_reasons_and_the_rest_still_sen
 
 @pytest.mark.parametrize("github", ["org-public-queue"], indirect=True)
 def test_an_unknown_reviewer_stops_before_the_first_write(github, tmp_path, capsys):
-    repository = github.recorded["repository"]  # type: ignore[attr-defined]
+    repository = github.recorded["repository"]
     outputs = str(_outputs_file(tmp_path))
     code = main(["--repo", repository, "--bootstrap-outputs", outputs, "--reviewer", "nobody"])
     assert code == 1

@@ -68,10 +68,10 @@ def test_the_documented_prefixes_read_apart_and_rebuild():
     assert (legacy.repository, legacy.immutable) == ("octo-org/octo-repo", False)
     assert legacy_prefix("octo-org/octo-repo") == LEGACY
     immutable = parse_sub_claim_prefix(IMMUTABLE)
-    ids = (DOCUMENTED["immutable"]["owner_id"], DOCUMENTED["immutable"]["repo_id"])
-    assert (immutable.owner_id, immutable.repo_id) == ids
+    owner_id, repo_id = DOCUMENTED["immutable"]["owner_id"], DOCUMENTED["immutable"]["repo_id"]
+    assert (immutable.owner_id, immutable.repo_id) == (owner_id, repo_id)
     assert immutable.repository == "octo-org/octo-repo"
-    assert immutable_prefix("octo-org", ids[0], "octo-repo", ids[1]) == IMMUTABLE
+    assert immutable_prefix("octo-org", owner_id, "octo-repo", repo_id) == IMMUTABLE
 
 
 @pytest.mark.parametrize(

@@ -37,6 +37,7 @@ from scripts.github_setup.github_api import (
     MERGE_QUEUE_RULESET_NAME,
     RULESET_NAME,
 )
+from scripts.github_setup.repository import Repository, subject_problem
 from scripts.github_setup.wiring import ALLOWED_ACTION_PATTERNS, REQUIRED_CHECKS, build_wiring
 from tests.delivery.support import REPO_ROOT, WORKFLOWS
 
@@ -607,3 +608,56 @@ def test_a_default_branch_other_than_main_is_reported_loudly(github, tmp_path, c
     code, out = run_setup(github, tmp_path, capsys)
     assert code == 0, out
     assert "!! missing: protection of the default branch master" in out
+
+
+# --- the rules, one table (GitHub Docs: "Managing environments for deployment", "About rulesets",
+# "About merge queues") ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("owner_type", "visibility", "plan", "expected"),
+    [
+        # environments, reviewers on them, rulesets, merge queue
+        ("User", "public", "free", (True, True, True, False)),
+        ("Organization", "public", "free", (True, True, True, True)),
+        ("User", "private", "free", (False, False, False, False)),
+        ("User", "private", "pro", (True, False, True, False)),
+        ("Organization", "private", "team", (True, False, True, False)),
+        ("Organization", "private", "enterprise", (True, True, True, True)),
+        ("Organization", "internal", None, (True, True, True, True)),  # only Enterprise has it
+        ("Organization", "private", None, (False, False, False, False)),  # unreadable: Free
+    ],
+)
+def test_features_follow_githubs_plan_rules(owner_type, visibility, plan, expected):
+    repository = Repository(
+        full_name="o/r", owner_type=owner_type, visibility=visibility, plan=plan,
+        default_branch="main", sub_claim_prefix="repo:o/r",
+    )  # fmt: skip
+    features = repository.features
+    found = (
+        features.environments, features.environment_reviewers, features.rulesets,
+        features.merge_queue,
+    )  # fmt: skip
+    assert found == expected
+
+
+@pytest.mark.parametrize(
+    ("customization", "supported"),
+    [
+        ({"use_default": True}, True),
+        ({"use_default": True, "include_claim_keys": ["repository_owner"]}, True),  # ignored
+        ({"use_default": False, "include_claim_keys": ["repo", "context"]}, True),
+        # GitHub Docs' examples of customised templates ("Customizing the subject claims")
+        (
+            {"use_default": False, "include_claim_keys": ["repo", "context", "job_workflow_ref"]},
+            False,
+        ),
+        ({"use_default": False, "include_claim_keys": ["repository_owner"]}, False),
+        ({"use_default": False, "include_claim_keys": ["repository_id"]}, False),
+    ],
+)
+def test_only_githubs_default_subject_template_is_supported(customization, supported):
+    problem = subject_problem(customization)
+    assert (problem is None) == supported, problem
+    if problem:
+        assert "use_default" in problem

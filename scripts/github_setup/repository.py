@@ -25,7 +25,9 @@ from typing import Any
 from infra.oidc_subjects import DEFAULT_CLAIM_KEYS, immutable_prefix, legacy_prefix
 from scripts.deploy.errors import DeployError
 
-# Plan names as GitHub's API reports them (`plan.name` of `GET /orgs/{org}`, `GET /users/{user}`).
+# Plan names as GitHub's API reports them (`plan.name` of `GET /orgs/{org}`, `GET /users/{user}`;
+# an Enterprise Cloud organisation answers "enterprise", as microsoft/PowerShellForGitHub#373
+# records). Any other name is treated like GitHub Free: nothing is assumed that was not read.
 PRO_OR_ABOVE = frozenset({"pro", "team", "enterprise"})
 ENTERPRISE = frozenset({"enterprise"})
 SETTING = "shipyard-bootstrap:github_sub_claim_prefix"

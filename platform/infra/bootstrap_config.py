@@ -14,7 +14,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any, ClassVar
 
-from pydantic import BeforeValidator, Field
+from pydantic import AfterValidator, BeforeValidator, Field
 
 from infra.config import AWS_REGION, GITHUB_ENVIRONMENT, GITHUB_REPOSITORY
 from infra.config_model import (
@@ -28,6 +28,7 @@ from infra.config_model import (
     read_config,
     rule,
 )
+from infra.oidc_subjects import parse_sub_claim_prefix
 
 __all__ = ["BOOTSTRAP_PROJECT", "BootstrapConfig", "ConfigError", "load_bootstrap_config"]
 
@@ -50,6 +51,8 @@ STACK_NAME = re.compile(r"^[a-z][a-z0-9-]{0,30}$")
 # The longest job that holds AWS credentials (deploy-stack.yml's `deploy`, 90 minutes) plus room;
 # tests/delivery/test_trust.py checks every job's timeout against the role it assumes.
 DEFAULT_SESSION_HOURS = 2
+# The command that reads a repository's subject prefix from GitHub (the setting's one source).
+SUB_CLAIM_PREFIX_COMMAND = "python -m scripts.github_setup --repo OWNER/NAME"
 
 
 @dataclass(frozen=True)
@@ -83,6 +86,16 @@ def _deploy_targets(value: Any) -> Any:
     return tuple(targets)
 
 
+def _sub_claim_prefix(value: str) -> str:
+    try:
+        parse_sub_claim_prefix(value)
+    except ValueError as wrong:
+        raise ValueError(
+            f"{wrong}; `{SUB_CLAIM_PREFIX_COMMAND}` prints the repository's own prefix"
+        ) from None
+    return value
+
+
 AccountId = Annotated[str, matching(ACCOUNT_ID, "a 12-digit AWS account id")]
 
 
@@ -103,6 +116,15 @@ class BootstrapConfig(ConfigModel):
     github_repository: Annotated[
         str, matching(GITHUB_REPOSITORY, "a GitHub repository as owner/name")
     ] = Field(description="the GitHub repository (owner/name) whose workflows may use this account")
+    # The form of `sub` the repository's tokens carry (legacy `repo:O/R` or immutable
+    # `repo:O@ID/R@ID`); every trust policy is built from it (infra/oidc_subjects.py).
+    github_sub_claim_prefix: Annotated[str, AfterValidator(_sub_claim_prefix)] = Field(
+        description=(
+            "the repository's OIDC subject prefix as GitHub reports it; "
+            f"`{SUB_CLAIM_PREFIX_COMMAND}` prints it (e.g. repo:octo-org/octo-repo, or "
+            "repo:octo-org@123456/octo-repo@456789 for a repository created since mid-2026)"
+        )
+    )
     main_branch: Annotated[str, matching(re.compile(r"^[A-Za-z0-9._/-]+$"), "a branch")] = "main"
     # GitHub environment of the job that builds and pushes the image (deployment branch: main).
     release_environment: Annotated[
@@ -148,6 +170,17 @@ class BootstrapConfig(ConfigModel):
                 f"set exactly one of {BNS}image_repository (this account holds the shared image "
                 f"repository) and {BNS}image_repository_arn (another account's bootstrap created "
                 "it)"
+            )
+
+    @rule
+    def _prefix_names_the_repository(self) -> Iterator[str]:
+        named = parse_sub_claim_prefix(self.github_sub_claim_prefix).repository
+        # GitHub compares owner and repository names case-insensitively; the prefix keeps its case.
+        if named.lower() != self.github_repository.lower():
+            yield (
+                f"{BNS}github_sub_claim_prefix names {named}, but {BNS}github_repository is "
+                f"{self.github_repository}: run `{SUB_CLAIM_PREFIX_COMMAND}` for "
+                f"{self.github_repository} and set the prefix it prints"
             )
 
     @rule

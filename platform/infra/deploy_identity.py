@@ -1,7 +1,8 @@
 """CI identities, once per account (created by the bootstrap, never by the app stacks they deploy).
 
 GitHub Actions assumes these roles through OIDC; no AWS key is stored anywhere. Each role trusts
-exactly the `sub` claim GitHub issues to the jobs that use it (GitHub's documented formats):
+exactly the `sub` claim GitHub issues to the jobs that use it (GitHub's documented formats, built
+in infra/oidc_subjects.py from the repository's own prefix; `repo:O/R` below stands for it):
 
 - image push (`shipyard-ci-image-push`): `repo:O/R:environment:<release>`; deploy.yml's `image`.
 - deploy, one per environment (`shipyard-ci-deploy-<env>`): `repo:O/R:environment:<env>`;
@@ -32,6 +33,7 @@ import pulumi_aws as aws
 
 from infra.bootstrap_config import APP_PROJECT, BOOTSTRAP_PROJECT, BootstrapConfig, DeployTarget
 from infra.iam_documents import Statement, allow, document
+from infra.oidc_subjects import environment_subject, preview_subjects
 
 GITHUB_OIDC_HOST = "token.actions.githubusercontent.com"
 AUDIENCE = "sts.amazonaws.com"
@@ -70,34 +72,6 @@ ECR_PUSH_ACTIONS = [
     "ecr:CompleteLayerUpload", "ecr:PutImage", "ecr:BatchGetImage", "ecr:DescribeImages",
     "ecr:GetDownloadUrlForLayer",
 ]  # fmt: skip
-
-
-# --- the subjects GitHub issues (one place: the tests and github_setup import these) ----------
-
-
-def environment_subject(repository: str, environment: str) -> str:
-    return f"repo:{repository}:environment:{environment}"
-
-
-def branch_subject(repository: str, branch: str) -> str:
-    return f"repo:{repository}:ref:refs/heads/{branch}"
-
-
-def pull_request_subject(repository: str) -> str:
-    return f"repo:{repository}:pull_request"
-
-
-def merge_queue_subject_pattern(repository: str, branch: str) -> str:
-    # gh-readonly-queue/<base>/pr-<number>-<head sha>: only StringLike can match it.
-    return f"repo:{repository}:ref:refs/heads/gh-readonly-queue/{branch}/*"
-
-
-def preview_subjects(repository: str, branch: str) -> list[str]:
-    return [
-        pull_request_subject(repository),
-        merge_queue_subject_pattern(repository, branch),
-        branch_subject(repository, branch),
-    ]
 
 
 def trust_policy(provider_arn: pulumi.Input[str], subjects: Sequence[str]) -> pulumi.Output[str]:
@@ -221,6 +195,7 @@ class DeployIdentity(pulumi.ComponentResource):
         super().__init__("shipyard:identity:DeployIdentity", name, None, opts)
         config = args.config
         repo = config.github_repository
+        prefix = config.github_sub_claim_prefix
         child = pulumi.ResourceOptions(parent=self)
         session = config.session_hours * 3600
 
@@ -267,7 +242,7 @@ class DeployIdentity(pulumi.ComponentResource):
         preview = role(
             "preview",
             f"pulumi preview/refresh from {repo}: pull requests, merge queue, main",
-            preview_subjects(repo, config.main_branch),
+            preview_subjects(prefix, config.main_branch),
         )
         aws.iam.RolePolicyAttachment(
             f"{name}-preview-read-only", role=preview.name, policy_arn=READ_ONLY_POLICY, opts=child
@@ -308,7 +283,7 @@ class DeployIdentity(pulumi.ComponentResource):
             push = role(
                 "image-push",
                 f"push the service image from {repo}, environment {config.release_environment}",
-                [environment_subject(repo, config.release_environment)],
+                [environment_subject(prefix, config.release_environment)],
             )
             aws.iam.RolePolicy(
                 f"{name}-image-push",
@@ -328,7 +303,7 @@ class DeployIdentity(pulumi.ComponentResource):
             deploy = role(
                 f"deploy-{target.environment}",
                 f"pulumi up of stack {target.stack} from {repo}, environment {target.environment}",
-                [environment_subject(repo, target.environment)],
+                [environment_subject(prefix, target.environment)],
             )
             aws.iam.RolePolicyAttachment(
                 f"{name}-deploy-{target.environment}-power-user",

@@ -30,6 +30,7 @@ class Environment:
     variables: dict[str, str]
     reviewers: tuple[str, ...] = ()  # "user:LOGIN" or "team:ORG/SLUG"
     branches: tuple[str, ...] = (MAIN_BRANCH,)  # deployment branches allowed to use it
+    approval: bool = False  # an approval environment (production): reviewers, where possible
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,7 @@ class Wiring:
     variables: dict[str, str]  # repository-level
     environments: list[Environment] = field(default_factory=list)
     required_checks: tuple[str, ...] = REQUIRED_CHECKS
+    stacks: tuple[str, ...] = ()  # the app stacks deployed (each needs its destructive label)
 
     def variables_for(self, environment: str | None) -> dict[str, str]:
         """What `vars` holds in a job: repository variables, overridden by its environment's."""
@@ -64,6 +66,7 @@ def placeholder_outputs() -> list[dict[str, Any]]:
             "region": out("region"),
             "state_backend_url": out("state_backend_url"),
             "preview_role_arn": out("preview_role_arn"),
+            "plan_role_arn": out("plan_role_arn"),
             "image_push_role_arn": out("image_push_role_arn"),
             "image_repository_url": out("image_repository_url"),
             "deploy_targets": {
@@ -83,6 +86,7 @@ def build_wiring(
     *,
     reviewers: Sequence[str] = (),
     approval_environments: Sequence[str] = ("production",),
+    reviewers_possible: bool = True,
 ) -> Wiring:
     """The repository's wiring from one bootstrap's outputs per AWS account."""
     if not bootstrap_outputs:
@@ -107,18 +111,24 @@ def build_wiring(
             seen[environment] = stack
             key = stack_key(stack)
             variables[f"AWS_PREVIEW_ROLE_ARN_{key}"] = str(outputs["preview_role_arn"])
+            # The plan role (merge-queue previews, drift, rollback's lookup); bootstraps from
+            # before it existed have no such output, and their workflows read no such variable.
+            if outputs.get("plan_role_arn"):
+                variables[f"AWS_PLAN_ROLE_ARN_{key}"] = str(outputs["plan_role_arn"])
             variables[f"PULUMI_BACKEND_URL_{key}"] = str(outputs["state_backend_url"])
             environments.append(
                 Environment(
                     name=environment,
                     variables={"AWS_DEPLOY_ROLE_ARN": str(target["deploy_role_arn"])},
                     reviewers=tuple(reviewers) if environment in approval_environments else (),
+                    approval=environment in approval_environments,
                 )
             )
     missing = [e for e in approval_environments if e not in seen]
     if missing:
         raise DeployError(f"no bootstrap deploys the approval environment(s) {missing}")
-    if any(e in approval_environments for e in seen) and not reviewers:
+    # Where the plan has no environment reviewers, the set-up reports the gap instead.
+    if reviewers_possible and any(e in approval_environments for e in seen) and not reviewers:
         raise DeployError(
             f"{', '.join(approval_environments)} need required reviewers: pass --reviewer "
             "user:LOGIN or team:ORG/SLUG (an approval nobody can give would block every release)"
@@ -134,4 +144,9 @@ def build_wiring(
             },
         ),
     )
-    return Wiring(repository=repository, variables=variables, environments=environments)
+    return Wiring(
+        repository=repository,
+        variables=variables,
+        environments=environments,
+        stacks=tuple(seen.values()),
+    )

@@ -1,6 +1,7 @@
 """The proof: each job's token is accepted by exactly the role the job uses, for long enough.
 
-Inputs are the workflows' assumptions (`github_oidc`), the variables the repository holds
+Inputs are the workflows' assumptions (`github_oidc`) with the subjects GitHub issues in the
+repository's own form (its `sub_claim_prefix`, legacy or immutable), the variables it holds
 (`scripts.github_setup.wiring`) and the CI roles as the bootstrap program declares them (their
 trust policies, evaluated by `policy_evaluation` with AWS's semantics). Every failure message
 names the job, the subject GitHub would issue, the role and what the role trusts, so a mismatch
@@ -59,7 +60,7 @@ def roles_accepting(roles: Iterable[CiRole], subject: str) -> list[str]:
 def trust_failures(
     assumptions: Iterable[Assumption],
     *,
-    repository: str,
+    sub_claim_prefix: str,
     wiring: Wiring,
     roles: Sequence[CiRole],
 ) -> list[str]:
@@ -67,7 +68,7 @@ def trust_failures(
     failures: list[str] = []
     for job in assumptions:
         where = job.describe()
-        subject = job.subject(repository)
+        subject = job.subject(sub_claim_prefix)
         if subject is None:
             if not job.event.from_fork:
                 failures.append(f"{where}: no OIDC token (the job lacks `id-token: write`)")

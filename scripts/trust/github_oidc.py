@@ -3,12 +3,14 @@
 Read from the workflow files themselves: triggers, reusable workflows (`uses: $/.github/...`,
 with their `with:` inputs), matrices, environments, `permissions: id-token`, and the
 `role-to-assume` of every `aws-actions/configure-aws-credentials` step. The `sub` claim follows
-GitHub's documented formats ("OpenID Connect reference", checked 2026-11-29):
+GitHub's documented formats ("OpenID Connect reference", checked 2026-12-07), built by
+infra/oidc_subjects.py from the repository's prefix (`repo:O/R`, or `repo:O@ID/R@ID` in the
+immutable form):
 
-- a job bound to an environment: `repo:O/R:environment:NAME`, whatever the event;
-- otherwise `repo:O/R:pull_request` for a pull request, `repo:O/R:ref:<ref>` for a push, a
+- a job bound to an environment: `<prefix>:environment:NAME`, whatever the event;
+- otherwise `<prefix>:pull_request` for a pull request, `<prefix>:ref:<ref>` for a push, a
   dispatch and a schedule (schedules run on the default branch), and the merge queue's
-  `repo:O/R:ref:refs/heads/gh-readonly-queue/<base>/pr-<n>-<sha>`;
+  `<prefix>:ref:refs/heads/gh-readonly-queue/<base>/pr-<n>-<sha>`;
 - a pull request from a fork gets no token at all, and neither does a job without
   `id-token: write`.
 
@@ -27,6 +29,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
+from infra.oidc_subjects import environment_subject, pull_request_subject, ref_subject
 
 CREDENTIALS_ACTION = "aws-actions/configure-aws-credentials"
 QUEUE_SHA = "0123456789abcdef0123456789abcdef01234567"
@@ -76,15 +80,16 @@ class Assumption:
     duration_seconds: int | None  # role-duration-seconds (None: the action's default, 1 h)
     id_token: bool  # does the job hold `id-token: write`?
 
-    def subject(self, repository: str) -> str | None:
-        """The `sub` GitHub issues to this job, or None when it issues no token."""
+    def subject(self, sub_claim_prefix: str) -> str | None:
+        """The `sub` GitHub issues to this job in a repository with this prefix, or None when
+        it issues no token."""
         if self.event.from_fork or not self.id_token:
             return None
         if self.environment:
-            return f"repo:{repository}:environment:{self.environment}"
+            return environment_subject(sub_claim_prefix, self.environment)
         if self.event.name == "pull_request":
-            return f"repo:{repository}:pull_request"
-        return f"repo:{repository}:ref:{self.event.ref}"
+            return pull_request_subject(sub_claim_prefix)
+        return ref_subject(sub_claim_prefix, self.event.ref)
 
     def describe(self) -> str:
         env = f", environment {self.environment}" if self.environment else ""

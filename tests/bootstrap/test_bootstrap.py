@@ -243,6 +243,25 @@ def test_only_the_release_environment_can_push_images(bootstrap):
             {"shipyard-bootstrap:github_repository": None},
             "shipyard-bootstrap:github_repository is required",
         ),
+        (
+            {"shipyard-bootstrap:github_sub_claim_prefix": None},
+            "shipyard-bootstrap:github_sub_claim_prefix is required: .*"
+            "`python -m scripts.github_setup --repo OWNER/NAME` prints it",
+        ),
+        (
+            {"shipyard-bootstrap:github_sub_claim_prefix": "shipyard-org/shipyard"},
+            "github_sub_claim_prefix='shipyard-org/shipyard' is not a GitHub subject prefix .*"
+            "`python -m scripts.github_setup --repo OWNER/NAME` prints",
+        ),
+        (
+            {"shipyard-bootstrap:github_sub_claim_prefix": "repo:shipyard-org@1/shipyard"},
+            "carries the id of only one of owner and repository",
+        ),
+        (
+            {"shipyard-bootstrap:github_sub_claim_prefix": "repo:octo-org@1/octo-repo@2"},
+            "github_sub_claim_prefix names octo-org/octo-repo, but "
+            "shipyard-bootstrap:github_repository is shipyard-org/shipyard",
+        ),
         ({"shipyard-bootstrap:state_bucket": "Not_A_Bucket"}, "shipyard-bootstrap:state_bucket"),
         (
             {"shipyard-bootstrap:image_repository": None},

@@ -12,6 +12,7 @@ from scripts.trust.check import CiRole
 from tools.plan.offline import EvaluatedBootstrap, evaluate_bootstrap
 
 REPOSITORY = "shipyard-org/shipyard"  # Pulumi.shipyard.yaml's github_repository
+PREFIX = "repo:shipyard-org/shipyard"  # and its github_sub_claim_prefix (a legacy repository)
 REVIEWERS = ("user:release-manager",)
 
 

@@ -21,7 +21,7 @@ from scripts.trust.check import CiRole, roles_accepting, trust_failures
 from scripts.trust.github_oidc import Assumption, Event, VarRef, assumptions
 from tests.delivery.support import WORKFLOWS
 
-from .conftest import REPOSITORY, REVIEWERS, ci_roles
+from .conftest import PREFIX, REPOSITORY, REVIEWERS, ci_roles
 
 ALL = list(assumptions(WORKFLOWS))
 
@@ -45,7 +45,12 @@ def test_the_proof_sees_every_kind_of_run_and_every_role_using_job():
 
 
 def test_every_job_assumes_exactly_its_role_for_its_whole_timeout(bootstrap, wiring):
-    failures = trust_failures(ALL, repository=REPOSITORY, wiring=wiring, roles=ci_roles(bootstrap))
+    # The subjects in the form the bootstrap's own setting names (the stack file's prefix).
+    prefix = bootstrap.config.github_sub_claim_prefix
+    assert prefix == PREFIX
+    failures = trust_failures(
+        ALL, sub_claim_prefix=prefix, wiring=wiring, roles=ci_roles(bootstrap)
+    )
     assert failures == []
 
 
@@ -53,7 +58,7 @@ def test_pull_request_and_merge_queue_jobs_reach_the_preview_role_only(bootstrap
     roles = ci_roles(bootstrap)
     preview = bootstrap.outputs["preview_role_arn"]
     for job in ALL:
-        subject = job.subject(REPOSITORY)
+        subject = job.subject(PREFIX)
         if job.event.name in ("pull_request", "merge_group") and subject:
             assert roles_accepting(roles, subject) == [preview], job.describe()
     queue = f"repo:{REPOSITORY}:ref:refs/heads/gh-readonly-queue/main/pr-9-abc"
@@ -94,7 +99,7 @@ def test_environment_jobs_run_only_from_main_so_other_branches_get_no_environmen
 def test_a_fork_gets_no_token_and_the_gate_skips_its_previews():
     fork_jobs = [a for a in ALL if a.event.from_fork]
     assert fork_jobs
-    assert all(a.subject(REPOSITORY) is None for a in fork_jobs)
+    assert all(a.subject(PREFIX) is None for a in fork_jobs)
     event = {
         "pull_request": {
             "head": {"repo": {"full_name": "someone-else/shipyard", "fork": True}},
@@ -135,7 +140,7 @@ def test_control_a_wrong_environment_in_a_workflow_fails_naming_job_subject_and_
 ):
     broken = _copy_workflows(tmp_path, ("deploy.yml", "environment: release", "environment: build"))
     failures = trust_failures(
-        assumptions(broken), repository=REPOSITORY, wiring=wiring, roles=ci_roles(bootstrap)
+        assumptions(broken), sub_claim_prefix=PREFIX, wiring=wiring, roles=ci_roles(bootstrap)
     )
     # The variable now comes from nowhere (no `build` environment is wired) ...
     assert any("build and push the image" in f and "AWS_IMAGE_PUSH_ROLE_ARN" in f for f in failures)
@@ -143,7 +148,7 @@ def test_control_a_wrong_environment_in_a_workflow_fails_naming_job_subject_and_
     wired = build_wiring(REPOSITORY, [bootstrap.outputs], reviewers=REVIEWERS)
     wired.variables["AWS_IMAGE_PUSH_ROLE_ARN"] = bootstrap.outputs["image_push_role_arn"]
     failures = trust_failures(
-        assumptions(broken), repository=REPOSITORY, wiring=wired, roles=ci_roles(bootstrap)
+        assumptions(broken), sub_claim_prefix=PREFIX, wiring=wired, roles=ci_roles(bootstrap)
     )
     assert any(
         "sub='repo:shipyard-org/shipyard:environment:build'" in f
@@ -157,7 +162,7 @@ def test_control_a_wrong_subject_in_the_program_fails_naming_both(bootstrap_vari
     drifted = bootstrap_variant(release_environment="releases")
     failures = trust_failures(
         ALL,
-        repository=REPOSITORY,
+        sub_claim_prefix=PREFIX,
         wiring=build_wiring(REPOSITORY, [drifted.outputs], reviewers=REVIEWERS),
         roles=ci_roles(drifted),
     )
@@ -180,7 +185,7 @@ def test_control_a_preview_role_trusting_only_exact_subjects_blocks_the_merge_qu
     queue = [a for a in ALL if a.event.name == "merge_group"]
     failures = trust_failures(
         queue,
-        repository=REPOSITORY,
+        sub_claim_prefix=PREFIX,
         wiring=build_wiring(REPOSITORY, [bootstrap.outputs], reviewers=REVIEWERS),
         roles=[exact if r.arn == preview.arn else r for r in roles],
     )
@@ -199,7 +204,7 @@ def test_control_a_job_outliving_its_credentials_fails(bootstrap, wiring, tmp_pa
         ),
     )
     failures = trust_failures(
-        assumptions(broken), repository=REPOSITORY, wiring=wiring, roles=ci_roles(bootstrap)
+        assumptions(broken), sub_claim_prefix=PREFIX, wiring=wiring, roles=ci_roles(bootstrap)
     )
     assert failures
     assert all("credentials last 3600 s" in f and "5400 s" in f for f in failures)
@@ -211,7 +216,7 @@ def test_control_the_image_job_without_an_environment_cannot_push(bootstrap, tmp
     bare = Assumption(**{**job.__dict__, "environment": None})
     roles = ci_roles(bootstrap)
     assert bootstrap.outputs["image_push_role_arn"] not in roles_accepting(
-        roles, bare.subject(REPOSITORY) or ""
+        roles, bare.subject(PREFIX) or ""
     )
     assert isinstance(bare.event, Event)
 

@@ -65,10 +65,15 @@ class PriceBook:
         return self.prices.get(key)
 
     def describe(self) -> str:
-        published = ", ".join(f"{o} {d[:10]}" for o, d in sorted(self.publication_dates.items()))
+        dates = {d[:10] for d in self.publication_dates.values()}
+        published = (
+            dates.pop()
+            if len(dates) == 1
+            else ", ".join(f"{o} {d[:10]}" for o, d in sorted(self.publication_dates.items()))
+        )
         return (
             f"AWS Price List, {self.region}, prices of {self.generated_on} ({self.source}); "
-            f"offers published: {published}"
+            f"offers published {published}"
         )
 
 

@@ -117,6 +117,10 @@ PRICE_NEEDS: tuple[PriceNeed, ...] = (
               {"group": "AWS-Lambda-Requests"}),
     PriceNeed("lambda_gb_second:x86_64", "AWSLambda", "Serverless", "Lambda-GB-Second",
               "Lambda-GB-Second", {"group": "AWS-Lambda-Duration"}),
+    PriceNeed("lambda_request:arm64", "AWSLambda", "Serverless", "Request-ARM", "Requests",
+              {"group": "AWS-Lambda-Requests-ARM"}),
+    PriceNeed("lambda_gb_second:arm64", "AWSLambda", "Serverless", "Lambda-GB-Second-ARM",
+              "Lambda-GB-Second", {"group": "AWS-Lambda-Duration-ARM"}),
     # Amazon CloudFront (one global offer; priced at its United States edge rates)
     PriceNeed("cloudfront_out_gb:United States", "AmazonCloudFront", "Data Transfer",
               "DataTransfer-Out-Bytes", "GB",

@@ -95,8 +95,8 @@ def _describe_dir(directory: Path) -> str:
     shown = _shown(directory)
     if recorded:
         return (
-            f"recorded excerpts of the offer files in {shown} (see its README.md), not a "
-            "download: `python -m scripts.cost refresh-prices` with internet access replaces them"
+            f"recorded excerpts of the offer files, {shown} (see its README.md); "
+            "`python -m scripts.cost refresh-prices` with internet access replaces them"
         )
     return f"offer files read from {shown}"
 

@@ -47,12 +47,12 @@ def load_assumptions(
             raise AssumptionError(f"{overrides_file} must hold a JSON object of NAME: VALUE")
         values.update(document.get("assumptions", document))
     for pair in overrides:
-        name, equals, value = pair.partition("=")
+        name, equals, text = pair.partition("=")
         if not equals:
             raise AssumptionError(
                 f"--assume {pair!r}: write NAME=VALUE, e.g. cloudfront_gb_out=200"
             )
-        values[name.strip()] = value.strip()
+        values[name.strip()] = text.strip()
     assumptions = default_assumptions()
     for name, raw in values.items():
         if name not in assumptions:
@@ -61,7 +61,7 @@ def load_assumptions(
         if isinstance(raw, dict):  # a copy of assumptions.json's own entry
             raw = raw.get("value")
         try:
-            value = Decimal(str(raw))
+            value = Decimal(str(raw))  # str first: a JSON float's exact decimal is not wanted
         except InvalidOperation as problem:
             raise AssumptionError(f"{name}={raw!r} is not a number") from problem
         if not value.is_finite() or value < 0:

@@ -417,7 +417,8 @@ def _task_count(e: _Estimator, r: PlannedResource, service_name: str) -> tuple[i
         resource_id = str(target.inputs.get("resourceId", ""))
         if resource_id.startswith("service/") and resource_id.endswith(f"/{service_name}"):
             floor, ceiling = target.inputs.get("minCapacity"), target.inputs.get("maxCapacity")
-            return int(floor or 0), f"autoscaling minimum (scales up to {int(ceiling)} tasks)"
+            up_to = f"scales up to {int(ceiling)} tasks" if ceiling is not None else "scales"
+            return int(floor or 0), f"autoscaling minimum ({up_to})"
     return int(r.inputs.get("desiredCount") or 0), "desired count (no autoscaling)"
 
 

@@ -469,7 +469,8 @@ def _autoscaling_group(e: _Estimator, r: PlannedResource) -> list[CostLine]:
     lines = [
         _line(r, "EC2 instances (Linux, on-demand)", f"{instances} × {instance_type} × 730 h",
               hours.unit_price * HOURS_PER_MONTH * instances, [hours],
-              note=f"the group's minimum (max {r.inputs.get('maxSize')})"),
+              note=f"the group's minimum (max {int(r.inputs.get('maxSize') or 0)}); managed "
+                   "scaling adds instances when the tasks need more"),
     ]  # fmt: skip
     for mapping in template.inputs.get("blockDeviceMappings") or []:
         ebs = mapping.get("ebs") or {}

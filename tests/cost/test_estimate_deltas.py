@@ -109,3 +109,18 @@ def test_staging_tasks_beyond_the_on_demand_base_go_to_spot_and_are_listed_not_p
     spot = [e for e in after.not_priced if e.resource == "services-api"]
     assert len(spot) == 1
     assert spot[0].reason.startswith("2 Fargate Spot task(s)")
+
+
+def test_ec2_capacity_prices_the_groups_instances_and_volumes_not_the_tasks(prod):
+    ec2 = estimate_stack(stack_with("prod", compute_mode="ec2"))  # t3.medium, at least 1
+
+    lines = {(line.resource, line.item): line for line in ec2.lines}
+    hours = lines[("compute-instances", "EC2 instances (Linux, on-demand)")]
+    volumes = lines[("compute-instances", "EBS volumes (gp3)")]
+    t3_medium = excerpt_price(
+        "AmazonEC2", instanceType="t3.medium", operatingSystem="Linux", capacitystatus="Used"
+    )
+    assert hours.monthly_usd == HOURS * t3_medium
+    assert volumes.monthly_usd == 30 * excerpt_price("AmazonEC2", volumeApiName="gp3")
+    assert not [line for line in ec2.lines if line.item.startswith("Fargate")]
+    assert any(f.type.startswith("aws:ecs/service:Service") and f.count == 2 for f in ec2.free)

@@ -143,3 +143,35 @@ def estimate_stack_total(stack, *assume):
 def test_plan_refuses_a_bad_assumption_with_status_2(capsys):
     assert main(["staging", "--assume", "nope=1"]) == 2
     assert "error: no assumption named 'nope'" in capsys.readouterr().err
+
+
+def test_interface_endpoints_cost_per_zone_and_gateway_endpoints_nothing():
+    def endpoint(kind, subnets):
+        return PlannedResource(
+            urn=f"urn:{kind}", type="aws:ec2/vpcEndpoint:VpcEndpoint", name=kind.lower(),
+            component="network", inputs={"vpcEndpointType": kind, "subnetIds": subnets},
+        )  # fmt: skip
+
+    result = _estimate([endpoint("Interface", ["a", "b", "c"]), endpoint("Gateway", [])])
+
+    per_hour = excerpt_price("AmazonVPC", usagetype="USE1-VpcEndpoint-Hours")
+    assert result.total_usd == 3 * HOURS * per_hour
+    assert not result.not_priced
+
+
+@pytest.mark.parametrize(
+    ("count", "expected"),
+    [
+        (1, [("FARGATE", 1), ("FARGATE_SPOT", 0)]),
+        (5, [("FARGATE", 2), ("FARGATE_SPOT", 3)]),  # base 1, then 4 split 1:3
+        (0, [("FARGATE", 0), ("FARGATE_SPOT", 0)]),
+    ],
+)
+def test_tasks_fill_each_providers_base_then_split_by_weight(count, expected):
+    from scripts.cost.estimate import _split_by_strategy
+
+    strategy = [
+        {"capacityProvider": "FARGATE", "base": 1, "weight": 1},
+        {"capacityProvider": "FARGATE_SPOT", "base": 0, "weight": 3},
+    ]
+    assert _split_by_strategy(count, strategy) == expected

@@ -124,3 +124,17 @@ def test_ec2_capacity_prices_the_groups_instances_and_volumes_not_the_tasks(prod
     assert volumes.monthly_usd == 30 * excerpt_price("AmazonEC2", volumeApiName="gp3")
     assert not [line for line in ec2.lines if line.item.startswith("Fargate")]
     assert any(f.type.startswith("aws:ecs/service:Service") and f.count == 2 for f in ec2.free)
+
+
+def test_control_pricing_multi_az_at_the_single_az_rate_would_be_caught(staging, monkeypatch):
+    from scripts.cost import estimate as estimator
+
+    real = estimator.PRICERS["aws:rds/instance:Instance"]
+
+    def single_az_only(e, r):  # the classic mistake: the standby forgotten
+        return real(e, replace(r, inputs={**r.inputs, "multiAz": False}))
+
+    monkeypatch.setitem(estimator.PRICERS, "aws:rds/instance:Instance", single_az_only)
+    multi_az = stack_with("staging", db_multi_az="true")
+    instance = HOURS * (_rds("db.t4g.micro", "Multi-AZ") - _rds("db.t4g.micro", "Single-AZ"))
+    assert _total(multi_az) - _total(staging) != instance  # what the real test asserts

@@ -2,6 +2,7 @@
 
     python -m scripts.cost refresh-prices --region us-east-1          # the bulk API (internet)
     python -m scripts.cost refresh-prices --offers-dir DIR            # offer files already here
+    python -m scripts.cost refresh-prices --pricing-api               # GetProducts (credentials)
 
 With `--offers-dir`, the offer files are read from `DIR/<region>/<offer>.json` and, for global
 offers (CloudFront), `DIR/global/<offer>.json`: how the committed price file was made from the
@@ -19,9 +20,12 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from scripts.cost.offer_files import OfferFileError, download_offer, read_offer, select_prices
 from scripts.cost.price_book import PRICES_DIR, price_file
 from scripts.cost.price_needs import needs_of, offers_needed
+from scripts.cost.pricing_api import pricing_api_loader
 
 OfferLoader = Callable[[str, str | None], Any]  # (offer code, region or None for global) -> file
 
@@ -64,16 +68,32 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--offers-dir", type=Path, help="read offer files from DIR/<region>|global/<offer>.json"
     )
+    parser.add_argument(
+        "--pricing-api",
+        action="store_true",
+        help="read through the Price List Query API (GetProducts; needs AWS credentials)",
+    )
     parser.add_argument("--output-dir", type=Path, default=PRICES_DIR)
     args = parser.parse_args(argv)
     if args.offers_dir:
         load, source = directory_loader(args.offers_dir), _describe_dir(args.offers_dir)
+    elif args.pricing_api:
+        load, source = pricing_api_loader(), "AWS Price List Query API (GetProducts)"
     else:
         load, source = download_offer, "AWS Price List bulk API (pricing.us-east-1.amazonaws.com)"
     try:
         document = refresh(args.region, load, source=source)
     except OfferFileError as problem:
         print(f"error: {problem}", file=sys.stderr)
+        return 1
+    except BotoCoreError as problem:
+        print(
+            f"error: the Price List Query API failed ({problem}); check credentials",
+            file=sys.stderr,
+        )
+        return 1
+    except ClientError as problem:
+        print(f"error: the Price List Query API refused: {problem}", file=sys.stderr)
         return 1
     except urllib.error.URLError as problem:
         print(

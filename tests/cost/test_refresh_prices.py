@@ -152,3 +152,49 @@ def test_an_unknown_region_says_how_to_get_its_prices(capsys):
 def test_refresh_without_the_offer_files_fails_with_a_clear_error(tmp_path, capsys):
     assert main(["--offers-dir", str(tmp_path), "--output-dir", str(tmp_path)]) == 1
     assert "error: no offer file" in capsys.readouterr().err
+
+
+def test_the_pricing_api_path_reads_the_same_prices_through_get_products():
+    """GetProducts answers (botocore's own model, stubbed) built from the recorded excerpts:
+    each PriceList item is one product with its terms, as the API returns them."""
+    import boto3
+    from botocore.stub import Stubber
+
+    from scripts.cost.price_needs import offers_needed
+    from scripts.cost.pricing_api import _filters, pricing_api_loader
+
+    client = boto3.client(
+        "pricing", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x"
+    )
+    stubber = Stubber(client)
+    for need in (n for code in offers_needed() for n in needs_of(code)):  # the calls' order
+        where = "us-east-1" if need.regional else "global"
+        offer = _offer(need.offer_code, where)
+        items = []
+        for sku, product in offer["products"].items():
+            wanted = {
+                f["Field"]: f["Value"]
+                for f in _filters(need, "us-east-1" if need.regional else None)
+            }
+            seen = {**product["attributes"], "productFamily": product.get("productFamily")}
+            if all(seen.get(k) == v for k, v in wanted.items()):
+                items.append(json.dumps({
+                    "product": product, "serviceCode": need.offer_code,
+                    "terms": {"OnDemand": offer["terms"]["OnDemand"][sku]},
+                    "version": offer["version"], "publicationDate": offer["publicationDate"],
+                }))  # fmt: skip
+        stubber.add_response(
+            "get_products",
+            {"PriceList": items, "FormatVersion": "aws_v1"},
+            {
+                "ServiceCode": need.offer_code,
+                "Filters": _filters(need, "us-east-1" if need.regional else None),
+                "FormatVersion": "aws_v1",
+            },
+        )
+    with stubber:
+        made = refresh("us-east-1", pricing_api_loader(client), source="api")
+    stubber.assert_no_pending_responses()
+
+    from_files = refresh("us-east-1", directory_loader(RECORDED), source="files")
+    assert made["prices"] == from_files["prices"]

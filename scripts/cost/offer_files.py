@@ -35,7 +35,8 @@ def offer_url(offer_code: str, region: str | None) -> str:
 
 
 def download_offer(offer_code: str, region: str | None, *, timeout: float = 600) -> Any:
-    """One offer file from the bulk API (AmazonEC2's regional file is several hundred MB)."""
+    """One offer file from the bulk API, parsed in memory: AmazonEC2's regional file runs to
+    gigabytes, so `--pricing-api` (server-side filters, credentials) is the lighter way."""
     url = offer_url(offer_code, region)
     with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 - fixed https URL
         return json.load(response)

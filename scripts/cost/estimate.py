@@ -192,6 +192,13 @@ FREE: dict[str, str] = {
     "aws:lambda/permission:Permission": "no charge",
     "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig": "no charge",
     "aws:secretsmanager/secretVersion:SecretVersion": "part of its secret's monthly price",
+    "aws:acm/certificate:Certificate": "public ACM certificates are free",
+    "aws:acm/certificateValidation:CertificateValidation": "no charge",
+    "aws:route53/record:Record": "no charge per record (DNS queries are usage; alias queries "
+    "to AWS resources are free)",
+    "aws:kms/alias:Alias": "no charge (the key is priced)",
+    "aws:s3/bucketVersioning:BucketVersioning": "bucket setting (old versions are storage)",
+    "aws:iam/openIdConnectProvider:OpenIdConnectProvider": "IAM is free",
     "docker:index/image:Image": "a build and push; the image is stored in the bootstrap's ECR",
     "docker:index/tag:Tag": "a tag of an image already stored",
 }
@@ -417,9 +424,9 @@ def _task_count(e: _Estimator, r: PlannedResource, service_name: str) -> tuple[i
         resource_id = str(target.inputs.get("resourceId", ""))
         if resource_id.startswith("service/") and resource_id.endswith(f"/{service_name}"):
             floor, ceiling = target.inputs.get("minCapacity"), target.inputs.get("maxCapacity")
-            up_to = f"scales up to {int(ceiling)} tasks" if ceiling is not None else "scales"
-            return int(floor or 0), f"autoscaling minimum ({up_to})"
-    return int(r.inputs.get("desiredCount") or 0), "desired count (no autoscaling)"
+            up_to = f", scales up to {int(ceiling)}" if ceiling is not None else ""
+            return int(floor or 0), f"autoscaling minimum{up_to}"
+    return int(r.inputs.get("desiredCount") or 0), "desired count, no autoscaling"
 
 
 def _strategy(e: _Estimator, r: PlannedResource) -> list[dict[str, Any]]:

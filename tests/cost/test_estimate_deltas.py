@@ -138,3 +138,18 @@ def test_control_pricing_multi_az_at_the_single_az_rate_would_be_caught(staging,
     multi_az = stack_with("staging", db_multi_az="true")
     instance = HOURS * (_rds("db.t4g.micro", "Multi-AZ") - _rds("db.t4g.micro", "Single-AZ"))
     assert _total(multi_az) - _total(staging) != instance  # what the real test asserts
+
+
+def test_no_nat_gateway_trades_its_hours_for_interface_endpoints_in_each_zone(staging):
+    # nat_gateways: none -> the program adds interface endpoints (infra/network.py) in 2 zones
+    no_nat = stack_with("staging", nat_gateways="none")
+
+    endpoints = [r for r in planned_resources(no_nat) if r.type.endswith("VpcEndpoint")]
+    interface = [r for r in endpoints if r.inputs["vpcEndpointType"] == "Interface"]
+    endpoint_hour = excerpt_price("AmazonVPC", usagetype="USE1-VpcEndpoint-Hours")
+    nat = HOURS * excerpt_price("AmazonEC2", usagetype="NatGateway-Hours")
+    nat += HOURS * excerpt_price("AmazonVPC", usagetype="USE1-PublicIPv4:InUseAddress")
+    nat += 10 * excerpt_price("AmazonEC2", usagetype="NatGateway-Bytes")
+    assert interface
+    expected = len(interface) * 2 * HOURS * endpoint_hour - nat
+    assert _total(no_nat) - _total(staging) == expected

@@ -4,6 +4,7 @@ The workflows in `.github/workflows/` only wire these together; every decision l
 
     preview_gate            may this run preview against AWS? (forks, Dependabot, unwired repo)
     render_preview_comment  `pulumi preview` output -> PR comment body (summary first, size-capped)
+    cost_comment            the comment's monthly cost before and after (scripts/cost estimates)
     upsert_pr_comment       create or update that stack's comment, found by its hidden marker
     image_ref               compose and validate `<registry>/<repository>@sha256:<digest>`
     summarise_previews      the `previews` check: previews passed, or the gate skipped them all

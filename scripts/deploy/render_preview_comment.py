@@ -16,7 +16,8 @@ stack's comment instead of adding a new one on every push.
 
 With `--plan` (the machine-readable plan, see `plan_json`), a comment opens with a "Destructive
 changes" block when the plan replaces or deletes a stateful resource (`destructive_gate`); a plan
-without one renders exactly as before.
+without one renders exactly as before. With `--cost-head` (and `--cost-base`), the monthly cost
+before and after the change follows the summary (`cost_comment`).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from scripts.deploy.cost_comment import render_cost_block
 from scripts.deploy.destructive_gate import parse_labels, render_block
 from scripts.deploy.errors import DeployError
 from scripts.deploy.github_actions import append_summary, run_main
@@ -183,6 +185,7 @@ def render_comment(
     title: str = "Pulumi preview",
     max_chars: int = DEFAULT_MAX_CHARS,
     destructive_block: str = "",
+    cost_block: str = "",
 ) -> str:
     if max_chars < 2_000:
         raise DeployError(f"max_chars={max_chars} leaves no room for a summary; use >= 2000")
@@ -211,7 +214,7 @@ def render_comment(
     ]
     if context:
         head += ["", " · ".join(context)]
-    sections = []
+    sections = [cost_block] if cost_block else []
     if report.policies:
         sections.append(_capped_section("Policies", report.policies, run_url))
     problems = report.diagnostics + ([""] if report.diagnostics and report.trailer else [])
@@ -275,6 +278,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--plan", type=Path, help="machine-readable plan (destructive changes)")
     parser.add_argument("--labels", default="", help="the pull request's labels, with --plan")
+    parser.add_argument("--cost-base", type=Path, help="cost estimate of the base commit (JSON)")
+    parser.add_argument("--cost-head", type=Path, help="cost estimate of the head commit (JSON)")
     args = parser.parse_args(argv)
 
     def body() -> int:
@@ -292,6 +297,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             title=args.title,
             max_chars=args.max_chars,
             destructive_block=_destructive_block(args.plan, args.stack, args.labels),
+            cost_block=render_cost_block(args.stack, args.cost_base, args.cost_head),
         )
         args.output.write_text(rendered, encoding="utf-8")
         if args.summary:

@@ -3,6 +3,11 @@
     python -m tools.plan staging              # the tree, with the settings that matter
     python -m tools.plan --diff staging prod  # only what differs between the two stacks
     python -m tools.plan --bootstrap shipyard # the account bootstrap (platform/bootstrap/)
+    python -m tools.plan staging --cost-json cost.json  # also write the cost estimate as JSON
+
+After the tree (or the differences), the stack's monthly cost estimate at AWS's list prices for
+its region, broken down by building block (scripts/cost; the usage it assumes is stated and may
+be changed with --assume NAME=VALUE or --assumptions FILE). The bootstrap is not priced.
 
 No Pulumi CLI, AWS account or Docker engine is needed: this runs `platform/__main__.py` through
 `tools.plan.offline.evaluate_stack`, the same harness the tests use. IDs and ARNs are fake; the
@@ -16,9 +21,15 @@ import json
 import sys
 from collections import Counter
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 from infra.config import ConfigError
+from scripts.cost.assumptions import AssumptionError
+from scripts.cost.estimate import Estimate
+from scripts.cost.price_book import PriceBookError
+from scripts.cost.report import difference_lines, estimate_lines
+from tools.plan.costs import estimate_stack
 from tools.plan.offline import (
     EvaluatedStack,
     RecordedResource,
@@ -227,23 +238,53 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--bootstrap", action="store_true", help="stacks of platform/bootstrap/ (one per account)"
     )
+    parser.add_argument(
+        "--cost-json", type=Path, help="write the (one) stack's cost estimate to this JSON file"
+    )
+    parser.add_argument(
+        "--assume",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="change a usage assumption of the estimate (scripts/cost/assumptions.json)",
+    )
+    parser.add_argument("--assumptions", type=Path, help="a JSON file of NAME: VALUE assumptions")
     args = parser.parse_args(argv)
     if args.diff and len(args.stacks) != 2:
         parser.error("--diff compares exactly two stacks, e.g. --diff staging prod")
+    if args.cost_json and (len(args.stacks) != 1 or args.bootstrap):
+        parser.error("--cost-json writes one app stack's estimate: name exactly one stack")
     try:
         evaluate = evaluate_bootstrap if args.bootstrap else evaluate_stack
         evaluated = [evaluate(name) for name in args.stacks]
-    except (ConfigError, FileNotFoundError) as error:
+        estimates: list[Estimate] = (
+            []
+            if args.bootstrap
+            else [
+                estimate_stack(s, assumptions_file=args.assumptions, assume=args.assume)
+                for s in evaluated
+            ]
+        )
+    except (ConfigError, FileNotFoundError, AssumptionError, PriceBookError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     if args.diff:
         for line in diff_lines(*evaluated):
+            print(line)
+        for line in difference_lines(*estimates) if estimates else ():
             print(line)
     else:
         for index, stack in enumerate(evaluated):
             if index:
                 print()
             print_plan(stack)
+            if estimates:
+                print()
+                for line in estimate_lines(estimates[index]):
+                    print(line)
+    if args.cost_json:
+        args.cost_json.write_text(estimates[0].dumps(), encoding="utf-8")
+        print(f"\n# wrote the estimate to {args.cost_json}", file=sys.stderr)
     return 0
 
 

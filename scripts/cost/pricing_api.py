@@ -1,0 +1,61 @@
+"""The same offers read through the AWS Price List Query API (`pricing:GetProducts`), with AWS
+credentials: `python -m scripts.cost refresh-prices --pricing-api`.
+
+The bulk AmazonEC2 file for one region runs to gigabytes; GetProducts filters on the server
+(TERM_MATCH on the need's product family and attributes), so only the products the estimator
+needs come back. Each answer item is one product with its terms, as a JSON string (the API's
+`PriceList`); they are put back together into the offer-file shape `select_prices` reads, so both
+sources go through one parser.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from scripts.cost.price_needs import PriceNeed, needs_of
+
+# The Price List Query API is served from a few regions only; us-east-1 is one of them.
+API_REGION = "us-east-1"
+
+
+def _filters(need: PriceNeed, region: str | None) -> list[dict[str, str]]:
+    wanted = dict(need.attributes)
+    if need.product_family is not None:
+        wanted["productFamily"] = need.product_family
+    if region is not None:
+        wanted["regionCode"] = region
+    return [{"Type": "TERM_MATCH", "Field": k, "Value": v} for k, v in sorted(wanted.items())]
+
+
+def offer_from_pricing_api(offer_code: str, region: str | None, client: Any) -> dict[str, Any]:
+    """The products of `offer_code` that its needs ask for, in the offer-file shape."""
+    offer: dict[str, Any] = {"offerCode": offer_code, "products": {}, "terms": {"OnDemand": {}}}
+    for need in needs_of(offer_code):
+        paginator = client.get_paginator("get_products")
+        pages = paginator.paginate(
+            ServiceCode=offer_code,
+            Filters=_filters(need, region if need.regional else None),
+            FormatVersion="aws_v1",
+        )
+        for page in pages:
+            for text in page["PriceList"]:
+                item = json.loads(text)
+                sku = item["product"]["sku"]
+                offer["products"][sku] = item["product"]
+                offer["terms"]["OnDemand"][sku] = (item.get("terms") or {}).get("OnDemand") or {}
+                offer.setdefault("version", item.get("version", ""))
+                offer.setdefault("publicationDate", item.get("publicationDate", ""))
+    return offer
+
+
+def pricing_api_loader(client: Any = None) -> Any:
+    if client is None:
+        import boto3  # only this path needs it (and AWS credentials allowed pricing:GetProducts)
+
+        client = boto3.client("pricing", region_name=API_REGION)
+
+    def load(offer_code: str, region: str | None) -> dict[str, Any]:
+        return offer_from_pricing_api(offer_code, region, client)
+
+    return load

@@ -1,0 +1,177 @@
+"""What the estimate does with resources it cannot price, and what `make plan` prints."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from scripts.cost.assumptions import AssumptionError, default_assumptions, load_assumptions
+from scripts.cost.estimate import FREE, PRICERS, Estimate, PlannedResource, estimate
+from scripts.cost.price_book import load_price_book
+from tests.cost.conftest import HOURS, excerpt_price
+from tools.plan.cli import main
+from tools.plan.costs import estimate_stack, planned_resources
+
+
+def _estimate(resources):
+    return estimate(
+        resources,
+        stack="t",
+        book=load_price_book("us-east-1"),
+        assumptions=default_assumptions(),
+    )
+
+
+def test_an_unknown_resource_type_is_listed_as_not_priced_never_as_zero(prod):
+    unknown = PlannedResource(
+        urn="urn:x", type="aws:elasticache/cluster:Cluster", name="cache", component="cache",
+        inputs={"nodeType": "cache.t4g.micro"},
+    )  # fmt: skip
+    before = estimate_stack(prod)
+    after = _estimate([*planned_resources(prod), unknown])
+
+    assert after.total_usd == before.total_usd
+    (entry,) = [e for e in after.not_priced if e.resource == "cache"]
+    assert entry.type == "aws:elasticache/cluster:Cluster"
+    assert "no price for this resource type" in entry.reason
+    assert not [line for line in after.lines if line.resource == "cache"]
+
+
+def test_every_resource_of_both_stacks_is_priced_free_or_listed(prod, staging):
+    for stack in (prod, staging):
+        result = estimate_stack(stack)
+        listed = {(e.type, e.resource) for e in result.not_priced}
+        for resource in (r for r in stack.resources if r.custom):
+            known = resource.type in PRICERS or resource.type in FREE
+            assert known or (resource.type, resource.name) in listed, resource.urn
+    assert not set(FREE) & set(PRICERS)  # the free list never hides a priced type
+
+
+def test_control_a_type_dropped_from_the_free_list_shows_as_not_priced(prod, monkeypatch):
+    monkeypatch.delitem(FREE, "aws:ec2/subnet:Subnet")
+
+    result = estimate_stack(prod)
+    subnets = [e for e in result.not_priced if e.type == "aws:ec2/subnet:Subnet"]
+    assert len(subnets) == 6
+
+
+def test_a_resource_whose_price_is_missing_is_not_priced_with_the_command_to_fix_it():
+    database = PlannedResource(
+        urn="urn:db", type="aws:rds/instance:Instance", name="db", component="database",
+        inputs={"engine": "postgres", "instanceClass": "db.x9.huge", "multiAz": False,
+                "allocatedStorage": 20, "storageType": "gp3"},
+    )  # fmt: skip
+    result = _estimate([database])
+
+    assert result.total_usd == 0
+    (entry,) = result.not_priced
+    assert "rds_postgresql:Single-AZ:db.x9.huge" in entry.reason
+    assert "refresh-prices" in entry.reason
+
+
+def test_a_changed_assumption_changes_only_its_usage_lines(prod):
+    default = estimate_stack(prod)
+    more = estimate_stack(prod, assume=["cloudfront_gb_out=150"])
+
+    per_gb = excerpt_price("AmazonCloudFront", "global", usagetype="US-DataTransfer-Out-Bytes")
+    assert more.total_usd - default.total_usd == 100 * per_gb
+    assert more.standing_usd == default.standing_usd
+    assert more.assumptions["cloudfront_gb_out"].changed
+
+
+@pytest.mark.parametrize(
+    ("pair", "message"),
+    [
+        ("cloudfront_gb=1", "no assumption named 'cloudfront_gb'"),
+        ("cloudfront_gb_out=lots", "is not a number"),
+        ("cloudfront_gb_out=-1", "give a number of 0 or more"),
+        ("cloudfront_gb_out", "write NAME=VALUE"),
+    ],
+)
+def test_a_bad_assumption_is_refused_with_what_to_write(pair, message):
+    with pytest.raises(AssumptionError, match=message):
+        load_assumptions(None, [pair])
+
+
+def test_an_assumptions_file_overrides_the_defaults(tmp_path):
+    path = tmp_path / "mine.json"
+    path.write_text(json.dumps({"alb_average_lcus": 3}))
+
+    assert load_assumptions(path)["alb_average_lcus"].value == 3
+
+
+def test_make_plan_prints_each_stacks_total_and_breakdown(capsys):
+    assert main(["staging", "prod"]) == 0
+    out = capsys.readouterr().out
+
+    for stack in ("staging", "prod"):
+        assert f"# monthly cost of '{stack}': $" in out
+    assert out.count("## by building block") == 2
+    assert "## usage assumptions" in out
+    assert "## not priced" in out
+    nat_hour = excerpt_price("AmazonEC2", usagetype="NatGateway-Hours")
+    assert f"${HOURS * nat_hour:.2f}  network-nat-2: NAT gateway hours, 730 h" in out
+    prod_part = out.split("# monthly cost of 'prod'")[1]
+    assert "database-postgres: database instance, db.m7g.large Multi-AZ × 730 h" in prod_part
+
+
+def test_make_plan_diff_compares_the_two_stacks_costs(capsys):
+    assert main(["--diff", "staging", "prod"]) == 0
+    out = capsys.readouterr().out
+
+    assert "## monthly cost: staging -> prod" in out
+    assert "database-postgres database instance: db.t4g.micro Single-AZ × 730 h → " in out
+    assert "network-nat-2 NAT gateway hours: 730 h (new)" in out
+
+
+def test_plan_writes_the_estimate_as_json_for_the_pull_request(tmp_path, capsys):
+    path = tmp_path / "cost.json"
+    assert main(["prod", "--cost-json", str(path), "--assume", "alb_average_lcus=2"]) == 0
+
+    written = Estimate.from_json(json.loads(path.read_text()))
+    assert written.stack == "prod"
+    assert written.total_usd == estimate_stack_total("prod", "alb_average_lcus=2")
+
+
+def estimate_stack_total(stack, *assume):
+    from tests.cost.conftest import stack_with
+
+    return estimate_stack(stack_with(stack), assume=assume).total_usd
+
+
+def test_plan_refuses_a_bad_assumption_with_status_2(capsys):
+    assert main(["staging", "--assume", "nope=1"]) == 2
+    assert "error: no assumption named 'nope'" in capsys.readouterr().err
+
+
+def test_interface_endpoints_cost_per_zone_and_gateway_endpoints_nothing():
+    def endpoint(kind, subnets):
+        return PlannedResource(
+            urn=f"urn:{kind}", type="aws:ec2/vpcEndpoint:VpcEndpoint", name=kind.lower(),
+            component="network", inputs={"vpcEndpointType": kind, "subnetIds": subnets},
+        )  # fmt: skip
+
+    result = _estimate([endpoint("Interface", ["a", "b", "c"]), endpoint("Gateway", [])])
+
+    per_hour = excerpt_price("AmazonVPC", usagetype="USE1-VpcEndpoint-Hours")
+    assert result.total_usd == 3 * HOURS * per_hour
+    assert not result.not_priced
+
+
+@pytest.mark.parametrize(
+    ("count", "expected"),
+    [
+        (1, [("FARGATE", 1), ("FARGATE_SPOT", 0)]),
+        (5, [("FARGATE", 2), ("FARGATE_SPOT", 3)]),  # base 1, then 4 split 1:3
+        (0, [("FARGATE", 0), ("FARGATE_SPOT", 0)]),
+    ],
+)
+def test_tasks_fill_each_providers_base_then_split_by_weight(count, expected):
+    from scripts.cost.estimate import _split_by_strategy
+
+    strategy = [
+        {"capacityProvider": "FARGATE", "base": 1, "weight": 1},
+        {"capacityProvider": "FARGATE_SPOT", "base": 0, "weight": 3},
+    ]
+    assert _split_by_strategy(count, strategy) == expected

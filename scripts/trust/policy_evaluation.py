@@ -37,6 +37,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 ContextValue = str | Sequence[str]
@@ -75,11 +76,16 @@ def _as_list(value: Any) -> list[Any]:
     return list(value) if isinstance(value, list | tuple) else [value]
 
 
+@cache
+def _wildcard_regex(pattern: str, ignore_case: bool) -> re.Pattern[str]:
+    # Cached: a managed policy such as ReadOnlyAccess lists thousands of action patterns.
+    regex = "".join(".*" if ch == "*" else "." if ch == "?" else re.escape(ch) for ch in pattern)
+    return re.compile(regex, re.DOTALL | (re.IGNORECASE if ignore_case else 0))
+
+
 def wildcard_match(pattern: str, value: str, *, ignore_case: bool = False) -> bool:
     """IAM's `*` and `?`; every other character literal (no character classes as in fnmatch)."""
-    regex = "".join(".*" if ch == "*" else "." if ch == "?" else re.escape(ch) for ch in pattern)
-    flags = re.DOTALL | (re.IGNORECASE if ignore_case else 0)
-    return re.fullmatch(regex, value, flags) is not None
+    return _wildcard_regex(pattern, ignore_case).fullmatch(value) is not None
 
 
 def _value_matches(operator: str, policy_value: str, request_value: str) -> bool:

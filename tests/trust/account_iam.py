@@ -69,6 +69,8 @@ class AccountIam:
     state_bucket_arn: str
     state_bucket_policy: dict[str, Any]
     key_arns: dict[str, str] = field(default_factory=dict)  # alias name -> key ARN
+    # app stack -> the alias its secrets provider (`secretsprovider: awskms://<alias>`) names
+    stack_secrets_aliases: dict[str, str] = field(default_factory=dict)
 
     def role(self, name: str) -> Role:
         (found,) = [r for r in self.roles if r.name == name]
@@ -84,6 +86,10 @@ class AccountIam:
 
     def key(self, alias: str) -> str:
         return self.key_arns[alias]
+
+    def secrets_key_of(self, stack: str) -> str:
+        """The KMS key that encrypts `stack`'s Pulumi secrets."""
+        return self.key(self.stack_secrets_aliases[stack])
 
     def can(
         self,
@@ -152,6 +158,7 @@ def from_bootstrap(bootstrap: EvaluatedBootstrap) -> AccountIam:
         a.inputs["name"]: next(arn for arn in keys.values() if a.inputs["targetKeyId"] in arn)
         for a in bootstrap.of_type("aws:kms/alias:Alias")
     }
+    providers = bootstrap.outputs["secrets_providers"]
     return AccountIam(
         account_id=str(bootstrap.outputs["account_id"]),
         region=str(bootstrap.outputs["region"]),
@@ -160,6 +167,9 @@ def from_bootstrap(bootstrap: EvaluatedBootstrap) -> AccountIam:
         state_bucket_arn=bucket.state["arn"],
         state_bucket_policy=json.loads(bucket_policy.inputs["policy"]),
         key_arns=key_arns,
+        stack_secrets_aliases={
+            stack: url.removeprefix("awskms://").split("?")[0] for stack, url in providers.items()
+        },
     )
 
 
@@ -184,6 +194,7 @@ def record_account_iam(account: AccountIam, path: Path, recorded_from: str) -> N
         "state_bucket_arn": account.state_bucket_arn,
         "state_bucket_policy": account.state_bucket_policy,
         "key_arns": account.key_arns,
+        "stack_secrets_aliases": account.stack_secrets_aliases,
     }
     path.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n", encoding="utf-8")
 
@@ -208,6 +219,7 @@ def load_account_iam(path: Path) -> AccountIam:
         state_bucket_arn=data["state_bucket_arn"],
         state_bucket_policy=data["state_bucket_policy"],
         key_arns=data["key_arns"],
+        stack_secrets_aliases=data["stack_secrets_aliases"],
     )
 
 

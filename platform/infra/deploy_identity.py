@@ -99,7 +99,7 @@ LONG_LIVED_CREDENTIAL_ACTIONS = [
 # `iam_instance_profile`): task and execution roles (task_definitions.py) to ECS tasks, the
 # blue/green load-balancer role (services.py) to ECS, function roles (functions.py) to Lambda,
 # the container-instance profile (compute.py, launch template) to EC2. A new service that is
-# handed a role is added here; tests/bootstrap/test_pass_role.py derives the list from the
+# handed a role is added here; tests/bootstrap/test_created_roles.py derives the list from the
 # program and fails until it is.
 PASSED_TO_SERVICES = [
     "ecs-tasks.amazonaws.com", "ecs.amazonaws.com", "lambda.amazonaws.com", "ec2.amazonaws.com",

@@ -305,6 +305,10 @@ def test_only_the_release_environment_can_push_images(bootstrap):
             "shipyard-bootstrap:ci_session_hours=24 is out of range",
         ),
         (
+            {"shipyard-bootstrap:preview_stacks": "Staging"},
+            "shipyard-bootstrap:preview_stacks",
+        ),
+        (
             {"shipyard-bootstrap:state_buckett": "x"},
             "shipyard-bootstrap:state_buckett is not a known setting",
         ),

@@ -24,10 +24,11 @@ from tests.trust.account_iam import (
     BEFORE_ISSUE_22,
     AccountIam,
     Role,
+    app_stack,
     from_bootstrap,
     load_account_iam,
 )
-from tools.plan.offline import ACCOUNT_ID, evaluate_stack
+from tools.plan.offline import ACCOUNT_ID
 
 STAGING_ROLE = f"arn:aws:iam::{ACCOUNT_ID}:role/shipyard-staging-api-20261207"
 PROD_ROLE = f"arn:aws:iam::{ACCOUNT_ID}:role/shipyard-prod-api-20261207"
@@ -124,15 +125,8 @@ def test_passed_to_services_is_exactly_where_the_app_program_hands_its_roles():
     # create further roles are evaluated too (blue/green: the ECS load-balancer role; EC2
     # capacity: the container-instance role, passed to EC2 in its instance profile).
     stacks = [
-        evaluate_stack("prod"),
-        evaluate_stack(
-            "staging",
-            {
-                "shipyard:compute_mode": "ec2",
-                "shipyard:image_platform": "linux/arm64",
-                "shipyard:api_memory": "1000",
-            },
-        ),
+        app_stack("prod"),
+        app_stack("staging", compute_mode="ec2", image_platform="linux/arm64", api_memory="1000"),
     ]
     trusted = set()
     for stack in stacks:

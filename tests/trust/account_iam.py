@@ -22,7 +22,7 @@ from moto.iam.aws_managed_policies import aws_managed_policies_data
 
 from scripts.trust.check import CiRole, accepts
 from scripts.trust.policy_evaluation import Decision, Request, evaluate_identity
-from tools.plan.offline import EvaluatedBootstrap
+from tools.plan.offline import ACCOUNT_ID, EvaluatedBootstrap, EvaluatedStack, evaluate_stack
 
 FIXTURES = Path(__file__).parent / "fixtures"
 # The CI roles, policies and state backend of the design before issue 22, recorded from the
@@ -225,3 +225,16 @@ def load_account_iam(path: Path) -> AccountIam:
 
 def names(roles: Sequence[Role]) -> list[str]:
     return sorted(r.name for r in roles)
+
+
+@cache
+def app_stack(stack: str, **settings: str) -> EvaluatedStack:
+    """The app program evaluated once per stack and settings (shared by the modules here)."""
+    return evaluate_stack(stack, {f"shipyard:{k}": v for k, v in settings.items()})
+
+
+def app_secret_arn(stack: str) -> str:
+    """The stack's Secrets Manager secret as AWS names it: `<name prefix><random>-<6 chars>`."""
+    (secret,) = app_stack(stack).of_type("aws:secretsmanager/secret:Secret")
+    name = f"{secret.inputs['namePrefix']}20261207183200000000000001-AbC123"
+    return f"arn:aws:secretsmanager:us-east-1:{ACCOUNT_ID}:secret:{name}"

@@ -37,8 +37,13 @@ import uuid
 
 import pytest
 
-from tests.trust.account_iam import BEFORE_ISSUE_22, AccountIam, from_bootstrap, load_account_iam
-from tools.plan.offline import ACCOUNT_ID, evaluate_stack
+from tests.trust.account_iam import (
+    BEFORE_ISSUE_22,
+    AccountIam,
+    app_secret_arn,
+    from_bootstrap,
+    load_account_iam,
+)
 
 from .conftest import REPOSITORY
 
@@ -81,11 +86,7 @@ def before_issue_22() -> AccountIam:
 
 @pytest.fixture(scope="module")
 def prod_secret_arn() -> str:
-    """A secret of the prod stack as AWS names it: `<name prefix><random>-<6 characters>`."""
-    prod = evaluate_stack("prod")
-    (secret,) = prod.of_type("aws:secretsmanager/secret:Secret")
-    name = f"{secret.inputs['namePrefix']}20261207183200000000000001-AbC123"
-    return f"arn:aws:secretsmanager:us-east-1:{ACCOUNT_ID}:secret:{name}"
+    return app_secret_arn("prod")
 
 
 def what_unreviewed_code_can_do(account: AccountIam, subject: str, prod_secret: str) -> list[str]:
@@ -122,7 +123,7 @@ def test_a_pull_request_still_previews_staging(account):
     (preview,) = account.roles_assumable_by(PULL_REQUEST)
     bucket = account.state_bucket_arn
     via_s3 = {"kms:ViaService": "s3.us-east-1.amazonaws.com"}
-    staging_secret = "arn:aws:secretsmanager:us-east-1:123456789012:secret:shipyard-staging/j-1"
+    staging_secret = app_secret_arn("staging")
     for action, resource, context in (
         ("s3:GetObject", f"{bucket}/.pulumi/meta.yaml", {}),
         ("s3:GetObject", f"{bucket}/.pulumi/stacks/shipyard/staging.json", {}),

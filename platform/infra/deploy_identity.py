@@ -18,7 +18,8 @@ that job print anything its role can read. So the role a `pull_request` token re
 unreviewed code holds, and it holds only staging's: staging's secrets key (one KMS key per app
 stack, infra/state_backend.py), staging's Secrets Manager secrets, staging's checkpoint (the state
 bucket's policy lets it read nothing else there), and no write anywhere in the bucket (a preview
-takes no lock on the DIY backend). Prod's diff is shown where the code has been reviewed: the merge
+takes no lock on the DIY backend); of AWS's ReadOnlyAccess it loses queue messages and logs
+(`RUNNING_DATA_ACTIONS`). Prod's diff is shown where the code has been reviewed: the merge
 queue (plan role) and the deploy workflow's plan (deploy role, behind the environment). The plan
 role may read every stack's state and decrypt every stack's key, and writes nothing; a merge-queue
 run executes the code of the pull request as queued, which is reviewed code only because the
@@ -115,6 +116,14 @@ OBJECT_READ_ACTIONS = ["s3:GetObject*"]
 BUCKET_SETTINGS_ACTIONS = [
     "s3:DeleteBucket", "s3:PutBucket*", "s3:DeleteBucketPolicy", "s3:PutEncryptionConfiguration",
     "s3:PutLifecycleConfiguration", "s3:PutReplicationConfiguration",
+]  # fmt: skip
+# What ReadOnlyAccess lets a role read or disturb in the running system, which no preview needs:
+# receiving a queue's messages (it hides them, and counts towards the dead-letter redrive), the
+# services' and the database's logs.
+RUNNING_DATA_ACTIONS = [
+    "sqs:ReceiveMessage", "logs:GetLogEvents", "logs:FilterLogEvents", "logs:GetLogRecord",
+    "logs:StartQuery", "logs:StartLiveTail", "rds:DownloadDBLogFilePortion",
+    "rds:DownloadCompleteDBLogFile",
 ]  # fmt: skip
 # Using a KMS key's material (a secrets provider decrypts its data key; S3 decrypts objects).
 KEY_USE_ACTIONS = ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey*", "kms:ReEncrypt*"]
@@ -405,7 +414,18 @@ class DeployIdentity(pulumi.ComponentResource):
             aws.iam.RolePolicy(
                 f"{name}-preview-state",
                 role=preview.id,
-                policy=_reader_policy(config, state, preview_stacks, secrets_of(preview_stacks)),
+                policy=_reader_policy(
+                    config,
+                    state,
+                    preview_stacks,
+                    secrets_of(preview_stacks),
+                    {
+                        "Sid": "NoRunningData",
+                        "Effect": "Deny",
+                        "Action": RUNNING_DATA_ACTIONS,
+                        "Resource": "*",
+                    },
+                ),
                 opts=child,
             )
             # ReadOnlyAccess reads every object; the bucket's own policy narrows this role to
@@ -504,6 +524,7 @@ def _reader_policy(
     state: StateBackendArns,
     stacks: list[str],
     secret_arns: list[pulumi.Output[str]],
+    *further: Statement,
 ) -> pulumi.Output[str]:
     """A preview/refresh of `stacks` (with ReadOnlyAccess): their keys and secrets, no writes."""
     statements: list[Statement] = [
@@ -532,7 +553,7 @@ def _reader_policy(
             1,
             allow("RefreshTheStacksSecretVersions", ["secretsmanager:GetSecretValue"], secret_arns),
         )
-    return document(*statements)
+    return document(*statements, *further)
 
 
 def _deploy_policy(

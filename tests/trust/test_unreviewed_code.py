@@ -153,6 +153,20 @@ def test_a_merge_queue_subject_reads_prod_only_as_the_plan_role(account, prod_se
     ).allowed
 
 
+def test_a_pull_request_neither_receives_prods_messages_nor_reads_its_logs(
+    account, before_issue_22
+):
+    # ReadOnlyAccess includes sqs:ReceiveMessage (it hides the message and counts towards the
+    # dead-letter redrive) and log reads; the preview role denies them. Control: before, allowed.
+    queue = "arn:aws:sqs:us-east-1:123456789012:shipyard-prod-order-processing.fifo"
+    logs = "arn:aws:logs:us-east-1:123456789012:log-group:/shipyard/prod/api:*"
+    for iam in (account, before_issue_22):
+        (preview,) = iam.roles_assumable_by(PULL_REQUEST)
+        expected = iam is before_issue_22
+        assert iam.can(preview, "sqs:ReceiveMessage", queue).allowed is expected
+        assert iam.can(preview, "logs:FilterLogEvents", logs).allowed is expected
+
+
 def test_in_a_prod_account_of_its_own_a_pull_request_assumes_nothing(bootstrap_variant):
     prod = from_bootstrap(bootstrap_variant(deploy_environments='{"production": "prod"}'))
     assert prod.roles_assumable_by(PULL_REQUEST) == []

@@ -37,6 +37,7 @@ import uuid
 
 import pytest
 
+from scripts.github_setup.github_api import ruleset
 from tests.trust.account_iam import (
     BEFORE_ISSUE_22,
     AccountIam,
@@ -136,9 +137,14 @@ def test_a_pull_request_still_previews_staging(account):
         assert account.can(preview, action, resource, context).allowed, (action, resource)
 
 
-def test_a_merge_queue_subject_reads_prod_only_as_the_plan_role(account, prod_secret_arn):
-    # Reviewed code (the ruleset requires approval of the last push, set by github_setup): it
-    # may read and decrypt prod, and it still writes no state.
+def test_a_merge_queue_subject_reads_prod_only_as_the_plan_role(account, prod_secret_arn, wiring):
+    # Reviewed code: the ruleset github_setup writes requires the approval of the last push (so
+    # nothing unreviewed enters the queue) and merges through the queue. That is what lets the
+    # plan role read and decrypt prod; it still writes no state.
+    rules = {rule["type"]: rule.get("parameters", {}) for rule in ruleset(wiring)["rules"]}
+    assert rules["pull_request"]["require_last_push_approval"] is True
+    assert rules["pull_request"]["required_approving_review_count"] >= 1
+    assert "merge_queue" in rules
     (plan,) = account.roles_assumable_by(MERGE_QUEUE)
     assert plan.name == "shipyard-ci-plan"
     bucket = account.state_bucket_arn

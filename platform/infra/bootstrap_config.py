@@ -97,6 +97,7 @@ def _sub_claim_prefix(value: str) -> str:
 
 
 AccountId = Annotated[str, matching(ACCOUNT_ID, "a 12-digit AWS account id")]
+StackName = Annotated[str, matching(STACK_NAME, "a stack name (a-z, 0-9, -)")]
 
 
 class BootstrapConfig(ConfigModel):
@@ -152,11 +153,20 @@ class BootstrapConfig(ConfigModel):
         matching(ECR_REPOSITORY_ARN, "an ECR repository ARN (arn:aws:ecr:<region>:<account>:...)"),
     ] = None
     image_pull_account_ids: Annotated[tuple[AccountId, ...], ListSetting()] = ()
+    # App stacks a pull request (unreviewed code) may preview: the preview role reads their state,
+    # secrets key and secrets, nothing of any other stack (infra/deploy_identity.py). A stack
+    # listed here that this account does not deploy is simply not previewed from here.
+    preview_stacks: Annotated[tuple[StackName, ...], ListSetting()] = ("staging",)
     session_hours: Annotated[int, Range(1, 12)] = DEFAULT_SESSION_HOURS
 
     @property
     def owns_registry(self) -> bool:
         return self.image_repository is not None
+
+    @property
+    def preview_targets(self) -> tuple[DeployTarget, ...]:
+        """The deploy targets of this account that pull requests may preview."""
+        return tuple(t for t in self.deploy_targets if t.stack in self.preview_stacks)
 
     @property
     def prefix(self) -> str:

@@ -1,7 +1,8 @@
 """The bootstrap, once per AWS account (what `cdk bootstrap` is for the CDK); returns its outputs.
 
-State backend and secrets key, the shared image repository (in the account that holds it), and
-the CI identities. `platform/bootstrap/__main__.py` calls `build` and exports what it returns;
+State backend with its key and one secrets key per app stack, the shared image repository (in the
+account that holds it), and the CI identities (infra/deploy_identity.py says who may do what).
+`platform/bootstrap/__main__.py` calls `build` and exports what it returns;
 `python -m scripts.github_setup` turns these outputs into the repository's variables.
 """
 
@@ -13,7 +14,7 @@ import pulumi
 import pulumi_aws as aws
 
 from infra.bootstrap_config import BootstrapConfig
-from infra.deploy_identity import DeployIdentity, DeployIdentityArgs
+from infra.deploy_identity import DeployIdentity, DeployIdentityArgs, StateBackendArns
 from infra.shared_registry import SharedRegistry, SharedRegistryArgs
 from infra.state_backend import StateBackend, StateBackendArgs
 
@@ -22,8 +23,15 @@ OUTPUT_NAMES = (
     "account_id",
     "region",
     "state_backend_url",
-    "secrets_provider",
+    # the bootstrap stack's own secrets provider (the state key)
+    "bootstrap_secrets_provider",
+    # app stack -> its `secretsprovider:` (awskms://alias/shipyard-pulumi-secrets-<stack>)
+    "secrets_providers",
+    # the pull_request role, and the stacks it may preview (None / [] if none is deployed here)
     "preview_role_arn",
+    "preview_stacks",
+    # the merge queue's and main's read-only role (every stack of this account)
+    "plan_role_arn",
     "image_push_role_arn",
     "image_repository_arn",
     "image_repository_url",
@@ -55,17 +63,24 @@ def build(config: BootstrapConfig) -> dict[str, Any]:
         DeployIdentityArgs(
             config=config,
             account_id=account_id,
-            state_bucket_arn=backend.bucket_arn,
-            secrets_key_arn=backend.key_arn,
+            state=StateBackendArns(
+                bucket_arn=backend.bucket_arn,
+                state_key_arn=backend.key_arn,
+                secrets_key_arns=backend.secrets_key_arns,
+            ),
             image_repository_arn=repository_arn,
         ),
     )
+    backend.set_bucket_policy("state", *identity.state_bucket_statements)
     return {
         "account_id": account_id,
         "region": config.region,
         "state_backend_url": backend.backend_url,
-        "secrets_provider": backend.secrets_provider,
+        "bootstrap_secrets_provider": backend.bootstrap_secrets_provider,
+        "secrets_providers": backend.secrets_providers,
         "preview_role_arn": identity.preview_role_arn,
+        "preview_stacks": [t.stack for t in config.preview_targets],
+        "plan_role_arn": identity.plan_role_arn,
         "image_push_role_arn": identity.image_push_role_arn,
         "image_repository_arn": repository_arn or config.image_repository_arn,
         "image_repository_url": repository_url,

@@ -119,9 +119,3 @@ def merge_queue_subject_pattern(prefix: str, branch: str) -> str:
     return ref_subject(prefix, f"refs/heads/gh-readonly-queue/{branch}/*")
 
 
-def preview_subjects(prefix: str, branch: str) -> list[str]:
-    return [
-        pull_request_subject(prefix),
-        merge_queue_subject_pattern(prefix, branch),
-        branch_subject(prefix, branch),
-    ]

@@ -110,7 +110,13 @@ def build_wiring(
                 raise DeployError(f"environment {environment} is deployed by two bootstraps")
             seen[environment] = stack
             key = stack_key(stack)
-            variables[f"AWS_PREVIEW_ROLE_ARN_{key}"] = str(outputs["preview_role_arn"])
+            # Pull requests preview only the stacks in the bootstrap's `preview_stacks`: an
+            # account without any (a prod account of its own) has no preview role (issue 22).
+            preview_stacks = outputs.get("preview_stacks")
+            if outputs.get("preview_role_arn") and (
+                preview_stacks is None or stack in preview_stacks
+            ):
+                variables[f"AWS_PREVIEW_ROLE_ARN_{key}"] = str(outputs["preview_role_arn"])
             # The plan role (merge-queue previews, drift, rollback's lookup); bootstraps from
             # before it existed have no such output, and their workflows read no such variable.
             if outputs.get("plan_role_arn"):

@@ -1,4 +1,6 @@
-"""AWS IAM policy evaluation for a trust policy, with AWS's documented condition semantics.
+"""AWS IAM policy evaluation, with AWS's documented condition semantics: a trust (or other
+resource) policy alone (`evaluate`), and a role's identity policies under its permissions
+boundary, with the resource's own policy (`evaluate_identity`).
 
 Written here because the evaluators at hand do not apply them: moto's trust check passes every
 operator but `StringEquals` (a `StringLike` condition always holds there). What is implemented,
@@ -7,6 +9,14 @@ values", "Policy evaluation logic"):
 
 - an explicit Deny wins; otherwise some Allow must match; otherwise the request is denied;
 - `Action` and `Principal` must match (actions case-insensitively, with `*`/`?` wildcards);
+  `NotAction` matches every action it does not list (PowerUserAccess is written that way);
+- `Resource` must match the request's resource (ARNs case-sensitively, with `*`/`?`),
+  `NotResource` matches every resource it does not list;
+- within one account (IAM User Guide, "Policy evaluation logic", "Permissions boundaries for IAM
+  entities"): an explicit Deny in any identity policy, the permissions boundary or the resource's
+  policy wins; otherwise an Allow from an identity policy or from the resource's policy is
+  needed, and, when the role has a permissions boundary, an Allow from the boundary too (a
+  boundary only caps, it never grants);
 - several operators in one `Condition` are ANDed, several keys under one operator are ANDed,
   several values for one key are ORed, and NORed for a negated operator (`StringNotEquals` …);
 - `StringEquals`/`StringNotEquals` compare case-sensitively, `…IgnoreCase` without case;
@@ -18,7 +28,7 @@ values", "Policy evaluation logic"):
   every request value matches (true for a missing or empty key);
 - `Bool` compares `true`/`false` case-insensitively.
 
-Anything else (policy variables, numeric, date, IP and ARN operators) raises
+Anything else (policy variables, numeric, date, IP and ARN operators, `NotPrincipal`) raises
 `UnsupportedPolicyError`: an evaluator that skipped what it cannot read would prove nothing.
 """
 
@@ -27,6 +37,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 ContextValue = str | Sequence[str]
@@ -41,6 +52,8 @@ class Request:
     action: str
     principal: Mapping[str, str]  # e.g. {"Federated": "<provider arn>"}
     context: Mapping[str, ContextValue] = field(default_factory=dict)
+    # The ARN acted on; None for a trust policy (AssumeRoleWithWebIdentity names no resource).
+    resource: str | None = None
 
 
 @dataclass(frozen=True)
@@ -63,11 +76,16 @@ def _as_list(value: Any) -> list[Any]:
     return list(value) if isinstance(value, list | tuple) else [value]
 
 
+@cache
+def _wildcard_regex(pattern: str, ignore_case: bool) -> re.Pattern[str]:
+    # Cached: a managed policy such as ReadOnlyAccess lists thousands of action patterns.
+    regex = "".join(".*" if ch == "*" else "." if ch == "?" else re.escape(ch) for ch in pattern)
+    return re.compile(regex, re.DOTALL | (re.IGNORECASE if ignore_case else 0))
+
+
 def wildcard_match(pattern: str, value: str, *, ignore_case: bool = False) -> bool:
     """IAM's `*` and `?`; every other character literal (no character classes as in fnmatch)."""
-    regex = "".join(".*" if ch == "*" else "." if ch == "?" else re.escape(ch) for ch in pattern)
-    flags = re.DOTALL | (re.IGNORECASE if ignore_case else 0)
-    return re.fullmatch(regex, value, flags) is not None
+    return _wildcard_regex(pattern, ignore_case).fullmatch(value) is not None
 
 
 def _value_matches(operator: str, policy_value: str, request_value: str) -> bool:
@@ -158,6 +176,10 @@ def _action_matches(patterns: Any, action: str) -> bool:
     return any(wildcard_match(p, action, ignore_case=True) for p in _as_list(patterns))
 
 
+def _resource_matches(patterns: Any, resource: str) -> bool:
+    return any(wildcard_match(p, resource) for p in _as_list(patterns))
+
+
 def _principal_matches(policy_principal: Any, principal: Mapping[str, str]) -> bool:
     if policy_principal == "*":
         return True
@@ -169,19 +191,41 @@ def _principal_matches(policy_principal: Any, principal: Mapping[str, str]) -> b
     return False
 
 
+def _statement_applies(
+    statement: Mapping[str, Any], request: Request, *, sid: str, with_principal: bool
+) -> bool:
+    if "NotPrincipal" in statement:
+        raise UnsupportedPolicyError(f"{sid}: NotPrincipal is not implemented")
+    if "NotAction" in statement:
+        if _action_matches(statement["NotAction"], request.action):
+            return False
+    elif not _action_matches(statement.get("Action", []), request.action):
+        return False
+    if request.resource is not None:
+        if "NotResource" in statement:
+            if _resource_matches(statement["NotResource"], request.resource):
+                return False
+        elif "Resource" in statement and not _resource_matches(
+            statement["Resource"], request.resource
+        ):
+            return False
+    if with_principal and not _principal_matches(statement.get("Principal"), request.principal):
+        return False
+    return condition_holds(statement.get("Condition", {}), request.context)
+
+
+def _statements(document: Mapping[str, Any]) -> list[tuple[str, Mapping[str, Any]]]:
+    return [
+        (statement.get("Sid") or f"statement {index}", statement)
+        for index, statement in enumerate(_as_list(document.get("Statement", [])))
+    ]
+
+
 def evaluate(document: Mapping[str, Any], request: Request) -> Decision:
-    """Decide `request` against one resource policy (a role's trust policy)."""
+    """Decide `request` against one resource policy (a role's trust policy, a bucket policy)."""
     allowed_by: str | None = None
-    for index, statement in enumerate(_as_list(document.get("Statement", []))):
-        sid = statement.get("Sid") or f"statement {index}"
-        for unsupported in ("NotAction", "NotPrincipal", "NotResource"):
-            if unsupported in statement:
-                raise UnsupportedPolicyError(f"{sid}: {unsupported} is not implemented")
-        if not _action_matches(statement.get("Action", []), request.action):
-            continue
-        if not _principal_matches(statement.get("Principal"), request.principal):
-            continue
-        if not condition_holds(statement.get("Condition", {}), request.context):
+    for sid, statement in _statements(document):
+        if not _statement_applies(statement, request, sid=sid, with_principal=True):
             continue
         if statement["Effect"] == "Deny":
             return Decision(False, f"explicitly denied by {sid}")
@@ -191,4 +235,59 @@ def evaluate(document: Mapping[str, Any], request: Request) -> Decision:
     return Decision(False, "no statement allows it (implicit deny)")
 
 
-__all__ = ["Decision", "Request", "UnsupportedPolicyError", "condition_holds", "evaluate"]
+def _identity_matches(
+    documents: Sequence[Mapping[str, Any]], request: Request, effect: str
+) -> str | None:
+    for number, document in enumerate(documents):
+        for sid, statement in _statements(document):
+            if statement.get("Effect") != effect:
+                continue
+            if "Principal" in statement:
+                raise UnsupportedPolicyError(f"{sid}: an identity policy has no Principal")
+            if _statement_applies(statement, request, sid=sid, with_principal=False):
+                return f"{sid} (policy {number + 1})"
+    return None
+
+
+def evaluate_identity(
+    identity_policies: Sequence[Mapping[str, Any]],
+    request: Request,
+    *,
+    boundary: Mapping[str, Any] | None = None,
+    resource_policy: Mapping[str, Any] | None = None,
+) -> Decision:
+    """Decide `request` by a role session of the account that owns the resource (no SCPs or
+    session policies): `identity_policies` are the role's inline and attached documents,
+    `boundary` its permissions boundary, `resource_policy` the resource's own (a bucket policy;
+    its statements carry a Principal that must match `request.principal`)."""
+    if request.resource is None:
+        raise UnsupportedPolicyError("an identity-policy request needs the resource it acts on")
+    denied = _identity_matches(identity_policies, request, "Deny")
+    if denied:
+        return Decision(False, f"explicitly denied by {denied}")
+    if boundary is not None:
+        denied = _identity_matches([boundary], request, "Deny")
+        if denied:
+            return Decision(False, f"explicitly denied by the permissions boundary's {denied}")
+    resource_decision = evaluate(resource_policy, request) if resource_policy else None
+    if resource_decision and resource_decision.reason.startswith("explicitly denied"):
+        return Decision(False, f"{resource_decision.reason} (the resource's policy)")
+    allowed = _identity_matches(identity_policies, request, "Allow")
+    reason = f"allowed by {allowed}" if allowed else None
+    if not allowed and resource_decision and resource_decision.allowed:
+        reason = f"{resource_decision.reason} (the resource's policy)"
+    if reason is None:
+        return Decision(False, "no identity or resource policy allows it (implicit deny)")
+    if boundary is not None and not _identity_matches([boundary], request, "Allow"):
+        return Decision(False, "the permissions boundary does not allow it (implicit deny)")
+    return Decision(True, reason)
+
+
+__all__ = [
+    "Decision",
+    "Request",
+    "UnsupportedPolicyError",
+    "condition_holds",
+    "evaluate",
+    "evaluate_identity",
+]

@@ -39,8 +39,9 @@ def test_the_state_bucket_is_versioned_encrypted_private_and_tls_only(bootstrap)
     assert bucket.inputs["bucket"] == bootstrap.config.state_bucket
     versioning = _one(bootstrap, "aws:s3/bucketVersioning:BucketVersioning")
     assert versioning.inputs["versioningConfiguration"]["status"] == "Enabled"
-    key = _one(bootstrap, "aws:kms/key:Key")
-    assert key.inputs["enableKeyRotation"] is True
+    key = bootstrap.named("aws:kms/key:Key", "state-secrets-key")  # the state key
+    for every_key in bootstrap.of_type("aws:kms/key:Key"):
+        assert every_key.inputs["enableKeyRotation"] is True, every_key.urn
     (rule,) = _one(
         bootstrap,
         "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
@@ -53,7 +54,7 @@ def test_the_state_bucket_is_versioned_encrypted_private_and_tls_only(bootstrap)
     assert all(block[k] for k in ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls",
                                   "restrictPublicBuckets"))  # fmt: skip
     tls = _policy(bootstrap, "aws:s3/bucketPolicy:BucketPolicy", "state-tls-only")
-    (statement,) = tls["Statement"]
+    statement = next(s for s in tls["Statement"] if s["Sid"] == "TlsOnly")
     plain_http = Request("s3:GetObject", {"AWS": "*"}, {"aws:SecureTransport": "false"})
     assert statement["Effect"] == "Deny"
     assert evaluate({"Statement": [{**statement, "Principal": "*"}]}, plain_http).reason.startswith(
@@ -62,7 +63,28 @@ def test_the_state_bucket_is_versioned_encrypted_private_and_tls_only(bootstrap)
     assert bootstrap.outputs["state_backend_url"] == (
         f"s3://{bootstrap.config.state_bucket}?region=us-east-1"
     )
-    assert bootstrap.outputs["secrets_provider"].startswith("awskms://alias/")
+    assert bootstrap.outputs["bootstrap_secrets_provider"] == (
+        "awskms://alias/shipyard-pulumi-secrets?region=us-east-1"
+    )
+
+
+def test_each_app_stack_has_a_secrets_key_of_its_own(bootstrap, bootstrap_variant):
+    # Contract C2: staging's key can be granted without prod's.
+    aliases = {
+        a.inputs["name"]: a.inputs["targetKeyId"] for a in bootstrap.of_type("aws:kms/alias:Alias")
+    }
+    staging, prod = (aliases[f"alias/shipyard-pulumi-secrets-{s}"] for s in ("staging", "prod"))
+    assert len({staging, prod, aliases["alias/shipyard-pulumi-secrets"]}) == 3
+    assert bootstrap.outputs["secrets_providers"] == {
+        "staging": "awskms://alias/shipyard-pulumi-secrets-staging?region=us-east-1",
+        "prod": "awskms://alias/shipyard-pulumi-secrets-prod?region=us-east-1",
+    }
+    # and the stack files name their own (the `secretsprovider:` line Pulumi reads)
+    for stack, provider in bootstrap.outputs["secrets_providers"].items():
+        text = (REPO_ROOT / f"Pulumi.{stack}.yaml").read_text(encoding="utf-8")
+        assert f"secretsprovider: {provider}\n" in text, stack
+    only_prod = bootstrap_variant(deploy_environments='{"production": "prod"}')
+    assert set(only_prod.outputs["secrets_providers"]) == {"prod"}
 
 
 def test_state_and_images_survive_a_mistaken_destroy_of_the_bootstrap(bootstrap):
@@ -134,23 +156,44 @@ def test_the_oidc_provider_is_created_once_or_reused(bootstrap, bootstrap_varian
             assert statement["Principal"] == {"Federated": existing}
 
 
-def test_the_roles_are_exactly_image_push_one_deploy_per_environment_and_preview(bootstrap):
+def test_the_roles_are_exactly_image_push_one_deploy_per_environment_preview_and_plan(bootstrap):
     names = {r.inputs["name"] for r in bootstrap.of_type("aws:iam/role:Role")}
     assert names == {
         "shipyard-ci-image-push", "shipyard-ci-deploy-staging", "shipyard-ci-deploy-production",
-        "shipyard-ci-preview",
+        "shipyard-ci-preview", "shipyard-ci-plan",
     }  # fmt: skip
+    assert bootstrap.outputs["preview_stacks"] == ["staging"]
+    assert bootstrap.outputs["plan_role_arn"] == f"arn:aws:iam::{ACCOUNT}:role/shipyard-ci-plan"
 
 
-def test_the_preview_role_reads_decrypts_and_locks_but_never_writes_state(bootstrap):
+def test_an_account_without_a_preview_stack_has_no_preview_role(bootstrap_variant):
+    # Two accounts: the prod account's pull_request subject assumes nothing at all.
+    prod = bootstrap_variant(deploy_environments='{"production": "prod"}')
+    names = {r.inputs["name"] for r in prod.of_type("aws:iam/role:Role")}
+    assert "shipyard-ci-preview" not in names
+    assert "shipyard-ci-plan" in names
+    assert prod.outputs["preview_role_arn"] is None
+    assert prod.outputs["preview_stacks"] == []
+    assert roles_accepting(ci_roles(prod), "repo:shipyard-org/shipyard:pull_request") == []
+
+
+def test_the_preview_role_reads_decrypts_staging_only_and_never_writes_state(bootstrap):
+    # The statements as declared; what they add up to under AWS's evaluation is proved in
+    # tests/trust/test_unreviewed_code.py.
     grants = _policy(bootstrap, "aws:iam/rolePolicy:RolePolicy", "ci-preview-state")
     by_sid = {s["Sid"]: s for s in grants["Statement"]}
-    key = _one(bootstrap, "aws:kms/key:Key").state["arn"]
+    staging_key = bootstrap.named("aws:kms/key:Key", "state-secrets-key-staging").state["arn"]
     bucket = _one(bootstrap, "aws:s3/bucket:Bucket").state["arn"]
-    assert by_sid["DecryptStackSecrets"]["Action"] == ["kms:Decrypt"]
-    assert by_sid["DecryptStackSecrets"]["Resource"] == [key]
-    assert by_sid["StackLocks"]["Resource"] == [f"{bucket}/.pulumi/locks/*"]
-    assert by_sid["RefreshAppSecretVersions"]["Action"] == ["secretsmanager:GetSecretValue"]
+    assert by_sid["DecryptTheStacksSecrets"]["Action"] == ["kms:Decrypt"]
+    assert by_sid["DecryptTheStacksSecrets"]["Resource"] == [staging_key]
+    assert by_sid["ReadTheStateBucketThroughS3"]["Condition"] == {
+        "StringEquals": {"kms:ViaService": "s3.us-east-1.amazonaws.com"}
+    }
+    assert by_sid["RefreshTheStacksSecretVersions"]["Resource"] == [
+        f"arn:aws:secretsmanager:us-east-1:{ACCOUNT}:secret:shipyard-staging/*"
+    ]
+    assert by_sid["NoStateWrites"]["Effect"] == "Deny"
+    assert by_sid["NoStateWrites"]["Resource"] == [bucket, f"{bucket}/*"]
     attached = [
         a.inputs["policyArn"]
         for a in bootstrap.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
@@ -162,18 +205,23 @@ def test_the_preview_role_reads_decrypts_and_locks_but_never_writes_state(bootst
 def test_a_deploy_role_may_not_write_another_stacks_or_the_bootstraps_state(bootstrap):
     bucket = _one(bootstrap, "aws:s3/bucket:Bucket").state["arn"]
     policy = _policy(bootstrap, "aws:iam/rolePolicy:RolePolicy", "ci-deploy-staging-iam")
-    deny = next(s for s in policy["Statement"] if s["Effect"] == "Deny")
+    deny = next(s for s in policy["Statement"] if s["Sid"] == "NotOtherStacksState")
 
-    def write(key: str) -> bool:
+    def denied(key: str) -> bool:
         document = {"Statement": [{**deny, "Principal": "*"}]}
-        return not evaluate(document, Request("s3:PutObject", {"AWS": "*"})).allowed and any(
-            _matches(r, f"{bucket}/{key}") for r in deny["Resource"]
-        )
+        request = Request("s3:PutObject", {"AWS": "*"}, resource=f"{bucket}/{key}")
+        return evaluate(document, request).reason.startswith("explicitly denied")
 
-    assert write(".pulumi/stacks/shipyard/prod.json")
-    assert write(".pulumi/history/shipyard/prod/prod-1.history.json")
-    assert write(".pulumi/stacks/shipyard-bootstrap/shipyard.json")
-    assert not write(".pulumi/stacks/shipyard/staging.json")
+    assert denied(".pulumi/stacks/shipyard/prod.json")
+    assert denied(".pulumi/stacks/shipyard/prod.json.bak")
+    assert denied(".pulumi/stacks/shipyard/prod.pulumi-tags")
+    assert denied(".pulumi/history/shipyard/prod/prod-1.history.json")
+    assert denied(".pulumi/journal/shipyard/prod/entry-1.json")
+    assert denied(".pulumi/stacks/shipyard-bootstrap/shipyard.json")
+    assert denied(".pulumi/locks/organization/shipyard-bootstrap/shipyard/1.json")
+    assert denied(".pulumi/meta.yaml")
+    assert not denied(".pulumi/stacks/shipyard/staging.json")
+    assert not denied(".pulumi/locks/organization/shipyard/staging/1.json")
 
 
 def _matches(pattern: str, value: str) -> bool:
@@ -210,7 +258,7 @@ def test_the_boundary_keeps_ci_roles_from_granting_themselves_more(bootstrap):
     assert "iam:CreateAccessKey" in denies["NoLongLivedCredentials"]["Action"]
     # and the workload boundary itself allows no IAM administration at all
     workload = _policy(bootstrap, "aws:iam/policy:Policy", "ci-workload-boundary")
-    (no_iam,) = [s for s in workload["Statement"] if s["Effect"] == "Deny"]
+    no_iam = next(s for s in workload["Statement"] if s["Sid"] == "NoIdentityAdministration")
     for action in ("iam:CreateRole", "iam:AttachRolePolicy", "iam:PutRolePolicy", "iam:PassRole"):
         assert action in no_iam["Action"], action
 
@@ -274,6 +322,10 @@ def test_only_the_release_environment_can_push_images(bootstrap):
         (
             {"shipyard-bootstrap:ci_session_hours": "24"},
             "shipyard-bootstrap:ci_session_hours=24 is out of range",
+        ),
+        (
+            {"shipyard-bootstrap:preview_stacks": "Staging"},
+            "shipyard-bootstrap:preview_stacks",
         ),
         (
             {"shipyard-bootstrap:state_buckett": "x"},

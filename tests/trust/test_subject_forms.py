@@ -134,16 +134,14 @@ def test_control_an_immutable_bootstrap_refuses_every_legacy_form_token(immutabl
 def test_githubs_documented_main_branch_subjects_reach_only_their_own_forms_role(
     legacy_bootstrap, immutable_bootstrap
 ):
-    # The documented `...:ref:refs/heads/main` of each form: the preview role of the bootstrap of
+    # The documented `...:ref:refs/heads/main` of each form: the plan role (issue 22) of the bootstrap of
     # that form, and nothing of the other.
     legacy_main = DOCUMENTED["legacy"]["examples"][-1]["sub"]
     immutable_main = DOCUMENTED["immutable"]["examples"][0]["sub"]
     legacy_roles, immutable_roles = ci_roles(legacy_bootstrap), ci_roles(immutable_bootstrap)
-    assert roles_accepting(legacy_roles, legacy_main) == [
-        legacy_bootstrap.outputs["preview_role_arn"]
-    ]
+    assert roles_accepting(legacy_roles, legacy_main) == [legacy_bootstrap.outputs["plan_role_arn"]]
     assert roles_accepting(immutable_roles, immutable_main) == [
-        immutable_bootstrap.outputs["preview_role_arn"]
+        immutable_bootstrap.outputs["plan_role_arn"]
     ]
     assert roles_accepting(legacy_roles, immutable_main) == []
     assert roles_accepting(immutable_roles, legacy_main) == []

@@ -37,8 +37,8 @@ def test_the_proof_sees_every_kind_of_run_and_every_role_using_job():
     jobs = {a.job for a in ALL}
     for expected in (
         "build and push the image", "staging / plan staging", "staging / deploy staging",
-        "production / plan prod", "production / deploy prod", "preview (staging)",
-        "preview (prod)", "drift (staging)", "drift (prod)", "roll back prod / deploy prod",
+        "production / plan prod", "production / deploy prod", "preview (staging) / preview staging",
+        "merge queue preview (prod) / preview prod", "drift (staging)", "drift (prod)", "roll back prod / deploy prod",
         "find the previous image of prod",
     ):  # fmt: skip
         assert expected in jobs, sorted(jobs)
@@ -54,13 +54,19 @@ def test_every_job_assumes_exactly_its_role_for_its_whole_timeout(bootstrap, wir
     assert failures == []
 
 
-def test_pull_request_and_merge_queue_jobs_reach_the_preview_role_only(bootstrap, wiring):
+def test_pull_request_jobs_reach_the_preview_role_and_merge_queue_jobs_the_plan_role(
+    bootstrap, wiring
+):
+    # Contract C2 (issue 22): unreviewed code gets the staging-only preview role.
     roles = ci_roles(bootstrap)
-    preview = bootstrap.outputs["preview_role_arn"]
+    reached = {
+        "pull_request": bootstrap.outputs["preview_role_arn"],
+        "merge_group": bootstrap.outputs["plan_role_arn"],
+    }
     for job in ALL:
         subject = job.subject(PREFIX)
-        if job.event.name in ("pull_request", "merge_group") and subject:
-            assert roles_accepting(roles, subject) == [preview], job.describe()
+        if job.event.name in reached and subject:
+            assert roles_accepting(roles, subject) == [reached[job.event.name]], job.describe()
     queue = f"repo:{REPOSITORY}:ref:refs/heads/gh-readonly-queue/main/pr-9-abc"
     for subject in (f"repo:{REPOSITORY}:pull_request", queue):
         deploy_roles = [t["deploy_role_arn"] for t in bootstrap.outputs["deploy_targets"].values()]
@@ -172,10 +178,11 @@ def test_control_a_wrong_subject_in_the_program_fails_naming_both(bootstrap_vari
     assert "environment:releases" in failures[0]
 
 
-def test_control_a_preview_role_trusting_only_exact_subjects_blocks_the_merge_queue(bootstrap):
-    # Issue 12, item 2: StringEquals cannot match the queue's per-PR branch.
+def test_control_a_plan_role_trusting_only_exact_subjects_blocks_the_merge_queue(bootstrap):
+    # Issue 12, item 2: StringEquals cannot match the queue's per-PR branch (the queue's role is
+    # the plan role since issue 22).
     roles = ci_roles(bootstrap)
-    preview = next(r for r in roles if r.arn == bootstrap.outputs["preview_role_arn"])
+    preview = next(r for r in roles if r.arn == bootstrap.outputs["plan_role_arn"])
     statements = [
         {**s, "Condition": {"StringEquals": {**s["Condition"].get("StringEquals", {}),
                                              **s["Condition"].get("StringLike", {})}}}

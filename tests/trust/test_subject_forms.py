@@ -134,8 +134,8 @@ def test_control_an_immutable_bootstrap_refuses_every_legacy_form_token(immutabl
 def test_githubs_documented_main_branch_subjects_reach_only_their_own_forms_role(
     legacy_bootstrap, immutable_bootstrap
 ):
-    # The documented `...:ref:refs/heads/main` of each form: the plan role (issue 22) of the bootstrap of
-    # that form, and nothing of the other.
+    # The documented `...:ref:refs/heads/main` of each form: the plan role (issue 22) of the
+    # bootstrap of that form, and nothing of the other.
     legacy_main = DOCUMENTED["legacy"]["examples"][-1]["sub"]
     immutable_main = DOCUMENTED["immutable"]["examples"][0]["sub"]
     legacy_roles, immutable_roles = ci_roles(legacy_bootstrap), ci_roles(immutable_bootstrap)

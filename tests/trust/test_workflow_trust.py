@@ -37,8 +37,9 @@ def test_the_proof_sees_every_kind_of_run_and_every_role_using_job():
     jobs = {a.job for a in ALL}
     for expected in (
         "build and push the image", "staging / plan staging", "staging / deploy staging",
-        "production / plan prod", "production / deploy prod", "preview (staging) / preview staging",
-        "merge queue preview (prod) / preview prod", "drift (staging)", "drift (prod)", "roll back prod / deploy prod",
+        "production / plan prod", "production / deploy prod",
+        "preview (staging) / preview staging", "merge queue preview (prod) / preview prod",
+        "drift (staging)", "drift (prod)", "roll back prod / deploy prod",
         "find the previous image of prod",
     ):  # fmt: skip
         assert expected in jobs, sorted(jobs)

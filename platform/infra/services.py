@@ -106,6 +106,8 @@ class Services(pulumi.ComponentResource):
         self.names = service_names(config)
         lb = args.load_balancer
 
+        # Resources ECS needs in place before the api service exists.
+        api_needs: list[pulumi.Resource] = [lb.forward_rule]
         load_balancer: aws.ecs.ServiceLoadBalancerArgsDict = {
             "target_group_arn": lb.target_group.arn,
             "container_name": "api",
@@ -130,7 +132,7 @@ class Services(pulumi.ComponentResource):
                 description="lets ECS shift ALB listener-rule weights during blue/green deploys",
                 opts=pulumi.ResourceOptions(parent=self),
             )
-            aws.iam.RolePolicyAttachment(
+            ecs_lb_policy = aws.iam.RolePolicyAttachment(
                 f"{name}-ecs-lb",
                 role=ecs_lb_role.name,
                 policy_arn=ECS_LOAD_BALANCER_POLICY,
@@ -141,6 +143,10 @@ class Services(pulumi.ComponentResource):
                 "production_listener_rule": lb.forward_rule.arn,
                 "role_arn": ecs_lb_role.arn,
             }
+            # The service names only the role; without this it may be created the moment the
+            # role exists, before the policy is attached (and IAM has propagated it), and ECS
+            # then cannot shift the listener rule on the first blue/green deployment.
+            api_needs.append(ecs_lb_policy)
 
         common: dict[str, Any] = {
             "cluster": args.cluster_arn,
@@ -175,7 +181,7 @@ class Services(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions.merge(
                 keep_count,
                 pulumi.ResourceOptions(
-                    depends_on=[lb.forward_rule],
+                    depends_on=api_needs,
                     custom_timeouts=service_wait(config, behind_load_balancer=True),
                 ),
             ),

@@ -18,6 +18,9 @@ from infra.iam_documents import document
 from infra.private_bucket import keep_private
 
 SECRETS_KEY_ALIAS = "alias/shipyard-pulumi-secrets"
+# A noncurrent state version is deleted once it is this old AND this many newer ones exist.
+STATE_VERSIONS_KEPT_DAYS = 90
+STATE_VERSIONS_KEPT = 20
 
 
 @dataclass(frozen=True)
@@ -53,11 +56,31 @@ class StateBackend(pulumi.ComponentResource):
         )
 
         bucket = aws.s3.Bucket(f"{name}-bucket", bucket=config.state_bucket, opts=keep)
-        aws.s3.BucketVersioning(
+        versioning = aws.s3.BucketVersioning(
             f"{name}-versioning",
             bucket=bucket.id,
             versioning_configuration={"status": "Enabled"},
             opts=child,
+        )
+        # Every `pulumi up` rewrites the checkpoint many times; keep three months and the newest
+        # versions for an undo, not every version for ever.
+        aws.s3.BucketLifecycleConfiguration(
+            f"{name}-lifecycle",
+            bucket=bucket.id,
+            rules=[
+                {
+                    "id": "expire-old-state-versions",
+                    "status": "Enabled",
+                    "filter": {},
+                    "noncurrent_version_expiration": {
+                        "noncurrent_days": STATE_VERSIONS_KEPT_DAYS,
+                        "newer_noncurrent_versions": STATE_VERSIONS_KEPT,
+                    },
+                    "abort_incomplete_multipart_upload": {"days_after_initiation": 7},
+                }
+            ],
+            # S3 applies noncurrent-version rules to a bucket whose versioning is on.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[versioning]),
         )
         aws.s3.BucketServerSideEncryptionConfiguration(
             f"{name}-encryption",

@@ -30,7 +30,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from infra.config import SERVICE_ROLLOUT_WAIT_MINUTES, StackConfig
+from infra.config import DEPLOYMENT_MAXIMUM_PERCENT, SERVICE_ROLLOUT_WAIT_MINUTES, StackConfig
 from infra.load_balancer import API_PORT, LoadBalancer
 
 # AWS keeps this managed policy at path `/` (not `/service-role/`, where some ECS policies live);
@@ -50,7 +50,8 @@ def deployment_settings(config: StackConfig, *, behind_load_balancer: bool) -> d
     blue_green = behind_load_balancer and config.deployment_strategy == "blue_green"
     settings: dict[str, Any] = {
         "deployment_minimum_healthy_percent": 100,
-        "deployment_maximum_percent": 200,
+        # The connection check (config.py, _db_connections) counts this overlap.
+        "deployment_maximum_percent": DEPLOYMENT_MAXIMUM_PERCENT,
         "deployment_circuit_breaker": {"enable": True, "rollback": True},
         "deployment_configuration": (
             # ECS's native blue/green: the whole green set starts, takes production traffic, and

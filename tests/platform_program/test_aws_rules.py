@@ -41,12 +41,15 @@ def test_blue_green_service_depends_on_its_load_balancer_policy_attachment(
     )
 
 
-def test_control_rolling_service_has_no_load_balancer_role(stack: EvaluatedStack) -> None:
+def test_control_rolling_service_has_no_load_balancer_role(
+    variant: Callable[..., EvaluatedStack],
+) -> None:
     """Rolling services hand ECS no role: nothing to wait for (and nothing left to attach)."""
-    if stack.config.deployment_strategy == "blue_green":
-        pytest.skip("this stack runs blue/green")
-    service = stack.named("aws:ecs/service:Service", "services-api")
+    rolling = variant("staging", deployment_strategy="rolling")
+    service = rolling.named("aws:ecs/service:Service", "services-api")
     assert "advancedConfiguration" not in service.inputs["loadBalancers"][0]
+    attachments = rolling.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+    assert all(r.name != "services-ecs-lb" for r in attachments)
 
 
 # --- the us-east-1 provider carries the stack's default tags ---------------------------------
@@ -167,3 +170,22 @@ def test_control_the_plain_generate_data_key_misses_without_plaintext() -> None:
     assert not grants(old, "kms:GenerateDataKeyWithoutPlaintext")
     documented = {"Action": list(SNS_PUBLISHER_KEY_ACTIONS)}
     assert grants(documented, "kms:GenerateDataKeyWithoutPlaintext")
+
+
+# --- staging rehearses the deployment strategy prod runs ---------------------------------------
+
+
+def test_staging_deploys_with_the_strategy_prod_deploys_with(
+    staging: EvaluatedStack, prod: EvaluatedStack
+) -> None:
+    """Every release reaches prod through staging; if staging rolled while prod ran blue/green,
+    prod's first deploy would be the first blue/green deploy ever run (and a swap failure like
+    hashicorp/terraform-provider-aws#45678 would first show in production)."""
+    assert staging.config.deployment_strategy == prod.config.deployment_strategy
+    for stack in (staging, prod):
+        service = stack.named("aws:ecs/service:Service", "services-api")
+        strategy = service.inputs["deploymentConfiguration"]["strategy"]
+        assert (
+            strategy
+            == {"blue_green": "BLUE_GREEN", "rolling": "ROLLING"}[stack.config.deployment_strategy]
+        ), service.urn

@@ -226,7 +226,7 @@ def test_too_many_connections_for_the_instance_class_stop_the_program() -> None:
     fits = parse_stack_config(raw_stack_config("staging"), "staging")
     assert fits.db_connections_at_peak == 158  # the control: below the limit
     message = problems("staging", api_max_tasks="4")
-    assert "shipyard:api_max_tasks=4 at 200 %" in message
+    assert "shipyard:api_max_tasks=4 x 2: blue and green both run through the bake" in message
     assert "x shipyard:api_processes_per_task=1 x" in message
     assert "= 196 database connections, above the 192" in message
     assert "shipyard:db_instance_class=db.t4g.small" in message

@@ -38,18 +38,14 @@ RULE = (
 )
 
 
-def _client(service: str) -> Any:
-    return boto3.client(
-        service,
+@pytest.fixture
+def elbv2() -> Iterator[tuple[Any, Stubber]]:
+    client = boto3.client(
+        "elbv2",
         region_name="eu-west-1",
         aws_access_key_id="testing",
         aws_secret_access_key="testing",
     )
-
-
-@pytest.fixture
-def elbv2() -> Iterator[tuple[Any, Stubber]]:
-    client = _client("elbv2")
     with Stubber(client) as stubber:
         yield client, stubber
         stubber.assert_no_pending_responses()

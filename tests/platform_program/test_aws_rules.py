@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from tools.plan.offline import EvaluatedBootstrap, EvaluatedStack, evaluate_bootstrap
+from scripts.trust.policy_evaluation import Request, evaluate
+from tools.plan.offline import ACCOUNT_ID, EvaluatedBootstrap, EvaluatedStack, evaluate_bootstrap
 
 from .queries import as_list, statements
 
@@ -142,34 +143,45 @@ DOCUMENTED_GRANT_COVERS = (
 )
 
 
-def cloudwatch_key_statement(stack: EvaluatedStack) -> dict[str, Any]:
+def alerts_key_policy(stack: EvaluatedStack) -> dict[str, Any]:
     key = stack.named("aws:kms/key:Key", "observability-alerts")
-    (statement,) = [
-        s
-        for s in statements(json.loads(key.inputs["policy"]))
-        if s.get("Principal", {}).get("Service") == "cloudwatch.amazonaws.com"
-    ]
-    return statement
+    return dict(json.loads(key.inputs["policy"]))
 
 
-def grants(statement: dict[str, Any], action: str) -> bool:
-    from fnmatch import fnmatchcase
-
-    return any(fnmatchcase(action.lower(), a.lower()) for a in as_list(statement["Action"]))
+def cloudwatch_may(policy: dict[str, Any], action: str) -> bool:
+    """The key policy decided by the project's IAM evaluator for CloudWatch of this account."""
+    request = Request(
+        action=action,
+        principal={"Service": "cloudwatch.amazonaws.com"},
+        context={"aws:SourceAccount": ACCOUNT_ID},
+    )
+    return evaluate(policy, request).allowed
 
 
 def test_alerts_key_grants_cloudwatch_what_sns_documents(stack: EvaluatedStack) -> None:
-    statement = cloudwatch_key_statement(stack)
+    policy = alerts_key_policy(stack)
+    (statement,) = [
+        s
+        for s in statements(policy)
+        if s.get("Principal", {}).get("Service") == "cloudwatch.amazonaws.com"
+    ]
     assert sorted(as_list(statement["Action"])) == sorted(SNS_PUBLISHER_KEY_ACTIONS)
     for action in DOCUMENTED_GRANT_COVERS:
-        assert grants(statement, action), f"the alerts key does not let CloudWatch {action}"
+        assert cloudwatch_may(policy, action), f"the alerts key does not let CloudWatch {action}"
+    assert not cloudwatch_may(policy, "kms:Encrypt"), "and nothing beyond the documented grant"
 
 
-def test_control_the_plain_generate_data_key_misses_without_plaintext() -> None:
-    old = {"Action": ["kms:Decrypt", "kms:GenerateDataKey"]}
-    assert not grants(old, "kms:GenerateDataKeyWithoutPlaintext")
-    documented = {"Action": list(SNS_PUBLISHER_KEY_ACTIONS)}
-    assert grants(documented, "kms:GenerateDataKeyWithoutPlaintext")
+def test_control_the_plain_generate_data_key_misses_without_plaintext(
+    staging: EvaluatedStack,
+) -> None:
+    """The statement as it was (the plain action): the evaluator refuses what SNS's documented
+    wildcard admits."""
+    policy = alerts_key_policy(staging)
+    for statement in statements(policy):
+        if statement.get("Principal", {}).get("Service") == "cloudwatch.amazonaws.com":
+            statement["Action"] = ["kms:Decrypt", "kms:GenerateDataKey"]
+    assert cloudwatch_may(policy, "kms:GenerateDataKey")
+    assert not cloudwatch_may(policy, "kms:GenerateDataKeyWithoutPlaintext")
 
 
 # --- staging rehearses the deployment strategy prod runs ---------------------------------------

@@ -37,9 +37,10 @@ def problems(stack: str, **settings: str) -> str:
 
 
 # What `SHOW max_connections` answers on RDS for PostgreSQL with the default parameter group, as
-# users have published it (instance class memory in GiB -> max_connections): each is below the
-# nominal-memory figure, by more than the formula's rounding. The model may be more cautious than
-# these, never less.
+# users have published it (instance class memory in GiB -> max_connections; db.t2.small, .medium,
+# .large / db.m4.large, db.r4.large: gist.github.com/guizmaii/1cacffef793c2ba9645083c3e18b3d8c,
+# community-reported, not AWS's): each is below the nominal-memory figure by more than the
+# formula's rounding. The model may be more cautious than these, never less.
 REPORTED_MAX_CONNECTIONS = {2: 198, 4: 413, 8: 856, 15.25: 1660}
 
 

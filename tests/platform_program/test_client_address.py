@@ -11,10 +11,11 @@ and Application Load Balancers", X-Forwarded-For):
                with a public ALB):                    `198.51.100.1, <viewer>, <cloudfront node>`
     api        is reached by the ALB's node, an address inside the VPC.
 
-The api then runs the service's real code: uvicorn's proxy-header middleware as service.server
-configures it (proxy_headers, forwarded_allow_ips = Settings.trusted_proxies, the settings built
-from the container definition the platform writes) and service.auth.dependencies.client_address,
-whose answer service.auth.throttle.keys_for turns into the throttle keys.
+The api then runs the service's real code: the uvicorn configuration service.server.serve builds
+(proxy headers believed from Settings.trusted_proxies, the settings built from the container
+definition the platform writes), loaded as uvicorn loads it, and
+service.auth.dependencies.client_address, whose answer service.auth.throttle.keys_for turns into
+the throttle keys.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ import pytest
 import uvicorn
 from fastapi import FastAPI
 
+import service.server
 from service.auth.dependencies import ClientAddress
 from service.auth.throttle import keys_for
 from service.core.config import Settings
@@ -42,27 +44,48 @@ FORGED = "198.51.100.1"
 VIEWERS = ("203.0.113.7", "203.0.113.8")  # two people behind the same CloudFront node
 
 
-def api_settings(stack: EvaluatedStack) -> Settings:
-    env = environment(stack, "api")
+def api_settings(stack: EvaluatedStack, **overrides: str) -> Settings:
+    """The api's settings from its container definition (plus `overrides`, for the controls)."""
+    env = {**environment(stack, "api"), **overrides}
     for name in secrets(stack, "api"):
         env[name] = random_secrets.token_urlsafe(48)
     with mock.patch.dict("os.environ", env, clear=True):
         return Settings()
 
 
+def served_app(app: FastAPI, settings: Settings) -> Any:
+    """The ASGI app exactly as `python -m service api` serves it: service.server.serve builds the
+    uvicorn configuration (proxy headers, forwarded_allow_ips from TRUSTED_PROXIES), captured
+    here instead of run, then loaded as uvicorn loads it (ProxyHeadersMiddleware around it)."""
+    captured: list[uvicorn.Config] = []
+
+    class CapturedServer:
+        def __init__(self, config: uvicorn.Config, **_: Any) -> None:
+            captured.append(config)
+
+        def run(self) -> None:
+            pass
+
+    assert settings.web_concurrency == 1, "one process: serve() runs the server in-process"
+    app.state.lifecycle = None
+    with mock.patch.object(service.server, "DrainingServer", CapturedServer):
+        service.server.serve(app, settings)
+    (config,) = captured
+    config.load()
+    return config.loaded_app
+
+
 def throttle_keys_seen_by_the_api(
-    trusted: list[str], settings: Settings, *, peer: str, forwarded_for: str
+    settings: Settings, *, peer: str, forwarded_for: str
 ) -> list[str]:
-    """POST through uvicorn's own app wiring to a route using the service's ClientAddress."""
+    """POST through the served app to a route using the service's ClientAddress dependency."""
     app = FastAPI()
 
     @app.post("/login")
     async def login(client: ClientAddress) -> list[str]:
         return [key.key for key in keys_for(settings, email=EMAIL, client=client)]
 
-    config = uvicorn.Config(app, proxy_headers=True, forwarded_allow_ips=trusted)
-    config.load()  # wraps the app in ProxyHeadersMiddleware, as uvicorn does when it serves
-    transport = httpx.ASGITransport(app=config.loaded_app, client=(peer, 40_000))
+    transport = httpx.ASGITransport(app=served_app(app, settings), client=(peer, 40_000))
 
     async def post() -> list[str]:
         async with httpx.AsyncClient(transport=transport, base_url="http://alb") as http:
@@ -83,13 +106,11 @@ def hosts(cidr: str) -> Any:
     return ip_network(cidr).hosts()
 
 
-def through_cloudfront_and_alb(
-    stack: EvaluatedStack, trusted: list[str], settings: Settings, viewer: str
-) -> list[str]:
+def through_cloudfront_and_alb(stack: EvaluatedStack, settings: Settings, viewer: str) -> list[str]:
     cloudfront_node = str(next(hosts(CLOUDFRONT_ORIGIN_FACING_CIDRS[0])))
     alb_node = str(next(hosts(str(stack.config.vpc_cidr))))
     chain = f"{FORGED}, {viewer}, {cloudfront_node}"
-    return throttle_keys_seen_by_the_api(trusted, settings, peer=alb_node, forwarded_for=chain)
+    return throttle_keys_seen_by_the_api(settings, peer=alb_node, forwarded_for=chain)
 
 
 def public_origin(variant: Callable[..., EvaluatedStack]) -> EvaluatedStack:
@@ -111,11 +132,10 @@ def shape(request: pytest.FixtureRequest) -> EvaluatedStack:
 
 def test_login_throttle_keys_on_the_viewer(shape: EvaluatedStack) -> None:
     settings = api_settings(shape)
-    trusted = [str(network) for network in settings.trusted_proxies]
     for viewer in VIEWERS:
-        keys = through_cloudfront_and_alb(shape, trusted, settings, viewer)
+        keys = through_cloudfront_and_alb(shape, settings, viewer)
         assert keys == [f"pair:{viewer}|{EMAIL}", f"client:{viewer}", f"account:{EMAIL}"], (
-            f"alb_origin={shape.config.alb_origin}: TRUSTED_PROXIES={trusted}"
+            f"alb_origin={shape.config.alb_origin}: TRUSTED_PROXIES={settings.trusted_proxies}"
         )
 
 
@@ -125,11 +145,8 @@ def test_control_trusting_only_the_vpc_keys_everyone_on_the_cloudfront_node(
     """What the api got before with alb_origin=vpc_origin: the VPC range alone. The ALB's entry
     (the CloudFront node) is then the rightmost untrusted address, one key for all its viewers."""
     assert staging.config.alb_origin == "vpc_origin"
-    settings = api_settings(staging)
-    vpc_only = [str(staging.config.vpc_cidr)]
-    seen = {
-        tuple(through_cloudfront_and_alb(staging, vpc_only, settings, viewer)) for viewer in VIEWERS
-    }
+    settings = api_settings(staging, TRUSTED_PROXIES=str(staging.config.vpc_cidr))
+    seen = {tuple(through_cloudfront_and_alb(staging, settings, viewer)) for viewer in VIEWERS}
     (keys,) = seen  # both viewers share every key
     node = str(next(hosts(CLOUDFRONT_ORIGIN_FACING_CIDRS[0])))
     assert f"client:{node}" in keys
@@ -138,9 +155,7 @@ def test_control_trusting_only_the_vpc_keys_everyone_on_the_cloudfront_node(
 def test_a_caller_reaching_the_api_directly_is_not_believed(staging: EvaluatedStack) -> None:
     """Only trusted hops' X-Forwarded-For counts: a peer outside the trusted ranges is the
     client, whatever it claims (the fix must not widen trust to everyone)."""
-    settings = api_settings(staging)
-    trusted = [str(network) for network in settings.trusted_proxies]
     keys = throttle_keys_seen_by_the_api(
-        trusted, settings, peer="192.0.2.50", forwarded_for=f"{VIEWERS[0]}"
+        api_settings(staging), peer="192.0.2.50", forwarded_for=VIEWERS[0]
     )
     assert "client:192.0.2.50" in keys

@@ -115,11 +115,19 @@ DB_ENGINE_VERSION = re.compile(r"^1[4-8](\.\d+)?$")
 HOSTED_ZONE_ID = re.compile(r"^Z[A-Z0-9]{1,31}$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
 
-# --- database connections (issue 14) -------------------------------------------------------------
-# RDS for PostgreSQL's default max_connections is LEAST(DBInstanceClassMemory/9531392, 5000)
-# (the default parameter group). The classes this config allows and their memory (GiB, AWS's
-# instance class tables); DBInstanceClassMemory is a little below it (RDS keeps some for the OS),
-# so the limit computed here is an upper bound and RESERVED_CONNECTIONS leaves room.
+# --- database connections (issue 14; issue 22: the deployment peak, the memory RDS really has) ---
+# RDS for PostgreSQL's default max_connections is LEAST({DBInstanceClassMemory/9531392}, 5000)
+# (RDS User Guide, "Quotas and constraints for Amazon RDS", maximum number of database connections:
+# https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/CHAP_Limits.html#RDS_Limits.MaxConnections).
+# DBInstanceClassMemory is the instance class's memory less what RDS reserves for the operating
+# system and its own processes, "always somewhat lower than the memory figures shown in the
+# instance class tables", by an amount AWS does not publish (RDS User Guide, "Specifying DB
+# parameters", DB parameter formula variables:
+# https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_ParamValuesRef.html). Assumed here:
+# the larger of DB_MEMORY_RESERVE_MIB and DB_MEMORY_RESERVE_PERCENT of the class's memory, which
+# stays below every published `SHOW max_connections` (tests/platform_program/
+# test_connection_peak.py): a db.t4g.micro gives 84, not the nominal 112. The classes this config
+# allows and their memory (GiB, AWS's instance class tables):
 _DB_SIZE_GIB = {"micro": 1, "small": 2, "medium": 4, "large": 8, "xlarge": 16, "2xlarge": 32,
                 "4xlarge": 64, "8xlarge": 128, "12xlarge": 192, "16xlarge": 256}  # fmt: skip
 _BURSTABLE_SIZES = ("micro", "small", "medium", "large", "xlarge", "2xlarge")
@@ -137,6 +145,8 @@ DB_INSTANCE_MEMORY_GIB: dict[str, int] = {
 }
 POSTGRES_BYTES_PER_CONNECTION = 9_531_392
 POSTGRES_MAX_CONNECTIONS_CAP = 5000
+DB_MEMORY_RESERVE_MIB = 256
+DB_MEMORY_RESERVE_PERCENT = 10
 # PostgreSQL's superuser_reserved_connections (3) plus RDS's own monitoring sessions.
 RESERVED_CONNECTIONS = 5
 # Each api server process opens at most its async pool (DB_POOL_SIZE=10 + DB_MAX_OVERFLOW=5) and
@@ -150,13 +160,32 @@ API_CONNECTIONS_PER_PROCESS = (10 + 5) + (2 + 2)
 WORKER_CONNECTIONS_PER_TASK = 4 + 1 + 2
 # The migrate task: pool_size 2, max_overflow 0 (service/cli.py); one runs per deployment.
 MIGRATE_CONNECTIONS = 2
+# A rolling deployment may run this percentage of the desired count (services.py sets ECS's
+# maximumPercent from it): old and new tasks side by side. A blue/green one runs two full sets,
+# blue and green, through the bake. Either way a deploy doubles every service's tasks.
+DEPLOYMENT_MAXIMUM_PERCENT = 200
+BLUE_GREEN_TASK_SETS = 2
 ECS_CPU_UNITS_PER_VCPU = 1024
+
+
+def db_instance_class_memory(memory_gib: float) -> int:
+    """DBInstanceClassMemory (bytes) as assumed for a class of `memory_gib` nominal memory."""
+    nominal = int(memory_gib * 1024**3)
+    reserve = max(DB_MEMORY_RESERVE_MIB * 1024**2, nominal * DB_MEMORY_RESERVE_PERCENT // 100)
+    return nominal - reserve
+
+
+def postgres_max_connections(memory_gib: float) -> int:
+    """RDS for PostgreSQL's default max_connections for a class of `memory_gib` nominal memory."""
+    return min(
+        db_instance_class_memory(memory_gib) // POSTGRES_BYTES_PER_CONNECTION,
+        POSTGRES_MAX_CONNECTIONS_CAP,
+    )
 
 
 def db_max_connections(instance_class: str) -> int:
     """RDS for PostgreSQL's default max_connections for an instance class of the table above."""
-    memory = DB_INSTANCE_MEMORY_GIB[instance_class] * 1024**3
-    return min(memory // POSTGRES_BYTES_PER_CONNECTION, POSTGRES_MAX_CONNECTIONS_CAP)
+    return postgres_max_connections(DB_INSTANCE_MEMORY_GIB[instance_class])
 
 
 @dataclass(frozen=True)
@@ -354,14 +383,14 @@ class StackConfig(ConfigModel):
     api_cpu: Annotated[int, Range(256, 16384)] = 512  # ECS cpu units (1024 = 1 vCPU)
     api_memory: Annotated[int, Range(512, 122880)] = 1024  # MiB
     api_min_tasks: Annotated[int, Range(1, 100)] = 1
-    api_max_tasks: Annotated[int, Range(1, 200)] = 4
+    api_max_tasks: Annotated[int, Range(1, 200)] = 3
     # uvicorn processes per api task (WEB_CONCURRENCY); unset: one per vCPU (api_processes).
     api_processes_per_task: Annotated[int | None, Range(1, 16)] = None
     worker_cpu: Annotated[int, Range(256, 16384)] = 256
     worker_memory: Annotated[int, Range(512, 122880)] = 512
     worker_min_tasks: Annotated[int, Range(1, 100)] = 1
-    # 3, not 4: with api_max_tasks 4 on the default db.t4g.micro, four workers would pass the
-    # instance's connection limit (80 + 4 x 7 + 2 = 110 > 107, see _db_connections).
+    # With the default api (3 tasks) and database (db.t4g.small), a fourth worker would pass
+    # the instance's connection limit during a deploy (see _db_connections).
     worker_max_tasks: Annotated[int, Range(1, 200)] = 3
     api_cpu_target_percent: Annotated[int, Range(10, 90)] = 60
     api_requests_per_task_target: Annotated[int, Range(10, 100_000)] = 1000
@@ -375,7 +404,7 @@ class StackConfig(ConfigModel):
     # Above the worker's 10 s long poll: a stopping worker waits for its poll to return.
     worker_shutdown_seconds: Annotated[int, Range(11, 110)] = 20
     # database
-    db_instance_class: Annotated[str, AfterValidator(_db_instance_class)] = "db.t4g.micro"
+    db_instance_class: Annotated[str, AfterValidator(_db_instance_class)] = "db.t4g.small"
     db_engine_version: Annotated[
         str, matching(DB_ENGINE_VERSION, "a PostgreSQL major (14-18) or major.minor version")
     ] = "16"
@@ -479,11 +508,23 @@ class StackConfig(ConfigModel):
         return max(1, self.api_cpu // ECS_CPU_UNITS_PER_VCPU)
 
     @property
-    def db_connections_at_most(self) -> int:
-        """Connections every task of this stack may open at once, all scaled out."""
+    def api_tasks_at_peak(self) -> int:
+        """api tasks running at once when a deploy starts at full scale (api_max_tasks)."""
+        if self.deployment_strategy == "blue_green":
+            return self.api_max_tasks * BLUE_GREEN_TASK_SETS
+        return self.api_max_tasks * DEPLOYMENT_MAXIMUM_PERCENT // 100
+
+    @property
+    def worker_tasks_at_peak(self) -> int:
+        """worker tasks at once during a deploy at full scale (the worker always rolls)."""
+        return self.worker_max_tasks * DEPLOYMENT_MAXIMUM_PERCENT // 100
+
+    @property
+    def db_connections_at_peak(self) -> int:
+        """Connections this stack's tasks may open at once: during a deploy, all scaled out."""
         return (
-            self.api_max_tasks * self.api_processes * API_CONNECTIONS_PER_PROCESS
-            + self.worker_max_tasks * WORKER_CONNECTIONS_PER_TASK
+            self.api_tasks_at_peak * self.api_processes * API_CONNECTIONS_PER_PROCESS
+            + self.worker_tasks_at_peak * WORKER_CONNECTIONS_PER_TASK
             + MIGRATE_CONNECTIONS
         )
 
@@ -566,19 +607,32 @@ class StackConfig(ConfigModel):
 
     @rule
     def _db_connections(self) -> Iterator[str]:
-        limit = db_max_connections(self.db_instance_class) - RESERVED_CONNECTIONS
-        needed = self.db_connections_at_most
-        if needed > limit:
-            yield (
-                f"{NS}api_max_tasks={self.api_max_tasks} x {NS}api_processes_per_task="
-                f"{self.api_processes} x {API_CONNECTIONS_PER_PROCESS} connections per process "
-                f"+ {NS}worker_max_tasks={self.worker_max_tasks} x "
-                f"{WORKER_CONNECTIONS_PER_TASK} + {MIGRATE_CONNECTIONS} (migrate) = {needed} "
-                f"database connections, above the {limit} that {NS}db_instance_class="
-                f"{self.db_instance_class} accepts (max_connections "
-                f"{db_max_connections(self.db_instance_class)}, {RESERVED_CONNECTIONS} kept for "
-                "RDS); lower the tasks or processes, or use a larger instance class"
-            )
+        max_connections = db_max_connections(self.db_instance_class)
+        limit = max_connections - RESERVED_CONNECTIONS
+        needed = self.db_connections_at_peak
+        if needed <= limit:
+            return
+        api_surge = (
+            f"x {BLUE_GREEN_TASK_SETS}: blue and green both run through the bake"
+            if self.deployment_strategy == "blue_green"
+            else f"at {DEPLOYMENT_MAXIMUM_PERCENT} % while old and new tasks overlap"
+        )
+        memory = DB_INSTANCE_MEMORY_GIB[self.db_instance_class]
+        yield (
+            f"during a deploy at full scale ({NS}deployment_strategy={self.deployment_strategy}) "
+            f"{self.api_tasks_at_peak} api tasks ({NS}api_max_tasks={self.api_max_tasks} "
+            f"{api_surge}) x {NS}api_processes_per_task={self.api_processes} x "
+            f"{API_CONNECTIONS_PER_PROCESS} connections per process + "
+            f"{self.worker_tasks_at_peak} worker tasks ({NS}worker_max_tasks="
+            f"{self.worker_max_tasks} at {DEPLOYMENT_MAXIMUM_PERCENT} % while rolling) x "
+            f"{WORKER_CONNECTIONS_PER_TASK} + {MIGRATE_CONNECTIONS} (migrate) = {needed} database "
+            f"connections, above the {limit} that {NS}db_instance_class={self.db_instance_class} "
+            f"accepts (max_connections about {max_connections}: RDS's "
+            f"LEAST(DBInstanceClassMemory/{POSTGRES_BYTES_PER_CONNECTION}, "
+            f"{POSTGRES_MAX_CONNECTIONS_CAP}) with DBInstanceClassMemory below the nominal "
+            f"{memory} GiB; {RESERVED_CONNECTIONS} kept for RDS); lower the max tasks or "
+            "processes, or use a larger instance class"
+        )
 
     @rule
     def _domain_and_zone_together(self) -> Iterator[str]:

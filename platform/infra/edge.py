@@ -236,7 +236,12 @@ class Edge(pulumi.ComponentResource):
         self, name: str, *, domain_name: str, hosted_zone_id: str
     ) -> pulumi.Output[str]:
         us_east_1 = aws.Provider(
-            f"{name}-us-east-1", region="us-east-1", opts=pulumi.ResourceOptions(parent=self)
+            f"{name}-us-east-1",
+            region="us-east-1",
+            # `aws:defaultTags` configures the default provider only; a provider made here would
+            # leave the certificate without the stack's tags.
+            default_tags=pulumi.Config("aws").get_object("defaultTags"),
+            opts=pulumi.ResourceOptions(parent=self),
         )
         # CloudFront only takes certificates from us-east-1; the record lives in the stack's zone.
         return dns_validated_certificate(

@@ -69,7 +69,7 @@ class LoadBalancer(pulumi.ComponentResource):
     origin_protocol_policy: str
     security_group_id: pulumi.Output[str]
     # The CIDRs of CloudFront's origin-facing prefix list: the api trusts X-Forwarded-For from
-    # them when CloudFront reaches a public ALB (they appear as the hop before the ALB).
+    # them (they appear as the hop before the ALB, with a public ALB and a VPC origin alike).
     cloudfront_origin_cidrs: pulumi.Output[list[str]]
     target_group: aws.lb.TargetGroup
     # The second target group and ECS's role for native blue/green (None for rolling).

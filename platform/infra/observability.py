@@ -195,7 +195,9 @@ class Observability(pulumi.ComponentResource):
                 {
                     **allow(
                         "CloudWatchPublishesAlarms",
-                        ["kms:Decrypt", "kms:GenerateDataKey"],
+                        # What the SNS Developer Guide's key policy for AWS-service publishers
+                        # grants (sns-key-management.html): the wildcard, not the plain action.
+                        ["kms:Decrypt", "kms:GenerateDataKey*"],
                         "*",
                         {"StringEquals": {"aws:SourceAccount": account_id}},
                     ),

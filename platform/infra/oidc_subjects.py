@@ -117,5 +117,3 @@ def pull_request_subject(prefix: str) -> str:
 def merge_queue_subject_pattern(prefix: str, branch: str) -> str:
     # gh-readonly-queue/<base>/pr-<number>-<head sha>: only StringLike can match it.
     return ref_subject(prefix, f"refs/heads/gh-readonly-queue/{branch}/*")
-
-

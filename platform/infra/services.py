@@ -30,7 +30,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from infra.config import SERVICE_ROLLOUT_WAIT_MINUTES, StackConfig
+from infra.config import DEPLOYMENT_MAXIMUM_PERCENT, SERVICE_ROLLOUT_WAIT_MINUTES, StackConfig
 from infra.load_balancer import API_PORT, LoadBalancer
 
 # AWS keeps this managed policy at path `/` (not `/service-role/`, where some ECS policies live);
@@ -50,7 +50,8 @@ def deployment_settings(config: StackConfig, *, behind_load_balancer: bool) -> d
     blue_green = behind_load_balancer and config.deployment_strategy == "blue_green"
     settings: dict[str, Any] = {
         "deployment_minimum_healthy_percent": 100,
-        "deployment_maximum_percent": 200,
+        # The connection check (config.py, _db_connections) counts this overlap.
+        "deployment_maximum_percent": DEPLOYMENT_MAXIMUM_PERCENT,
         "deployment_circuit_breaker": {"enable": True, "rollback": True},
         "deployment_configuration": (
             # ECS's native blue/green: the whole green set starts, takes production traffic, and
@@ -106,6 +107,8 @@ class Services(pulumi.ComponentResource):
         self.names = service_names(config)
         lb = args.load_balancer
 
+        # Resources ECS needs in place before the api service exists.
+        api_needs: list[pulumi.Resource] = [lb.forward_rule]
         load_balancer: aws.ecs.ServiceLoadBalancerArgsDict = {
             "target_group_arn": lb.target_group.arn,
             "container_name": "api",
@@ -130,7 +133,7 @@ class Services(pulumi.ComponentResource):
                 description="lets ECS shift ALB listener-rule weights during blue/green deploys",
                 opts=pulumi.ResourceOptions(parent=self),
             )
-            aws.iam.RolePolicyAttachment(
+            ecs_lb_policy = aws.iam.RolePolicyAttachment(
                 f"{name}-ecs-lb",
                 role=ecs_lb_role.name,
                 policy_arn=ECS_LOAD_BALANCER_POLICY,
@@ -141,6 +144,10 @@ class Services(pulumi.ComponentResource):
                 "production_listener_rule": lb.forward_rule.arn,
                 "role_arn": ecs_lb_role.arn,
             }
+            # The service names only the role; without this it may be created the moment the
+            # role exists, before the policy is attached (and IAM has propagated it), and ECS
+            # then cannot shift the listener rule on the first blue/green deployment.
+            api_needs.append(ecs_lb_policy)
 
         common: dict[str, Any] = {
             "cluster": args.cluster_arn,
@@ -175,7 +182,7 @@ class Services(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions.merge(
                 keep_count,
                 pulumi.ResourceOptions(
-                    depends_on=[lb.forward_rule],
+                    depends_on=api_needs,
                     custom_timeouts=service_wait(config, behind_load_balancer=True),
                 ),
             ),

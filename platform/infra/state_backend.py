@@ -37,6 +37,10 @@ BACKEND_META_KEY = f"{BOOKKEEPING_DIR}/meta.yaml"
 # The DIY backend has one organization, always called this (store.go, ParseReference).
 DIY_ORGANIZATION = "organization"
 
+# A noncurrent state version is deleted once it is this old AND this many newer ones exist.
+STATE_VERSIONS_KEPT_DAYS = 90
+STATE_VERSIONS_KEPT = 20
+
 
 def secrets_key_alias(stack: str) -> str:
     return f"alias/{APP_PROJECT}-pulumi-secrets-{stack}"
@@ -137,11 +141,31 @@ class StateBackend(pulumi.ComponentResource):
             self.secrets_providers[target.stack] = secrets_provider_url(alias, config.region)
 
         bucket = aws.s3.Bucket(f"{name}-bucket", bucket=config.state_bucket, opts=keep)
-        aws.s3.BucketVersioning(
+        versioning = aws.s3.BucketVersioning(
             f"{name}-versioning",
             bucket=bucket.id,
             versioning_configuration={"status": "Enabled"},
             opts=child,
+        )
+        # Every `pulumi up` rewrites the checkpoint many times; keep three months and the newest
+        # versions for an undo, not every version for ever.
+        aws.s3.BucketLifecycleConfiguration(
+            f"{name}-lifecycle",
+            bucket=bucket.id,
+            rules=[
+                {
+                    "id": "expire-old-state-versions",
+                    "status": "Enabled",
+                    "filter": {},
+                    "noncurrent_version_expiration": {
+                        "noncurrent_days": STATE_VERSIONS_KEPT_DAYS,
+                        "newer_noncurrent_versions": STATE_VERSIONS_KEPT,
+                    },
+                    "abort_incomplete_multipart_upload": {"days_after_initiation": 7},
+                }
+            ],
+            # S3 applies noncurrent-version rules to a bucket whose versioning is on.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[versioning]),
         )
         aws.s3.BucketServerSideEncryptionConfiguration(
             f"{name}-encryption",

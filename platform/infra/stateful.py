@@ -48,6 +48,8 @@ STATELESS_TYPES: frozenset[str] = frozenset(
         "pulumi:providers:docker",
         # Deleting it suspends versioning; the versions already kept stay in the (protected) bucket.
         "aws:s3/bucketVersioning:BucketVersioning",
+        # Deleting it only stops the expiry of old state versions; nothing is lost by it.
+        "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
         "aws:appautoscaling/policy:Policy",
         "aws:appautoscaling/target:Target",
         "aws:acm/certificate:Certificate",

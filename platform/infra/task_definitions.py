@@ -48,22 +48,23 @@ class ContainerInputs:
 def trusted_proxy_ranges(config: StackConfig, cloudfront_origin_cidrs: list[str]) -> list[str]:
     """TRUSTED_PROXIES for the api: every hop that may stand between a caller and the process.
 
-    The ALB's nodes and CloudFront's VPC-origin ENIs have addresses inside the VPC. With
-    `alb_origin=public` CloudFront connects from its origin-facing ranges, so the ALB appends a
-    CloudFront address to X-Forwarded-For: those ranges are trusted too (the service then takes
-    the rightmost address that is not a proxy: the viewer's). The service refuses to start
-    without the setting outside local (service/core/config.py, missing_api_settings).
+    The ALB's nodes have addresses inside the VPC. CloudFront appends the viewer's address to
+    X-Forwarded-For, and the ALB appends the address the request came from: a CloudFront
+    origin-facing node, with a public ALB and with a VPC origin alike (the ALB's security group
+    admits that prefix list in both modes, load_balancer.py). So CloudFront's ranges are trusted
+    in both modes, and the service takes the rightmost address that is not a proxy: the
+    viewer's. Trusting the VPC alone made that CloudFront node the client, one login-throttle
+    key for everyone behind it (tests/platform_program/test_client_address.py). The service
+    refuses to start without the setting outside local (service/core/config.py,
+    missing_api_settings).
     """
-    ranges = [str(config.vpc_cidr)]
-    if config.alb_origin == "public":
-        if not cloudfront_origin_cidrs:
-            raise ValueError(
-                "the managed prefix list com.amazonaws.global.cloudfront.origin-facing has no "
-                "entries in this region; shipyard:alb_origin=public needs them for "
-                "TRUSTED_PROXIES (or use shipyard:alb_origin=vpc_origin)"
-            )
-        ranges.extend(cloudfront_origin_cidrs)
-    return ranges
+    if not cloudfront_origin_cidrs:
+        raise ValueError(
+            "the managed prefix list com.amazonaws.global.cloudfront.origin-facing has no "
+            "entries in this region; the api needs them for TRUSTED_PROXIES (the ALB appends "
+            "the CloudFront node's address to X-Forwarded-For)"
+        )
+    return [str(config.vpc_cidr), *cloudfront_origin_cidrs]
 
 
 def container_definition(

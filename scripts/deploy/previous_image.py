@@ -7,6 +7,9 @@ succeeded), and the rollback target is the image of the newest *succeeded* updat
 different image. Config-only updates that kept the image are skipped. Rolling back twice returns
 to the image rolled back from: "previous" means previous in the history, not in build order.
 
+"Newest" is by start time: the DIY (S3) backend this project uses records every update with
+version 0, so the version orders nothing there (it breaks ties only, on a backend that counts).
+
     pulumi stack history --stack prod --json --page-size 100 > history.json
     python -m scripts.deploy.previous_image --history history.json   # prints the reference
 """
@@ -17,6 +20,7 @@ import argparse
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +35,8 @@ IMAGE_CONFIG_KEY = "shipyard:image_ref"
 class Rollback:
     current: str
     previous: str
-    previous_version: int  # the stack update that last ran `previous`
+    previous_started: str  # when the update that last ran `previous` started (its startTime)
+    previous_version: int  # its version: 0 on the DIY backend, which does not count updates
 
 
 def _image_of(update: Mapping[str, Any]) -> str | None:
@@ -41,10 +46,24 @@ def _image_of(update: Mapping[str, Any]) -> str | None:
     return str(value["value"])
 
 
+def _started(update: Mapping[str, Any]) -> datetime:
+    """The update's `startTime` (`pulumi stack history --json`: RFC 3339, UTC, milliseconds)."""
+    text = update.get("startTime")
+    try:
+        started = datetime.fromisoformat(str(text))
+    except ValueError:
+        raise DeployError(
+            f"a history entry ({update.get('message') or 'no message'!r}) has startTime={text!r}, "
+            "not a date-time; pass the file `pulumi stack history --json` wrote, unedited"
+        ) from None
+    # Pulumi writes UTC with an offset; an edited entry without one is read as UTC too.
+    return started if started.tzinfo else started.replace(tzinfo=UTC)
+
+
 def find_previous_image(history: Sequence[Mapping[str, Any]]) -> Rollback:
     updates = sorted(
         (u for u in history if u.get("kind") == "update" and _image_of(u)),
-        key=lambda u: int(u.get("version", 0)),
+        key=lambda u: (_started(u), int(u.get("version", 0))),
         reverse=True,
     )
     if not updates:
@@ -58,7 +77,8 @@ def find_previous_image(history: Sequence[Mapping[str, Any]]) -> Rollback:
         image = _image_of(update)
         if update.get("result") == "succeeded" and image and image != current:
             parse_image_ref(image)  # refuse to roll back to anything but a digest reference
-            return Rollback(current, image, int(update.get("version", 0)))
+            started = str(update["startTime"])
+            return Rollback(current, image, started, int(update.get("version", 0)))
     raise DeployError(
         f"every succeeded update in this history ran {current}; there is no earlier image to roll "
         "back to (ask for more history with --page-size, or deploy a fix forward)"
@@ -79,7 +99,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         rollback = find_previous_image(history)
         print(
             f"rolling back from {rollback.current} to {rollback.previous} "
-            f"(last deployed by update {rollback.previous_version})",
+            f"(last deployed by the update started at {rollback.previous_started})",
             file=sys.stderr,
         )
         set_output("image_ref", rollback.previous)

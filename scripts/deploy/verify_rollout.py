@@ -16,6 +16,14 @@ service-deployment API, which judges rolling and native blue/green deployments a
 Any rollback or stop, a replaced deployment, or a timeout turns the job red, with the service's
 recent events in the message.
 
+A blue/green deployment can also finish SUCCESSFUL without moving production traffic: the AWS
+provider has an open report that provider-driven updates do not alternate target groups
+(hashicorp/terraform-provider-aws#45678). So once the rollout completed, each BLUE_GREEN
+deployment's revisions are compared (`check_traffic_moved`): the new revision must resolve to
+another target group than the revision it replaced (DescribeServiceRevisions,
+`resolvedConfiguration.loadBalancers`), and the production listener rule must forward to the new
+one (ELBv2 DescribeRules).
+
     pulumi stack output --json --stack staging > outputs.json
     python -m scripts.deploy.verify_rollout --stack-outputs outputs.json --image "$IMAGE_REF"
 """
@@ -38,6 +46,7 @@ if TYPE_CHECKING:
     from mypy_boto3_ecs import ECSClient
 else:
     ECSClient = Any
+ELBv2Client = Any  # botocore's elbv2 client (no type stubs installed for it)
 
 State = Literal["completed", "in_progress", "failed"]
 DESCRIBE_SERVICES_MAX = 10  # the ECS API's limit per call
@@ -145,12 +154,116 @@ def _revision_task_definitions(
     ecs: ECSClient, arns: Sequence[str], known: dict[str, str]
 ) -> dict[str, str]:
     """Service revision ARN -> its task definition (revisions never change: cached)."""
-    missing = sorted({arn for arn in arns if arn not in known})
-    for chunk in _chunks(missing, DESCRIBE_DEPLOYMENTS_MAX):
-        answer = ecs.describe_service_revisions(serviceRevisionArns=chunk)
-        for revision in answer.get("serviceRevisions", []):
-            known[str(revision["serviceRevisionArn"])] = str(revision.get("taskDefinition"))
+    missing = [arn for arn in arns if arn not in known]
+    for arn, revision in _revisions(ecs, missing).items():
+        known[arn] = str(revision.get("taskDefinition"))
     return known
+
+
+def _revisions(ecs: ECSClient, arns: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """Service revision ARN -> the revision as DescribeServiceRevisions answers it."""
+    found: dict[str, dict[str, Any]] = {}
+    for chunk in _chunks(sorted(set(arns)), DESCRIBE_DEPLOYMENTS_MAX):
+        answer = ecs.describe_service_revisions(serviceRevisionArns=chunk)
+        for failure in answer.get("failures", []):
+            raise DeployError(
+                f"ECS cannot describe service revision {failure.get('arn')}: "
+                f"{failure.get('reason')} {failure.get('detail', '')}".rstrip()
+            )
+        for revision in answer.get("serviceRevisions", []):
+            found[str(revision["serviceRevisionArn"])] = dict(revision)
+    return found
+
+
+def _serving_target_groups(revision: Mapping[str, Any]) -> list[dict[str, str]]:
+    """What ECS resolved the revision to: its target group and production listener rule."""
+    resolved = revision.get("resolvedConfiguration", {}).get("loadBalancers")
+    if not resolved:
+        raise DeployError(
+            f"ECS reports no resolvedConfiguration.loadBalancers for service revision "
+            f"{revision.get('serviceRevisionArn')}, so whether production traffic moved to it "
+            "cannot be told; look at the service's listener rule in the EC2 console before "
+            "trusting this deploy"
+        )
+    return [dict(item) for item in resolved]
+
+
+def _forwarded_to(elbv2: ELBv2Client, rule_or_listener: str) -> set[str]:
+    """Target groups a listener rule (or a listener's default action) sends traffic to."""
+    if ":listener-rule/" in rule_or_listener:
+        actions = elbv2.describe_rules(RuleArns=[rule_or_listener])["Rules"][0]["Actions"]
+    else:
+        listener = elbv2.describe_listeners(ListenerArns=[rule_or_listener])["Listeners"][0]
+        actions = listener["DefaultActions"]
+    groups: set[str] = set()
+    for action in actions:
+        if action.get("Type") != "forward":
+            continue
+        weighted = action.get("ForwardConfig", {}).get("TargetGroups", [])
+        groups.update(g["TargetGroupArn"] for g in weighted if g.get("Weight", 1) > 0)
+        if not weighted and action.get("TargetGroupArn"):
+            groups.add(action["TargetGroupArn"])
+    return groups
+
+
+def check_traffic_moved(
+    ecs: ECSClient, elbv2: ELBv2Client, cluster: str, expected: Sequence[ExpectedService]
+) -> list[str]:
+    """After a completed rollout: each blue/green deployment moved production traffic to the new
+    revision's target group. Returns one line per checked service; raises if one did not."""
+    described = _describe(ecs, cluster, [s.name for s in expected])
+    current = {
+        s.name: str(described[s.name]["currentServiceDeployment"])
+        for s in expected
+        if described[s.name].get("currentServiceDeployment")
+    }
+    deployments = _service_deployments(ecs, list(current.values()))
+    blue_green = {
+        name: deployments[arn]
+        for name, arn in current.items()
+        if deployments[arn].get("deploymentConfiguration", {}).get("strategy") == "BLUE_GREEN"
+    }
+    if not blue_green:
+        return []
+    wanted = [
+        arn
+        for deployment in blue_green.values()
+        for arn in (
+            deployment["targetServiceRevision"]["arn"],
+            *(source["arn"] for source in deployment.get("sourceServiceRevisions", [])),
+        )
+    ]
+    revisions = _revisions(ecs, wanted)
+    findings: list[str] = []
+    for name, deployment in blue_green.items():
+        target = _serving_target_groups(revisions[deployment["targetServiceRevision"]["arn"]])
+        before = {
+            item["targetGroupArn"]
+            for source in deployment.get("sourceServiceRevisions", [])
+            for item in _serving_target_groups(revisions[source["arn"]])
+        }
+        for serving in target:
+            group, rule = serving["targetGroupArn"], serving.get("productionListenerRule")
+            if group in before:
+                raise DeployError(
+                    f"{name}: the blue/green deployment did not swap target groups: the new "
+                    f"revision serves from {group}, the group the revision it replaced used, so "
+                    "no traffic shift took place (provider-driven updates can do this: "
+                    "hashicorp/terraform-provider-aws#45678); redeploy through ECS (aws ecs "
+                    "update-service --force-new-deployment) and check the listener rule"
+                )
+            if rule:
+                forwarded = _forwarded_to(elbv2, rule)
+                if forwarded != {group}:
+                    raise DeployError(
+                        f"{name}: the production listener rule {rule} forwards to "
+                        f"{', '.join(sorted(forwarded)) or 'no target group'}, not to {group}, "
+                        "where the new revision's tasks are: production still reaches the old "
+                        "revision (or none); look at the rule's weights in the EC2 console"
+                    )
+            moved_from = ", ".join(sorted(before)) or "nothing (the first deployment)"
+            findings.append(f"{name}: production traffic moved from {moved_from} to {group}")
+    return findings
 
 
 def look(
@@ -328,9 +441,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             timeout_seconds=args.timeout,
             poll_seconds=args.interval,
         )
+        moved = check_traffic_moved(
+            ecs, boto3.client("elbv2", region_name=args.region), cluster, expected
+        )
+        for line in moved:
+            print(f"  {line}")
         append_summary(
             "### Rollout verified\n\n"
             + "\n".join(f"- `{v.service}`: {v.message}" for v in verdicts)
+            + "".join(f"\n- {line}" for line in moved)
         )
         return 0
 

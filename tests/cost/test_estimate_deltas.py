@@ -40,10 +40,14 @@ def test_one_more_api_task_adds_one_task_of_vcpu_and_memory_hours(prod):
 
 
 def test_a_bigger_api_task_adds_the_extra_vcpu_and_memory_for_every_task(prod):
-    bigger = stack_with("prod", api_cpu="2048", api_memory="4096")  # 1 vCPU/2 GB -> 2 vCPU/4 GB
+    # A bigger task runs two api processes, so the database's connection check (infra.config)
+    # needs fewer tasks at full scale: both sides cap the scaling alike (it costs nothing here:
+    # the estimate counts the minimum tasks).
+    capped = stack_with("prod", api_max_tasks="8")
+    bigger = stack_with("prod", api_max_tasks="8", api_cpu="2048", api_memory="4096")
 
-    expected = 3 * HOURS * (1 * FARGATE_VCPU + 2 * FARGATE_GB)
-    assert _total(bigger) - _total(prod) == expected
+    expected = 3 * HOURS * (1 * FARGATE_VCPU + 2 * FARGATE_GB)  # 1 vCPU/2 GB -> 2 vCPU/4 GB
+    assert _total(bigger) - _total(capped) == expected
 
 
 def test_one_nat_gateway_instead_of_three_saves_two_gateways_and_their_addresses(prod):
@@ -74,11 +78,11 @@ def test_multi_az_adds_the_standby_to_instance_hours_and_storage(staging):
         )
         for option in ("Single-AZ", "Multi-AZ")
     }
-    instance = HOURS * (_rds("db.t4g.micro", "Multi-AZ") - _rds("db.t4g.micro", "Single-AZ"))
+    instance = HOURS * (_rds("db.t4g.small", "Multi-AZ") - _rds("db.t4g.small", "Single-AZ"))
     storage = 20 * (gp3["Multi-AZ"] - gp3["Single-AZ"])  # staging: 20 GB
     assert _total(multi_az) - _total(staging) == instance + storage
     # AWS prices Multi-AZ at twice Single-AZ: the recording keeps that relation.
-    assert _rds("db.t4g.micro", "Multi-AZ") == 2 * _rds("db.t4g.micro", "Single-AZ")
+    assert _rds("db.t4g.small", "Multi-AZ") == 2 * _rds("db.t4g.small", "Single-AZ")
 
 
 def test_one_more_alarm_adds_one_alarm_month(prod):
@@ -136,7 +140,7 @@ def test_control_pricing_multi_az_at_the_single_az_rate_would_be_caught(staging,
 
     monkeypatch.setitem(estimator.PRICERS, "aws:rds/instance:Instance", single_az_only)
     multi_az = stack_with("staging", db_multi_az="true")
-    instance = HOURS * (_rds("db.t4g.micro", "Multi-AZ") - _rds("db.t4g.micro", "Single-AZ"))
+    instance = HOURS * (_rds("db.t4g.small", "Multi-AZ") - _rds("db.t4g.small", "Single-AZ"))
     assert _total(multi_az) - _total(staging) != instance  # what the real test asserts
 
 

@@ -121,7 +121,7 @@ def test_make_plan_diff_compares_the_two_stacks_costs(capsys):
     out = capsys.readouterr().out
 
     assert "## monthly cost: staging -> prod" in out
-    assert "database-postgres database instance: db.t4g.micro Single-AZ × 730 h → " in out
+    assert "database-postgres database instance: db.t4g.small Single-AZ × 730 h → " in out
     assert "network-nat-2 NAT gateway hours: 730 h (new)" in out
 
 

@@ -80,3 +80,47 @@ def test_main_rejects_something_that_is_not_a_history(tmp_path):
     path = tmp_path / "history.json"
     path.write_text(json.dumps({"updates": []}))
     assert main(["--history", str(path)]) == 1
+
+
+# --- the DIY (S3) backend: every entry has version 0 ------------------------------------------
+# FACTS.md (2026-12-07): DIY history entries all have version 0, so only the start time orders
+# them. `pulumi stack history --json` prints it as cmd.FormatTime does (pkg/cmd/pulumi/stack/
+# stack_history.go: RFC 5424 with milliseconds, UTC). The recording lists the updates of
+# stack_history.json with version 0, in an order that is not the order in time.
+
+
+def test_diy_history_with_version_0_is_ordered_by_start_time():
+    history = recorded("stack_history_diy.json")
+    assert {u["version"] for u in history} == {0}
+
+    rollback = find_previous_image(history)
+
+    assert rollback.current == C  # the update started last (2026-11-20) tried C
+    assert rollback.previous == B
+    assert rollback.previous_started == "2026-11-19T10:00:00.000Z"
+
+
+def test_diy_history_in_any_order_gives_the_same_target():
+    history = recorded("stack_history_diy.json")
+    answers = {
+        (r.current, r.previous)
+        for r in (
+            find_previous_image(history),
+            find_previous_image(list(reversed(history))),
+            find_previous_image(sorted(history, key=lambda u: u["message"])),
+        )
+    }
+    assert answers == {(C, B)}
+
+
+def test_an_entry_without_a_start_time_is_an_error():
+    history = recorded("stack_history_diy.json")
+    del history[1]["startTime"]
+    with pytest.raises(DeployError, match="startTime"):
+        find_previous_image(history)
+
+
+def test_main_names_the_start_time_of_the_target(github_files, capsys):
+    assert main(["--history", str(DATA / "stack_history_diy.json")]) == 0
+    assert f"image_ref={B}\n" in github_files()["output"]
+    assert "2026-11-19T10:00:00.000Z" in capsys.readouterr().err

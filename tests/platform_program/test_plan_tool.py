@@ -21,9 +21,11 @@ def test_plan_prints_the_tree_with_settings(capsys: pytest.CaptureFixture[str]) 
 def test_plan_diff_shows_what_differs(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--diff", "staging", "prod"]) == 0
     out = capsys.readouterr().out
-    assert "deployment_strategy: rolling -> blue_green" in out
+    # both stacks deploy blue/green (staging rehearses prod's strategy); the bake differs
+    assert "blue_green_bake_minutes: 2 -> 10" in out
+    assert "deployment_strategy" not in out
     assert "aws:rds/instance:Instance database-postgres: multiAz: false -> true" in out
-    assert "deploymentConfiguration.strategy: ROLLING -> BLUE_GREEN" in out
+    assert "deploymentConfiguration.bakeTimeInMinutes: 2 -> 10" in out
     assert "+ aws:ec2/natGateway:NatGateway network-nat-2" in out
     # identical things are not listed, and the stack's own name is neutralised
     assert "healthCheck.path" not in out

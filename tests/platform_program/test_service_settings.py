@@ -69,16 +69,16 @@ def test_every_container_starts_the_services_settings(evaluated: EvaluatedStack,
         assert missing is None, f"python -m service api would refuse: {missing}"
 
 
-def test_the_api_trusts_the_vpc_and_for_a_public_alb_cloudfront(
+def test_the_api_trusts_the_vpc_and_cloudfront_in_both_origin_modes(
     stack: EvaluatedStack, variant: Callable[..., EvaluatedStack]
 ) -> None:
-    vpc = ip_network(stack.config.vpc_cidr)
-    assert service_settings(container_process_env(stack, "api")).trusted_proxies == [vpc]
-    public = public_origin(variant)
-    trusted = service_settings(container_process_env(public, "api")).trusted_proxies
-    assert trusted == [ip_network(public.config.vpc_cidr)] + [
-        ip_network(cidr) for cidr in CLOUDFRONT_ORIGIN_FACING_CIDRS
-    ], "from the prefix-list lookup's answer, in order"
+    # The ALB appends the CloudFront node's address with a VPC origin as with a public ALB
+    # (test_client_address.py builds that chain and checks the throttle keys on the viewer).
+    for shape in (stack, public_origin(variant)):
+        trusted = service_settings(container_process_env(shape, "api")).trusted_proxies
+        assert trusted == [ip_network(shape.config.vpc_cidr)] + [
+            ip_network(cidr) for cidr in CLOUDFRONT_ORIGIN_FACING_CIDRS
+        ], "from the prefix-list lookup's answer, in order"
     for role in ("worker", "migrate"):
         assert "TRUSTED_PROXIES" not in environment(stack, role), "only the api serves HTTP"
 

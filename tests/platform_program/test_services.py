@@ -151,27 +151,29 @@ def test_rolling_deployment_numbers(stack: EvaluatedStack) -> None:
     assert {"HTTPCode_Target_5XX_Count", "TargetResponseTime"} <= metrics
 
 
-def test_staging_rolls_and_prod_uses_native_blue_green(
-    staging: EvaluatedStack, prod: EvaluatedStack
+def test_rolling_and_native_blue_green_deployments(
+    stack: EvaluatedStack, variant: Callable[..., EvaluatedStack]
 ) -> None:
-    assert service(staging, "api")["deploymentConfiguration"] == {"strategy": "ROLLING"}
-    blue_green = service(prod, "api")
+    rolling = variant("staging", deployment_strategy="rolling")
+    assert service(rolling, "api")["deploymentConfiguration"] == {"strategy": "ROLLING"}
+    # Both shipped stacks deploy blue/green (staging rehearses what prod runs).
+    blue_green = service(stack, "api")
     assert blue_green["deploymentConfiguration"] == {
         "strategy": "BLUE_GREEN",
-        "bakeTimeInMinutes": str(prod.config.blue_green_bake_minutes),
+        "bakeTimeInMinutes": str(stack.config.blue_green_bake_minutes),
     }
     (load_balancer,) = blue_green["loadBalancers"]
     advanced = load_balancer["advancedConfiguration"]
-    groups = {r.state["arn"] for r in prod.of_type("aws:lb/targetGroup:TargetGroup")}
+    groups = {r.state["arn"] for r in stack.of_type("aws:lb/targetGroup:TargetGroup")}
     assert {load_balancer["targetGroupArn"], advanced["alternateTargetGroupArn"]} == groups
-    rule = prod.named("aws:lb/listenerRule:ListenerRule", "load-balancer-forward")
+    rule = stack.named("aws:lb/listenerRule:ListenerRule", "load-balancer-forward")
     assert advanced["productionListenerRule"] == rule.state["arn"]
     role = next(
-        r for r in prod.of_type("aws:iam/role:Role") if r.state["arn"] == advanced["roleArn"]
+        r for r in stack.of_type("aws:iam/role:Role") if r.state["arn"] == advanced["roleArn"]
     )
     assert "ecs.amazonaws.com" in role.inputs["assumeRolePolicy"]
     # The worker has no traffic to shift: it always rolls.
-    assert service(prod, "worker")["deploymentConfiguration"] == {"strategy": "ROLLING"}
+    assert service(stack, "worker")["deploymentConfiguration"] == {"strategy": "ROLLING"}
 
 
 def test_drain_arithmetic_drops_nothing(stack: EvaluatedStack) -> None:
@@ -207,14 +209,17 @@ def test_prod_runs_at_least_two_of_each(prod: EvaluatedStack) -> None:
         assert target.inputs["minCapacity"] >= 2
 
 
-def test_autoscaling_policies(staging: EvaluatedStack, prod: EvaluatedStack) -> None:
+def test_autoscaling_policies(
+    staging: EvaluatedStack, prod: EvaluatedStack, variant: Callable[..., EvaluatedStack]
+) -> None:
     def policies(stack: EvaluatedStack) -> dict[str, dict[str, Any]]:
         return {
             r.name: r.inputs["targetTrackingScalingPolicyConfiguration"]
             for r in stack.of_type("aws:appautoscaling/policy:Policy")
         }
 
-    rolling = policies(staging)
+    rolling_stack = variant("staging", deployment_strategy="rolling")
+    rolling = policies(rolling_stack)
     assert rolling["services-api-cpu"]["predefinedMetricSpecification"] == {
         "predefinedMetricType": "ECSServiceAverageCPUUtilization"
     }
@@ -222,14 +227,15 @@ def test_autoscaling_policies(staging: EvaluatedStack, prod: EvaluatedStack) -> 
     assert requests["predefinedMetricType"] == "ALBRequestCountPerTarget"
     assert re.match(r"^app/.+/[0-9a-f]+/targetgroup/.+/[0-9a-f]+$", requests["resourceLabel"])
     backlog = rolling["services-worker-backlog"]
-    assert backlog["targetValue"] == staging.config.worker_backlog_per_task_target
+    assert backlog["targetValue"] == rolling_stack.config.worker_backlog_per_task_target
     metrics = {m["id"]: m for m in backlog["customizedMetricSpecification"]["metrics"]}
     visible = metrics["visible"]["metricStat"]["metric"]
-    queue_name = TOPOLOGY.queue(ORDER_PROCESSING_QUEUE).physical_name(staging.config.prefix)
+    queue_name = TOPOLOGY.queue(ORDER_PROCESSING_QUEUE).physical_name(rolling_stack.config.prefix)
     assert visible["dimensions"] == [{"name": "QueueName", "value": queue_name}]
     assert [m["id"] for m in metrics.values() if m["returnData"]] == ["backlog_per_task"]
-    # blue/green alternates target groups, so prod's api scales on CPU only
-    assert "services-api-requests" not in policies(prod)
+    # blue/green alternates target groups, so the api scales on CPU only there
+    for blue_green in (staging, prod):
+        assert "services-api-requests" not in policies(blue_green)
 
 
 def test_cluster_has_container_insights(stack: EvaluatedStack) -> None:

@@ -157,7 +157,7 @@ CASES = [
         ECS_SAFE_DEPLOYMENTS,
         "staging",
         "aws:ecs/service:Service",
-        "services-api",
+        "services-worker",  # the worker always rolls (staging's api deploys blue/green)
         lambda p: p.update(deploymentMinimumHealthyPercent=50),
         "keep 100% healthy",
     ),

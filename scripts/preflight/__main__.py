@@ -16,8 +16,10 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
 from typing import Any, TypeVar
 
+from infra.paths import REPO_ROOT
 from scripts.preflight import aws_checks, github_checks, stack_files
 from scripts.preflight.result import Result, fail, render, skip, summary
 from scripts.preflight.stack_files import BootstrapFile, PreflightError, StackFile
@@ -214,12 +216,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, root: Path = REPO_ROOT) -> int:
     args = parse_args(argv)
     wants_aws, wants_github = args.only in (None, "aws"), args.only in (None, "github")
     try:
-        stack = stack_files.read_stack_file(args.stack)
-        bootstrap = stack_files.read_bootstrap_file(args.bootstrap_stack)
+        stack = stack_files.read_stack_file(args.stack, root)
+        bootstrap = stack_files.read_bootstrap_file(args.bootstrap_stack, root)
     except PreflightError as refusal:
         print(f"preflight: {refusal}", file=sys.stderr)
         return EXIT_CANNOT_RUN
@@ -255,7 +257,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.only is None:
         show(
             stack_files.check_pulumi_cli(
-                stack_files.installed_pulumi_version, stack_files.pinned_pulumi_version()
+                stack_files.installed_pulumi_version, stack_files.pinned_pulumi_version(root)
             )
         )
     if wants_aws:

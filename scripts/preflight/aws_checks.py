@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 from collections.abc import Iterator
 from typing import Any
-from urllib.parse import parse_qs, unquote
+from urllib.parse import parse_qs
 
 from botocore.exceptions import ClientError
 
@@ -395,10 +394,10 @@ def check_deploy_role_trust(
             "run `make bootstrap` with administrator credentials "
             "(docs/getting-started-on-aws.md, step 2)",
         )
-    trust = role["AssumeRolePolicyDocument"]
-    if isinstance(trust, str):  # botocore decodes it; a raw answer is URL-encoded JSON
-        trust = json.loads(unquote(trust))
-    ci_role = CiRole(role["Arn"], trust, int(role.get("MaxSessionDuration", 3600)))
+    # AWS sends the document URL-encoded; botocore hands it over decoded, as a dict.
+    ci_role = CiRole(
+        role["Arn"], role["AssumeRolePolicyDocument"], int(role.get("MaxSessionDuration", 3600))
+    )
     if not accepts(ci_role, subject):
         trusted = ", ".join(ci_role.trusted_subjects()) or "no GitHub subject"
         return fail(

@@ -1,0 +1,166 @@
+"""Recorded answers for the preflight's checks.
+
+AWS: real boto3 clients with botocore's Stubber, which validates every request and every recorded
+answer against AWS's own API models (a misspelt parameter or field fails the test), and fails a
+test whose check makes a call nobody recorded. GitHub: an HTTP server on 127.0.0.1 standing in for
+api.github.com (GITHUB_API_URL points at it), answering recorded bodies shaped as GitHub's REST
+description has them (@octokit/openapi 23.0.2, generated/api.github.com.json) and recording
+every request it gets.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import boto3
+import pytest
+import yaml
+from botocore.stub import Stubber
+
+from infra.config import StackConfig, parse_stack_file_without_secrets
+from infra.paths import REPO_ROOT
+
+ACCOUNT = "111122223333"
+REGION = "us-east-1"
+
+
+def staging_config(**overrides: Any) -> dict[str, Any]:
+    """The repository's Pulumi.staging.yaml `config:` with this test account's ids, plus
+    `overrides` (`shipyard:` keys without the prefix; None removes one)."""
+    text = (REPO_ROOT / "Pulumi.staging.yaml").read_text().replace("123456789012", ACCOUNT)
+    config: dict[str, Any] = yaml.safe_load(text)["config"]
+    config["shipyard:jwt_secret"] = {"secure": "AAABAKa6recorded-ciphertext"}
+    for key, value in overrides.items():
+        name = key if ":" in key else f"shipyard:{key}"
+        if value is None:
+            config.pop(name, None)
+        else:
+            config[name] = value
+    return config
+
+
+def settings(**overrides: Any) -> StackConfig:
+    return parse_stack_file_without_secrets(staging_config(**overrides), "staging")
+
+
+@pytest.fixture
+def stubbed() -> Iterator[Callable[..., tuple[Any, Stubber]]]:
+    """`stubbed("ec2", region)` -> a client and its active Stubber; every recorded answer must
+    have been asked for by the end of the test."""
+    stubbers: list[Stubber] = []
+
+    def make(service: str, region: str = REGION) -> tuple[Any, Stubber]:
+        client = boto3.client(
+            service,
+            region_name=region,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+        stubber = Stubber(client)
+        stubber.activate()
+        stubbers.append(stubber)
+        return client, stubber
+
+    yield make
+    for stubber in stubbers:
+        stubber.assert_no_pending_responses()
+        stubber.deactivate()
+
+
+@dataclass
+class GitHubStandIn:
+    """Answers `routes[path]` = (status, JSON body); anything else 404, as GitHub does."""
+
+    url: str
+    routes: dict[str, tuple[int, Any]] = field(default_factory=dict)
+    requests: list[tuple[str, str, Mapping[str, str]]] = field(default_factory=list)
+
+    def answer(self, path: str, body: Any, status: int = 200) -> None:
+        self.routes[path] = (status, body)
+
+
+@pytest.fixture
+def github(monkeypatch: pytest.MonkeyPatch) -> Iterator[GitHubStandIn]:
+    stand_in: GitHubStandIn
+
+    class Handler(BaseHTTPRequestHandler):
+        def _reply(self) -> None:
+            path = urlsplit(self.path).path
+            stand_in.requests.append((self.command, self.path, dict(self.headers)))
+            status, body = stand_in.routes.get(path, (404, {"message": "Not Found"}))
+            payload = json.dumps(body).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json; charset=utf-8")
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _reply  # noqa: N815 - http.server's names
+
+        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base's name
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    stand_in = GitHubStandIn(url=f"http://127.0.0.1:{server.server_address[1]}")
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    monkeypatch.setenv("GITHUB_API_URL", stand_in.url)
+    try:
+        yield stand_in
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+
+
+def write_stack_files(
+    root: Path,
+    *,
+    stack_config: Mapping[str, Any] | None = None,
+    stack_top: Mapping[str, Any] | None = None,
+    bootstrap_config: Mapping[str, Any] | None = None,
+    pulumi_version: str = "3.272.0",
+) -> Path:
+    """A repository root holding Pulumi.staging.yaml, the bootstrap's Pulumi.shipyard.yaml and
+    .github/versions.env: by default a stack ready to deploy."""
+    top = {
+        "secretsprovider": f"awskms://alias/shipyard-pulumi-secrets?region={REGION}",
+        "encryptedkey": "AQICAHhyZWNvcmRlZC1kYXRhLWtleQ==",
+        **(stack_top or {}),
+    }
+    top = {key: value for key, value in top.items() if value is not None}
+    document = {**top, "config": dict(stack_config or staging_config())}
+    (root / "Pulumi.staging.yaml").write_text(yaml.safe_dump(document))
+    (root / "platform/bootstrap").mkdir(parents=True, exist_ok=True)
+    (root / "platform/bootstrap/Pulumi.shipyard.yaml").write_text(
+        yaml.safe_dump({"config": dict(bootstrap_config or bootstrap_settings())})
+    )
+    (root / ".github").mkdir(exist_ok=True)
+    (root / ".github/versions.env").write_text(f"PULUMI_VERSION={pulumi_version}\n")
+    return root
+
+
+def bootstrap_settings(**overrides: Any) -> dict[str, Any]:
+    """The repository's platform/bootstrap/Pulumi.shipyard.yaml with this test account's ids."""
+    text = (REPO_ROOT / "platform/bootstrap/Pulumi.shipyard.yaml").read_text()
+    config: dict[str, Any] = yaml.safe_load(text.replace("123456789012", ACCOUNT))["config"]
+    for key, value in overrides.items():
+        name = key if ":" in key else f"shipyard-bootstrap:{key}"
+        if value is None:
+            config.pop(name, None)
+        else:
+            config[name] = value
+    return config
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # The deploy-role tests evaluate the bootstrap; pulumi_aws warns at import about its own
+    # deprecated aliases, which nothing here uses.
+    config.addinivalue_line("filterwarnings", "ignore::DeprecationWarning:pulumi_aws.*")

@@ -86,8 +86,9 @@ class GitHubStandIn:
         self.routes[path] = (status, body)
 
 
-@pytest.fixture
-def github(monkeypatch: pytest.MonkeyPatch) -> Iterator[GitHubStandIn]:
+@pytest.fixture(scope="session")
+def _github_server() -> Iterator[GitHubStandIn]:
+    """One server for the session (each test gets it emptied, see `github`)."""
     stand_in: GitHubStandIn
 
     class Handler(BaseHTTPRequestHandler):
@@ -111,13 +112,21 @@ def github(monkeypatch: pytest.MonkeyPatch) -> Iterator[GitHubStandIn]:
     stand_in = GitHubStandIn(url=f"http://127.0.0.1:{server.server_address[1]}")
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    monkeypatch.setenv("GITHUB_API_URL", stand_in.url)
     try:
         yield stand_in
     finally:
         server.shutdown()
         server.server_close()
         thread.join(timeout=10)
+
+
+@pytest.fixture
+def github(_github_server: GitHubStandIn, monkeypatch: pytest.MonkeyPatch) -> GitHubStandIn:
+    """The stand-in GitHub, with no recorded answers yet, and GITHUB_API_URL pointing at it."""
+    _github_server.routes.clear()
+    _github_server.requests.clear()
+    monkeypatch.setenv("GITHUB_API_URL", _github_server.url)
+    return _github_server
 
 
 def write_stack_files(

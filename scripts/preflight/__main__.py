@@ -100,11 +100,13 @@ def aws_account(session: Any, region: str) -> str:
         identity = session.client("sts", region_name=region).get_caller_identity()
     except NoCredentialsError:
         raise PreflightError(MISSING_AWS_SIGN_IN) from None
-    except (ClientError, BotoCoreError) as error:
+    except ClientError as error:
         raise PreflightError(
-            f"the AWS credentials were refused ({error}): sign in again, e.g. "
-            "`aws sso login --profile NAME`"
+            f"AWS refused the credentials ({aws_checks.error_code(error)}): they are expired or "
+            "wrong; sign in again, e.g. `aws sso login --profile NAME`"
         ) from None
+    except BotoCoreError as error:
+        raise PreflightError(f"AWS could not be asked who the credentials are ({error})") from None
     return str(identity["Account"])
 
 

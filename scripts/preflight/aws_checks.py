@@ -112,10 +112,7 @@ def check_zones(ec2: Any, settings: StackConfig) -> Result:
             "lower shipyard:availability_zones or exclude fewer zones",
         )
     shown = f" (excluded: {', '.join(excluded)})" if excluded else ""
-    return ok(
-        name,
-        f"{settings.availability_zones} of {len(usable)} available zones usable{shown}",
-    )
+    return ok(name, f"uses {settings.availability_zones} of {len(usable)} available zones{shown}")
 
 
 def check_lambda_concurrency(lambda_client: Any, settings: StackConfig) -> Result:
@@ -403,7 +400,8 @@ def check_deploy_role_trust(
         return fail(
             name,
             f"refuses the deploy job's token (sub {subject}); it trusts {trusted}",
-            f"set {bootstrap.path.name}'s github_sub_claim_prefix to the repository's prefix and "
-            "run `make bootstrap` again",
+            f"run `make bootstrap BOOTSTRAP_STACK={bootstrap.stack}` so the role trusts what "
+            f"{bootstrap.path.name} says; if the file is wrong too, the GitHub half's OIDC subject "
+            "check names the repository's prefix",
         )
     return ok(name, f"trusts {subject}")

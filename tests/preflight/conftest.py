@@ -105,7 +105,7 @@ def _github_server() -> Iterator[GitHubStandIn]:
 
         do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _reply  # noqa: N815 - http.server's names
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base's name
+        def log_message(self, format: str, *args: Any) -> None:
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
@@ -127,6 +127,22 @@ def github(_github_server: GitHubStandIn, monkeypatch: pytest.MonkeyPatch) -> Gi
     _github_server.requests.clear()
     monkeypatch.setenv("GITHUB_API_URL", _github_server.url)
     return _github_server
+
+
+@pytest.fixture(scope="session")
+def declared_trust() -> dict[str, dict[str, Any]]:
+    """Each deploy role's trust policy exactly as the bootstrap program declares it (evaluated
+    offline under Pulumi's mocks): what GetRole answers once `make bootstrap` ran."""
+    from tools.plan.offline import evaluate_bootstrap
+
+    bootstrap = evaluate_bootstrap("shipyard")
+    # The mocks' account is AWS's documentation id; the recorded account is this test's.
+    return {
+        role.inputs["name"]: json.loads(
+            role.inputs["assumeRolePolicy"].replace("123456789012", ACCOUNT)
+        )
+        for role in bootstrap.of_type("aws:iam/role:Role")
+    }
 
 
 def write_stack_files(

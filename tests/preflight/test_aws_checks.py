@@ -41,7 +41,7 @@ def _regions(*rows: tuple[str, str]) -> dict[str, Any]:
     }
 
 
-# --- account -------------------------------------------------------------------------------------
+# --- account --------------------------------------------------------------------------------------
 
 
 def test_account_passes_when_the_credentials_are_the_stacks_account():
@@ -129,7 +129,7 @@ def test_zones_fail_when_the_exclusions_leave_too_few_zones(stubbed):
     assert "only 2 available zone(s)" in result.detail
 
 
-# --- Lambda concurrency --------------------------------------------------------------------------
+# --- Lambda concurrency ---------------------------------------------------------------------------
 
 
 def _account_settings(quota: int, unreserved: int) -> dict[str, Any]:
@@ -206,7 +206,7 @@ def test_lambda_concurrency_counts_the_functions_own_reservation_on_a_rerun(stub
     assert result.status == "ok", result
 
 
-# --- hosted zone and certificates ---------------------------------------------------------------
+# --- hosted zone and certificates -----------------------------------------------------------------
 
 ZONE_ID = "Z0123456789ABCDEFGHIJ"
 DOMAIN = {"domain_name": "app.example.com", "hosted_zone_id": ZONE_ID}
@@ -335,7 +335,7 @@ def test_certificates_fail_when_caa_forbids_every_authority(stubbed):
     assert "allow only no one" in result.detail
 
 
-# --- RDS -------------------------------------------------------------------------------------------
+# --- RDS ------------------------------------------------------------------------------------------
 
 RDS_QUERY = {"Engine": "postgres", "DBInstanceClass": "db.t4g.micro"}
 
@@ -401,7 +401,7 @@ def test_rds_class_fails_when_it_cannot_be_multi_az(stubbed):
     assert "cannot be multi-AZ" in result.detail
 
 
-# --- the secrets key -------------------------------------------------------------------------------
+# --- the secrets key ------------------------------------------------------------------------------
 
 ALIAS = "alias/shipyard-pulumi-secrets"
 KEY_ARN = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"
@@ -472,26 +472,10 @@ def test_secrets_key_fails_when_the_data_key_was_made_with_another_key(stubbed, 
     )
 
 
-# --- the deploy role's trust -----------------------------------------------------------------------
+# --- the deploy role's trust ----------------------------------------------------------------------
 
 LEGACY = "repo:shipyard-org/shipyard"
 IMMUTABLE = "repo:shipyard-org@4242/shipyard@987654"
-
-
-@pytest.fixture(scope="module")
-def declared_trust() -> dict[str, dict[str, Any]]:
-    """Each deploy role's trust policy exactly as the bootstrap program declares it (evaluated
-    offline under Pulumi's mocks): what GetRole answers once `make bootstrap` ran."""
-    from tools.plan.offline import evaluate_bootstrap
-
-    bootstrap = evaluate_bootstrap("shipyard")
-    # The mocks' account is AWS's documentation id; the recorded account is this test's.
-    return {
-        role.inputs["name"]: json.loads(
-            role.inputs["assumeRolePolicy"].replace("123456789012", ACCOUNT)
-        )
-        for role in bootstrap.of_type("aws:iam/role:Role")
-    }
 
 
 def _get_role(stub, name: str, trust: dict[str, Any]) -> None:

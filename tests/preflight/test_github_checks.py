@@ -89,7 +89,10 @@ def _environment(
     github.answer(
         f"/repos/{REPO}/environments/{name}/deployment-branch-policies",
         {"total_count": len(branches),
-         "branch_policies": [{"id": 361471 + i, "node_id": "MDE2OkdhdGVCcmFuY2hQb2xpY3kzNjE0NzE=", **b} for i, b in enumerate(branches)]},
+         "branch_policies": [
+             {"id": 361471 + i, "node_id": f"MDE2OkdhdGVCcmFuY2hQb2xpY3kzNjE0Nz{i}", **b}
+             for i, b in enumerate(branches)
+         ]},
     )  # fmt: skip
 
 
@@ -130,7 +133,7 @@ def _bootstrap(tmp_path: Path, **overrides: Any):
     )
 
 
-# --- the repository ------------------------------------------------------------------------------
+# --- the repository -------------------------------------------------------------------------------
 
 
 def test_repository_is_read_with_its_owner_and_plan(api, github):
@@ -207,7 +210,7 @@ def test_the_token_comes_from_github_token_or_gh_token(monkeypatch: pytest.Monke
     assert github_checks.token_from_environment() is None
 
 
-# --- the OIDC subject ----------------------------------------------------------------------------
+# --- the OIDC subject -----------------------------------------------------------------------------
 
 
 def test_subject_passes_when_the_bootstrap_trusts_the_repositorys_prefix(api, github, tmp_path):
@@ -281,7 +284,7 @@ def test_subject_fails_for_a_template_that_does_not_end_in_the_jobs_context(api,
     assert "customised template" in result.detail
 
 
-# --- the plan against the wiring -----------------------------------------------------------------
+# --- the plan against the wiring ------------------------------------------------------------------
 
 
 def test_plan_passes_for_an_organisations_public_repository_with_a_merge_queue(api, github):
@@ -326,7 +329,7 @@ def test_plan_is_skipped_when_the_token_may_not_see_it(api, github):
     assert github_checks.check_plan(api, repo).status == "skip"
 
 
-# --- the environment -----------------------------------------------------------------------------
+# --- the environment ------------------------------------------------------------------------------
 
 
 def test_environment_passes_when_only_main_may_deploy(api, github):
@@ -379,7 +382,7 @@ def test_environment_is_skipped_where_the_plan_has_none(api, github):
     assert github_checks.check_environment(api, repo, "production", "main").status == "skip"
 
 
-# --- the rules on main -----------------------------------------------------------------------------
+# --- the rules on main ----------------------------------------------------------------------------
 
 
 def test_branch_rules_pass_with_reviews_and_required_checks(api, github):

@@ -19,6 +19,8 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
+import httpx
+
 from infra.paths import REPO_ROOT
 from scripts.preflight import aws_checks, github_checks, stack_files
 from scripts.preflight.result import Result, fail, render, skip, summary
@@ -65,7 +67,7 @@ def _guarded(check: str, run: Callable[[], T]) -> T | Result:
             "use a token that may read the repository's administration settings "
             "(GITHUB_TOKEN=$(gh auth token))",
         )
-    except github_checks.httpx.HTTPError as error:
+    except httpx.HTTPError as error:
         return fail(
             check, f"GitHub could not be asked: {error}", "check GITHUB_API_URL and the network"
         )
@@ -243,8 +245,8 @@ def main(argv: Sequence[str] | None = None, root: Path = REPO_ROOT) -> int:
         except PreflightError as refusal:
             refusals.append(str(refusal))
     if refusals:
-        for refusal in refusals:
-            print(f"preflight: cannot run: {refusal}.", file=sys.stderr)
+        for sentence in refusals:
+            print(f"preflight: cannot run: {sentence}.", file=sys.stderr)
         return EXIT_CANNOT_RUN
 
     print(f"preflight of stack {args.stack} (bootstrap {args.bootstrap_stack}), read-only")

@@ -57,7 +57,8 @@ def stubbed() -> Iterator[Callable[..., tuple[Any, Stubber]]]:
     stubbers: list[Stubber] = []
 
     def make(service: str, region: str = REGION) -> tuple[Any, Stubber]:
-        client = boto3.client(
+        # One helper for every service: boto3-stubs types client() per literal service name.
+        client = boto3.client(  # type: ignore[call-overload]
             service,
             region_name=region,
             aws_access_key_id="testing",

@@ -119,7 +119,8 @@ class RecordedSession:
 
     def stub(self, service: str, region: str = REGION) -> Stubber:
         if (service, region) not in self.stubs:
-            client = boto3.client(
+            # One helper for every service: boto3-stubs types client() per literal service name.
+            client = boto3.client(  # type: ignore[call-overload]
                 service,
                 region_name=region,
                 aws_access_key_id="testing",

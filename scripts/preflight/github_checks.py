@@ -25,8 +25,10 @@ API_VERSION = "2022-11-28"
 TOKEN_VARIABLES = ("GITHUB_TOKEN", "GH_TOKEN")
 # Plans (`plan.name` of GET /user or GET /orgs/{org}) whose private repositories have
 # environments with deployment branches, and rulesets; and the one with required reviewers.
-PAID_PLANS = ("pro", "team", "enterprise", "business", "business_plus")
-ENTERPRISE_PLANS = ("enterprise", "business_plus")
+# Another name is reported as unknown rather than guessed.
+KNOWN_PLANS = ("free", "pro", "team", "enterprise")
+PAID_PLANS = ("pro", "team", "enterprise")
+ENTERPRISE_PLANS = ("enterprise",)
 SETUP = "python -m scripts.github_setup --repo {repository}"
 
 
@@ -75,12 +77,13 @@ class Repository:
     def immutable_prefix(self) -> str:
         return f"repo:{self.owner}@{self.owner_id}/{self.name}@{self.repo_id}"
 
+    def _plan_is_one_of(self, plans: tuple[str, ...]) -> bool | None:
+        return None if self.plan not in KNOWN_PLANS else self.plan in plans
+
     @property
     def environments_restrict_branches(self) -> bool | None:
         """Can an environment be limited to deployment branches? None: the plan is not known."""
-        if not self.private:
-            return True
-        return None if self.plan is None else self.plan in PAID_PLANS
+        return True if not self.private else self._plan_is_one_of(PAID_PLANS)
 
     @property
     def has_rulesets(self) -> bool | None:
@@ -88,17 +91,13 @@ class Repository:
 
     @property
     def has_required_reviewers(self) -> bool | None:
-        if not self.private:
-            return True
-        return None if self.plan is None else self.plan in ENTERPRISE_PLANS
+        return True if not self.private else self._plan_is_one_of(ENTERPRISE_PLANS)
 
     @property
     def has_merge_queue(self) -> bool | None:
         if self.owner_type != "Organization":
             return False
-        if not self.private:
-            return True
-        return None if self.plan is None else self.plan in ENTERPRISE_PLANS
+        return True if not self.private else self._plan_is_one_of(ENTERPRISE_PLANS)
 
     def describe(self) -> str:
         owner = "organisation" if self.owner_type == "Organization" else "user"

@@ -329,6 +329,13 @@ def test_plan_is_skipped_when_the_token_may_not_see_it(api, github):
     assert github_checks.check_plan(api, repo).status == "skip"
 
 
+def test_plan_is_skipped_for_a_plan_name_it_does_not_know(api, github):
+    repo = _repo(api, github, private=True, plan="business_plus")
+    result = github_checks.check_plan(api, repo)
+    assert result.status == "skip"
+    assert "plan business_plus" in result.detail
+
+
 # --- the environment ------------------------------------------------------------------------------
 
 

@@ -3,9 +3,9 @@
 AWS: real boto3 clients with botocore's Stubber, which validates every request and every recorded
 answer against AWS's own API models (a misspelt parameter or field fails the test), and fails a
 test whose check makes a call nobody recorded. GitHub: an HTTP server on 127.0.0.1 standing in for
-api.github.com (GITHUB_API_URL points at it), answering recorded bodies shaped as GitHub's REST
-description has them (@octokit/openapi 23.0.2, generated/api.github.com.json) and recording
-every request it gets.
+api.github.com (GITHUB_API_URL points at it), answering recorded bodies and recording every
+request it gets; each recorded 200 body must fit GitHub's published REST description of that
+operation (github_description.py, data/github-rest-responses.json from @octokit/openapi 23.0.2).
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from botocore.stub import Stubber
 
 from infra.config import StackConfig, parse_stack_file_without_secrets
 from infra.paths import REPO_ROOT
+from tests.preflight import github_description
 
 ACCOUNT = "111122223333"
 REGION = "us-east-1"
@@ -84,6 +85,10 @@ class GitHubStandIn:
     requests: list[tuple[str, str, Mapping[str, str]]] = field(default_factory=list)
 
     def answer(self, path: str, body: Any, status: int = 200) -> None:
+        """Record GET `path`'s answer; a 200 body must fit GitHub's description of it."""
+        if status == 200:
+            wrong = github_description.problems(path, body)
+            assert not wrong, f"recorded answer of GET {path}: " + "; ".join(wrong)
         self.routes[path] = (status, body)
 
 

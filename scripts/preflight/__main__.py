@@ -29,7 +29,6 @@ from scripts.preflight.stack_files import BootstrapFile, PreflightError, StackFi
 T = TypeVar("T")
 EXIT_FAILED = 1
 EXIT_CANNOT_RUN = 2
-DEFAULT_BOOTSTRAP_STACK = "shipyard"
 MISSING_AWS_SIGN_IN = (
     "no AWS credentials were found (boto3 looks at AWS_PROFILE, AWS_ACCESS_KEY_ID/"
     "AWS_SECRET_ACCESS_KEY, ~/.aws/credentials, SSO and instance roles): sign in, e.g. "
@@ -206,7 +205,8 @@ def github_results(token: str, stack: StackFile, bootstrap: BootstrapFile) -> It
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m scripts.preflight",
-        description="Check, read-only, what the first deploy of a stack depends on.",
+        description=(__doc__ or "").split("\n", 2)[2],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--stack", required=True, help="the app stack: Pulumi.<stack>.yaml")
     parser.add_argument(
@@ -214,8 +214,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--bootstrap-stack",
-        default=DEFAULT_BOOTSTRAP_STACK,
-        help="the bootstrap's stack: platform/bootstrap/Pulumi.<name>.yaml (default: shipyard)",
+        help="the bootstrap's stack, platform/bootstrap/Pulumi.<name>.yaml (default: the one whose "
+        "deploy_environments names the stack)",
     )
     return parser.parse_args(argv)
 
@@ -225,7 +225,11 @@ def main(argv: Sequence[str] | None = None, root: Path = REPO_ROOT) -> int:
     wants_aws, wants_github = args.only in (None, "aws"), args.only in (None, "github")
     try:
         stack = stack_files.read_stack_file(args.stack, root)
-        bootstrap = stack_files.read_bootstrap_file(args.bootstrap_stack, root)
+        bootstrap = (
+            stack_files.read_bootstrap_file(args.bootstrap_stack, root)
+            if args.bootstrap_stack
+            else stack_files.find_bootstrap_file(args.stack, root)
+        )
     except PreflightError as refusal:
         print(f"preflight: {refusal}", file=sys.stderr)
         return EXIT_CANNOT_RUN
@@ -249,7 +253,7 @@ def main(argv: Sequence[str] | None = None, root: Path = REPO_ROOT) -> int:
             print(f"preflight: cannot run: {sentence}.", file=sys.stderr)
         return EXIT_CANNOT_RUN
 
-    print(f"preflight of stack {args.stack} (bootstrap {args.bootstrap_stack}), read-only")
+    print(f"preflight of stack {args.stack} (bootstrap stack {bootstrap.stack}), read-only")
     results: list[Result] = []
 
     def show(result: Result) -> None:

@@ -121,6 +121,29 @@ def read_bootstrap_file(stack: str, root: Path = REPO_ROOT) -> BootstrapFile:
     return BootstrapFile(stack, path, document, settings, problems, prefix)
 
 
+def find_bootstrap_file(app_stack: str, root: Path = REPO_ROOT) -> BootstrapFile:
+    """The bootstrap stack whose deploy_environments names `app_stack` (one per AWS account: with
+    staging and prod in two accounts, each has its own file), or the only one there is."""
+    paths = sorted((root / BOOTSTRAP_DIR).glob("Pulumi.*.yaml"))
+    files = [read_bootstrap_file(path.name.removeprefix("Pulumi.").removesuffix(".yaml"), root)
+             for path in paths]  # fmt: skip
+    deploying = [file for file in files if file.environment_of(app_stack) is not None]
+    if len(deploying) == 1:
+        return deploying[0]
+    if len(deploying) > 1:
+        names = ", ".join(file.stack for file in deploying)
+        raise PreflightError(
+            f"several bootstrap stacks deploy {app_stack!r} ({names}); name one with "
+            "--bootstrap-stack"
+        )
+    if len(files) == 1:
+        return files[0]  # its check says that it deploys no such stack
+    raise PreflightError(
+        f"no bootstrap stack in {BOOTSTRAP_DIR} deploys {app_stack!r}; name one with "
+        "--bootstrap-stack, or add the stack to its deploy_environments"
+    )
+
+
 # --- checks --------------------------------------------------------------------------------------
 
 

@@ -7,6 +7,7 @@ import importlib.metadata
 from pathlib import Path
 
 import pytest
+import yaml
 
 from infra.paths import REPO_ROOT
 from scripts.preflight import stack_files
@@ -17,6 +18,7 @@ from scripts.preflight.stack_files import (
     check_pulumi_cli,
     check_secrets_provider,
     check_stack_settings,
+    find_bootstrap_file,
     read_bootstrap_file,
     read_stack_file,
 )
@@ -193,3 +195,44 @@ def test_pulumi_cli_is_read_from_the_pulumi_on_the_path(
     assert check_pulumi_cli(stack_files.installed_pulumi_version, "3.272.0").failed
     monkeypatch.setenv("PATH", str(tmp_path / "empty"))
     assert stack_files.installed_pulumi_version() is None
+
+
+# --- which bootstrap stack ----------------------------------------------------------------------
+
+
+def _second_account(root: Path, name: str, environments: dict[str, str]) -> None:
+    config = bootstrap_settings(deploy_environments=environments, state_bucket=f"{name}-state-1")
+    (root / "platform/bootstrap" / f"Pulumi.{name}.yaml").write_text(
+        yaml.safe_dump({"config": config})
+    )
+
+
+def test_the_bootstrap_stack_is_the_one_that_deploys_the_app_stack(tmp_path: Path):
+    # Staging and prod in two accounts: one bootstrap stack file per account.
+    root = write_stack_files(
+        tmp_path, bootstrap_config=bootstrap_settings(deploy_environments={"staging": "staging"})
+    )
+    _second_account(root, "shipyard-prod", {"production": "prod"})
+    assert find_bootstrap_file("staging", root).stack == "shipyard"
+    assert find_bootstrap_file("prod", root).stack == "shipyard-prod"
+
+
+def test_the_only_bootstrap_stack_is_taken_even_if_it_deploys_another_stack(tmp_path: Path):
+    root = write_stack_files(tmp_path)
+    bootstrap = find_bootstrap_file("qa", root)
+    assert bootstrap.stack == "shipyard"
+    assert check_bootstrap_settings(bootstrap, "qa").failed
+
+
+@pytest.mark.parametrize(
+    ("second", "expected"),
+    [({"staging": "staging"}, "several bootstrap stacks deploy 'staging'"),
+     ({"production": "prod"}, "no bootstrap stack in platform/bootstrap deploys 'qa'")],
+    ids=["two-deploy-it", "none-deploys-it"],
+)  # fmt: skip
+def test_an_ambiguous_bootstrap_stack_refuses_the_run(tmp_path: Path, second, expected):
+    root = write_stack_files(tmp_path)
+    _second_account(root, "shipyard-other", second)
+    stack = "qa" if "qa" in expected else "staging"
+    with pytest.raises(PreflightError, match=expected):
+        find_bootstrap_file(stack, root)

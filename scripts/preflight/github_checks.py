@@ -106,15 +106,14 @@ class Repository:
 
 
 class GitHubError(RuntimeError):
-    """GitHub answered a GET with something other than 200 (the message says which)."""
+    """GitHub answered a GET with something other than 200 and JSON (the message says what)."""
 
     def __init__(self, path: str, response: httpx.Response) -> None:
         self.status = response.status_code
         self.path = path
-        message = ""
         try:
             message = str(response.json().get("message", ""))
-        except ValueError:
+        except (ValueError, AttributeError):
             message = response.text[:200]
         super().__init__(f"GET {path} answered {self.status}: {message}")
 
@@ -123,7 +122,10 @@ def get(github: httpx.Client, path: str, **params: Any) -> Any:
     response = github.get(path, params=params or None)
     if response.status_code != 200:
         raise GitHubError(path, response)
-    return response.json()
+    try:
+        return response.json()
+    except ValueError:  # not JSON: GITHUB_API_URL names something else than GitHub's API
+        raise GitHubError(path, response) from None
 
 
 def _plan(github: httpx.Client, owner: str, owner_type: str) -> str | None:
@@ -159,6 +161,13 @@ def check_repository(github: httpx.Client, repository: str) -> Result | Reposito
     """The repository, or a failure saying why the token cannot read it."""
     try:
         return read_repository(github, repository)
+    except (KeyError, TypeError, AttributeError):
+        return fail(
+            "GitHub repository",
+            f"GET /repos/{repository} at {github.base_url} answered something that is not a "
+            "repository",
+            "point GITHUB_API_URL at GitHub's REST API (unset it for github.com)",
+        )
     except GitHubError as answer:
         if answer.status == 401:
             detail, fix = (

@@ -420,3 +420,18 @@ def test_branch_rules_are_skipped_where_the_plan_has_no_rulesets(api, github):
     result = github_checks.check_branch_rules(api, repo, "main")
     assert result.status == "skip"
     assert "without review" in result.detail
+
+
+def test_an_answer_that_is_not_githubs_fails_the_check_without_a_traceback(tmp_path, github):
+    # GITHUB_API_URL pointing at a web page, not the API: the run reports it like any failure.
+    from scripts.preflight.__main__ import github_results
+    from scripts.preflight.stack_files import read_stack_file
+
+    root = write_stack_files(tmp_path)
+    github.routes[f"/repos/{REPO}"] = (200, "<html>sign in</html>")
+    results = list(
+        github_results("ghp_recorded", read_stack_file("staging", root), _bootstrap(tmp_path))
+    )
+    assert results[0].failed
+    assert "answered something that is not a repository" in results[0].detail
+    assert results[1].status == "skip"

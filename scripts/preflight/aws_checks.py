@@ -24,8 +24,10 @@ from service.messaging.topology import ORDER_ALERTS_FUNCTION
 # Lambda keeps part of the account's concurrency unreserved for functions without a reservation:
 # 100 units (Lambda developer guide, "Configuring reserved concurrency": "You can reserve up to
 # the Unreserved account concurrency value minus 100"); an account whose whole quota is below
-# that (new accounts often get 10) keeps all of it ("decreases account's
-# UnreservedConcurrentExecution below its minimum value of [10]"), so nothing can be reserved.
+# that (new accounts often get 10 or 50) keeps all of it, so nothing can be reserved there. AWS's
+# refusal names that minimum: "decreases account's UnreservedConcurrentExecution below its
+# minimum value of [10]" on a quota of 10, [50] on 50 (reported in
+# awslabs/fhir-works-on-aws-deployment#691 and aws-samples/s3-to-lambda-patterns#36).
 LAMBDA_UNRESERVED_FLOOR = 100
 # Service Quotas code of Lambda's "Concurrent executions".
 LAMBDA_CONCURRENCY_QUOTA = "L-B99A9384"

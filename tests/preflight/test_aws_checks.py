@@ -554,3 +554,19 @@ def test_deploy_role_is_skipped_when_the_credentials_may_not_read_it(stubbed, tm
     stub.add_client_error("get_role", "AccessDenied", http_status_code=403)
     result = aws_checks.check_deploy_role_trust(iam, _bootstrap(tmp_path), "staging", LEGACY)
     assert result.status == "skip"
+
+
+@pytest.mark.parametrize(("quota", "room"), [(10, 0), (50, 0), (100, 0), (105, 5), (1000, 900)])
+def test_lambda_keeps_100_unreserved_or_the_whole_of_a_smaller_quota(stubbed, quota, room):
+    # AWS's own refusals: minimum [10] on a quota of 10, [50] on a quota of 50, 100 above.
+    client, stub = stubbed("lambda")
+    stub.add_response("get_account_settings", _account_settings(quota, quota), {})
+    stub.add_client_error(
+        "get_function_concurrency", "ResourceNotFoundException", http_status_code=404,
+        expected_params=FUNCTION,
+    )  # fmt: skip
+    result = aws_checks.check_lambda_concurrency(
+        client, settings(alerts_reserved_concurrency=room + 1)
+    )
+    assert result.failed
+    assert f"room for {room}" in result.detail

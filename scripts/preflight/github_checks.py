@@ -198,18 +198,24 @@ def repository_subject_prefix(github: httpx.Client, repo: Repository) -> tuple[s
     can use: None.
     """
     body = get(github, f"/repos/{repo.full_name}/actions/oidc/customization/sub")
+    use_default = body.get("use_default", True)
+    keys = [str(k) for k in body.get("include_claim_keys") or []]
+    unsupported = None, f"customised template include_claim_keys={keys}"
+    # What follows the prefix: the job's context, optionally then the ref (a template that pins
+    # the branch into the subject, for plans without environments restricted to a branch).
+    tail = 2 if keys[-2:] == ["context", "ref"] else 1 if keys[-1:] == ["context"] else 0
+    if not use_default and not tail:
+        return unsupported
     if body.get("sub_claim_prefix"):
         return str(body["sub_claim_prefix"]), "sub_claim_prefix"
-    if body.get("use_default", True):
+    if use_default:
         if body.get("use_immutable_subject"):
             return repo.immutable_prefix, "default template, immutable subject"
         return repo.legacy_prefix, "default template, legacy subject"
-    keys = [str(k) for k in body.get("include_claim_keys") or []]
-    if keys and keys[-1] == "context":
-        values = {"repo": repo.full_name, "repository_owner": repo.owner}
-        if all(key in values for key in keys[:-1]):
-            return ":".join(f"{key}:{values[key]}" for key in keys[:-1]), f"template {keys}"
-    return None, f"customised template include_claim_keys={keys}"
+    values = {"repo": repo.full_name, "repository_owner": repo.owner}
+    if not all(key in values for key in keys[:-tail]):
+        return unsupported
+    return ":".join(f"{key}:{values[key]}" for key in keys[:-tail]), f"template {keys}"
 
 
 def check_subject_prefix(

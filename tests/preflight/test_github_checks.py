@@ -262,8 +262,9 @@ def test_subject_fails_for_a_legacy_repository_when_the_bootstrap_trusts_the_imm
             {"use_default": False, "include_claim_keys": ["repository_owner", "context"]},
             f"repository_owner:{ORG}",
         ),
+        ({"use_default": False, "include_claim_keys": ["repo", "context", "ref"]}, LEGACY),
     ],
-    ids=["immutable", "legacy", "template-repo-context", "template-owner-context"],
+    ids=["immutable", "legacy", "template-repo-context", "template-owner-context", "template-ref"],
 )
 def test_subject_prefix_is_derived_when_github_does_not_state_it(api, github, body, expected):
     # GitHub's OIDC reference: the default template is repo + context; a customised one joins
@@ -275,10 +276,12 @@ def test_subject_prefix_is_derived_when_github_does_not_state_it(api, github, bo
 
 def test_subject_fails_for_a_template_that_does_not_end_in_the_jobs_context(api, github, tmp_path):
     repo = _repo(api, github, private=False, plan=None)
+    # Even where GitHub states a prefix: what follows it is not what the roles trust.
     _subject(
         github,
-        {"use_default": False, "include_claim_keys": ["repo", "context", "job_workflow_ref"]},
-    )
+        {"use_default": False, "include_claim_keys": ["repo", "context", "job_workflow_ref"],
+         "sub_claim_prefix": LEGACY},
+    )  # fmt: skip
     result = github_checks.check_subject_prefix(api, repo, _bootstrap(tmp_path))
     assert result.failed
     assert "customised template" in result.detail

@@ -50,11 +50,11 @@ def problems(path: str, body: Any) -> list[str]:
 def _check(value: Any, schema: dict[str, Any], where: str) -> list[str]:
     for combinator in ("oneOf", "anyOf"):
         if combinator in schema:
-            found = [_check(value, alternative, where) for alternative in schema[combinator]]
-            if any(not f for f in found):
+            each = [_check(value, alternative, where) for alternative in schema[combinator]]
+            if any(not problems_of_one for problems_of_one in each):
                 return []
-            closest = min(found, key=len)
-            return [f"{where} fits none of {len(found)} alternatives; closest: {closest[0]}"]
+            closest = min(each, key=len)
+            return [f"{where} fits none of {len(each)} alternatives; closest: {closest[0]}"]
     if "allOf" in schema:
         merged: dict[str, Any] = {"type": "object", "properties": {}}
         for part in schema["allOf"]:

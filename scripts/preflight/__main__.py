@@ -14,6 +14,7 @@ GITHUB_API_URL (default https://api.github.com).
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -22,6 +23,7 @@ from typing import Any, TypeVar
 import httpx
 
 from infra.paths import REPO_ROOT
+from scripts.deploy.github_actions import annotate, append_summary
 from scripts.preflight import aws_checks, github_checks, stack_files
 from scripts.preflight.result import Result, fail, render, skip, summary
 from scripts.preflight.stack_files import BootstrapFile, PreflightError, StackFile
@@ -256,9 +258,15 @@ def main(argv: Sequence[str] | None = None, root: Path = REPO_ROOT) -> int:
     print(f"preflight of stack {args.stack} (bootstrap stack {bootstrap.stack}), read-only")
     results: list[Result] = []
 
+    on_runner = os.environ.get("GITHUB_ACTIONS") == "true"
+
     def show(result: Result) -> None:
         results.append(result)
         print(render(result), flush=True)
+        if on_runner and result.failed:  # shown on the run's page, not only in the log
+            annotate(
+                "error", f"{result.detail} Fix: {result.fix}", title=f"preflight: {result.check}"
+            )
 
     for result in file_results(stack, bootstrap):
         show(result)
@@ -275,6 +283,8 @@ def main(argv: Sequence[str] | None = None, root: Path = REPO_ROOT) -> int:
         for result in github_results(token, stack, bootstrap):
             show(result)
     print(summary(results))
+    if on_runner:
+        append_summary(f"**preflight of {args.stack}**: {summary(results)}")
     return EXIT_FAILED if any(result.failed for result in results) else 0
 
 

@@ -32,6 +32,19 @@ ACCOUNT = "111122223333"
 REGION = "us-east-1"
 
 
+@pytest.fixture(autouse=True)
+def _as_on_a_laptop(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No runner files, no runner, no token of the machine's: each test sets what it needs."""
+    for name in (
+        "GITHUB_ACTIONS",
+        "GITHUB_OUTPUT",
+        "GITHUB_STEP_SUMMARY",
+        "GITHUB_TOKEN",
+        "GH_TOKEN",
+    ):
+        monkeypatch.delenv(name, raising=False)
+
+
 def staging_config(**overrides: Any) -> dict[str, Any]:
     """The repository's Pulumi.staging.yaml `config:` with this test account's ids, plus
     `overrides` (`shipyard:` keys without the prefix; None removes one)."""

@@ -306,3 +306,26 @@ def test_stack_settings_with_problems_skip_the_aws_checks_that_need_them(
     assert status == preflight.EXIT_FAILED
     assert "shipyard:vpc_cidr='8.8.0.0/16' is not a private" in out
     assert "skip  AWS checks: the stack settings have problems (above)" in out
+
+
+def test_on_a_runner_each_failure_is_an_annotation_and_the_verdict_goes_to_the_summary(
+    tmp_path, monkeypatch, capsys, declared_trust
+):
+    root = write_stack_files(tmp_path, stack_config=staging_config(alerts_reserved_concurrency=5))
+    session = RecordedSession()
+    _record_a_ready_account(session, root, declared_trust, quota=10)
+    monkeypatch.setattr(preflight, "aws_session", lambda: session)
+    summary = tmp_path / "step_summary"
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+
+    status = preflight.main(["--stack", "staging", "--only", "aws"], root=root)
+
+    out = capsys.readouterr().out
+    assert status == preflight.EXIT_FAILED
+    (annotation,) = [line for line in out.splitlines() if line.startswith("::error")]
+    assert annotation.startswith("::error title=preflight%3A Lambda concurrency::")
+    assert "Fix: request a 'Concurrent executions' quota" in annotation
+    assert summary.read_text() == (
+        "**preflight of staging**: 10 ok, 1 failed, 2 skipped: not ready to deploy\n"
+    )

@@ -17,7 +17,7 @@ import pytest
 
 from scripts.preflight import aws_checks
 from scripts.preflight.stack_files import read_bootstrap_file, read_stack_file
-from tests.preflight.conftest import (
+from tests.preflight.support import (
     ACCOUNT,
     REGION,
     bootstrap_settings,

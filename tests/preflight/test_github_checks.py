@@ -14,7 +14,7 @@ import pytest
 from scripts.preflight import github_checks
 from scripts.preflight.github_checks import Repository
 from scripts.preflight.stack_files import read_bootstrap_file
-from tests.preflight.conftest import GitHubStandIn, bootstrap_settings, write_stack_files
+from tests.preflight.support import GitHubStandIn, bootstrap_settings, write_stack_files
 
 ORG, NAME, ORG_ID, REPO_ID = "shipyard-org", "shipyard", 4242, 987654
 REPO = f"{ORG}/{NAME}"

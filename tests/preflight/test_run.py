@@ -17,7 +17,7 @@ from botocore.stub import Stubber
 from infra.paths import REPO_ROOT
 from scripts.preflight import __main__ as preflight
 from scripts.preflight import stack_files
-from tests.preflight.conftest import (
+from tests.preflight.support import (
     ACCOUNT,
     REGION,
     GitHubStandIn,

@@ -22,7 +22,7 @@ from scripts.preflight.stack_files import (
     read_bootstrap_file,
     read_stack_file,
 )
-from tests.preflight.conftest import bootstrap_settings, staging_config, write_stack_files
+from tests.preflight.support import bootstrap_settings, staging_config, write_stack_files
 
 
 def test_stack_settings_pass_for_a_stack_the_program_accepts(tmp_path: Path):

@@ -163,7 +163,7 @@ def aws_results(
     if bootstrap.settings is None or environment is None:
         yield skip("deploy role", "the bootstrap settings have problems (above)")
         return
-    prefix = bootstrap.sub_claim_prefix or f"repo:{bootstrap.settings.github_repository}"
+    prefix = bootstrap.settings.github_sub_claim_prefix
     yield _guarded(
         "deploy role",
         lambda: aws_checks.check_deploy_role_trust(client("iam"), bootstrap, environment, prefix),
@@ -185,11 +185,9 @@ def github_results(token: str, stack: StackFile, bootstrap: BootstrapFile) -> It
             yield skip("GitHub checks", "the repository cannot be read (above)")
             return
         repo = found
-        yield Result("GitHub repository", "ok", f"{repo.full_name}: {repo.describe()}")
-        yield _guarded(
-            "OIDC subject", lambda: github_checks.check_subject_prefix(github, repo, bootstrap)
-        )
-        yield _guarded("repository plan", lambda: github_checks.check_plan(github, repo))
+        yield Result("GitHub repository", "ok", f"{repo.full_name}: {repo.kind}")
+        yield github_checks.check_subject_prefix(repo, bootstrap)
+        yield github_checks.check_plan(repo)
         environment = bootstrap.environment_of(stack.stack)
         if environment is not None:
             yield _guarded(

@@ -16,6 +16,7 @@ from urllib.parse import parse_qs
 from botocore.exceptions import ClientError
 
 from infra.config import StackConfig
+from infra.oidc_subjects import environment_subject
 from scripts.preflight.result import Result, fail, ok, skip
 from scripts.preflight.stack_files import BootstrapFile, StackFile
 from scripts.trust.check import CiRole, accepts
@@ -363,12 +364,6 @@ def check_secrets_key(kms: Any, stack_file: StackFile, key_id: str) -> Result:
 
 
 # --- the deploy role's trust ------------------------------------------------------------------
-
-
-def environment_subject(prefix: str, environment: str) -> str:
-    """The `sub` of a job bound to a GitHub environment: `<prefix>:environment:<name>` (GitHub's
-    OIDC reference; contract C1 moves the builders to infra/oidc_subjects.py)."""
-    return f"{prefix}:environment:{environment}"
 
 
 def check_deploy_role_trust(

@@ -2,33 +2,28 @@
 workflows need. Read-only GETs of GitHub's REST API (version 2022-11-28), at GITHUB_API_URL
 (GitHub's own variable: a runner and GitHub Enterprise set it; tests point it at a stand-in).
 
-Rules by plan (GitHub docs "Managing environments for deployment", "About rulesets", "About merge
-queues"; shared/design/FACTS.md, 2026-12-07): in a private repository, environments with
-deployment branches and rulesets need Pro, Team or Enterprise, required reviewers Enterprise; a
-merge queue needs an organisation, and for a private repository Enterprise Cloud. A public
-repository has environments, reviewers and rulesets on every plan.
+What the repository is (owner, visibility, plan, the features that plan gives it, the `sub` its
+tokens carry) is read the way `python -m scripts.github_setup` reads it before it writes
+(scripts/github_setup/repository.py, which also holds the rules by plan), so the set-up and this
+check cannot disagree about a repository.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from collections.abc import Mapping
 from typing import Any
 
 import httpx
 
+from scripts.deploy.errors import DeployError
+from scripts.github_setup.repository import SETTING, Repository, read_repository
 from scripts.preflight.result import Result, fail, ok, skip
-from scripts.preflight.stack_files import SUB_CLAIM_PREFIX_KEY, BootstrapFile
+from scripts.preflight.stack_files import BOOTSTRAP_DIR, BootstrapFile
 
 DEFAULT_API_URL = "https://api.github.com"
 API_VERSION = "2022-11-28"
 TOKEN_VARIABLES = ("GITHUB_TOKEN", "GH_TOKEN")
-# Plans (`plan.name` of GET /user or GET /orgs/{org}) whose private repositories have
-# environments with deployment branches, and rulesets; and the one with required reviewers.
-# Another name is reported as unknown rather than guessed.
-KNOWN_PLANS = ("free", "pro", "team", "enterprise")
-PAID_PLANS = ("pro", "team", "enterprise")
-ENTERPRISE_PLANS = ("enterprise",)
 SETUP = "python -m scripts.github_setup --repo {repository}"
 
 
@@ -55,56 +50,6 @@ def client(token: str, base_url: str | None = None) -> httpx.Client:
     )
 
 
-@dataclass(frozen=True)
-class Repository:
-    """What GET /repos/{owner}/{repo} (and the owner's plan, where the token may see it) says."""
-
-    full_name: str
-    owner: str
-    owner_id: int
-    owner_type: str  # "User" or "Organization"
-    name: str
-    repo_id: int
-    private: bool
-    visibility: str
-    plan: str | None  # None: the token may not see the owner's plan
-
-    @property
-    def legacy_prefix(self) -> str:
-        return f"repo:{self.owner}/{self.name}"
-
-    @property
-    def immutable_prefix(self) -> str:
-        return f"repo:{self.owner}@{self.owner_id}/{self.name}@{self.repo_id}"
-
-    def _plan_is_one_of(self, plans: tuple[str, ...]) -> bool | None:
-        return None if self.plan not in KNOWN_PLANS else self.plan in plans
-
-    @property
-    def environments_restrict_branches(self) -> bool | None:
-        """Can an environment be limited to deployment branches? None: the plan is not known."""
-        return True if not self.private else self._plan_is_one_of(PAID_PLANS)
-
-    @property
-    def has_rulesets(self) -> bool | None:
-        return self.environments_restrict_branches  # the same plans (see the module's doc)
-
-    @property
-    def has_required_reviewers(self) -> bool | None:
-        return True if not self.private else self._plan_is_one_of(ENTERPRISE_PLANS)
-
-    @property
-    def has_merge_queue(self) -> bool | None:
-        if self.owner_type != "Organization":
-            return False
-        return True if not self.private else self._plan_is_one_of(ENTERPRISE_PLANS)
-
-    def describe(self) -> str:
-        owner = "organisation" if self.owner_type == "Organization" else "user"
-        plan = f"plan {self.plan}" if self.plan else "plan not visible to this token"
-        return f"{self.visibility} repository of the {owner} {self.owner}, {plan}"
-
-
 class GitHubError(RuntimeError):
     """GitHub answered a GET with something other than 200 and JSON (the message says what)."""
 
@@ -128,42 +73,35 @@ def get(github: httpx.Client, path: str, **params: Any) -> Any:
         raise GitHubError(path, response) from None
 
 
-def _plan(github: httpx.Client, owner: str, owner_type: str) -> str | None:
-    """The owner's plan: an organisation's shows to its owners, a user's only to that user."""
-    try:
-        if owner_type == "Organization":
-            plan = get(github, f"/orgs/{owner}").get("plan")
-        else:
-            me = get(github, "/user")
-            plan = me.get("plan") if me.get("login", "").lower() == owner.lower() else None
-    except GitHubError:
-        return None
-    return str(plan["name"]).lower() if isinstance(plan, dict) and plan.get("name") else None
+def _get_or_none(github: httpx.Client) -> Any:
+    """The GET the set-up's reader takes: the JSON answer, None on 404 (anything else raises)."""
 
+    def answer(path: str) -> Mapping[str, Any] | None:
+        try:
+            return get(github, path)  # type: ignore[no-any-return]
+        except GitHubError as error:
+            if error.status == 404:
+                return None
+            raise
 
-def read_repository(github: httpx.Client, repository: str) -> Repository:
-    body = get(github, f"/repos/{repository}")
-    owner = body["owner"]
-    return Repository(
-        full_name=body["full_name"],
-        owner=owner["login"],
-        owner_id=int(owner["id"]),
-        owner_type=owner["type"],
-        name=body["name"],
-        repo_id=int(body["id"]),
-        private=bool(body["private"]),
-        visibility=str(body.get("visibility") or ("private" if body["private"] else "public")),
-        plan=_plan(github, owner["login"], owner["type"]),
-    )
+    return answer
 
 
 def check_repository(github: httpx.Client, repository: str) -> Result | Repository:
     """The repository, or a failure saying why the token cannot read it."""
+    name = "GitHub repository"
     try:
-        return read_repository(github, repository)
-    except (KeyError, TypeError, AttributeError):
+        return read_repository(_get_or_none(github), repository)
+    except DeployError:  # 404: none that this token may see
         return fail(
-            "GitHub repository",
+            name,
+            f"{repository} is not visible to this token (404)",
+            "check shipyard-bootstrap:github_repository, and use a token granted this "
+            "repository (GITHUB_TOKEN=$(gh auth token))",
+        )
+    except (KeyError, TypeError, AttributeError, ValueError):
+        return fail(
+            name,
             f"GET /repos/{repository} at {github.base_url} answered something that is not a "
             "repository",
             "point GITHUB_API_URL at GitHub's REST API (unset it for github.com)",
@@ -174,109 +112,64 @@ def check_repository(github: httpx.Client, repository: str) -> Result | Reposito
                 "GitHub refused the token (401)",
                 "use a valid token: GITHUB_TOKEN=$(gh auth token)",
             )
-        elif answer.status in (403, 404):
-            detail = f"{repository} is not visible to this token ({answer.status})"
-            fix = (
-                "check shipyard-bootstrap:github_repository, and use a token that may read the "
-                "repository and administer it (GITHUB_TOKEN=$(gh auth token))"
-            )
         else:
-            detail, fix = str(answer), "try again; GitHub may be unavailable"
-        return fail("GitHub repository", detail, fix)
+            detail, fix = str(answer), "use a token that may read the repository, or try again"
+        return fail(name, detail, fix)
 
 
 # --- the OIDC subject ----------------------------------------------------------------------------
 
 
-def repository_subject_prefix(github: httpx.Client, repo: Repository) -> tuple[str | None, str]:
-    """The prefix of every `sub` this repository's tokens carry, and how it was found.
-
-    GitHub's `sub_claim_prefix` is authoritative (it reflects the immutable form and any
-    organisation template); without it, `use_default` means GitHub's default template: the
-    immutable form when `use_immutable_subject`, else the legacy one. A customised template whose
-    subjects do not end in the job's context (`...:environment:<name>`) has no prefix the roles
-    can use: None.
-    """
-    body = get(github, f"/repos/{repo.full_name}/actions/oidc/customization/sub")
-    use_default = body.get("use_default", True)
-    keys = [str(k) for k in body.get("include_claim_keys") or []]
-    unsupported = None, f"customised template include_claim_keys={keys}"
-    # What follows the prefix: the job's context, optionally then the ref (a template that pins
-    # the branch into the subject, for plans without environments restricted to a branch).
-    tail = 2 if keys[-2:] == ["context", "ref"] else 1 if keys[-1:] == ["context"] else 0
-    if not use_default and not tail:
-        return unsupported
-    if body.get("sub_claim_prefix"):
-        return str(body["sub_claim_prefix"]), "sub_claim_prefix"
-    if use_default:
-        if body.get("use_immutable_subject"):
-            return repo.immutable_prefix, "default template, immutable subject"
-        return repo.legacy_prefix, "default template, legacy subject"
-    values = {"repo": repo.full_name, "repository_owner": repo.owner}
-    if not all(key in values for key in keys[:-tail]):
-        return unsupported
-    return ":".join(f"{key}:{values[key]}" for key in keys[:-tail]), f"template {keys}"
-
-
-def check_subject_prefix(
-    github: httpx.Client, repo: Repository, bootstrap: BootstrapFile
-) -> Result:
+def check_subject_prefix(repo: Repository, bootstrap: BootstrapFile) -> Result:
+    """The repository's tokens carry the prefix the bootstrap's roles trust."""
     name = "OIDC subject"
-    prefix, source = repository_subject_prefix(github, repo)
-    setting = SUB_CLAIM_PREFIX_KEY
-    where = f"platform/bootstrap/{bootstrap.path.name}"
-    if prefix is None:
+    if repo.subject_problem:
+        return fail(
+            name, repo.subject_problem, "reset the template (see above), then run this again"
+        )
+    trusted = bootstrap.sub_claim_prefix
+    if repo.sub_claim_prefix != trusted:
         return fail(
             name,
-            f"{repo.full_name}'s tokens use a {source}: their `sub` does not end in the job's "
-            "environment, which the bootstrap's roles trust",
-            f"reset the repository's template (PUT /repos/{repo.full_name}/actions/oidc/"
-            'customization/sub with {"use_default": true}) or ask the organisation\'s admin',
+            f"the repository's tokens carry {repo.sub_claim_prefix}:..., but the bootstrap trusts "
+            f"{trusted}:...: every role would refuse them",
+            f"set `{SETTING}: {repo.sub_claim_prefix}` in {BOOTSTRAP_DIR / bootstrap.path.name} "
+            f"and run `make bootstrap BOOTSTRAP_STACK={bootstrap.stack}`",
         )
-    trusted = bootstrap.sub_claim_prefix or repo.legacy_prefix
-    unset = "" if bootstrap.sub_claim_prefix else f" ({setting} unset: the legacy form)"
-    if prefix != trusted:
-        return fail(
-            name,
-            f"the repository's tokens carry {prefix}:... ({source}), but the bootstrap trusts "
-            f"{trusted}:...{unset}: every role would refuse them",
-            f"set `{setting}: {prefix}` in {where} and run `make bootstrap`",
-        )
-    return ok(name, f"{prefix} ({source}), as the bootstrap trusts")
+    return ok(name, f"{repo.sub_claim_prefix}, as the bootstrap trusts")
 
 
 # --- what the plan provides against what the wiring needs ---------------------------------------
 
 
-def _subject_pins_ref(github: httpx.Client, repo: Repository) -> bool:
-    body = get(github, f"/repos/{repo.full_name}/actions/oidc/customization/sub")
-    return not body.get("use_default", True) and "ref" in (body.get("include_claim_keys") or [])
-
-
-def check_plan(github: httpx.Client, repo: Repository) -> Result:
-    """Production must deploy only from main: through an environment restricted to main, or,
-    where the plan has no such environments, through a subject that carries the branch."""
+def check_plan(repo: Repository) -> Result:
+    """Production must deploy only from main, through an environment restricted to main: a
+    repository whose plan has no environments cannot be wired (the set-up refuses it too)."""
     name = "repository plan"
-    features = [
-        f"{label}: {'yes' if has else 'no' if has is False else 'unknown'}"
-        for label, has in (
-            ("environments with deployment branches", repo.environments_restrict_branches),
-            ("required reviewers", repo.has_required_reviewers),
-            ("rulesets", repo.has_rulesets),
-            ("merge queue", repo.has_merge_queue),
+    features = repo.features
+    listed = "; ".join(
+        f"{label}: {'yes' if present else 'no'}"
+        for label, present in (
+            ("environments with deployment branches", features.environments),
+            ("required reviewers", features.environment_reviewers),
+            ("rulesets", features.rulesets),
+            ("merge queue", features.merge_queue),
         )
-    ]
-    detail = f"{repo.describe()}\n" + "; ".join(features)
-    if repo.environments_restrict_branches is None:
-        return skip(name, detail + "\n(the environment check below shows what is configured)")
-    if repo.environments_restrict_branches or _subject_pins_ref(github, repo):
+    )
+    unread = (
+        "\n(the plan is not readable with this token, so GitHub Free is assumed: use a token of "
+        "the owner or of a member of its organisation to read it)"
+        if repo.plan is None and repo.visibility != "public"
+        else ""
+    )
+    detail = f"{repo.kind}\n{listed}{unread}"
+    if features.environments:
         return ok(name, detail)
     return fail(
         name,
-        detail + "\na private repository on this plan has no environments: any branch can name "
+        detail + "\na private repository on this plan has no environments: any branch could name "
         "`environment: production`, so nothing limits production to main",
-        "make the repository public, or move it to GitHub Pro, Team or Enterprise, or have "
-        f"`{SETUP.format(repository=repo.full_name)}` pin production's trust to main",
+        "make the repository public, or move its owner to GitHub Pro, Team or Enterprise",
     )
 
 
@@ -286,7 +179,7 @@ def check_environment(
     """The environment the stack's deploy job names exists and admits only `branch`."""
     name = f"environment {environment}"
     setup = f"run `{SETUP.format(repository=repo.full_name)}`"
-    if repo.environments_restrict_branches is False:
+    if not repo.features.environments:
         return skip(name, "this plan has no environments for a private repository (see above)")
     try:
         body = get(github, f"/repos/{repo.full_name}/environments/{environment}")
@@ -328,7 +221,7 @@ def check_environment(
 def check_branch_rules(github: httpx.Client, repo: Repository, branch: str) -> Result:
     """The rules that apply to `branch` (rulesets of the repository and its organisation)."""
     name = f"rules on {branch}"
-    if repo.has_rulesets is False:
+    if not repo.features.rulesets:
         return skip(
             name,
             "no rulesets for a private repository on this plan: anyone who may push to "

@@ -24,9 +24,6 @@ from infra.paths import REPO_ROOT
 from scripts.preflight.result import Result, fail, ok
 
 BOOTSTRAP_DIR = Path("platform/bootstrap")
-# The repository's OIDC subject prefix as GitHub reports it (`sub_claim_prefix`), which the
-# bootstrap's roles trust (contract C1: infra/bootstrap_config.py validates it once merged).
-SUB_CLAIM_PREFIX_KEY = f"{BOOTSTRAP_PROJECT}:github_sub_claim_prefix"
 # AWS's documentation account id: the stack files ship with it until the bootstrap's outputs
 # replace it (docs/getting-started-on-aws.md, step 3).
 PLACEHOLDER_ACCOUNT_ID = "123456789012"
@@ -61,7 +58,11 @@ class BootstrapFile:
     document: Mapping[str, Any]
     settings: BootstrapConfig | None
     problems: tuple[str, ...]
-    sub_claim_prefix: str | None
+
+    @property
+    def sub_claim_prefix(self) -> str | None:
+        """The subject prefix the bootstrap's roles trust (github_sub_claim_prefix)."""
+        return None if self.settings is None else self.settings.github_sub_claim_prefix
 
     def environment_of(self, app_stack: str) -> str | None:
         """The GitHub environment whose deploy job (and role) updates `app_stack`."""
@@ -106,11 +107,6 @@ def read_bootstrap_file(stack: str, root: Path = REPO_ROOT) -> BootstrapFile:
         path, "describe the account in it (docs/getting-started-on-aws.md, step 1)"
     )
     raw, encrypted = stack_file_values(document.get("config") or {})
-    prefix = raw.get(SUB_CLAIM_PREFIX_KEY) or None
-    if SUB_CLAIM_PREFIX_KEY not in BootstrapConfig.config_fields().values():
-        # Until the bootstrap's model knows the setting (contract C1), it would refuse it as a
-        # misspelt key: read it here and validate the rest.
-        raw.pop(SUB_CLAIM_PREFIX_KEY, None)
     try:
         settings: BootstrapConfig | None = read_config(
             BootstrapConfig, raw, stack, encrypted=encrypted
@@ -118,7 +114,7 @@ def read_bootstrap_file(stack: str, root: Path = REPO_ROOT) -> BootstrapFile:
         problems: tuple[str, ...] = ()
     except ConfigError as error:
         settings, problems = None, tuple(error.problems)
-    return BootstrapFile(stack, path, document, settings, problems, prefix)
+    return BootstrapFile(stack, path, document, settings, problems)
 
 
 def find_bootstrap_file(app_stack: str, root: Path = REPO_ROOT) -> BootstrapFile:

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
+from scripts.github_setup.repository import Repository
 from scripts.preflight import github_checks
-from scripts.preflight.github_checks import Repository
 from scripts.preflight.stack_files import read_bootstrap_file
 from tests.preflight.support import GitHubStandIn, bootstrap_settings, write_stack_files
 

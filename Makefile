@@ -17,7 +17,7 @@ BOOTSTRAP_STACK ?= shipyard
 TEST_WORKERS ?= auto
 export HOST PORT
 
-.PHONY: help install lock dev api worker migrate test test-fast lint typecheck format bench rehearse plan plan-diff plan-bootstrap bootstrap screenshot clean
+.PHONY: help install lock dev api worker migrate test test-fast lint typecheck format bench rehearse plan plan-diff plan-bootstrap bootstrap preflight screenshot clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -107,6 +107,12 @@ bootstrap: $(STAMP) ## Once per AWS account, as an administrator: state bucket, 
 		pulumi up --stack $(BOOTSTRAP_STACK) && \
 		pulumi stack output --stack $(BOOTSTRAP_STACK) --json > "$(CURDIR)/bootstrap-$(BOOTSTRAP_STACK).json"
 	@echo "==> outputs in bootstrap-$(BOOTSTRAP_STACK).json; next: docs/getting-started-on-aws.md, step 3"
+
+# ONLY=aws|github runs one live half (the deploy job runs --only aws before Pulumi); the bootstrap
+# stack is the one that deploys STACK unless BOOTSTRAP_STACK is given.
+preflight: $(STAMP) ## Check, read-only, the live AWS account and GitHub repository before a deploy (STACK=staging|prod)
+	@$(PY) -m scripts.preflight --stack $(STACK) $(if $(ONLY),--only $(ONLY)) \
+		$(if $(filter command line environment,$(origin BOOTSTRAP_STACK)),--bootstrap-stack $(BOOTSTRAP_STACK))
 
 screenshot: $(STAMP) ## Regenerate docs/screenshot.png (desktop and phone) in headless Chromium
 	@$(PY) -m tools.screenshot

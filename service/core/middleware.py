@@ -47,11 +47,25 @@ class RequestContextMiddleware:
             await send(message)
 
         started_response = False
+        client_gone = False
 
         async def send_tracking(message: Message) -> None:
-            nonlocal started_response
+            nonlocal started_response, client_gone
             started_response = started_response or message["type"] == "http.response.start"
-            await send_with_id(message)
+            if client_gone:
+                return
+            try:
+                await send_with_id(message)
+            except (OSError, RuntimeError) as exc:
+                if not _transport_closed(exc):
+                    raise
+                # The client hung up while its answer was being written: its business, not an
+                # error of ours. uvicorn itself ignores sends after a disconnect it has noticed;
+                # this is the moment before it noticed (uvloop then raises from the write).
+                # Dropped like those, logged at info: any client could otherwise fill the
+                # error log with tracebacks (issue 23).
+                client_gone = True
+                access_log.info("client disconnected before its answer was written")
 
         try:
             await self.app(scope, receive, send_tracking)
@@ -77,6 +91,14 @@ class RequestContextMiddleware:
                 },
             )
             request_id_var.reset(token)
+
+
+def _transport_closed(exc: BaseException) -> bool:
+    # uvloop: RuntimeError("unable to perform operation on <TCPTransport closed=True ...>; the
+    # handler is closed"); asyncio's own loop: ConnectionResetError / BrokenPipeError.
+    if isinstance(exc, ConnectionError):
+        return True
+    return isinstance(exc, RuntimeError) and "handler is closed" in str(exc)
 
 
 def _header(scope: Scope, name: bytes) -> str | None:

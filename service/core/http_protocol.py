@@ -1,0 +1,128 @@
+"""uvicorn's httptools protocol with the two limits it lacks (issue 23).
+
+1. A request head (request line and headers) may be at most `max_request_head_bytes`; beyond it
+   the connection is answered `431 Request Header Fields Too Large` and closed. uvicorn's
+   httptools protocol has no such limit (only its h11 protocol has one,
+   `h11_max_incomplete_event_size`), and httptools gathers a header value in memory until it is
+   complete: a 32 MiB header was read whole and answered 200. Bytes are counted as they arrive,
+   before the parser keeps them, so memory stays bounded whatever the header's size.
+2. An answer may wait at most `write_timeout_seconds` on a client that does not read (the
+   transport's buffer stays above its high-water mark all that time); then the connection is
+   aborted. Without it a slow reader pins its request's task and buffers for as long as it likes.
+
+httptools stays (it parses several times faster than h11 on the api's hot path); both limits are
+a few lines over its callbacks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from uvicorn.config import Config
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from uvicorn.server import ServerState
+
+_431 = (
+    b"HTTP/1.1 431 Request Header Fields Too Large\r\n"
+    b"content-type: text/plain; charset=utf-8\r\n"
+    b"connection: close\r\n"
+    b"content-length: 45\r\n\r\n"
+    b"request headers too large; send smaller ones\n"
+)
+
+
+class LimitedHttpToolsProtocol(HttpToolsProtocol):
+    # Set by `configure` before the server starts (uvicorn builds the protocol from its class).
+    max_head_bytes = 64 * 1024
+    write_timeout_seconds = 30.0
+
+    def __init__(
+        self,
+        config: Config,
+        server_state: ServerState,
+        app_state: dict[str, Any],
+        _loop: asyncio.AbstractEventLoop | None = None,
+    ) -> None:
+        super().__init__(config, server_state, app_state, _loop)
+        self._in_head = True  # until the parser has seen the end of this request's headers
+        self._head_bytes = 0
+        self._write_deadline: asyncio.TimerHandle | None = None
+
+    # --- the head limit ---------------------------------------------------------------------------
+
+    def data_received(self, data: bytes) -> None:
+        # Counted whole reads at a time: a read may also hold the end of the previous request,
+        # so this over-counts by at most one read (64 KiB), never under-counts.
+        counted = self._in_head
+        if counted and self._count(len(data)):
+            return
+        super().data_received(data)
+        if not counted and self._in_head and self.transport and not self.transport.is_closing():
+            self._count(len(data))  # a request began in this read and its head goes on
+
+    def _count(self, size: int) -> bool:
+        """Add `size` head bytes; True (and the connection answered 431) when over the limit."""
+        self._head_bytes += size
+        if self._head_bytes <= self.max_head_bytes:
+            return False
+        self._refuse_head()
+        return True
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self._in_head = True
+        self._head_bytes = 0
+
+    def on_headers_complete(self) -> None:
+        self._in_head = False
+        super().on_headers_complete()
+
+    def _refuse_head(self) -> None:
+        if self.transport.is_closing():  # refused already; the rest of the head is dropped
+            return
+        self.logger.info(
+            "request head over the limit; answered 431",
+            extra={"limit_bytes": self.max_head_bytes, "client": (self.client or ("-",))[0]},
+        )
+        self.transport.write(_431)
+        self.transport.close()
+
+    # --- the write timeout ------------------------------------------------------------------------
+
+    def pause_writing(self) -> None:
+        super().pause_writing()
+        if self._write_deadline is None:
+            self._write_deadline = self.loop.call_later(
+                self.write_timeout_seconds, self._abort_stuck_writer
+            )
+
+    def resume_writing(self) -> None:
+        super().resume_writing()
+        self._cancel_write_deadline()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._cancel_write_deadline()
+        super().connection_lost(exc)
+
+    def _cancel_write_deadline(self) -> None:
+        if self._write_deadline is not None:
+            self._write_deadline.cancel()
+            self._write_deadline = None
+
+    def _abort_stuck_writer(self) -> None:
+        self._write_deadline = None
+        self.logger.info(
+            "client did not read its answer in time; connection dropped",
+            extra={"write_timeout_seconds": self.write_timeout_seconds},
+        )
+        self.transport.abort()  # close() would wait for the buffer to drain: it never does
+
+
+def configure(*, max_head_bytes: int, write_timeout_seconds: float) -> type[HttpToolsProtocol]:
+    """The protocol class with these limits (a subclass, so tests can run several servers)."""
+    return type(
+        "LimitedHttpToolsProtocol",
+        (LimitedHttpToolsProtocol,),
+        {"max_head_bytes": max_head_bytes, "write_timeout_seconds": write_timeout_seconds},
+    )

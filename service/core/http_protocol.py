@@ -10,6 +10,9 @@
    transport's buffer stays above its high-water mark all that time); then the connection is
    aborted. Without it a slow reader pins its request's task and buffers for as long as it likes.
 
+It also tells the request being answered when its client leaves (uvicorn tells only the last
+pipelined one; see `connection_lost`).
+
 httptools stays (it parses several times faster than h11 on the api's hot path); both limits are
 a few lines over its callbacks.
 """
@@ -20,7 +23,8 @@ import asyncio
 from typing import Any
 
 from uvicorn.config import Config
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from uvicorn._types import ASGI3Application
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
 from uvicorn.server import ServerState
 
 _431 = (
@@ -48,6 +52,7 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         self._in_head = True  # until the parser has seen the end of this request's headers
         self._head_bytes = 0
         self._write_deadline: asyncio.TimerHandle | None = None
+        self._running_cycle: RequestResponseCycle | None = None
 
     # --- the head limit ---------------------------------------------------------------------------
 
@@ -101,8 +106,22 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         super().resume_writing()
         self._cancel_write_deadline()
 
+    # --- a disconnect reaches the request being answered ------------------------------------------
+
+    def _start_asgi_task(self, cycle: RequestResponseCycle, app: ASGI3Application) -> None:
+        self._running_cycle = cycle
+        super()._start_asgi_task(cycle, app)
+
     def connection_lost(self, exc: Exception | None) -> None:
         self._cancel_write_deadline()
+        # uvicorn tells only `self.cycle` of a lost connection, which is the last request
+        # *parsed*: with pipelined requests that is a queued one, and the request being answered
+        # never learns that its client left (its end is then logged at ERROR as "ASGI callable
+        # returned without completing response"). Tell the running one too.
+        running = self._running_cycle
+        if running is not None and not running.response_complete:
+            running.disconnected = True
+            running.message_event.set()
         super().connection_lost(exc)
 
     def _cancel_write_deadline(self) -> None:

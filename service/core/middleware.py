@@ -8,6 +8,8 @@ a colon that log parsers split on) is the caller's text and is neither echoed no
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import re
 import time
@@ -69,6 +71,8 @@ class RequestContextMiddleware:
 
         try:
             await self.app(scope, receive, send_tracking)
+            if client_gone:
+                await _until_server_sees_the_disconnect(receive)
         except Exception as exc:
             # Handled here rather than by Starlette's outermost error middleware, which runs
             # after this one has left: here the log line and the answer still carry the id.
@@ -91,6 +95,16 @@ class RequestContextMiddleware:
                 },
             )
             request_id_var.reset(token)
+
+
+async def _until_server_sees_the_disconnect(receive: Receive) -> None:
+    """Return only once the server knows the client is gone. Returning earlier, with the answer
+    unfinished, makes uvicorn log "ASGI callable returned without completing response" at
+    ERROR; its `receive` answers `http.disconnect` as soon as it has noticed (a moment later)."""
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(1.0):
+            while (await receive())["type"] != "http.disconnect":
+                pass
 
 
 def _transport_closed(exc: BaseException) -> bool:

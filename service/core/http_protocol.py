@@ -4,8 +4,8 @@
    the connection is answered `431 Request Header Fields Too Large` and closed. uvicorn's
    httptools protocol has no such limit (only its h11 protocol has one,
    `h11_max_incomplete_event_size`), and httptools gathers a header value in memory until it is
-   complete: a 32 MiB header was read whole and answered 200. Bytes are counted as they arrive,
-   before the parser keeps them, so memory stays bounded whatever the header's size.
+   complete: a 32 MiB header was read whole and answered 200. Bytes are counted read by read
+   while a head is incomplete, so memory stays bounded whatever the header's size.
 2. An answer may wait at most `write_timeout_seconds` on a client that does not read (the
    transport's buffer stays above its high-water mark all that time); then the connection is
    aborted. Without it a slow reader pins its request's task and buffers for as long as it likes.
@@ -51,28 +51,25 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         super().__init__(config, server_state, app_state, _loop)
         self._in_head = True  # until the parser has seen the end of this request's headers
         self._head_bytes = 0
+        self._refused = False
         self._write_deadline: asyncio.TimerHandle | None = None
         self._running_cycle: RequestResponseCycle | None = None
 
     # --- the head limit ---------------------------------------------------------------------------
 
     def data_received(self, data: bytes) -> None:
-        # Counted whole reads at a time: a read may also hold the end of the previous request,
-        # so this over-counts by at most one read (64 KiB), never under-counts.
-        counted = self._in_head
-        if counted and self._count(len(data)):
+        if self._refused:
             return
         super().data_received(data)
-        if not counted and self._in_head and self.transport and not self.transport.is_closing():
-            self._count(len(data))  # a request began in this read and its head goes on
-
-    def _count(self, size: int) -> bool:
-        """Add `size` head bytes; True (and the connection answered 431) when over the limit."""
-        self._head_bytes += size
-        if self._head_bytes <= self.max_head_bytes:
-            return False
-        self._refuse_head()
-        return True
+        if self._in_head and not self.transport.is_closing():
+            # Still inside a head after this read: count the whole read. Counting after the
+            # parser has it bounds memory to the limit plus one read (64 KiB), and a request
+            # whose head ends in this read is never counted, so a large body arriving with its
+            # head is not mistaken for a large head. (A head split across reads may be
+            # over-counted by what preceded it in its first read; the limit leaves room.)
+            self._head_bytes += len(data)
+            if self._head_bytes > self.max_head_bytes:
+                self._refuse_head()
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
@@ -84,8 +81,7 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         super().on_headers_complete()
 
     def _refuse_head(self) -> None:
-        if self.transport.is_closing():  # refused already; the rest of the head is dropped
-            return
+        self._refused = True  # the rest of this connection's bytes are dropped unread
         self.logger.info(
             "request head over the limit; answered 431",
             extra={"limit_bytes": self.max_head_bytes, "client": (self.client or ("-",))[0]},

@@ -74,7 +74,7 @@ def test_sign_up_with_a_taken_email_answers_like_any_other(
     taken = ready_account(live_database_url)
     page.goto(web_url)
     sign_up(page, taken.upper())
-    expect(notice(page)).to_contain_text("check your e-mail")
+    expect(notice(page)).to_contain_text("Check your e-mail")
     said_for_taken = notice(page).inner_text()
     email_field = signup_form(page).get_by_label("Email")
     expect(email_field).not_to_have_attribute("aria-invalid", "true")

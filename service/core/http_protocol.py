@@ -22,8 +22,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from uvicorn.config import Config
 from uvicorn._types import ASGI3Application
+from uvicorn.config import Config
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
 from uvicorn.server import ServerState
 

@@ -382,4 +382,5 @@ def test_readyz_tells_only_up_or_down_and_logs_the_cause(
     assert response.status_code == 503
     assert response.json() == {"status": "unavailable"}
     causes = [getattr(r, "error", "") for r in caplog.records if r.name == "service.health.router"]
-    assert causes and "OperationalError" in causes[0]
+    assert causes, "the cause was not logged"
+    assert "OperationalError" in causes[0]

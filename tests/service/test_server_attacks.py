@@ -22,6 +22,7 @@ import pytest
 
 from tests.utils.api_server import ApiProcess, running_api
 from tests.utils.databases import migrated_database, migrated_postgres_database
+from tests.utils.sockets import accepted_connections, wait_for_accepted_connections
 from tests.utils.users import register_and_login
 
 pytestmark = pytest.mark.slow
@@ -88,6 +89,40 @@ def test_fifty_slow_readers_do_not_starve_other_requests(postgres_url: str, tmp_
             for reader in readers:
                 reader.close()
     assert answers == [200] * 10, f"{answers}\n{api.log()}"
+
+
+def test_an_answer_nobody_reads_is_dropped_after_the_write_timeout(tmp_path: Path) -> None:
+    # Without a write timeout a reader that never reads holds its request's task and buffers for
+    # as long as it keeps the socket open. Control: the same reader while the timeout has not
+    # passed is still held.
+    with (
+        migrated_database("sqlite", tmp_path) as url,
+        running_api(url, tmp_path, WRITE_TIMEOUT_SECONDS="3") as api,
+    ):
+        http = httpx.Client(base_url=api.url, timeout=60)
+        owner = register_and_login(http, database_url=url)
+        for n in range(ITEMS):
+            http.post(
+                "/api/v1/items",
+                headers=owner.headers,
+                json={"title": f"item {n}", "price": "1.00", "description": DESCRIPTION},
+            ).raise_for_status()
+        http.close()
+        request = (
+            b"GET /api/v1/items?limit=100 HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            b"Authorization: Bearer " + owner.access_token.encode() + b"\r\n\r\n"
+        )
+        reader = _slow_reader(api.port, request, PIPELINED)
+        try:
+            wait_for_accepted_connections(api.process.pid, api.port, 1)
+            assert accepted_connections(api.process.pid, api.port) == 1  # held while it is due
+            deadline = time.monotonic() + 30
+            while accepted_connections(api.process.pid, api.port) and time.monotonic() < deadline:
+                time.sleep(0.2)
+            held = accepted_connections(api.process.pid, api.port)
+        finally:
+            reader.close()
+    assert held == 0, f"the server still holds the reader's connection\n{api.log()}"
 
 
 # --- request heads -----------------------------------------------------------------------------

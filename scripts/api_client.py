@@ -85,9 +85,12 @@ def post_refresh(client: httpx.Client, refresh_token: str) -> httpx.Response:
 
 # --- the same, expected to succeed ---------------------------------------------------------------
 def sign_up(client: httpx.Client, email: str, password: str, **profile: str) -> dict[str, Any]:
-    """The new user (201), as the API describes it."""
-    created = expect(post_sign_up(client, email, password, **profile), f"sign up POST {USERS_PATH}")
-    return dict(created.json())
+    """The sign-up's acceptance (202, the same whether or not the address was free). The account
+    logs in only once its address is confirmed; automation that needs a ready account makes it
+    with `python -m service create-user EMAIL --confirmed` instead."""
+    step = f"sign up POST {USERS_PATH}"
+    accepted = expect(post_sign_up(client, email, password, **profile), step)
+    return dict(accepted.json())
 
 
 def tokens_from(response: httpx.Response, step: str) -> Tokens:
@@ -105,8 +108,3 @@ def refresh(client: httpx.Client, tokens: Tokens) -> Tokens:
         raise ApiError("refresh: the login answered no refresh token")
     step = f"refresh POST {REFRESH_PATH}"
     return tokens_from(post_refresh(client, tokens.refresh_token), step)
-
-
-def sign_up_and_log_in(client: httpx.Client, email: str, password: str) -> Tokens:
-    sign_up(client, email, password)
-    return log_in(client, email, password)

@@ -34,6 +34,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         max_overflow=settings.db_max_overflow,
         pre_ping=False,  # the api's sessions handle a stale connection (service/core/db.py)
         sync_pool=(settings.api_sync_pool_size, 0),
+        pool_timeout=settings.db_pool_timeout_seconds,
     )
 
     @asynccontextmanager

@@ -67,30 +67,43 @@ def _revision(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def _create_superuser(settings: Settings, args: argparse.Namespace) -> int:
+def _create_user(settings: Settings, args: argparse.Namespace) -> int:
+    """An account for an operator, a rehearsal, a benchmark or a test: the documented way to get
+    a ready account without a mailbox (sign-ups over HTTP must confirm their address)."""
     import getpass
 
     from pydantic import ValidationError
 
+    from service.core import messages
     from service.core.db import Database
     from service.core.errors import ApiError
     from service.users.schemas import UserCreate
     from service.users.service import create_user
 
-    password = args.password or getpass.getpass("password (12+ characters): ")
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = args.password or getpass.getpass("password (12+ characters): ")
     try:
-        data = UserCreate(email=args.email, password=password)
+        data = UserCreate(email=args.email, password=password, full_name=args.full_name)
     except ValidationError as exc:
-        print(f"error: {exc.errors()[0]['loc'][0]}: {exc.errors()[0]['msg']}", file=sys.stderr)
+        for problem in exc.errors():
+            print(f"error: {messages.describe(problem)}", file=sys.stderr)
         return 2
-    database = Database(settings.database_url)
-    with database.sessions() as session:
-        try:
-            user = create_user(session, data=data, is_superuser=True)
-        except ApiError as exc:
-            print(f"error: {exc.detail}", file=sys.stderr)
-            return 1
-    print(f"superuser {user.email} created (id {user.id})")
+    database = Database(settings.database_url, pool_size=1, max_overflow=0)
+    try:
+        with database.sessions() as session:
+            user = create_user(
+                session, data=data, is_superuser=args.superuser, confirmed=args.confirmed
+            )
+    except ApiError as exc:
+        print(f"error: {exc.detail}", file=sys.stderr)
+        return 1
+    finally:
+        database.dispose()
+    kind = "superuser" if args.superuser else "user"
+    state = "ready to log in" if args.confirmed else "waiting for its address's confirmation"
+    print(f"{kind} {user.email} created (id {user.id}), {state}")
     return 0
 
 
@@ -100,7 +113,7 @@ COMMANDS: dict[str, tuple[str, Callable[[Settings, argparse.Namespace], int]]] =
     "relay": ("publish the outbox to SNS on its own (the API runs one in-process)", _relay),
     "migrate": ("apply database migrations (safe when several tasks start at once)", _migrate),
     "revision": ("autogenerate a migration from the models (development)", _revision),
-    "create-superuser": ("create an administrator account", _create_superuser),
+    "create-user": ("create an account (for operators and automation)", _create_user),
 }
 
 
@@ -111,9 +124,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         command = sub.add_parser(name, help=help_text, description=help_text)
         if name == "revision":
             command.add_argument("message", help="what the migration changes")
-        if name == "create-superuser":
-            command.add_argument("--email", required=True)
-            command.add_argument("--password", help="prompted for when omitted")
+        if name == "create-user":
+            command.add_argument("email", help="the account's e-mail address (its login)")
+            given = command.add_mutually_exclusive_group()
+            given.add_argument(
+                "--password",
+                help="the password (visible to other users of the machine; "
+                "prefer --password-stdin); prompted for when neither is given",
+            )
+            given.add_argument(
+                "--password-stdin", action="store_true", help="read the password from stdin"
+            )
+            command.add_argument(
+                "--confirmed",
+                action="store_true",
+                help="the address is known to be the owner's: the account can log in at once "
+                "(without it, it waits for the address's confirmation like a sign-up)",
+            )
+            command.add_argument("--superuser", action="store_true", help="an administrator")
+            command.add_argument("--full-name", default=None)
     args = parser.parse_args(argv)
     settings = settings_for_a_command()
     if settings is None:

@@ -22,6 +22,7 @@ from types import FrameType
 import uvicorn
 from fastapi import FastAPI
 
+from service.core import http_protocol
 from service.core.config import Settings
 from service.core.lifecycle import Lifecycle
 
@@ -71,6 +72,14 @@ def serve(app: FastAPI, settings: Settings) -> None:
         # not one of them (uvicorn's ProxyHeadersMiddleware), so a caller cannot choose it.
         forwarded_allow_ips=[str(network) for network in settings.trusted_proxies],
         server_header=False,
+        # Limits a handful of clients could otherwise push past (issue 23): the request head's
+        # size and a write timeout (service/core/http_protocol.py), and how many connections and
+        # requests one process holds at once (beyond it: 503 at once, not a pile-up).
+        http=http_protocol.configure(
+            max_head_bytes=settings.max_request_head_bytes,
+            write_timeout_seconds=settings.write_timeout_seconds,
+        ),
+        limit_concurrency=settings.limit_concurrency,
         access_log=False,  # our middleware logs each request with its id
         log_config=None,  # keep our JSON logging
         lifespan="on",

@@ -17,7 +17,7 @@ from service.core.config import Settings
 from service.core.db import Database
 from service.users.models import User
 from tests.utils.databases import empty_all_tables, migrated_database
-from tests.utils.dev_system import start_dev_system
+from tests.utils.dev_system import DevSystem, start_dev_system
 from tests.utils.users import LoggedIn, login, register, register_and_login, unique_email
 from tools.local.emulator import EMULATOR_CREDENTIALS, Emulator
 from tools.local.processes import tail, terminate
@@ -113,14 +113,20 @@ def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
 
 
 @pytest.fixture(scope="session")
-def live_system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """`python -m tools.local dev` (what `make dev` runs) on a free port; yields its base URL."""
+def live_dev_system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevSystem]:
+    """`python -m tools.local dev` (what `make dev` runs) on a free port."""
     dev = start_dev_system(tmp_path_factory.mktemp("live"))
     try:
-        yield dev.base_url
+        yield dev
     finally:
         code = terminate(dev.process).code
         assert code == 0, f"make dev exited {code}:\n{tail(dev.log_path)}"
+
+
+@pytest.fixture(scope="session")
+def live_system(live_dev_system: DevSystem) -> str:
+    """The base URL of `make dev` as the tests start it."""
+    return live_dev_system.base_url
 
 
 @pytest.fixture(scope="session")

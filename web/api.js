@@ -145,6 +145,11 @@ export async function signUp({ email, password, fullName }) {
   return parse(await send("/users", { method: "POST", json }));
 }
 
+/** Prove a new account's address with the token the confirmation e-mail carried. */
+export async function confirmSignUp(token) {
+  return parse(await send("/users/signup-confirmation", { method: "POST", json: { token } }));
+}
+
 /** OAuth2 password flow: the e-mail address goes in `username`. */
 export async function logIn(email, password) {
   const response = await send("/auth/token", {

@@ -53,7 +53,7 @@ onSubmit(loginForm, async (data) => {
   try {
     await api.logIn(email, data.get("password"));
   } catch (error) {
-    if (error.code === "bad_credentials" || error.code === "too_many_attempts") {
+    if (["bad_credentials", "too_many_attempts", "email_not_confirmed"].includes(error.code)) {
       loginForm.elements.password.value = "";
       loginForm.elements.password.focus();
       showError(error.detail);
@@ -64,13 +64,32 @@ onSubmit(loginForm, async (data) => {
   announce(`Welcome back, ${await enterApp()}`);
 });
 
+// A sign-up answers the same whether or not the address was free: a link to confirm it goes to
+// the address, and the account can log in once it is confirmed. Say what the service said.
 onSubmit(signupForm, async (data) => {
   const email = data.get("email").trim();
-  const password = data.get("password");
-  await api.signUp({ email, password, fullName: data.get("full_name").trim() });
-  await api.logIn(email, password);
-  announce(`Account created. Welcome, ${await enterApp()}`);
+  const accepted = await api.signUp({ email, password: data.get("password"), fullName: data.get("full_name").trim() });
+  signupForm.reset();
+  loginForm.elements.username.value = email;
+  announce(accepted.detail);
 });
+
+/** The link in the confirmation e-mail opens the page with `?confirm=<token>`. */
+async function confirmFromLink() {
+  const url = new URL(window.location.href);
+  const token = url.searchParams.get("confirm");
+  if (!token) return;
+  url.searchParams.delete("confirm");
+  window.history.replaceState(null, "", url); // a reload must not send the used token again
+  try {
+    const user = await api.confirmSignUp(token);
+    loginForm.elements.username.value = user.email;
+    announce("Your e-mail address is confirmed. You can log in now");
+    loginForm.elements.password.focus();
+  } catch (error) {
+    showError(error.detail);
+  }
+}
 
 document.getElementById("logout").addEventListener("click", async () => {
   await api.logOut();
@@ -82,3 +101,4 @@ document.getElementById("logout").addEventListener("click", async () => {
 document.getElementById("loading").remove();
 clearMessages();
 authView.hidden = false;
+confirmFromLink();

@@ -58,7 +58,8 @@ export function reportError(error, form = null) {
   if (marked.length > 0) marked[0].focus();
 }
 
-// Conflicts that belong to one field though the service reports them without a location.
+// Conflicts that belong to one field though the service reports them without a location (an
+// e-mail change to a taken address; a sign-up never says whether an address is taken).
 const FIELD_OF_CODE = { email_taken: "email" };
 
 let nextErrorId = 0;

@@ -64,6 +64,15 @@ def login_ended() -> ApiError:
     return unauthorized("this login has ended; log in again", "invalid_token")
 
 
+def not_confirmed() -> ApiError:
+    # Only answered after the right password: it tells nothing to someone who does not know it.
+    return ApiError(
+        403,
+        "email_not_confirmed",
+        "confirm your e-mail address first: open the link we sent to it when you signed up",
+    )
+
+
 def too_many_attempts(retry_after: int) -> ApiError:
     return ApiError(
         429,
@@ -98,6 +107,8 @@ def check_password(
         log.info("password check failed", extra={"reason": "bad_credentials"})
         return None
     throttle.succeeded(session, keys)
+    if user.awaiting_confirmation:
+        raise not_confirmed()
     if new_hash:  # stored with the previous release's parameters
         user.hashed_password = new_hash
         session.commit()

@@ -13,14 +13,23 @@ for a whole window:
 - the pair key (`free` = LOGIN_MAX_FAILURES) slows one address guessing one account at once;
 - the client key (LOGIN_CLIENT_MAX_FAILURES) slows password spraying across accounts;
 - the account key (LOGIN_ACCOUNT_MAX_FAILURES, well above the pair's) slows guessing one account
-  from many addresses; the owner, on an address of their own, is only delayed once strangers have
-  spent that whole allowance, and then by at most the capped delay.
+  from many addresses, but only for clients that have themselves failed on this account inside
+  the window (their pair key counts a failure). A client that has not failed is never delayed by
+  it: strangers spending the account's allowance could otherwise keep the owner out for as long
+  as they kept guessing (issue 23: 11 addresses x 5 guesses, then one more guess per delay, kept
+  the owner's right password answered 429). The price: each fresh address gets one attempt past
+  the account's allowance before the account key applies to it too, so a guesser's budget grows
+  by one per address (besides the pair key's five), which the client key still caps per address
+  and the /64 rule caps per IPv6 network.
 Unknown e-mails are throttled like real ones, so the answers reveal nothing about which exist.
-The client address is what the server believes after the trusted proxies (TRUSTED_PROXIES).
+The client is what the server believes after the trusted proxies (TRUSTED_PROXIES), keyed by its
+network: an IPv4 address, or the /64 an IPv6 address is in (every IPv6 subscriber holds at least a
+/64, so keying single addresses gave each one 2^64 fresh keys).
 """
 
 from __future__ import annotations
 
+import ipaddress
 import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -39,18 +48,50 @@ from service.core.db import utcnow
 _MAX_ROUNDS = 200
 
 
+# Every IPv6 subscriber gets at least a /64 (RFC 6177; CloudFront passes IPv6 viewers through).
+IPV6_CLIENT_PREFIX = 64
+
+
 @dataclass(frozen=True)
 class ThrottleKey:
     key: str
     free: int  # failures inside the window before delays start
     reset_on_success: bool = False  # the owner got in from here: start counting afresh
+    # This key's count of earlier failures says whether the client has failed on this account.
+    tells_whether_client_failed: bool = False
+    # Never delays a client that has not failed on this account (see the module's docstring).
+    spares_clients_without_failures: bool = False
+
+
+def client_network(client: str) -> str:
+    """The throttle's key for a client address: an IPv4 address as it is, an IPv6 address as its
+    /64 (an IPv4-mapped IPv6 address as the IPv4 address); anything else as given."""
+    try:
+        address = ipaddress.ip_address(client)
+    except ValueError:  # "unknown", "testclient": no address to group
+        return client
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{address}/{IPV6_CLIENT_PREFIX}", strict=False))
+    return str(address)
 
 
 def keys_for(settings: Settings, *, email: str, client: str) -> list[ThrottleKey]:
+    network = client_network(client)
     return [
-        ThrottleKey(f"pair:{client}|{email}", settings.login_max_failures, reset_on_success=True),
-        ThrottleKey(f"client:{client}", settings.login_client_max_failures),
-        ThrottleKey(f"account:{email}", settings.login_account_max_failures),
+        ThrottleKey(
+            f"pair:{network}|{email}",
+            settings.login_max_failures,
+            reset_on_success=True,
+            tells_whether_client_failed=True,
+        ),
+        ThrottleKey(f"client:{network}", settings.login_client_max_failures),
+        ThrottleKey(
+            f"account:{email}",
+            settings.login_account_max_failures,
+            spares_clients_without_failures=True,
+        ),
     ]
 
 
@@ -65,11 +106,15 @@ def reserve(session: Session, settings: Settings, keys: list[ThrottleKey]) -> in
     """Count one attempt on every key; 0 when it may proceed, else seconds to wait (nothing
     counted then)."""
     reserved: list[ThrottleKey] = []
+    client_failed = True
     for key in keys:
-        wait = _reserve_one(session, settings, key)
+        enforce = client_failed or not key.spares_clients_without_failures
+        wait, earlier = _reserve_one(session, settings, key, enforce=enforce)
         if wait:
             give_back(session, reserved)
             return wait
+        if key.tells_whether_client_failed:
+            client_failed = earlier > 0
         reserved.append(key)
     return 0
 
@@ -93,7 +138,11 @@ def give_back(session: Session, keys: list[ThrottleKey]) -> None:
     session.commit()
 
 
-def _reserve_one(session: Session, settings: Settings, key: ThrottleKey) -> int:
+def _reserve_one(
+    session: Session, settings: Settings, key: ThrottleKey, *, enforce: bool = True
+) -> tuple[int, int]:
+    """(seconds to wait, or 0 when counted; failures counted inside the window before this one).
+    `enforce=False` counts the attempt without making it wait."""
     window = timedelta(seconds=settings.login_failure_window_seconds)
     for _ in range(_MAX_ROUNDS):
         _ensure_row(session, key.key, utcnow())
@@ -113,11 +162,12 @@ def _reserve_one(session: Session, settings: Settings, key: ThrottleKey) -> int:
             continue
         failures, started, next_at = row
         now = utcnow()
+        earlier = failures
         if now - started >= window:
-            new_failures, new_started = 1, now
-        elif now < next_at:
+            new_failures, new_started, earlier = 1, now, 0  # nothing earlier counts any more
+        elif now < next_at and enforce:
             session.rollback()
-            return _seconds_until(next_at, now)
+            return _seconds_until(next_at, now), earlier
         else:
             new_failures, new_started = failures + 1, started
         delay = delay_after(
@@ -136,13 +186,14 @@ def _reserve_one(session: Session, settings: Settings, key: ThrottleKey) -> int:
             .values(
                 failures=new_failures,
                 window_started_at=new_started,
-                next_attempt_at=now + timedelta(seconds=delay),
+                # An attempt counted without waiting never shortens a delay already running.
+                next_attempt_at=max(next_at, now + timedelta(seconds=delay)),
             )
         )
         session.commit()
         if cast(CursorResult[Any], result).rowcount == 1:
-            return 0
-    return 1  # so contended that another attempt won every round: ask the caller to come back
+            return 0, earlier
+    return 1, 0  # so contended that another attempt won every round: ask the caller to come back
 
 
 def _ensure_row(session: Session, key: str, now: datetime) -> None:

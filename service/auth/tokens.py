@@ -24,7 +24,8 @@ from service.core.db import utcnow
 log = logging.getLogger(__name__)
 
 ALGORITHM = "HS256"
-TokenType = Literal["access", "refresh", "email"]
+# "email": confirms a new address of an account; "signup": confirms a new account's address.
+TokenType = Literal["access", "refresh", "email", "signup"]
 # Ids are 32-bit integer columns; a `sub` outside this never names a user.
 MAX_ID = 2**31 - 1
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
@@ -120,13 +121,19 @@ def _decode(settings: Settings, token: str, expected: TokenType) -> TokenClaims:
         raise InvalidTokenError("missing or malformed token version")
     family = payload.get("fam")
     # Access and refresh tokens name their login (the refresh family), so a logout ends both.
-    if expected != "email" and not (isinstance(family, str) and _UUID.fullmatch(family)):
+    confirms_address = expected in ("email", "signup")
+    if not confirms_address and not (isinstance(family, str) and _UUID.fullmatch(family)):
         raise InvalidTokenError(f"{expected} token without a valid family")
     email = payload.get("email")
-    if expected == "email" and not (isinstance(email, str) and 0 < len(email) <= 320):
+    if confirms_address and not (isinstance(email, str) and 0 < len(email) <= 320):
         raise InvalidTokenError("confirmation token without an e-mail")
+    expiry = payload["exp"]
+    # PyJWT checks `exp` with int(), which also takes the string "9999999999" (RFC 7519 §4.1.4
+    # wants a NumericDate, a JSON number): such a token was a 500 before (issue 23).
+    if type(expiry) not in (int, float):
+        raise InvalidTokenError("expiry is not a number")
     try:  # PyJWT accepts any number as `exp`; 1e300 is "not expired" but no datetime
-        expires_at = datetime.fromtimestamp(payload["exp"], UTC)
+        expires_at = datetime.fromtimestamp(expiry, UTC)
     except (OverflowError, OSError, ValueError) as exc:
         raise InvalidTokenError("expiry out of range") from exc
     return TokenClaims(

@@ -65,6 +65,9 @@ class Settings(BaseSettings):
     # The api's async engine (every request but the password routes), per server process.
     db_pool_size: Annotated[int, Field(ge=1, le=100)] = 10
     db_max_overflow: Annotated[int, Field(ge=0, le=100)] = 5
+    # How long a request waits for a free pooled connection before it is answered
+    # 503 `server_busy` (SQLAlchemy's default, 30 s, kept clients hanging past the ALB's patience).
+    db_pool_timeout_seconds: Annotated[float, Field(gt=0, le=60)] = 10.0
 
     # --- tokens ---------------------------------------------------------------------------------
     jwt_secret: SecretStr = SecretStr(PLACEHOLDER_SECRET)
@@ -105,6 +108,13 @@ class Settings(BaseSettings):
     login_failure_window_seconds: Annotated[int, Field(ge=1, le=86_400)] = 900
     login_first_delay_seconds: Annotated[int, Field(ge=1, le=3600)] = 1
     login_max_delay_seconds: Annotated[int, Field(ge=1, le=3600)] = 60
+    # Sign-ups per client network (an IPv4 address, an IPv6 /64) before each further one waits
+    # (doubling delays like the login throttle's). Counted before the password is hashed, so a
+    # flood of sign-ups never takes the Argon2 slots logins need.
+    signup_client_max: Annotated[int, Field(ge=1, le=10_000)] = 5
+    # Unconfirmed accounts older than this no longer hold their address (a later sign-up of the
+    # same address takes it over); also the sign-up confirmation token's lifetime.
+    signup_confirmation_hours: Annotated[int, Field(ge=1, le=168)] = 24
     # Expired throttle rows and dead refresh tokens are deleted by a login at most this often.
     prune_interval_seconds: Annotated[int, Field(ge=0, le=86_400)] = 300
 
@@ -124,6 +134,13 @@ class Settings(BaseSettings):
     graceful_shutdown_seconds: Annotated[int, Field(ge=1, le=110)] = 20
     # Seconds /readyz reports 503 before the server stops accepting: lets a proxy see the drain.
     drain_notice_seconds: Annotated[float, Field(ge=0, le=60)] = 0
+    # uvicorn's limits (service/server.py, service/core/http_protocol.py): the request line and
+    # headers together (431 beyond it; 32 MiB heads were read whole before), connections and
+    # requests in progress per process (503 beyond it), and how long an answer may wait on a
+    # client that does not read before the connection is dropped.
+    max_request_head_bytes: Annotated[int, Field(ge=8 * 1024, le=1024 * 1024)] = 64 * 1024
+    limit_concurrency: Annotated[int, Field(ge=10, le=100_000)] = 2000
+    write_timeout_seconds: Annotated[float, Field(gt=0, le=600)] = 30.0
     web_root: str | None = None  # a folder of static files to serve at / (make dev serves web/)
 
     # --- AWS messaging (see service/messaging/topology.py) ---------------------------------------

@@ -92,7 +92,12 @@ log = logging.getLogger(__name__)
 
 
 def make_engine(
-    url: str, *, pool_size: int = 10, max_overflow: int = 10, pre_ping: bool = True
+    url: str,
+    *,
+    pool_size: int = 10,
+    max_overflow: int = 10,
+    pre_ping: bool = True,
+    pool_timeout: float = 30.0,
 ) -> Engine:
     """`pre_ping=False` saves a round trip per checkout; only for callers that handle a stale
     connection themselves (the api: `RequestSession` retries a read, a write answers 503)."""
@@ -103,7 +108,9 @@ def make_engine(
         return engine
     engine = create_engine(
         parsed,
-        **_pool_arguments(parsed, pool_size=pool_size, max_overflow=max_overflow),
+        **_pool_arguments(
+            parsed, pool_size=pool_size, max_overflow=max_overflow, pool_timeout=pool_timeout
+        ),
         # RDS fail-over and idle timeouts close connections under us: the pre-ping finds them
         # before use. Either way, the first disconnect seen invalidates the whole pool (every
         # connection older than it is replaced on its next checkout).
@@ -114,7 +121,9 @@ def make_engine(
     return engine
 
 
-def make_async_engine(url: str, *, pool_size: int = 10, max_overflow: int = 10) -> AsyncEngine:
+def make_async_engine(
+    url: str, *, pool_size: int = 10, max_overflow: int = 10, pool_timeout: float = 30.0
+) -> AsyncEngine:
     """The api's engine: the same database, settings and hooks as `make_engine`, on asyncio
     drivers (psycopg's async connection; aiosqlite, which runs sqlite3 on a thread of its own).
     No pre-ping: `RequestSession` handles a stale connection. The hooks go on `sync_engine`,
@@ -128,7 +137,9 @@ def make_async_engine(url: str, *, pool_size: int = 10, max_overflow: int = 10) 
         return engine
     engine = create_async_engine(
         parsed,
-        **_pool_arguments(parsed, pool_size=pool_size, max_overflow=max_overflow),
+        **_pool_arguments(
+            parsed, pool_size=pool_size, max_overflow=max_overflow, pool_timeout=pool_timeout
+        ),
         pool_pre_ping=False,
     )
     if password is not None:
@@ -156,11 +167,14 @@ def _parsed(url: str) -> tuple[URL, SecretPassword | None]:
     return parsed, password
 
 
-def _pool_arguments(parsed: URL, *, pool_size: int, max_overflow: int) -> dict[str, Any]:
+def _pool_arguments(
+    parsed: URL, *, pool_size: int, max_overflow: int, pool_timeout: float
+) -> dict[str, Any]:
     return {
         "connect_args": LIBPQ_TIMEOUTS if parsed.get_driver_name() == "psycopg" else {},
         "pool_size": pool_size,
         "max_overflow": max_overflow,
+        "pool_timeout": pool_timeout,
         "pool_recycle": 1800,
     }
 
@@ -223,12 +237,17 @@ class Database:
         max_overflow: int = 10,
         pre_ping: bool = True,
         sync_pool: tuple[int, int] | None = None,
+        pool_timeout: float = 30.0,
     ) -> None:
         # `sync_pool` (size, overflow): the sync engine's own, smaller pool where the async engine
         # serves most requests (the api); by default both pools are pool_size + max_overflow.
         sync_size, sync_overflow = sync_pool or (pool_size, max_overflow)
         self.engine = make_engine(
-            url, pool_size=sync_size, max_overflow=sync_overflow, pre_ping=pre_ping
+            url,
+            pool_size=sync_size,
+            max_overflow=sync_overflow,
+            pre_ping=pre_ping,
+            pool_timeout=pool_timeout,
         )
         self.sessions = sessionmaker(self.engine, class_=RequestSession, expire_on_commit=False)
         # Same pool; the isolation level is set on checkout and reset on return (no round trip
@@ -239,7 +258,9 @@ class Database:
             expire_on_commit=False,
         )
         # Created now, connected on first use (a worker never opens it).
-        self.async_engine = make_async_engine(url, pool_size=pool_size, max_overflow=max_overflow)
+        self.async_engine = make_async_engine(
+            url, pool_size=pool_size, max_overflow=max_overflow, pool_timeout=pool_timeout
+        )
         self.async_sessions = async_sessionmaker(
             self.async_engine, sync_session_class=RequestSession, expire_on_commit=False
         )

@@ -13,6 +13,7 @@ Everything else (a constraint, a missing table, a bug) is not an outage and keep
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from typing import Any
@@ -36,8 +37,48 @@ _OUTAGE_SQLSTATE_CLASSES = frozenset({"08", "53", "57"})
 _SQLITE_OUTAGES = frozenset({"SQLITE_BUSY", "SQLITE_LOCKED"})
 
 
+# The server's FATAL answers to a connect that no retry will fix: the database does not exist
+# (3D000 invalid_catalog_name), the password is refused (28P01 invalid_password), the role does
+# not exist, may not log in or has no pg_hba.conf entry (28000 invalid_authorization_specification),
+# or may not connect to this database (42501 insufficient_privilege). A connect error carries no
+# SQLSTATE through libpq (psycopg's `sqlstate` is None there; asyncpg's has one), only the
+# server's message, so the message is matched too: PostgreSQL's own texts (src/backend/utils/
+# init/postinit.c, libpq/auth.c, libpq/hba.c), as RDS sends them (lc_messages en_US).
+_MISCONFIGURATION_SQLSTATES = frozenset({"3D000", "28P01", "28000", "42501"})
+_MISCONFIGURATION_MESSAGES = (
+    (re.compile(r'FATAL:\s+database "[^"]*" does not exist'), "3D000"),
+    (re.compile(r"FATAL:\s+password authentication failed for user"), "28P01"),
+    (re.compile(r'FATAL:\s+role "[^"]*" does not exist'), "28000"),
+    (re.compile(r'FATAL:\s+role "[^"]*" is not permitted to log in'), "28000"),
+    (re.compile(r"FATAL:\s+no pg_hba\.conf entry for"), "28000"),
+    (re.compile(r"FATAL:\s+permission denied for database"), "42501"),
+)
+
+
+def misconfiguration(exc: BaseException) -> str | None:
+    """The SQLSTATE when `exc` says the server refuses this service's connection settings for
+    good (see above), else None. Such an error is not an outage: waiting does not fix it."""
+    original: Any = getattr(exc, "orig", None) or exc
+    sqlstate = getattr(original, "sqlstate", None) or getattr(original, "pgcode", None)
+    if sqlstate and str(sqlstate) in _MISCONFIGURATION_SQLSTATES and not _in_a_session(exc):
+        return str(sqlstate)
+    text = str(original)
+    for pattern, code in _MISCONFIGURATION_MESSAGES:
+        if pattern.search(text):
+            return code
+    return None
+
+
+def _in_a_session(exc: BaseException) -> bool:
+    # 42501 from a statement (a GRANT missing on one table) is a bug of ours, not a connect
+    # refusal; a statement's error carries the SQL it ran.
+    return bool(getattr(exc, "statement", None))
+
+
 def is_database_unavailable(exc: BaseException) -> bool:
-    """True when `exc` means the database cannot be reached or cannot serve right now."""
+    """True when `exc` means the database cannot be reached or cannot serve right now. A
+    permanent refusal (`misconfiguration`) is among them: the worker and the relay must not
+    call messages poison for it; the api tells it apart (service/core/errors.py)."""
     if isinstance(exc, sa_exc.TimeoutError):  # the pool waited in vain for a connection
         return True
     if not isinstance(exc, sa_exc.DBAPIError):

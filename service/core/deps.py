@@ -58,5 +58,11 @@ def get_thread_session(request: Request) -> Iterator[Session]:
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
-SessionDep = Annotated[AsyncSession, Depends(get_session)]
-ThreadSessionDep = Annotated[Session, Depends(get_thread_session)]
+# scope="function": the session is closed (its connection back in the pool) as soon as the route
+# has returned and its answer is serialised, *before* the answer is written to the socket. With
+# the default scope the session lived until the last byte was sent, so a client that reads
+# slowly (or never) held a pooled connection as long as it liked: sixteen such clients took the
+# api down (issue 23). A route's data functions must therefore finish inside the route (they do:
+# every answer is built in full before it is returned; nothing streams from the database).
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
+ThreadSessionDep = Annotated[Session, Depends(get_thread_session, scope="function")]

@@ -24,7 +24,13 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import Scope
 
-from service.core.db_outage import RETRY_AFTER_SECONDS, describe, is_database_unavailable
+from service.core import messages
+from service.core.db_outage import (
+    RETRY_AFTER_SECONDS,
+    describe,
+    is_database_unavailable,
+    misconfiguration,
+)
 from service.core.logs import request_id_var
 
 log = logging.getLogger(__name__)
@@ -79,22 +85,19 @@ async def _http_error(_: Request, exc: Exception) -> JSONResponse:
 
 
 async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
+    # Each error in words a person can act on (service/core/messages.py); `loc` and `type`
+    # stay pydantic's, for programs.
     assert isinstance(exc, RequestValidationError)
     errors = [
         {
             "loc": list(err.get("loc", ())),
-            "msg": err.get("msg", ""),
+            "msg": messages.describe(err, exc.body),
             "type": err.get("type", ""),
         }
         for err in exc.errors()
     ]
-    summary = "; ".join(f"{_field(e['loc'])}: {e['msg']}" for e in errors[:5])
+    summary = "; ".join(e["msg"] for e in errors[:5])
     return error_response(422, "validation_error", f"invalid request: {summary}", errors=errors)
-
-
-def _field(loc: list[Any]) -> str:
-    # ("body", "lines", 0, "quantity") -> "lines.0.quantity"; ("query", "limit") -> "limit"
-    return ".".join(str(part) for part in loc[1:]) or (str(loc[0]) if loc else "body")
 
 
 def log_unexpected(scope: Scope, exc: Exception) -> None:
@@ -119,15 +122,29 @@ async def _data_error(_: Request, exc: Exception) -> JSONResponse:
 
 
 async def _database_error(request: Request, exc: Exception) -> JSONResponse:
-    # An outage (fail-over, restart, network cut) is not a bug: 503, one warning, no traceback.
-    # Anything else the database raised is unexpected: re-raised, it reaches the middleware,
-    # which logs it with its traceback and answers 500.
+    # Three different causes, three answers and three log lines, so operators look in the
+    # right place (issue 23):
+    # - the database refuses this service's settings for good (no such database, a refused
+    #   password, no access): an operator must act; retrying does not help. ERROR, 500.
+    # - an outage (fail-over, restart, network cut): 503 with Retry-After, one warning.
+    # - anything else the database raised is unexpected: re-raised, it reaches the middleware,
+    #   which logs it with its traceback and answers 500.
+    where = {"method": request.method, "path": request.url.path}
+    wrong_setting = misconfiguration(exc)
+    if wrong_setting is not None:
+        log.error(
+            "database refuses this service's connection settings; fix the configuration",
+            extra={**where, "sqlstate": wrong_setting, "error": describe(exc)},
+        )
+        return error_response(
+            500,
+            "service_misconfigured",
+            "the service cannot use its database because of its configuration; retrying will not "
+            "help; quote the request id to support",
+        )
     if not is_database_unavailable(exc):
         raise exc
-    log.warning(
-        "database unavailable",
-        extra={"method": request.method, "path": request.url.path, "error": describe(exc)},
-    )
+    log.warning("database unavailable", extra={**where, "error": describe(exc)})
     return error_response(
         503,
         "database_unavailable",
@@ -137,11 +154,27 @@ async def _database_error(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+async def _pool_exhausted(request: Request, exc: Exception) -> JSONResponse:
+    # Every pooled connection was in use for the whole pool timeout: this process is saturated
+    # (or something holds connections too long), the database itself may be fine. Not the
+    # "database unavailable" line, which sends operators to RDS.
+    log.warning(
+        "no free database connection within the pool timeout; the api is saturated",
+        extra={"method": request.method, "path": request.url.path, "error": str(exc)[:200]},
+    )
+    return error_response(
+        503,
+        "server_busy",
+        "the server is too busy to answer right now; retry shortly",
+        headers={"Retry-After": "1"},
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ApiError, _api_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(DataError, _data_error)  # before DBAPIError: its subclass
     app.add_exception_handler(DBAPIError, _database_error)
-    app.add_exception_handler(PoolTimeoutError, _database_error)
+    app.add_exception_handler(PoolTimeoutError, _pool_exhausted)
     app.add_exception_handler(ConnectionError, _database_error)  # an async driver's connect

@@ -8,6 +8,8 @@ a colon that log parsers split on) is the caller's text and is neither echoed no
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import re
 import time
@@ -47,14 +49,30 @@ class RequestContextMiddleware:
             await send(message)
 
         started_response = False
+        client_gone = False
 
         async def send_tracking(message: Message) -> None:
-            nonlocal started_response
+            nonlocal started_response, client_gone
             started_response = started_response or message["type"] == "http.response.start"
-            await send_with_id(message)
+            if client_gone:
+                return
+            try:
+                await send_with_id(message)
+            except (OSError, RuntimeError) as exc:
+                if not _transport_closed(exc):
+                    raise
+                # The client hung up while its answer was being written: its business, not an
+                # error of ours. uvicorn itself ignores sends after a disconnect it has noticed;
+                # this is the moment before it noticed (uvloop then raises from the write).
+                # Dropped like those, logged at info: any client could otherwise fill the
+                # error log with tracebacks (issue 23).
+                client_gone = True
+                access_log.info("client disconnected before its answer was written")
 
         try:
             await self.app(scope, receive, send_tracking)
+            if client_gone:
+                await _until_server_sees_the_disconnect(receive)
         except Exception as exc:
             # Handled here rather than by Starlette's outermost error middleware, which runs
             # after this one has left: here the log line and the answer still carry the id.
@@ -77,6 +95,24 @@ class RequestContextMiddleware:
                 },
             )
             request_id_var.reset(token)
+
+
+async def _until_server_sees_the_disconnect(receive: Receive) -> None:
+    """Return only once the server knows the client is gone. Returning earlier, with the answer
+    unfinished, makes uvicorn log "ASGI callable returned without completing response" at
+    ERROR; its `receive` answers `http.disconnect` as soon as it has noticed (a moment later)."""
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(1.0):
+            while (await receive())["type"] != "http.disconnect":
+                pass
+
+
+def _transport_closed(exc: BaseException) -> bool:
+    # uvloop: RuntimeError("unable to perform operation on <TCPTransport closed=True ...>; the
+    # handler is closed"); asyncio's own loop: ConnectionResetError / BrokenPipeError.
+    if isinstance(exc, ConnectionError):
+        return True
+    return isinstance(exc, RuntimeError) and "handler is closed" in str(exc)
 
 
 def _header(scope: Scope, name: bytes) -> str | None:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -11,6 +12,12 @@ from service.core.db_outage import ping
 from service.core.lifecycle import Lifecycle
 
 router = APIRouter(tags=["health"])
+log = logging.getLogger(__name__)
+
+# What /readyz tells the world (it is routed publicly): up or down, never why. The cause (a
+# driver's message can name the database, the host, the user) goes to the log.
+_UP = {"status": "ready"}
+_DOWN = {"status": "unavailable"}
 
 # The probe answers within this even when the database does not (a black-holed connection):
 # the ALB's own check times out at 5 s, and a hung probe would hold a worker thread per check.
@@ -51,11 +58,13 @@ async def readiness(request: Request) -> Any:
     """Ready for traffic: not draining and the database answers. Load balancers probe this."""
     lifecycle: Lifecycle = request.app.state.lifecycle
     if lifecycle.draining:
-        return JSONResponse({"status": "draining"}, status_code=503)
+        log.debug("not ready: draining")
+        return JSONResponse(_DOWN, status_code=503)
     probe: DatabaseProbe | None = getattr(request.app.state, "database_probe", None)
     if probe is None:
         probe = request.app.state.database_probe = DatabaseProbe(request.app.state.db)
     problem = await probe.problem()
     if problem is not None:
-        return JSONResponse({"status": "unavailable", "database": problem}, status_code=503)
-    return {"status": "ready"}
+        log.warning("not ready: database check failed", extra={"error": problem})
+        return JSONResponse(_DOWN, status_code=503)
+    return _UP

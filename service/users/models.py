@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import String
+from sqlalchemy import String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from service.core.db import Base, utcnow
@@ -24,3 +24,7 @@ class User(Base):
     token_version: Mapped[int] = mapped_column(default=0, server_default="0")
     # A new address waits here until the owner confirms it; logins use `email` until then.
     pending_email: Mapped[str | None] = mapped_column(String(320))
+    # A sign-up whose address is not proven yet: no login until its owner presents the token sent
+    # to it. The server default (false) keeps rows written by the previous release (and by the
+    # operator command) ready to log in during a rolling deployment.
+    awaiting_confirmation: Mapped[bool] = mapped_column(default=False, server_default=false())

@@ -15,10 +15,11 @@ from service.core.deps import SessionDep, SettingsDep, ThreadSessionDep
 from service.core.errors import ApiError, not_found
 from service.core.openapi import AUTHENTICATED, error
 from service.core.params import Page, PageDep, ResourceId
-from service.users import email_change, service
+from service.users import email_change, service, signup
 from service.users.models import User
 from service.users.schemas import (
     EmailConfirmation,
+    SignUpAccepted,
     UserCreate,
     UserPublic,
     UsersPublic,
@@ -30,15 +31,37 @@ router = APIRouter(prefix="/users", tags=["users"])
 
 @router.post(
     "",
-    status_code=status.HTTP_201_CREATED,
+    status_code=status.HTTP_202_ACCEPTED,
     responses={
-        409: error("e-mail already registered"),
+        429: error("too many sign-ups from this network; see Retry-After"),
         503: error("too many passwords being hashed; see Retry-After"),
     },
 )
-def register_user(session: ThreadSessionDep, body: UserCreate) -> UserPublic:
-    """Sign up. The password needs at least 12 characters; nothing else is required of it."""
-    return UserPublic.model_validate(service.create_user(session, data=body))
+def register_user(
+    session: ThreadSessionDep,  # hashes a password: in the thread pool (service/core/deps.py)
+    settings: SettingsDep,
+    client: ClientAddress,
+    body: UserCreate,
+) -> SignUpAccepted:
+    """Sign up. The password needs at least 12 characters; nothing else is required of it.
+
+    The answer is the same whether or not the address is already registered: a link to confirm
+    it is sent to the address (`POST /users/signup-confirmation` with its token), and the account
+    can log in once it is confirmed. An address that has an account gets a notice instead."""
+    signup.sign_up(session, settings, data=body, client=client)
+    return signup.accepted(settings)
+
+
+@router.post("/signup-confirmation", responses={400: error("invalid or expired token")})
+async def confirm_signup(
+    session: SessionDep, settings: SettingsDep, body: EmailConfirmation
+) -> UserPublic:
+    """Prove a new account's address with the token sent to it; the account can then log in."""
+    return await session.run_sync(_confirm_signup, settings, body.token)
+
+
+def _confirm_signup(session: Session, settings: Settings, token: str) -> UserPublic:
+    return UserPublic.model_validate(signup.confirm(session, settings, token=token))
 
 
 @router.get("/me", responses=AUTHENTICATED)

@@ -7,6 +7,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field
 
 from service.auth.passwords import MAX_PASSWORD_LENGTH
 from service.core.text import NO_NUL
+from service.users.lookalike import mixed_script_problem
 
 # NIST SP 800-63B: length is what matters; no composition rules. The cap bounds hashing input.
 Password = Annotated[
@@ -26,7 +27,16 @@ def _lower(value: str) -> str:
     return value.lower()
 
 
-Email = Annotated[EmailStr, AfterValidator(_lower), Field(max_length=320)]
+def _one_script(value: str) -> str:
+    problem = mixed_script_problem(value)
+    if problem is not None:
+        raise ValueError(f"this address {problem}")
+    return value
+
+
+Email = Annotated[
+    EmailStr, AfterValidator(_lower), AfterValidator(_one_script), Field(max_length=320)
+]
 FullName = Annotated[str, Field(min_length=1, max_length=255, pattern=NO_NUL)]
 
 
@@ -58,6 +68,12 @@ class EmailConfirmation(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     token: str = Field(min_length=1, max_length=4096)
+
+
+class SignUpAccepted(BaseModel):
+    """The one answer to a sign-up, whether or not the address was free (it tells nothing)."""
+
+    detail: str = Field(examples=["check your e-mail: open the link we sent to confirm it"])
 
 
 class UserPublic(BaseModel):

@@ -22,12 +22,18 @@ def get_by_email(session: Session, *, email: str) -> User | None:
     return session.execute(select(User).where(User.email == email.lower())).scalar_one_or_none()
 
 
-def create_user(session: Session, *, data: UserCreate, is_superuser: bool = False) -> User:
+def create_user(
+    session: Session, *, data: UserCreate, is_superuser: bool = False, confirmed: bool = True
+) -> User:
+    """An account made by an operator (`python -m service create-user`) or a test in-process,
+    never through the HTTP API: sign-ups go through service/users/signup.py. `confirmed=False`
+    leaves it waiting for its address's confirmation, like a sign-up."""
     user = User(
         email=data.email,
         hashed_password=hash_password(data.password),
         full_name=data.full_name,
         is_superuser=is_superuser,
+        awaiting_confirmation=not confirmed,
     )
     session.add(user)
     _commit_or_taken(session)

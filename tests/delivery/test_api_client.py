@@ -9,13 +9,20 @@ import pytest
 from fastapi.testclient import TestClient
 
 from scripts import api_client as api
+from tests.utils.users import register
 
 PASSWORD = "correct horse battery staple"
 
 
-def test_sign_up_log_in_and_refresh_against_the_real_service(client: TestClient) -> None:
-    user = api.sign_up(client, "client@example.com", PASSWORD)
-    assert user["email"] == "client@example.com"
+def test_sign_up_is_accepted_and_waits_for_its_confirmation(client: TestClient) -> None:
+    accepted = api.sign_up(client, "new@example.com", PASSWORD)
+    assert "check your e-mail" in accepted["detail"]
+    with pytest.raises(api.ApiError, match=r"answered HTTP 403: .*email_not_confirmed"):
+        api.log_in(client, "new@example.com", PASSWORD)
+
+
+def test_log_in_and_refresh_against_the_real_service(client: TestClient) -> None:
+    user = register(client, "client@example.com", PASSWORD)  # a ready account (create-user)
     tokens = api.log_in(client, "client@example.com", PASSWORD)
     assert client.get("/api/v1/users/me", headers=tokens.headers).json()["id"] == user["id"]
 
@@ -33,7 +40,7 @@ def test_the_raw_requests_return_whatever_the_service_answers(client: TestClient
 
 
 def test_a_refused_login_names_the_step_the_request_and_the_answer(client: TestClient) -> None:
-    api.sign_up(client, "wrong@example.com", PASSWORD)
+    register(client, "wrong@example.com", PASSWORD)
     with pytest.raises(api.ApiError) as refused:
         api.log_in(client, "wrong@example.com", "not the password at all")
     message = str(refused.value)

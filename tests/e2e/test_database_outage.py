@@ -94,7 +94,9 @@ def test_database_outage_is_answered_with_503_and_survived(outage_system: Outage
         # goes and meets the outage for sure.
         WORKER_PROCESSING_SECONDS="0.4",
     )
-    customer = ApiClient(base).sign_up(f"outage-{uuid.uuid4().hex[:6]}@example.com")
+    customer = ApiClient(base, system.database_url).sign_up(
+        f"outage-{uuid.uuid4().hex[:6]}@example.com"
+    )
     traffic = Traffic(base, customer.headers, customer.create_item()).start()
     try:
         # The whole pipeline is running (relay and worker take a while to start on a busy

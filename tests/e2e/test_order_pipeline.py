@@ -22,7 +22,9 @@ def test_orders_complete_and_each_customers_orders_are_processed_in_order(
 ) -> None:
     base = system.start_api()
     system.start_worker()
-    customers = [ApiClient(base).sign_up(f"c{n}@example.com") for n in range(3)]
+    customers = [
+        ApiClient(base, system.database_url).sign_up(f"c{n}@example.com") for n in range(3)
+    ]
     items = [customer.create_item() for customer in customers]  # each orders their own items
     placed: dict[int, list[int]] = {n: [] for n in range(3)}
     for round_ in range(5):
@@ -46,7 +48,9 @@ def test_worker_killed_mid_batch_loses_nothing_and_applies_nothing_twice(
     base = system.start_api()
     slow = {"WORKER_PROCESSING_SECONDS": "0.3", "WORKER_VISIBILITY_TIMEOUT_SECONDS": "5"}
     first = system.start_worker(**slow)
-    customers = [ApiClient(base).sign_up(f"k{n}@example.com") for n in range(4)]
+    customers = [
+        ApiClient(base, system.database_url).sign_up(f"k{n}@example.com") for n in range(4)
+    ]
     orders = [(c, c.place_order(c.create_item())["id"]) for c in customers for _ in range(4)]
 
     # Wait until the worker is in the middle of things: some orders done, most not.
@@ -85,7 +89,7 @@ def test_orders_are_accepted_while_sns_is_down_and_delivered_when_it_returns(
         AWS_ENDPOINT_URL=f"http://127.0.0.1:{port}", RELAY_MAX_BACKOFF_SECONDS="1"
     )
     system.start_worker()
-    customer = ApiClient(base).sign_up("outage@example.com")
+    customer = ApiClient(base, system.database_url).sign_up("outage@example.com")
     item = customer.create_item()
     proxy.stop()  # SNS unreachable
 

@@ -45,7 +45,7 @@ def test_every_process_with_its_own_role_completes_the_order_lifecycle(
         evaluated(stack_name), iam_emulator, database_url=database_url, workdir=tmp_path
     )
     try:
-        customer = ApiClient(under_iam.start()).sign_up("iam@example.com")
+        customer = ApiClient(under_iam.start(), database_url).sign_up("iam@example.com")
         cheap, dear = customer.create_item("9.99"), customer.create_item("60.00")
         completed = customer.place_order(cheap)["id"]
         failed = customer.place_order(dear)["id"]
@@ -84,7 +84,7 @@ def test_a_missing_grant_shows_as_access_denied_and_the_event_stays_unsent(
         stack, iam_emulator, database_url=database_url, workdir=tmp_path, edit=revoke
     )
     try:
-        customer = ApiClient(under_iam.start()).sign_up("control@example.com")
+        customer = ApiClient(under_iam.start(), database_url).sign_up("control@example.com")
         order = customer.place_order(customer.create_item("9.99"))["id"]
         assert customer.wait_final([order])[0]["status"] == "completed"  # orders still flow
         assert under_iam.received(under_iam.notifications_url, wanted=1, timeout=5) == []

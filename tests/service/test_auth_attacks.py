@@ -5,6 +5,7 @@ against the previous release's attacker, i.e. failed before its fix (see notes/i
 from __future__ import annotations
 
 import threading
+import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -13,7 +14,9 @@ from typing import TypeVar
 
 import httpx
 import pytest
+from sqlalchemy import text
 
+from service.core.db import make_engine
 from tests.utils.api_server import ApiProcess, running_api
 from tests.utils.databases import migrated_database, migrated_postgres_database
 from tests.utils.users import PASSWORD, login, register, unique_email
@@ -69,7 +72,7 @@ def test_fifty_concurrent_logins_stay_within_the_memory_bound(
 ) -> None:
     with running_api(postgres_url, tmp_path, **generous_throttle) as api:
         http = httpx.Client(base_url=api.url, timeout=60)
-        email = register(http)["email"]
+        email = register(http, database_url=api.database_url)["email"]
         login(http, email)  # warm: imports, pools, first hash
         before = api.peak_rss_bytes()
 
@@ -93,7 +96,7 @@ def test_hashing_beyond_the_limit_answers_503_with_retry_after(
     env = {"PASSWORD_HASH_CONCURRENCY": "1", "PASSWORD_HASH_WAIT_SECONDS": "0"}
     with running_api(postgres_url, tmp_path, **generous_throttle, **env) as api:
         http = httpx.Client(base_url=api.url, timeout=60)
-        email = register(http)["email"]
+        email = register(http, database_url=api.database_url)["email"]
 
         def attempt(_: int) -> httpx.Response:
             with httpx.Client(base_url=api.url, timeout=60) as own:
@@ -118,7 +121,7 @@ def test_concurrent_wrong_guesses_get_only_the_allowed_checks(
     with running_api(
         postgres_url, tmp_path, LOGIN_MAX_FAILURES="5", LOGIN_FIRST_DELAY_SECONDS="20"
     ) as api:
-        email = register(httpx.Client(base_url=api.url))["email"]
+        email = register(httpx.Client(base_url=api.url), database_url=api.database_url)["email"]
 
         def guess(index: int) -> int:
             with httpx.Client(base_url=api.url, timeout=60) as own:
@@ -166,7 +169,7 @@ def _race_refresh_against(
     """Per round: a fresh login, then a refresh and `revoke` at once; what outlived the
     revocation."""
     http = httpx.Client(base_url=api.url, timeout=60)
-    email = register(http)["email"]
+    email = register(http, database_url=api.database_url)["email"]
     survivors: list[str] = []
     for round_ in range(rounds):
         pair = login(http, email)
@@ -243,7 +246,7 @@ def via_cloudfront(viewer: str, spoofed: str = "") -> dict[str, str]:
 @pytest.mark.postgres
 def test_a_stranger_guessing_cannot_lock_the_owner_out(behind_cloudfront: ApiProcess) -> None:
     http = httpx.Client(base_url=behind_cloudfront.url, timeout=60)
-    victim = register(http)["email"]
+    victim = register(http, database_url=behind_cloudfront.database_url)["email"]
     stranger = via_cloudfront("203.0.113.66")
     answers = [
         http.post("/api/v1/auth/token", data=token_form(victim, "guess guess"), headers=stranger)
@@ -262,7 +265,9 @@ def test_a_stranger_guessing_cannot_lock_the_owner_out(behind_cloudfront: ApiPro
 @pytest.mark.postgres
 def test_password_spraying_from_one_client_is_slowed(behind_cloudfront: ApiProcess) -> None:
     http = httpx.Client(base_url=behind_cloudfront.url, timeout=60)
-    accounts = [register(http)["email"] for _ in range(8)]
+    accounts = [
+        register(http, database_url=behind_cloudfront.database_url)["email"] for _ in range(8)
+    ]
     sprayer = via_cloudfront("203.0.113.77")
     statuses = [
         http.post(
@@ -289,7 +294,9 @@ def test_a_forged_x_forwarded_for_does_not_buy_new_attempts(
     behind_cloudfront: ApiProcess,
 ) -> None:
     http = httpx.Client(base_url=behind_cloudfront.url, timeout=60)
-    accounts = [register(http)["email"] for _ in range(8)]
+    accounts = [
+        register(http, database_url=behind_cloudfront.database_url)["email"] for _ in range(8)
+    ]
     statuses = [
         http.post(
             "/api/v1/auth/token",
@@ -316,7 +323,7 @@ def test_x_forwarded_for_from_an_untrusted_peer_is_ignored(tmp_path: Path) -> No
         ) as api,
     ):
         http = httpx.Client(base_url=api.url, timeout=60)
-        accounts = [register(http)["email"] for _ in range(5)]
+        accounts = [register(http, database_url=api.database_url)["email"] for _ in range(5)]
         statuses = [
             http.post(
                 "/api/v1/auth/token",
@@ -326,3 +333,111 @@ def test_x_forwarded_for_from_an_untrusted_peer_is_ignored(tmp_path: Path) -> No
             for n, email in enumerate(accounts)
         ]
     assert statuses == [401, 401, 401, 429, 429], statuses
+
+
+# --- 9. issue 23: strangers cannot keep the owner out; IPv6 by /64; sign-up floods -------------
+
+
+@pytest.mark.postgres
+def test_strangers_spending_the_account_allowance_cannot_keep_the_owner_out(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    # Issue 23's attack: 11 addresses x 5 wrong passwords spend the account-wide allowance; the
+    # owner, from a new address with the right password, got 429 (and kept getting it while
+    # one more guess from yet another address followed each delay).
+    with running_api(
+        postgres_url,
+        tmp_path,
+        TRUSTED_PROXIES="127.0.0.1/32,130.176.0.0/16",
+        LOGIN_MAX_FAILURES="5",
+        LOGIN_CLIENT_MAX_FAILURES="30",
+        LOGIN_ACCOUNT_MAX_FAILURES="20",
+        LOGIN_FIRST_DELAY_SECONDS="20",
+    ) as api:
+        http = httpx.Client(base_url=api.url, timeout=60)
+        victim = register(http, database_url=api.database_url)["email"]
+        strangers = [via_cloudfront(f"203.0.113.{n}") for n in range(1, 12)]
+        answers = [
+            http.post("/api/v1/auth/token", data=token_form(victim, f"guess {n}"), headers=who)
+            for who in strangers
+            for n in range(5)
+        ]
+        assert 429 in {a.status_code for a in answers}  # the account allowance is spent
+        # One more guess from yet another address, as the attacker kept doing after each delay.
+        http.post(
+            "/api/v1/auth/token",
+            data=token_form(victim, "one more guess"),
+            headers=via_cloudfront("203.0.113.200"),
+        )
+        owner = http.post(
+            "/api/v1/auth/token",
+            data=token_form(victim, PASSWORD),
+            headers=via_cloudfront("198.51.100.7"),
+        )
+        # Control: a stranger who has failed is still held by the account key, even with the
+        # right password (what keeps the guessing slow).
+        stranger_with_it = http.post(
+            "/api/v1/auth/token", data=token_form(victim, PASSWORD), headers=strangers[0]
+        )
+    assert owner.status_code == 200, owner.text
+    assert stranger_with_it.status_code == 429, stranger_with_it.text
+
+
+@pytest.mark.postgres
+def test_an_ipv6_client_is_one_client_across_its_64(behind_cloudfront: ApiProcess) -> None:
+    # Issue 23: 35 logins sprayed across one /64 all got 401 (each address was a fresh key).
+    http = httpx.Client(base_url=behind_cloudfront.url, timeout=60)
+    accounts = [
+        register(http, database_url=behind_cloudfront.database_url)["email"] for _ in range(8)
+    ]
+    statuses = [
+        http.post(
+            "/api/v1/auth/token",
+            data=token_form(email, "Spring2026!Spring"),
+            headers=via_cloudfront(f"2001:db8:1:2::{n + 1:x}"),
+        ).status_code
+        for n, email in enumerate(accounts)
+    ]
+    assert statuses[:5] == [401] * 5
+    assert statuses[5:] == [429] * 3, statuses
+    # The next /64 is another client.
+    neighbour = http.post(
+        "/api/v1/auth/token",
+        data=token_form(accounts[0], PASSWORD),
+        headers=via_cloudfront("2001:db8:1:3::1"),
+    )
+    assert neighbour.status_code == 200, neighbour.text
+
+
+@pytest.mark.postgres
+def test_a_sign_up_flood_makes_few_accounts_and_leaves_logins_alone(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    # Issue 23: 40 concurrent sign-ups from one client for 20 s made 347 accounts and slowed a
+    # legitimate login from 0.05 s to 2-4 s (they shared the Argon2 slots).
+    with running_api(postgres_url, tmp_path, SIGNUP_CLIENT_MAX="5") as api:
+        http = httpx.Client(base_url=api.url, timeout=60)
+        owner = register(http, database_url=api.database_url)["email"]
+        prefix = f"flood{uuid.uuid4().hex[:8]}"
+
+        def act(index: int) -> int:
+            with httpx.Client(base_url=api.url, timeout=60) as own:
+                if index == 20:  # a login in the middle of the flood
+                    return own.post(
+                        "/api/v1/auth/token", data=token_form(owner, PASSWORD)
+                    ).status_code
+                body = {"email": f"{prefix}-{index}@example.com", "password": "x" * 16}
+                return own.post("/api/v1/users", json=body).status_code
+
+        statuses = at_once(41, act)
+    login_status = statuses.pop(20)
+    engine = make_engine(postgres_url)
+    with engine.connect() as connection:
+        made = connection.scalar(
+            text("SELECT count(*) FROM users WHERE email LIKE :p"), {"p": f"{prefix}-%"}
+        )
+    engine.dispose()
+    assert login_status == 200
+    assert set(statuses) <= {202, 429, 503}, Counter(statuses)
+    assert made is not None
+    assert made <= 5, f"{made} accounts from one client ({Counter(statuses)})"

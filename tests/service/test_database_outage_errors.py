@@ -214,8 +214,7 @@ def test_readyz_answers_within_its_deadline_when_the_database_never_answers(
         black_hole.close()
     for response in (first, second):
         assert response.status_code == 503
-        # The probe's own deadline answered, not the driver's 5 s connect timeout.
-        assert response.json()["database"].startswith("no answer within")
+        assert response.json() == {"status": "unavailable"}  # the cause is logged, not told
 
 
 @pytest.mark.postgres
@@ -286,3 +285,102 @@ def test_a_read_does_not_retry_when_the_database_is_down(
         proxy.stop()  # down, and staying down: the retry's connect fails too
         assert client.get("/one").status_code == 503
     app.state.db.dispose()
+
+
+# --- issue 23: a permanent misconfiguration, an exhausted pool, what /readyz tells the world ----
+
+
+def _missing_database_url() -> str:
+    """The test server, a database that does not exist (what a typo in DB_NAME gives)."""
+    from tests.utils.databases import postgres_admin_url, skip_or_fail_without_postgres
+
+    skip_or_fail_without_postgres()
+    return (
+        make_url(postgres_admin_url())
+        .set(database="shipyard_no_such_database")
+        .render_as_string(hide_password=False)
+    )
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize(
+    ("url", "sqlstate"),
+    [
+        pytest.param(_missing_database_url, "3D000", id="no such database 3D000"),
+        pytest.param(
+            lambda: (
+                make_url(_missing_database_url())
+                .set(username="shipyard_no_such_role", database="test")
+                .render_as_string(hide_password=False)
+            ),
+            "28000",
+            id="no such role 28000",
+        ),
+    ],
+)
+def test_a_permanent_misconfiguration_is_500_not_retry_and_logged_as_error(
+    app: FastAPI, user: LoggedIn, caplog: pytest.LogCaptureFixture, url, sqlstate: str
+) -> None:
+    # Issue 23: the server's FATAL refusal (the connect error carries no SQLSTATE, its message
+    # does name the cause) was answered for ever as "retry shortly" and logged as a warning.
+    app.state.db = Database(url())
+    with TestClient(app) as client, caplog.at_level(logging.INFO):
+        response = client.get("/api/v1/items", headers=user.headers)
+    assert response.status_code == 500, response.text
+    assert response.json()["code"] == "service_misconfigured"
+    assert "retry-after" not in response.headers
+    assert "shipyard_no_such" not in response.text  # no internals
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert [r.getMessage() for r in errors] == [
+        "database refuses this service's connection settings; fix the configuration"
+    ]
+    assert getattr(errors[0], "sqlstate", None) == sqlstate
+    assert errors[0].exc_info is None
+
+
+@pytest.mark.postgres
+def test_the_misconfiguration_rule_matches_the_real_server_and_spares_outages() -> None:
+    from service.core.db_outage import misconfiguration
+
+    assert misconfiguration(raised(_missing_database_url())) == "3D000"
+    assert misconfiguration(raised(unreachable_url())) is None  # an outage: retry
+    assert misconfiguration(wrapped(psycopg.errors.AdminShutdown("terminating"))) is None
+
+
+def test_an_exhausted_pool_is_503_server_busy_not_database_unavailable(
+    app: FastAPI, user: LoggedIn, settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Issue 23: every pooled connection taken (by slow readers) was answered and logged as a
+    # database outage, which sent operators to RDS.
+    if settings.database_url.startswith("sqlite"):
+        pytest.skip("the SQLite engine (local runs) is built without pool limits to exhaust")
+    app.state.db = Database(
+        settings.database_url, pool_size=1, max_overflow=0, pool_timeout=0.5, sync_pool=(1, 0)
+    )
+    held = app.state.db.engine.pool.connect()  # the login route's one connection, taken
+    try:
+        with TestClient(app) as client, caplog.at_level(logging.INFO):
+            response = client.post(
+                "/api/v1/auth/token", data={"username": user.email, "password": "x" * 12}
+            )
+    finally:
+        held.close()
+    assert response.status_code == 503
+    assert response.json()["code"] == "server_busy"
+    assert response.headers["retry-after"] == "1"
+    messages = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert messages == ["no free database connection within the pool timeout; the api is saturated"]
+
+
+def test_readyz_tells_only_up_or_down_and_logs_the_cause(
+    app: FastAPI, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Issue 23: /readyz, routed publicly, answered the driver's error with the database's name.
+    app.state.db = Database(unreachable_url())
+    with TestClient(app) as client, caplog.at_level(logging.INFO):
+        response = client.get("/readyz")
+    assert response.status_code == 503
+    assert response.json() == {"status": "unavailable"}
+    causes = [getattr(r, "error", "") for r in caplog.records if r.name == "service.health.router"]
+    assert causes, "the cause was not logged"
+    assert "OperationalError" in causes[0]

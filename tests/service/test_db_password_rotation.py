@@ -81,7 +81,9 @@ def test_api_and_worker_survive_a_password_rotation(emulator: Emulator, tmp_path
         system = LocalSystem(database_url=url, emulator_url=emulator.url, workdir=tmp_path)
         system.create_topology()
         try:
-            customer = ApiClient(system.start_api()).sign_up("rotation@example.com")
+            # The account is made on the same database as its owner role (the service's URL
+            # reads its password from the emulated secret, which only the processes reach).
+            customer = ApiClient(system.start_api(), admin_url).sign_up("rotation@example.com")
             system.start_worker()
             item = customer.create_item()
             before = [customer.place_order(item)["id"] for _ in range(3)]

@@ -26,7 +26,7 @@ def test_readyz_draining_is_503(client: TestClient, app: FastAPI) -> None:
     app.state.lifecycle.begin_drain()
     response = client.get("/readyz")
     assert response.status_code == 503
-    assert response.json()["status"] == "draining"
+    assert response.json() == {"status": "unavailable"}  # up or down only (issue 23)
     assert client.get("/healthz").status_code == 200  # still alive while draining
 
 
@@ -93,6 +93,43 @@ def test_malformed_json_is_422_not_500(client: TestClient) -> None:
         "/api/v1/users", content=b"{not json", headers={"Content-Type": "application/json"}
     )
     assert response.status_code == 422
+
+
+def test_malformed_json_names_the_line_and_column(client: TestClient) -> None:
+    # Issue 23: this answered "invalid request: 39: JSON decode error" (39, a character offset).
+    body = b'{\n  "email": "a@example.com",\n  "password": "correct horse battery",,\n}'
+    response = client.post(
+        "/api/v1/users", content=body, headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == 422
+    assert response.json()["detail"] == (
+        "invalid request: the request body is not valid JSON (at line 3, column 39: expecting "
+        "property name enclosed in double quotes); send a JSON object"
+    )
+
+
+@pytest.mark.parametrize(
+    ("body", "detail"),
+    [
+        ({"email": "a@example.com"}, "password is required"),
+        (
+            {"email": "a@example.com", "password": "x" * 200},
+            "password may have at most 128 characters",
+        ),
+        (
+            {"email": "a@example.com", "password": "x" * 20, "admin": True},
+            "admin is not a field of this request; remove it",
+        ),
+        ({"email": 7, "password": "x" * 20}, "email must be text (a JSON string)"),
+    ],
+)
+def test_validation_errors_are_in_words_a_person_can_act_on(
+    client: TestClient, body: dict, detail: str
+) -> None:
+    response = client.post("/api/v1/users", json=body)
+    assert response.status_code == 422
+    assert response.json()["detail"] == f"invalid request: {detail}"
+    assert response.json()["errors"][0]["msg"] == detail
 
 
 def test_unexpected_exception_is_500_without_internals_and_logged_with_request_id(

@@ -20,7 +20,7 @@ import pytest
 from service.core.db import make_engine
 from service.migrations.runner import upgrade
 from tests.utils.sockets import wait_for_accepted_connections
-from tests.utils.users import PASSWORD
+from tests.utils.users import PASSWORD, create_ready_user
 from tools.local.processes import free_port, start_python, tail, terminate, wait_until_ready
 
 pytestmark = pytest.mark.slow
@@ -28,7 +28,7 @@ pytestmark = pytest.mark.slow
 
 class Api:
     def __init__(self, tmp_path: Path, **env: str) -> None:
-        url = f"sqlite:///{tmp_path / 'drain.db'}"
+        url = self.database_url = f"sqlite:///{tmp_path / 'drain.db'}"
         engine = make_engine(url)
         upgrade(engine)
         engine.dispose()
@@ -73,12 +73,7 @@ def slow_body(seconds: float) -> Iterator[bytes]:
 
 def test_sigterm_finishes_in_flight_requests_and_exits_0(api: Api) -> None:
     email = "drain@example.com"
-    assert (
-        httpx.post(
-            f"{api.base}/api/v1/users", json={"email": email, "password": PASSWORD}
-        ).status_code
-        == 201
-    )
+    create_ready_user(api.database_url, email, PASSWORD)
     token = httpx.post(
         f"{api.base}/api/v1/auth/token", data={"username": email, "password": PASSWORD}
     ).json()["access_token"]
@@ -143,7 +138,7 @@ def test_readyz_turns_503_during_the_drain_notice_while_requests_still_work(api:
     time.sleep(0.3)
     ready = httpx.get(f"{api.base}/readyz")
     assert ready.status_code == 503
-    assert ready.json() == {"status": "draining"}
+    assert ready.json() == {"status": "unavailable"}  # up or down only; the cause is logged
     assert httpx.get(f"{api.base}/healthz").status_code == 200  # still serving during notice
     assert api.process.wait(30) == 0
 
@@ -180,7 +175,7 @@ def test_web_concurrency_serves_from_that_many_processes_and_drains_them_all(api
     assert len(children) == 2  # the control is the default: one process, no children
     email = "processes@example.com"
     created = httpx.post(f"{api.base}/api/v1/users", json={"email": email, "password": PASSWORD})
-    assert created.status_code == 201
+    assert created.status_code == 202
     for _ in range(10):  # fresh connections: the kernel hands them to either process
         assert httpx.get(f"{api.base}/readyz").status_code == 200
     api.sigterm()

@@ -345,6 +345,8 @@ HOSTILE_CLAIMS = [
     {"fam": "f" * 2000},
     {"exp": 1e300},
     {"exp": "soon"},
+    {"exp": "9999999999"},  # a string PyJWT's int() accepts: was a 500 (issue 23)
+    {"exp": "99999999999.5"},
     {"iat": "yesterday"},
     {"nbf": 10**20},
     {"aud": ["someone", "else"]},

@@ -18,6 +18,11 @@ class ApiProcess:
     url: str
     process: subprocess.Popen[bytes]
     log_path: Path
+    database_url: str
+
+    @property
+    def port(self) -> int:
+        return int(self.url.rsplit(":", 1)[1])
 
     def peak_rss_bytes(self) -> int:
         """The process's high-water mark of resident memory (VmHWM), as the kernel counts it."""
@@ -48,6 +53,6 @@ def running_api(database_url: str, workdir: Path, **env: str) -> Iterator[ApiPro
     url = f"http://127.0.0.1:{port}"
     try:
         wait_until_ready(f"{url}/readyz", process, log_path)
-        yield ApiProcess(url, process, log_path)
+        yield ApiProcess(url, process, log_path, database_url)
     finally:
         terminate(process)

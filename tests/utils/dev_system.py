@@ -15,16 +15,18 @@ class DevSystem:
     process: subprocess.Popen[bytes]
     base_url: str
     log_path: Path
+    database_url: str  # where a test makes ready accounts (tests/utils/users.create_ready_user)
 
 
 def start_dev_system(workdir: Path) -> DevSystem:
     port = free_port()
     log_path = workdir / "dev.log"
+    database_url = f"sqlite:///{workdir / 'dev.db'}"
     process = start_python(
         ["-m", "tools.local", "dev"],
         env={
             "PORT": str(port),
-            "DATABASE_URL": f"sqlite:///{workdir / 'dev.db'}",
+            "DATABASE_URL": database_url,
             "DEV_STATE_DIR": str(workdir),
             "LOG_LEVEL": "INFO",
         },
@@ -36,4 +38,4 @@ def start_dev_system(workdir: Path) -> DevSystem:
     except BaseException:
         terminate(process)
         raise
-    return DevSystem(process, base_url, log_path)
+    return DevSystem(process, base_url, log_path, database_url)

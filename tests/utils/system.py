@@ -17,7 +17,7 @@ from sqlalchemy import create_engine, text
 from scripts import api_client as api
 from service.core.config import Settings
 from service.messaging.bootstrap import create_topology
-from tests.utils.users import PASSWORD
+from tests.utils.users import PASSWORD, create_ready_user
 from tools.local.emulator import EMULATOR_CREDENTIALS
 from tools.local.processes import (
     free_port,
@@ -95,14 +95,18 @@ class LocalSystem:
 
 
 class ApiClient:
-    """A customer using the HTTP API."""
+    """A customer using the HTTP API of a server on `database_url`."""
 
-    def __init__(self, base_url: str) -> None:
+    def __init__(self, base_url: str, database_url: str) -> None:
         self.http = httpx.Client(base_url=base_url, timeout=10)
+        self.database_url = database_url
         self.headers: dict[str, str] = {}
 
     def sign_up(self, email: str) -> ApiClient:
-        self.headers = api.sign_up_and_log_in(self.http, email, PASSWORD).headers
+        """A ready account (made as `python -m service create-user --confirmed` makes it: a
+        sign-up over HTTP must confirm its address first), logged in."""
+        create_ready_user(self.database_url, email, PASSWORD)
+        self.headers = api.log_in(self.http, email, PASSWORD).headers
         return self
 
     def create_item(self, price: str = "9.99") -> int:

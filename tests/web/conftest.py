@@ -11,6 +11,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
+from tests.utils.dev_system import DevSystem
 from tests.web import chromium
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
@@ -40,6 +41,12 @@ def browser() -> Iterator[Browser]:
         browser = chromium.launch(playwright)
         yield browser
         browser.close()
+
+
+@pytest.fixture(scope="session")
+def live_database_url(live_dev_system: DevSystem) -> str:
+    """`make dev`'s database: where tests make ready accounts (the operator's way)."""
+    return live_dev_system.database_url
 
 
 @pytest.fixture(scope="session")

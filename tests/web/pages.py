@@ -6,9 +6,14 @@ check: a field without a visible label or a button without a name cannot be foun
 
 from __future__ import annotations
 
+import json
+import re
 import uuid
+from pathlib import Path
 
 from playwright.sync_api import Locator, Page, expect
+
+from tests.utils.users import create_ready_user
 
 PASSWORD = "correct horse battery staple"
 
@@ -81,13 +86,38 @@ def add_item(page: Page, title: str, price: str, description: str = "") -> None:
     form.get_by_role("button", name="Add item").click()
 
 
-def signed_up_user(page: Page, base_url: str, full_name: str = "") -> str:
-    """Open the page, create an account (which logs in) and wait for the items screen."""
+def ready_account(database_url: str, full_name: str | None = None) -> str:
+    """A confirmed account, made as `python -m service create-user --confirmed` makes it (a
+    sign-up on the page must confirm its address before it can log in)."""
     email = unique_email()
+    create_ready_user(database_url, email, PASSWORD, full_name=full_name)
+    return email
+
+
+def signed_up_user(page: Page, base_url: str, database_url: str, full_name: str = "") -> str:
+    """A ready account, logged in on the page, on the items screen."""
+    email = ready_account(database_url, full_name or None)
     page.goto(base_url)
-    sign_up(page, email, full_name=full_name)
+    log_in(page, email)
     expect(items_heading(page)).to_be_visible()
     return email
+
+
+def last_signup_token(log_path: Path) -> str:
+    """The token of the last sign-up confirmation `make dev` logged (in `local` the service logs
+    what it would e-mail)."""
+    tokens = []
+    for line in log_path.read_text().splitlines():
+        if "sign-up confirmation token" not in line:
+            continue
+        try:
+            tokens.append(str(json.loads(line)["token"]))
+        except (ValueError, KeyError):
+            found = re.search(r"token=(\S+)", line)  # the text log format
+            if found:
+                tokens.append(found.group(1))
+    assert tokens, f"no sign-up confirmation token in {log_path}"
+    return tokens[-1]
 
 
 def horizontal_overflow(page: Page) -> int:

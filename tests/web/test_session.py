@@ -13,6 +13,7 @@ import httpx
 import pytest
 from playwright.sync_api import Page, Request, Route, expect
 
+from tests.utils.users import create_ready_user
 from tests.web.pages import (
     PASSWORD,
     add_item,
@@ -22,7 +23,6 @@ from tests.web.pages import (
     log_in,
     log_out,
     login_form,
-    sign_up,
     unique_email,
 )
 
@@ -51,12 +51,13 @@ def count_requests(page: Page, path: str) -> list[Request]:
 
 
 def test_refused_tokens_are_refreshed_once_even_for_parallel_requests(
-    desktop: Page, web_url: str
+    desktop: Page, web_url: str, live_database_url: str
 ) -> None:
     page = desktop
     email = unique_email()
+    create_ready_user(live_database_url, email, PASSWORD)
     page.goto(web_url)
-    sign_up(page, email)
+    log_in(page, email)
     expect(items_heading(page)).to_be_visible()
     add_item(page, "Lamp", "30")
     expect(item_row(page, "Lamp")).to_be_visible()
@@ -84,12 +85,15 @@ def test_refused_tokens_are_refreshed_once_even_for_parallel_requests(
     assert len(refreshes) == 2
 
 
-def test_session_that_cannot_be_refreshed_returns_to_login(desktop: Page, web_url: str) -> None:
+def test_session_that_cannot_be_refreshed_returns_to_login(
+    desktop: Page, web_url: str, live_database_url: str
+) -> None:
     page = desktop
     email = unique_email()
     page.goto(web_url)
+    create_ready_user(live_database_url, email, PASSWORD)
     with page.expect_response("**/api/v1/auth/token") as login_response:
-        sign_up(page, email)
+        log_in(page, email)
     expect(items_heading(page)).to_be_visible()
 
     # Someone else spends the page's refresh token: the page's copy is now a reused token,

@@ -25,6 +25,7 @@ from scripts import api_client as api
 from tools.bench.http_load import LoadResult, Request, run_closed_loop
 from tools.bench.server import BARE_PATH
 from tools.bench.wrk import run_wrk
+from tools.local.accounts import create_ready_accounts
 from tools.local.processes import free_port, start_python, terminate, wait_until_ready
 from tools.rehearsal.database import scratch_database
 
@@ -142,12 +143,17 @@ class BenchServer:
         terminate(self.process, stop_timeout=30)
 
 
-def create_users(base_url: str, count: int, *, items: int = ITEMS_PER_USER) -> list[BenchUser]:
+def create_users(
+    base_url: str, database_url: str, count: int, *, items: int = ITEMS_PER_USER
+) -> list[BenchUser]:
+    """`count` ready accounts (made with `python -m service create-user`: a sign-up over HTTP
+    waits for its address's confirmation), each logged in with `items` items."""
     users = []
+    emails = [f"bench-{uuid.uuid4().hex[:12]}@example.com" for _ in range(count)]
+    create_ready_accounts(database_url, emails, PASSWORD)
     with httpx.Client(base_url=base_url, timeout=30) as client:
-        for _ in range(count):
-            email = f"bench-{uuid.uuid4().hex[:12]}@example.com"
-            tokens = api.sign_up_and_log_in(client, email, PASSWORD)
+        for email in emails:
+            tokens = api.log_in(client, email, PASSWORD)
             headers = tokens.headers
             ids = []
             for n in range(items):
@@ -234,7 +240,7 @@ def bench_api(
         try:
             for server in servers:
                 server.wait_ready()
-            users = create_users(ours.url, concurrency)
+            users = create_users(ours.url, database_url, concurrency)
 
             def measure(
                 name: str, server: BenchServer, requests: list[Request], status: int

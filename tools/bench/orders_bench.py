@@ -241,7 +241,7 @@ def bench_orders(
         )
         try:
             api.wait_ready()
-            users = create_users(api.url, customers, items=1)
+            users = create_users(api.url, database_url, customers, items=1)
             accept_rate = place_orders(api.url, users, orders, concurrency)
             log(f"orders: {orders} accepted at {accept_rate:.0f}/s; waiting for the pipeline")
             settle = wait_until_final(database_url, timeout=600)

@@ -73,6 +73,7 @@ def rehearse_api(
         log(f"{plan.replicas} v1 replicas in service; starting the load")
 
         load = LoadProcess.start(
+            database_url=database_url,
             base_url=proxy.url,
             workdir=workdir,
             concurrency=plan.concurrency,

@@ -5,11 +5,14 @@ from __future__ import annotations
 import json
 import subprocess
 import time
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tools.local.accounts import AccountError, create_ready_accounts
 from tools.local.processes import kill, start_python, terminate
+from tools.rehearsal.load import PASSWORD as LOAD_PASSWORD
 
 
 class LoadError(RuntimeError):
@@ -27,6 +30,7 @@ class LoadProcess:
         cls,
         *,
         base_url: str,
+        database_url: str,
         workdir: Path,
         concurrency: int,
         max_seconds: float,
@@ -35,6 +39,14 @@ class LoadProcess:
         seed: int = 1,
     ) -> LoadProcess:
         status_path, out_path = workdir / "load-status.json", workdir / "load-records.json"
+        # One ready account per simulated user, made the way an operator makes one.
+        accounts_path = workdir / "load-accounts.json"
+        emails = [f"load-{uuid.uuid4().hex[:12]}@example.com" for _ in range(concurrency)]
+        try:
+            create_ready_accounts(database_url, emails, LOAD_PASSWORD)
+        except AccountError as exc:
+            raise LoadError(f"the load's accounts could not be made: {exc}") from exc
+        accounts_path.write_text(json.dumps(emails))
         # Its output (stderr's progress lines) shows in the terminal; in a session of its own,
         # Ctrl-C reaches the rehearsal, which stops the load itself.
         process = start_python(
@@ -44,6 +56,7 @@ class LoadProcess:
                 f"--base-url={base_url}",
                 f"--out={out_path}",
                 f"--status={status_path}",
+                f"--accounts={accounts_path}",
                 f"--concurrency={concurrency}",
                 f"--max-seconds={max_seconds}",
                 f"--mix={mix}",
@@ -71,8 +84,8 @@ class LoadProcess:
             if status["phase"] == "running":
                 if status["set_up_failures"]:
                     raise LoadError(
-                        f"{status['set_up_failures']} simulated user(s) could not register, log "
-                        "in or create items before the rollout; the service is not healthy"
+                        f"{status['set_up_failures']} simulated user(s) could not log in or "
+                        "create items before the rollout; the service is not healthy"
                     )
                 return
             time.sleep(0.1)

@@ -124,6 +124,7 @@ def rehearse_worker(
         log(f"api and {plan.replicas} v1 workers running; orders start streaming in")
 
         load = LoadProcess.start(
+            database_url=database_url,
             base_url=f"http://127.0.0.1:{api.port}",
             workdir=workdir,
             concurrency=plan.concurrency,

@@ -52,6 +52,7 @@ OWN_PAGE_IF_LIVE = page_query(
         Item.owner_id == bindparam("user_id"), LIVE_NORMAL_USER
     ),
     order_by=Item.id,
+    # Bind parameters where a request's numbers go (page_query takes them as they come).
     page=Page(
         offset=bindparam("offset", type_=Integer),  # type: ignore[arg-type]
         limit=bindparam("limit", type_=Integer),  # type: ignore[arg-type]

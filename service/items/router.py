@@ -19,8 +19,9 @@ router = APIRouter(prefix="/items", tags=["items"])
 _404: Responses = {404: error("no such item (or not yours)")}
 
 
-# Every route is `async def` and runs its data functions with `session.run_sync` (service/core/
-# deps.py): on the event loop, through the async engine, with the answer built there too.
+# Every route is `async def` and runs on the event loop through the async engine: the list on
+# Core (service/core/db_reads.py), the others their data functions with `session.run_sync`
+# (service/core/deps.py).
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=ItemPublic)

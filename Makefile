@@ -82,8 +82,10 @@ format: $(STAMP) ## Apply ruff's fixes and formatting
 	@$(BIN)/ruff check --fix .
 	@$(BIN)/ruff format .
 
+# e.g. BENCH_ARGS="--only-api --template-path ../full-stack-fastapi-template" (python -m tools.bench --help)
+BENCH_ARGS ?=
 bench: $(STAMP) ## Benchmarks: API and order throughput as ratios against baselines (writes tools/bench/RESULTS.md)
-	@$(PY) -m tools.bench
+	@$(PY) -m tools.bench $(BENCH_ARGS)
 
 rehearse: $(STAMP) ## Rehearse a zero-downtime rolling deployment behind a real proxy
 	@$(PY) -m tools.rehearsal

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
-from sqlalchemy import ColumnElement, Exists, and_, bindparam, exists, select
+from sqlalchemy import ColumnElement, and_, bindparam, select
 from sqlalchemy.orm import Session
 
 from service.auth import tokens
@@ -45,27 +45,6 @@ def _open_login(user_id: Any, family_id: Any, now: Any) -> ColumnElement[bool]:
         RefreshFamily.id == family_id,
         RefreshFamily.revoked_at.is_(None),
         RefreshFamily.expires_at > now,
-    )
-
-
-def open_login(claims: tokens.TokenClaims) -> ColumnElement[bool]:
-    return _open_login(claims.user_id, claims.family_id, utcnow())
-
-
-def live_user(claims: tokens.TokenClaims, *more: ColumnElement[bool]) -> Exists:
-    """Whole rule for an access token as one SQL condition: its login open, the account active,
-    the token's version current. A route may put it into its own query and save the round trip
-    of `authenticate` (the items list does), falling back to `authenticate` for the refusal.
-    `more`: further conditions on the user (e.g. not a superuser)."""
-    return exists(
-        select(User.id)
-        .join(RefreshFamily, RefreshFamily.user_id == User.id)
-        .where(
-            open_login(claims),
-            User.is_active.is_(True),
-            User.token_version == claims.version,
-            *more,
-        )
     )
 
 

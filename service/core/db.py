@@ -90,6 +90,9 @@ LIBPQ_TIMEOUTS = {
 
 log = logging.getLogger(__name__)
 
+# Logged once per retried statement (RequestSession here, read_rows in db_reads.py).
+STALE_CONNECTION_RETRIED = "stale pooled connection; first statement retried on a fresh one"
+
 
 def make_engine(
     url: str,
@@ -211,7 +214,7 @@ class RequestSession(Session):
             if not exc.connection_invalidated:
                 raise
             log.info(
-                "stale pooled connection; first statement retried on a fresh one",
+                STALE_CONNECTION_RETRIED,
                 extra={"error": str(exc.orig).strip().splitlines()[0] if str(exc.orig) else ""},
             )
             self.rollback()  # releases the invalidated connection
@@ -264,8 +267,11 @@ class Database:
         self.async_sessions = async_sessionmaker(
             self.async_engine, sync_session_class=RequestSession, expire_on_commit=False
         )
+        # The hot reads' engine (Core on an AsyncConnection, service/core/db_reads.py): the same
+        # pool in autocommit.
+        self.async_read_engine = self.async_engine.execution_options(isolation_level="AUTOCOMMIT")
         self.async_read_sessions = async_sessionmaker(
-            self.async_engine.execution_options(isolation_level="AUTOCOMMIT"),
+            self.async_read_engine,
             sync_session_class=RequestSession,
             expire_on_commit=False,
         )

@@ -60,17 +60,10 @@ def read_page_with_rows(
     *,
     order_by: OrderBy,
     page: Page,
-    as_mappings: bool = False,
 ) -> PageOf[Any] | None:
     """As `read_page` in one round trip, or None when the page has no rows (the total is then
-    unknown: the caller asks `read_page`, or first finds out why there were none).
-
-    `as_mappings`: `query` selects columns, and each row comes as a mapping of them (plus
-    `total`), with no ORM object built: a quarter of the item list's CPU (issue 14)."""
+    unknown: the caller asks `read_page`, or first finds out why there were none)."""
     rows = session.execute(page_query(query, order_by=order_by, page=page)).all()
     if not rows:
         return None
-    total = int(rows[0].total)
-    if as_mappings:
-        return PageOf([row._mapping for row in rows], total)
-    return PageOf([row[0] for row in rows], total)
+    return PageOf([row[0] for row in rows], int(rows[0].total))

@@ -8,14 +8,15 @@ exactly like one that does not exist: existence is never disclosed.
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, RowMapping, Select, select
+from sqlalchemy import Integer, Select, bindparam, select
 from sqlalchemy.orm import Session
 
+from service.auth.read_access import LIVE_NORMAL_USER
 from service.core.errors import not_found
-from service.core.pagination import PageOf, read_page, read_page_with_rows
+from service.core.pagination import PageOf, page_query, read_page
 from service.core.params import Page
 from service.items.models import Item
-from service.items.schemas import ItemCreate, ItemUpdate
+from service.items.schemas import ItemCreate, ItemPublic, ItemUpdate
 from service.users.models import User
 
 
@@ -42,14 +43,21 @@ def list_visible(session: Session, *, user: User, page: Page) -> PageOf[Item]:
     return read_page(session, _visible_to(user), order_by=Item.id, page=page)
 
 
-def list_own_if(
-    session: Session, *, owner_id: int, condition: ColumnElement[bool], page: Page
-) -> PageOf[RowMapping] | None:
-    """A page of `owner_id`'s own items as column mappings (read-only, no ORM objects), in one
-    round trip, when `condition` (a check of the caller joined into the query) holds and the
-    page has rows; else None."""
-    own = select(*Item.__table__.columns).where(Item.owner_id == owner_id, condition)
-    return read_page_with_rows(session, own, order_by=Item.id, page=page, as_mappings=True)
+# The hot item list's statement (service/items/router.py), built once with bind parameters:
+# `ItemPublic`'s columns of the caller's own items and the total on each row (as `read_page`),
+# only while the caller's access token is live (its check joined in, one round trip).
+ITEM_PUBLIC_FIELDS = tuple(ItemPublic.model_fields)
+OWN_PAGE_IF_LIVE = page_query(
+    select(*(Item.__table__.c[name] for name in ITEM_PUBLIC_FIELDS)).where(
+        Item.owner_id == bindparam("user_id"), LIVE_NORMAL_USER
+    ),
+    order_by=Item.id,
+    # Bind parameters where a request's numbers go (page_query takes them as they come).
+    page=Page(
+        offset=bindparam("offset", type_=Integer),  # type: ignore[arg-type]
+        limit=bindparam("limit", type_=Integer),  # type: ignore[arg-type]
+    ),
+)
 
 
 def create_item(session: Session, *, owner: User, data: ItemCreate) -> Item:

@@ -64,7 +64,11 @@ def create_ready_user(
             db.dispose()
 
 
-def _database_of(client: httpx.Client, database_url: str | None) -> Database | str:
+def _database_of(
+    client: httpx.Client, database_url: str | None, database: Database | None = None
+) -> Database | str:
+    if database is not None:  # the app's own Database, when the client wraps the app
+        return database
     if database_url is not None:
         return database_url
     if isinstance(client, TestClient):
@@ -79,9 +83,10 @@ def register(
     password: str = PASSWORD,
     *,
     database_url: str | None = None,
+    database: Database | None = None,
 ) -> dict:
     """A ready account on the database behind `client` (see the module's docstring)."""
-    return create_ready_user(_database_of(client, database_url), email, password)
+    return create_ready_user(_database_of(client, database_url, database), email, password)
 
 
 def login(client: httpx.Client, email: str, password: str = PASSWORD) -> dict:
@@ -90,9 +95,13 @@ def login(client: httpx.Client, email: str, password: str = PASSWORD) -> dict:
 
 
 def register_and_login(
-    client: httpx.Client, email: str | None = None, *, database_url: str | None = None
+    client: httpx.Client,
+    email: str | None = None,
+    *,
+    database_url: str | None = None,
+    database: Database | None = None,
 ) -> LoggedIn:
-    user = register(client, email, database_url=database_url)
+    user = register(client, email, database_url=database_url, database=database)
     tokens = api.log_in(client, user["email"], PASSWORD)
     assert tokens.refresh_token is not None
     return LoggedIn(

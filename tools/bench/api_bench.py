@@ -10,6 +10,7 @@ figures; absolute requests/s only describe this machine."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import secrets
 import subprocess
@@ -24,10 +25,14 @@ import httpx
 from scripts import api_client as api
 from tools.bench.http_load import LoadResult, Request, run_closed_loop
 from tools.bench.server import BARE_PATH
+from tools.bench.template import API as TEMPLATE_API
+from tools.bench.template import TemplateServer, TemplateSource, TemplateUser, start_template
+from tools.bench.template import create_users as create_template_users
 from tools.bench.wrk import run_wrk
 from tools.local.accounts import create_ready_accounts
+from tools.local.databases import scratch_database as empty_scratch_database
 from tools.local.processes import free_port, start_python, terminate, wait_until_ready
-from tools.rehearsal.database import scratch_database
+from tools.rehearsal.database import admin_url, scratch_database
 
 PASSWORD = "bench-password-0123"  # noqa: S105 - throwaway accounts in a scratch database
 ITEMS_PER_USER = 20
@@ -53,6 +58,12 @@ class Comparison:
     baseline: LoadResult  # the service's bare route, measured just before
     reference: LoadResult | None = None  # the same work in tools/bench/reference.py, just after
     target: Target | None = None
+    template: LoadResult | None = None  # the template's equivalent endpoint, just after that
+
+    @property
+    def template_ratio(self) -> float | None:
+        """The service's endpoint / the template's (requests/s)."""
+        return None if self.template is None else _ratio(self.scenario.rate, self.template.rate)
 
     @property
     def ratio(self) -> float:
@@ -175,10 +186,16 @@ class Scenario:
     expected_status: int
     has_reference: bool = False
     target: Target | None = None
+    # The template's equivalent (tools/bench/template.py): its requests and success status.
+    template_requests: list[Request] | None = None
+    template_status: int = 200
 
 
-def scenarios(users: list[BenchUser]) -> list[Scenario]:
-    """Each measured endpoint, with one request per bench user (each carries its own token)."""
+def scenarios(
+    users: list[BenchUser], template_users: list[TemplateUser] | None = None
+) -> list[Scenario]:
+    """Each measured endpoint, with one request per bench user (each carries its own token);
+    where the template has an equivalent and was started, its requests too."""
     json_headers = {"Content-Type": "application/json"}
     form_headers = {"Content-Type": "application/x-www-form-urlencoded"}
     reads = [Request("GET", "/api/v1/items?limit=10", headers=u.auth) for u in users]
@@ -203,14 +220,27 @@ def scenarios(users: list[BenchUser]) -> list[Scenario]:
         )
         for u in users
     ]
-    list_target = Target(min_ratio=0.8, max_p99_ratio=2.0)
-    write_target = Target(min_ratio=0.6)
+    # Issue 25's targets.
+    read_target = Target(min_ratio=0.6, max_p99_ratio=3.0)
+    write_target = Target(min_ratio=0.4)
+    template = template_users or []
+    t_json = {"Content-Type": "application/json"}
+    t_reads = [Request("GET", f"{TEMPLATE_API}/items/?limit=10", headers=t.auth) for t in template]
+    t_me = [Request("GET", f"{TEMPLATE_API}/users/me", headers=t.auth) for t in template]
+    t_item = json.dumps({"title": "written {n}"}).encode()
+    t_writes = [
+        Request("POST", f"{TEMPLATE_API}/items/", t_item, {**t.auth, **t_json}) for t in template
+    ]
     return [
         # Context for reading the rest: one plain `SELECT 1` (no ORM, no auth).
         Scenario("readiness probe (GET /readyz: SELECT 1)", [Request("GET", "/readyz")], 200),
-        Scenario("current user (GET /api/v1/users/me)", me, 200, True, list_target),
-        Scenario("item list (GET /api/v1/items?limit=10)", reads, 200, True, list_target),
-        Scenario("item create (POST /api/v1/items)", writes, 201, True, write_target),
+        Scenario("current user (GET /api/v1/users/me)", me, 200, True, read_target, t_me or None),
+        Scenario(
+            "item list (GET /api/v1/items?limit=10)", reads, 200, True, read_target, t_reads or None
+        ),
+        Scenario(
+            "item create (POST /api/v1/items)", writes, 201, True, write_target, t_writes or None
+        ),
         Scenario("order placement (POST /api/v1/orders)", orders, 202, True, write_target),
         # Last: Argon2 hashes still queued in the server's thread pool when wrk stops would
         # slow whatever is measured next.
@@ -219,12 +249,35 @@ def scenarios(users: list[BenchUser]) -> list[Scenario]:
 
 
 def bench_api(
-    *, workdir: Path, seconds: float, concurrency: int, log: Callable[[str], None] = print
-) -> tuple[list[Comparison], ClientCheck]:
+    *,
+    workdir: Path,
+    seconds: float,
+    concurrency: int,
+    log: Callable[[str], None] = print,
+    template: TemplateSource | None = None,
+    template_venvs: Path | None = None,
+) -> tuple[list[Comparison], ClientCheck, str | None]:
+    """The comparisons, the load generators' check, and the template's commit (when measured)."""
     workdir.mkdir(parents=True, exist_ok=True)
     comparisons = []
     bare = [Request("GET", BARE_PATH)]
-    with scratch_database(prefix="shipyard_bench") as database_url:
+    with contextlib.ExitStack() as stack:
+        database_url = stack.enter_context(scratch_database(prefix="shipyard_bench"))
+        template_server = None
+        if template is not None:
+            log("template: fetching, installing (first run: a minute or two) and migrating")
+            # An empty database of its own: its tables and Alembic history are not ours.
+            template_url = stack.enter_context(
+                empty_scratch_database(admin_url(), "shipyard_bench_template")
+            )
+            template_server = start_template(
+                template,
+                database_url=template_url,
+                workdir=workdir,
+                venvs=template_venvs or workdir,
+            )
+            stack.callback(template_server.stop)
+            log(f"template {template_server.commit[:12]} answering at {template_server.url}")
         secret = secrets.token_urlsafe(48)  # one secret: the reference checks the service's tokens
         servers = [
             BenchServer(
@@ -241,9 +294,19 @@ def bench_api(
             for server in servers:
                 server.wait_ready()
             users = create_users(ours.url, database_url, concurrency)
+            template_users = (
+                create_template_users(
+                    template_server.url, concurrency, items=ITEMS_PER_USER, password=PASSWORD
+                )
+                if template_server is not None
+                else None
+            )
 
             def measure(
-                name: str, server: BenchServer, requests: list[Request], status: int
+                name: str,
+                server: BenchServer | TemplateServer,
+                requests: list[Request],
+                status: int,
             ) -> LoadResult:
                 return run_wrk(
                     name,
@@ -272,7 +335,7 @@ def bench_api(
                 f"client {check.python.rate:.0f} req/s "
                 f"({check.python.client_cpu_seconds / check.python.seconds:.0%} of a core)"
             )
-            for scenario in scenarios(users):
+            for scenario in scenarios(users, template_users):
                 baseline = measure("bare JSON route", ours, bare, 200)
                 measured = measure(scenario.name, ours, scenario.requests, scenario.expected_status)
                 limit = None
@@ -283,7 +346,15 @@ def bench_api(
                         scenario.requests,
                         scenario.expected_status,
                     )
-                comparison = Comparison(measured, baseline, limit, scenario.target)
+                theirs = None
+                if template_server is not None and scenario.template_requests:
+                    theirs = measure(
+                        f"template: {scenario.name}",
+                        template_server,
+                        scenario.template_requests,
+                        scenario.template_status,
+                    )
+                comparison = Comparison(measured, baseline, limit, scenario.target, theirs)
                 log(
                     f"{scenario.name}: {measured.rate:.0f} req/s (p99 {measured.p99_ms:.0f} ms) "
                     f"vs bare {baseline.rate:.0f} = {comparison.ratio:.2f}"
@@ -293,6 +364,11 @@ def bench_api(
                         if limit is not None
                         else ""
                     )
+                    + (
+                        f"; template {theirs.rate:.0f} req/s (p99 {theirs.p99_ms:.0f} ms)"
+                        if theirs is not None
+                        else ""
+                    )
                     + (f" ({measured.errors} errors)" if measured.errors else "")
                     + (f" (reference: {limit.errors} errors)" if limit and limit.errors else "")
                 )
@@ -300,4 +376,4 @@ def bench_api(
         finally:
             for server in servers:
                 server.stop()
-    return comparisons, check
+    return comparisons, check, template_server.commit if template_server is not None else None

@@ -16,6 +16,7 @@ from tools.bench.orders_bench import bench_orders
 from tools.bench.outage_bench import run_drill
 from tools.bench.report import BenchRun, render
 from tools.bench.rollout_model import DEFAULT_TASK_START_SECONDS, estimate
+from tools.bench.template import PINNED_COMMIT, UPSTREAM, TemplateError, TemplateSource
 from tools.bench.wrk import WrkMissingError, wrk_path
 from tools.local.databases import DatabaseError
 from tools.paths import REPO_ROOT
@@ -38,6 +39,25 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--skip-api", action="store_true")
     parser.add_argument("--skip-orders", action="store_true")
     parser.add_argument(
+        "--only-api",
+        action="store_true",
+        help="only the API section (no orders pipeline, no outage drills; the rollout model is "
+        "computed, not measured)",
+    )
+    template = parser.add_mutually_exclusive_group()
+    template.add_argument(
+        "--template-path",
+        type=Path,
+        metavar="DIR",
+        help="a local checkout of fastapi/full-stack-fastapi-template to measure next to ours "
+        f"(pinned: {PINNED_COMMIT[:12]}); for machines that reach no git host",
+    )
+    template.add_argument(
+        "--template-git",
+        metavar="URL@COMMIT",
+        help=f"clone the template from URL and check out COMMIT (e.g. {UPSTREAM}@{PINNED_COMMIT})",
+    )
+    parser.add_argument(
         "--outages",
         type=float,
         nargs="*",
@@ -49,7 +69,21 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if not 1 <= args.concurrency <= 64:
         parser.error("--concurrency must be 1..64")
+    if args.only_api:
+        if args.skip_api:
+            parser.error("--only-api and --skip-api exclude each other")
+        args.skip_orders, args.outages = True, []
+    if args.template_path is not None and not args.template_path.is_dir():
+        parser.error(f"--template-path {args.template_path}: no such directory")
     return args
+
+
+def template_source(args: argparse.Namespace) -> TemplateSource | None:
+    if args.template_path is not None:
+        return TemplateSource(path=args.template_path.resolve())
+    if args.template_git:
+        return TemplateSource.from_git_spec(args.template_git)
+    return None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -85,14 +119,19 @@ def main(argv: Sequence[str] | None = None) -> int:
                 )
             )
         if not args.skip_api:
-            run.api, run.client_check = bench_api(
-                workdir=workdir / "api", seconds=args.seconds, concurrency=args.concurrency, log=log
+            run.api, run.client_check, run.template_commit = bench_api(
+                workdir=workdir / "api",
+                seconds=args.seconds,
+                concurrency=args.concurrency,
+                log=log,
+                template=template_source(args),
+                template_venvs=REPO_ROOT / ".local" / "bench",
             )
         if not args.skip_orders:
             run.orders = bench_orders(workdir=workdir / "orders", orders=args.orders, log=log)
         for seconds in args.outages:
             run.outages.append(run_drill(seconds, workdir=workdir / "outage", log=log))
-    except (SettingsError, DatabaseError) as exc:
+    except (SettingsError, DatabaseError, TemplateError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 

@@ -20,6 +20,7 @@ class BenchRun:
     concurrency: int
     api: list[Comparison] = field(default_factory=list)
     client_check: ClientCheck | None = None
+    template_commit: str | None = None  # fastapi/full-stack-fastapi-template, when measured
     orders: OrdersResult | None = None
     outages: list[OutageResult] = field(default_factory=list)
     rollouts: list[tuple[RolloutSettings, RolloutEstimate, RolloutEstimate]] = field(
@@ -63,7 +64,7 @@ def _api_section(run: BenchRun) -> list[str]:
         "",
         "| endpoint | ours req/s | ours p50 / p99 ms | errors | reference req/s | ref p50 / "
         "p99 ms | bare req/s | ours / bare | ref / bare | **ours / ref** | p99 ours / ref "
-        "| CPU ms/req ours / ref | target (issue 14) |",
+        "| CPU ms/req ours / ref | target (issue 25) |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for c in run.api:
@@ -94,6 +95,41 @@ def _api_section(run: BenchRun) -> list[str]:
             f"{_per_request_us(w):,.0f} µs of CPU per request, the Python client "
             f"{_per_request_us(p):,.0f} µs.",
         ]
+    return lines + _template_section(run)
+
+
+def _template_section(run: BenchRun) -> list[str]:
+    rows = [c for c in run.api if c.template is not None]
+    if not rows:
+        return []
+    lines = [
+        "",
+        "### The template, in the same run",
+        "",
+        "fastapi/full-stack-fastapi-template's backend at commit "
+        f"`{run.template_commit or 'unknown'}` (`tools/bench/template.py`: installed from its "
+        "own `backend/pyproject.toml` into a virtualenv of its own, migrated by its own Alembic "
+        "scripts on a scratch database of the same PostgreSQL, one uvicorn process, "
+        "`ENVIRONMENT=staging`), measured right after the reference with the same wrk load on "
+        "its equivalent endpoints (`GET /api/v1/items/?limit=10`, `GET /api/v1/users/me`, "
+        "`POST /api/v1/items/`), 20 items per user as ours. Its work is lighter than ours in "
+        "places: its token check is a JWT decode and the user by id (no login, token version "
+        "or revocation check); it has no request-id, security-header or body-limit middleware; "
+        "and heavier in others: its list sends a separate count, its handlers run in the thread "
+        "pool with an ORM session each.",
+        "",
+        "| endpoint | template req/s | template p50 / p99 ms | CPU ms/req template | ours "
+        "req/s | **ours / template** | p99 ours / template |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for c in rows:
+        t, s = c.template, c.scenario
+        assert t is not None
+        lines.append(
+            f"| {s.name} | {t.rate:,.0f} | {t.p50_ms:.1f} / {t.p99_ms:.1f} | "
+            f"{t.server_cpu_ms_per_request:.2f} | {s.rate:,.0f} | "
+            f"**{c.template_ratio or 0:.2f}** | {s.p99_ms / t.p99_ms if t.p99_ms else 0:.2f} |"
+        )
     return lines
 
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import re
 import shlex
+import shutil
 import subprocess
 import sys
 
@@ -123,3 +125,97 @@ def test_the_guides_github_setup_dry_run_prints_the_wiring_from_the_bootstrap(wo
         outputs["deploy_targets"]["production"]["deploy_role_arn"], "GET /users/octocat",
     ):  # fmt: skip
         assert value in result.stdout, value
+
+
+def _block_with(text: str) -> str:
+    (block,) = [b for b in BLOCKS if text in b]
+    return block
+
+
+@pytest.fixture
+def account_folder(tmp_path, workdir):
+    """A copy of the repository's Makefile in a folder of its own, with a stand-in `pulumi` that
+    logs where each call keeps its state (and answers `stack output` with the bootstrap's
+    evaluated outputs), a `python` that is this interpreter, and `.venv` already installed."""
+    _, outputs = workdir
+    shutil.copy(REPO_ROOT / "Makefile", tmp_path / "Makefile")
+    (tmp_path / "platform" / "bootstrap").mkdir(parents=True)
+    for name in ("requirements/dev.txt", "requirements/runtime.txt", "pyproject.toml"):
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        (tmp_path / name).touch()
+    (tmp_path / ".venv" / "bin").mkdir(parents=True)
+    (tmp_path / ".venv" / "bin" / "uv").touch()
+    (tmp_path / ".venv" / ".installed").touch()  # after its prerequisites: make installs nothing
+    (tmp_path / "outputs.json").write_text(json.dumps(outputs))
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    fake = {
+        "pulumi": '#!/bin/sh\necho "$PWD|$PULUMI_BACKEND_URL|$*" >> "$PULUMI_CALLS"\n'
+        'case "$*" in "stack output"*) cat "$PULUMI_OUTPUTS";; esac\n',
+        "python": f'#!/bin/sh\nexec "{sys.executable}" "$@"\n',
+    }
+    for name, script in fake.items():
+        (bin_dir / name).write_text(script)
+        (bin_dir / name).chmod(0o755)
+    return tmp_path, outputs
+
+
+def _shell(script: str, folder) -> subprocess.CompletedProcess[str]:
+    env = {
+        "PATH": f"{folder / 'bin'}:/usr/bin:/bin",
+        "PYTHONPATH": str(REPO_ROOT),
+        "PULUMI_CALLS": str(folder / "calls"),
+        "PULUMI_OUTPUTS": str(folder / "outputs.json"),
+        "HOME": str(folder),
+    }
+    return subprocess.run(
+        ["bash", "-euc", script], cwd=folder, env=env, capture_output=True, text=True,
+        timeout=120, check=False,
+    )  # fmt: skip
+
+
+def _calls(folder) -> list[tuple[str, str, str]]:
+    lines = (folder / "calls").read_text().splitlines()
+    (folder / "calls").unlink()
+    return [tuple(line.split("|", 2)) for line in lines]  # type: ignore[misc]
+
+
+def test_the_guides_bootstrap_state_stays_where_the_makefile_looks(account_folder):
+    """Step 2 as written: `make bootstrap` (local state), the move into the bucket, then the
+    guide's re-run: each `pulumi` call keeps its state where the previous one left it, and a
+    plain `make bootstrap` after the move refuses instead of starting from an empty state."""
+    folder, outputs = account_folder
+    local = f"file://{folder}/.bootstrap-state"
+    bucket = outputs["state_backend_url"]
+
+    first = _shell(_block_with("make bootstrap\n"), folder)
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert {url for _, url, _ in _calls(folder)} == {local}
+
+    moved = _shell(_block_with("pulumi stack export"), folder)
+    assert moved.returncode == 0, moved.stdout + moved.stderr
+    calls = _calls(folder)
+    exports = [url for _, url, args in calls if args.startswith("stack export")]
+    imports = [url for _, url, args in calls if args.startswith(("stack init", "stack import"))]
+    exported_from = [os.path.normpath(url.removeprefix("file://")) for url in exports]
+    assert exported_from == [str(folder / ".bootstrap-state")]
+    assert imports == [bucket, bucket]
+
+    plain = _shell("make bootstrap", folder)
+    assert plain.returncode != 0
+    assert f"make bootstrap BOOTSTRAP_BACKEND_URL={bucket}" in plain.stdout + plain.stderr
+    assert not (folder / "calls").exists(), "a refused run must not call pulumi"
+
+    again = _shell(_block_with("make bootstrap BOOTSTRAP_BACKEND_URL="), folder)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert {url for _, url, _ in _calls(folder)} == {bucket}
+
+
+def test_make_bootstrap_without_the_moved_note_uses_the_local_state(account_folder):
+    """Control for the refusal above: before any move, plain `make bootstrap` runs locally, and
+    an explicit URL is used as given."""
+    folder, _ = account_folder
+    assert _shell("make bootstrap", folder).returncode == 0
+    assert {url for _, url, _ in _calls(folder)} == {f"file://{folder}/.bootstrap-state"}
+    assert _shell("make bootstrap BOOTSTRAP_BACKEND_URL=s3://elsewhere", folder).returncode == 0
+    assert {url for _, url, _ in _calls(folder)} == {"s3://elsewhere"}

@@ -17,6 +17,8 @@ import pytest
 from infra.bootstrap_config import BootstrapConfig
 from infra.bootstrap_program import OUTPUT_NAMES
 from infra.config import StackConfig
+from scripts.github_setup.repository import Repository
+from scripts.preflight.stack_files import pinned_pulumi_version
 from tests.delivery.support import REPO_ROOT
 from tools.plan.offline import evaluate_bootstrap
 
@@ -219,3 +221,99 @@ def test_make_bootstrap_without_the_moved_note_uses_the_local_state(account_fold
     assert {url for _, url, _ in _calls(folder)} == {f"file://{folder}/.bootstrap-state"}
     assert _shell("make bootstrap BOOTSTRAP_BACKEND_URL=s3://elsewhere", folder).returncode == 0
     assert {url for _, url, _ in _calls(folder)} == {"s3://elsewhere"}
+
+
+def test_the_guide_names_the_pulumi_cli_version_ci_pins():
+    pinned = pinned_pulumi_version()
+    named = re.findall(r"Pulumi CLI \*\*([\d.]+)\*\*", TEXT)
+    installs = re.findall(r"get\.pulumi\.com \| sh -s -- --version ([\d.]+)", TEXT)
+    assert named == [pinned], f"'What you need' must name the Pulumi CLI {pinned}"
+    assert installs == [pinned], f"the install command must install {pinned}"
+
+
+def test_every_setting_the_guides_text_names_is_a_known_setting():
+    known = {
+        *StackConfig.config_fields().values(),
+        *BootstrapConfig.config_fields().values(),
+        "aws:region",
+    }
+    named = set(re.findall(r"`((?:shipyard|shipyard-bootstrap|aws):\w+)", TEXT))
+    assert {"shipyard:domain_name", "shipyard:hosted_zone_id", "aws:region"} <= named
+    assert named <= known, named - known
+
+
+def test_the_guide_names_every_file_that_sets_a_region():
+    """'What you need' says where to change the region: every stack file with an `aws:region`
+    (the app stacks as `Pulumi.<stack>.yaml`, the bootstrap's by its path)."""
+    files = [
+        path.relative_to(REPO_ROOT).as_posix()
+        for path in (*REPO_ROOT.glob("Pulumi.*.yaml"), *REPO_ROOT.glob("platform/*/Pulumi.*.yaml"))
+        if re.search(r"^\s+aws:region:", path.read_text(encoding="utf-8"), flags=re.MULTILINE)
+    ]
+    assert "Pulumi.staging.yaml" in files
+    (region,) = [item for item in TEXT.split("\n- ") if item.startswith("A region.")]
+    region = " ".join(region.split())
+    for file in files:
+        assert f"`{file}`" in region or ("/" not in file and "`Pulumi.<stack>.yaml`" in region), (
+            file
+        )
+
+
+# The guide's plan table, cell by cell: who may have a protection, in the words the table uses.
+PUBLIC_CELLS = {
+    "every plan": ("User", "Organization"),
+    "owned by an organisation": ("Organization",),
+}
+PRIVATE_CELLS = {
+    "Pro, Team or Enterprise": {"pro", "team", "enterprise"},
+    "Enterprise": {"enterprise"},
+    "an organisation on Enterprise Cloud": {"enterprise"},
+}
+PROTECTIONS = {
+    "environments": "environments",
+    "required reviewers": "environment_reviewers",
+    "ruleset": "rulesets",
+    "merge queue": "merge_queue",
+}
+
+
+def _plan_table(text: str) -> dict[str, tuple[str, str]]:
+    header = "| protection | public repository | private repository |"
+    rows = text.split(header, 1)[1].split("\n\n", 1)[0].strip().splitlines()[1:]
+    table = {}
+    for row in rows:
+        protection, public, private = (cell.strip() for cell in row.strip().strip("|").split("|"))
+        (field,) = [f for words, f in PROTECTIONS.items() if protection.startswith(words)]
+        table[field] = (public.split(".")[0], private.split(".")[0])
+    return table
+
+
+def _table_disagreements(text: str) -> list[str]:
+    table = _plan_table(text)
+    wrong = []
+    for field, (public, private) in table.items():
+        for owner in ("User", "Organization"):
+            for plan in ("free", "pro", "team", "enterprise"):
+                for visibility, says in (
+                    ("public", owner in PUBLIC_CELLS[public]),
+                    ("private", plan in PRIVATE_CELLS[private]
+                     and (owner == "Organization" or "organisation" not in private)),
+                ):  # fmt: skip
+                    repository = Repository("o/r", owner, visibility, plan, "main", "repo:o/r")
+                    if getattr(repository.features, field) != says:
+                        wrong.append(f"{field}: {repository.kind}")
+    return [*wrong, *(f"no row for {f}" for f in PROTECTIONS.values() if f not in table)]
+
+
+def test_the_guides_plan_table_is_what_github_setup_applies():
+    """Each protection's row says exactly which repositories scripts/github_setup gives it
+    (`Repository.features`, from GitHub's docs), for either owner and every plan."""
+    assert _table_disagreements(TEXT) == []
+
+
+def test_the_plan_table_check_fails_when_a_row_is_wrong():
+    """Control: the merge queue claimed for every public repository is caught."""
+    row = "| merge queue (previews prod before merging) |"
+    wrong = TEXT.replace(f"{row} owned by an organisation |", f"{row} every plan |")
+    assert wrong != TEXT
+    assert "merge_queue: user-owned public repository (GitHub Free)" in _table_disagreements(wrong)

@@ -1,5 +1,6 @@
 # One entry point for every task. `make help` lists them.
-# Nothing here needs more than Python 3.11+ on the machine: `make install` builds .venv from the pinned files.
+# Most targets need only Python 3.11+ on the machine (`make install` builds .venv from the pinned
+# files); `make test` also needs the PostgreSQL server it names, `make bootstrap` the Pulumi CLI.
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 

@@ -179,7 +179,7 @@ def _shell(script: str, folder) -> subprocess.CompletedProcess[str]:
 def _calls(folder) -> list[tuple[str, str, str]]:
     lines = (folder / "calls").read_text().splitlines()
     (folder / "calls").unlink()
-    return [tuple(line.split("|", 2)) for line in lines]  # type: ignore[misc]
+    return [tuple(line.split("|", 2)) for line in lines]
 
 
 def test_the_guides_bootstrap_state_stays_where_the_makefile_looks(account_folder):

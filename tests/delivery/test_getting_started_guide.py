@@ -317,3 +317,31 @@ def test_the_plan_table_check_fails_when_a_row_is_wrong():
     wrong = TEXT.replace(f"{row} owned by an organisation |", f"{row} every plan |")
     assert wrong != TEXT
     assert "merge_queue: user-owned public repository (GitHub Free)" in _table_disagreements(wrong)
+
+
+def _step(number: int) -> str:
+    return TEXT.split(f"\n## {number}.", 1)[1].split("\n## ", 1)[0]
+
+
+def test_step_4_names_every_variable_label_and_ruleset_the_dry_run_writes(workdir):
+    directory, _ = workdir
+    (dry,) = [c for c in COMMANDS if "scripts.github_setup" in c and "--dry-run" in c]
+    result = _run(
+        dry.replace("OWNER/NAME", "acme/shop").replace("YOUR_LOGIN", "octocat"), directory
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    written = set(re.findall(r"/variables/([A-Z_]+) if it exists", result.stdout))
+    written |= set(re.findall(r'"name": "(allow-destructive:\w+|main: [^"]+)"', result.stdout))
+    stacks = sorted({m.split(":", 1)[1] for m in written if m.startswith("allow-destructive:")})
+    text = " ".join(_step(4).split())
+    named = set()
+    for name in re.findall(r"`([A-Z_]+(?:<STACK>)?|allow-destructive:<stack>|main: [^`]+)`", text):
+        if "<STACK>" in name or "<stack>" in name:
+            named |= {name.replace("<STACK>", s.upper()).replace("<stack>", s) for s in stacks}
+        else:
+            named.add(name)
+    assert stacks == ["prod", "staging"]
+    # A preview variable exists only for the bootstrap's preview stacks: the guide says so.
+    named -= {f"AWS_PREVIEW_ROLE_ARN_{s.upper()}" for s in stacks} - written
+    assert written - named == set(), "step 4 does not mention these"
+    assert named - written == set(), "step 4 mentions what the set-up does not write"

@@ -12,6 +12,7 @@ from infra.config import (
     MAX_SERVICE_WAIT_MINUTES,
     MAX_WAITED_BAKE_MINUTES,
     SERVICE_ROLLOUT_WAIT_MINUTES,
+    StackConfig,
 )
 from service.messaging.topology import TOPOLOGY
 from tests.service.test_readme_settings import settings_table
@@ -104,3 +105,21 @@ def test_platform_readme_states_the_bake_limit_the_config_enforces():
         f"stops after {DEPLOY_JOB_MINUTES} min, {kept} of them kept",
     ):
         assert claim in row, claim
+
+
+def stack_settings_table_keys(text: str) -> set[str]:
+    """The keys the first column of platform/README.md's "Stack settings" table names."""
+    rows = text.split("| key | default | meaning |", 1)[1].split("\n\n", 1)[0].splitlines()[2:]
+    return {key for row in rows for key in re.findall(r"`([\w:]+)`", row.split("|")[1])}
+
+
+def test_platform_readme_has_a_row_for_every_stack_setting():
+    known = {key.removeprefix("shipyard:") for key in StackConfig.config_fields().values()}
+    named = stack_settings_table_keys(PLATFORM_README.read_text(encoding="utf-8"))
+    assert known - named == set(), "platform/README.md's 'Stack settings' lacks these keys"
+    assert named - known - {"aws:defaultTags"} == set(), "no StackConfig field reads these keys"
+
+
+def test_stack_settings_check_fails_without_a_row():
+    text = PLATFORM_README.read_text(encoding="utf-8").replace("| `price_class` |", "| x |")
+    assert "price_class" not in stack_settings_table_keys(text)

@@ -51,7 +51,9 @@ ENV PATH=/opt/venv/bin:$PATH \
 USER 10001:10001
 EXPOSE 8000
 
-# No HEALTHCHECK: ECS judges the api through the load balancer's target group (/readyz), and the
-# same image runs the worker and the migration, which serve no HTTP and would be marked unhealthy.
+# No HEALTHCHECK in the image: the same image runs the worker and the migration, which serve no
+# HTTP and would be marked unhealthy. The api's task definition declares its own container check
+# and its target group checks too, both on the liveness path /healthz
+# (platform/infra/task_definitions.py and load_balancer.py; why not /readyz: docs/health-checks.md).
 # Exec form: the Python process is PID 1 and receives ECS's SIGTERM itself, so it can drain.
 CMD ["python", "-m", "service", "api"]

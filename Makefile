@@ -1,5 +1,6 @@
 # One entry point for every task. `make help` lists them.
-# Nothing here needs more than Python 3.11+ on the machine: `make install` builds .venv from the pinned files.
+# Most targets need only Python 3.11+ on the machine (`make install` builds .venv from the pinned
+# files); `make test` also needs the PostgreSQL server it names, `make bootstrap` the Pulumi CLI.
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
@@ -99,11 +100,21 @@ plan-diff: $(STAMP) ## Print what differs between the staging and prod plans
 plan-bootstrap: $(STAMP) ## Evaluate the account bootstrap offline under mocks (BOOTSTRAP_STACK=shipyard)
 	@$(PY) -m tools.plan --bootstrap $(BOOTSTRAP_STACK)
 
+# The bootstrap's own Pulumi state: a local folder the first time (the state bucket does not exist
+# yet). Once it is moved into the bucket (docs/getting-started-on-aws.md, step 2), pass that URL:
+# `make bootstrap BOOTSTRAP_BACKEND_URL=s3://...`. The move leaves a note in the local folder, so a
+# run that forgot the URL stops instead of planning the whole account anew from an empty state.
+BOOTSTRAP_LOCAL_STATE := .bootstrap-state
+BOOTSTRAP_BACKEND_URL ?= file://$(CURDIR)/$(BOOTSTRAP_LOCAL_STATE)
+BOOTSTRAP_MOVED_NOTE  := $(BOOTSTRAP_LOCAL_STATE)/moved-to
+
 bootstrap: $(STAMP) ## Once per AWS account, as an administrator: state bucket, secrets key, image repository, CI roles
 	@command -v pulumi >/dev/null || { echo "error: the Pulumi CLI is needed (https://www.pulumi.com/docs/install/)"; exit 1; }
-	@echo "==> pulumi up of platform/bootstrap, stack $(BOOTSTRAP_STACK); its state stays local until the bucket exists"
-	@mkdir -p .bootstrap-state
-	@cd platform/bootstrap && export PULUMI_BACKEND_URL="file://$(CURDIR)/.bootstrap-state" \
+	@if [ "$(BOOTSTRAP_BACKEND_URL)" = "file://$(CURDIR)/$(BOOTSTRAP_LOCAL_STATE)" ] && [ -f $(BOOTSTRAP_MOVED_NOTE) ]; then \
+		echo "error: the bootstrap's state was moved to $$(cat $(BOOTSTRAP_MOVED_NOTE)); run: make bootstrap BOOTSTRAP_BACKEND_URL=$$(cat $(BOOTSTRAP_MOVED_NOTE))"; exit 1; fi
+	@echo "==> pulumi up of platform/bootstrap, stack $(BOOTSTRAP_STACK), state in $(BOOTSTRAP_BACKEND_URL)"
+	@case "$(BOOTSTRAP_BACKEND_URL)" in file://*) mkdir -p "$(patsubst file://%,%,$(BOOTSTRAP_BACKEND_URL))";; esac
+	@cd platform/bootstrap && export PULUMI_BACKEND_URL="$(BOOTSTRAP_BACKEND_URL)" \
 		PULUMI_CONFIG_PASSPHRASE="$${PULUMI_CONFIG_PASSPHRASE-}" && \
 		pulumi stack select --create $(BOOTSTRAP_STACK) && \
 		pulumi up --stack $(BOOTSTRAP_STACK) && \

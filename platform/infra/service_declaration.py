@@ -215,10 +215,20 @@ class DeclarationError(ValueError):
 
 
 def parse_declaration(data: Any, topology: Topology, source: str = "services.yaml") -> Declaration:
+    """The declaration, or DeclarationError listing every problem (types and rules) at once."""
     try:
         declaration = Declaration.model_validate(data)
     except ValidationError as error:
-        raise DeclarationError(source, [_describe(e) for e in error.errors()]) from None
+        problems = [_describe(e) for e in error.errors()]
+        # The rules of the entries that did parse too, so that one run shows every fault.
+        entries = data.get("services") if isinstance(data, dict) else None
+        for name, entry in entries.items() if isinstance(entries, dict) else ():
+            try:
+                service = Service.model_validate(entry)
+            except ValidationError:
+                continue
+            problems.extend(f"services.{name}.{p}" for p in service.problems(topology))
+        raise DeclarationError(source, problems) from None
     problems = list(declaration.problems(topology))
     if problems:
         raise DeclarationError(source, problems)

@@ -29,8 +29,8 @@ from infra.network import Network, NetworkArgs
 from infra.observability import Observability, ObservabilityArgs
 from infra.operator_alerts import OperatorAlerts, OperatorAlertsArgs
 from infra.registry import Registry, RegistryArgs
-from infra.security_groups import TaskSecurityGroups, TaskSecurityGroupsArgs
 from infra.scheduled_tasks import ScheduledTasks, ScheduledTasksArgs
+from infra.security_groups import TaskSecurityGroups, TaskSecurityGroupsArgs
 from infra.service_declaration import Declaration, load_declaration, resolve
 from infra.services import Services, ServicesArgs, service_names
 from infra.stateful import protect_stateful_resources

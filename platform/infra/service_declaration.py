@@ -42,7 +42,9 @@ EnvName = Annotated[str, StringConstraints(pattern=r"^[A-Z][A-Z0-9_]*$")]
 # The secrets the platform holds and can inject by name (app_secrets.py).
 SecretName = Literal["JWT_SECRET"]
 # EventBridge Scheduler's expression forms (Scheduler User Guide, "Schedule types").
-SCHEDULE_EXPRESSION = re.compile(r"^(rate\(\d+ (minute|minutes|hour|hours|day|days)\)|cron\(.+\)|at\(.+\))$")
+SCHEDULE_EXPRESSION = re.compile(
+    r"^(rate\(\d+ (minute|minutes|hour|hours|day|days)\)|cron\(.+\)|at\(.+\))$"
+)
 # Stack-file groups of sizes (config.py's fields <group>_cpu, _memory, _min_tasks, _max_tasks).
 STACK_SIZING_GROUPS: dict[str, str] = {"api": "api", "worker": "worker"}
 # What the platform itself sets in every container (task_definitions.py); a declaration may not
@@ -124,10 +126,15 @@ class Service(_Strict):
         queues = {q.key for q in topology.queues}
         for key in self.publishes:
             if key not in topics:
-                yield f"publishes: {key!r} is not a topic of the topology; use one of {sorted(topics)}"
+                yield (
+                    f"publishes: {key!r} is not a topic of the topology; "
+                    f"use one of {sorted(topics)}"
+                )
         for key in self.consumes:
             if key not in queues:
-                yield f"consumes: {key!r} is not a queue of the topology; use one of {sorted(queues)}"
+                yield (
+                    f"consumes: {key!r} is not a queue of the topology; use one of {sorted(queues)}"
+                )
         for name in sorted(set(self.environment) & PLATFORM_ENVIRONMENT):
             yield f"environment: {name} is set by the platform; remove it here"
 
@@ -190,16 +197,19 @@ class Declaration(_Strict):
                 continue  # config.py's own rules check the stack-file groups
             sizing = service.sizing(config)
             where = f"services.{name}.size (stack {config.stack})"
-            if sizing.max_tasks < sizing.min_tasks:
-                yield f"{where}: max_tasks={sizing.max_tasks} is below min_tasks={sizing.min_tasks}"
-            if config.uses_fargate:
-                allowed = FARGATE_SIZES.get(sizing.cpu)
-                if allowed is None:
-                    yield f"{where}: cpu={sizing.cpu} is not a Fargate size; use one of {list(FARGATE_SIZES)}"
-                elif sizing.memory not in allowed:
-                    yield f"{where}: memory={sizing.memory} does not fit cpu={sizing.cpu} on Fargate; use {allowed[0]}..{allowed[-1]}"
-            if config.environment == "production" and service.long_running and sizing.min_tasks < 2:
-                yield f"{where}: production needs min_tasks >= 2 so that one AZ failing leaves it up"
+            cpu, memory, low, high = sizing.cpu, sizing.memory, sizing.min_tasks, sizing.max_tasks
+            if high < low:
+                yield f"{where}: max_tasks={high} is below min_tasks={low}"
+            allowed = FARGATE_SIZES.get(cpu)
+            if config.uses_fargate and allowed is None:
+                yield f"{where}: cpu={cpu} is not a Fargate size; use one of {list(FARGATE_SIZES)}"
+            elif config.uses_fargate and allowed and memory not in allowed:
+                yield (
+                    f"{where}: memory={memory} does not fit cpu={cpu} on Fargate; "
+                    f"use {allowed[0]}..{allowed[-1]}"
+                )
+            if config.environment == "production" and service.long_running and low < 2:
+                yield f"{where}: production needs min_tasks >= 2 (one AZ failing leaves it up)"
 
 
 class DeclarationError(ValueError):

@@ -310,9 +310,7 @@ class Services(pulumi.ComponentResource):
                                 "metric": {
                                     "namespace": "AWS/SQS",
                                     "metric_name": "ApproximateNumberOfMessagesVisible",
-                                    "dimensions": [
-                                        {"name": "QueueName", "value": work_queue_name}
-                                    ],
+                                    "dimensions": [{"name": "QueueName", "value": work_queue_name}],
                                 },
                             },
                         },

@@ -19,10 +19,21 @@ import yaml
 
 from infra.config import parse_stack_config
 from infra.program import build
-from infra.service_declaration import DECLARATION_FILE, DeclarationError, load_declaration
+from infra.service_declaration import (
+    DECLARATION_FILE,
+    DeclarationError,
+    load_declaration,
+    resolve,
+)
 from scripts.trust.policy_evaluation import Request, evaluate_identity
 from service.messaging.topology import ORDER_NOTIFICATIONS_QUEUE, TOPOLOGY
-from tools.plan.offline import ACCOUNT_ID, EvaluatedStack, ProgramRun, raw_stack_config, run_under_mocks
+from tools.plan.offline import (
+    ACCOUNT_ID,
+    EvaluatedStack,
+    ProgramRun,
+    raw_stack_config,
+    run_under_mocks,
+)
 
 from .queries import container, environment, role_policy_of, secrets, statements, task_definition
 
@@ -48,7 +59,8 @@ NIGHTLY = {
 # "My service is a container that listens on a port": the demo's api replaced by another one.
 SHOP = {
     "kind": "web",
-    "command": ["uvicorn", "shop.main:app", "--host", "0.0.0.0", "--port", "9000"],
+    # 0.0.0.0 inside the task's own network namespace, as the platform's HOST says.
+    "command": ["uvicorn", "shop.main:app", "--host", "0.0.0.0", "--port", "9000"],  # noqa: S104
     "port": 9000,
     "health_path": "/health",
     "size": {"cpu": 512, "memory": 1024, "min_tasks": 1, "max_tasks": 2},
@@ -133,7 +145,8 @@ def test_replace_web_service_plans_its_command_port_and_health_check(
 
     # the load balancer's target group checks the declared path on the declared port
     groups = replaced.of_type("aws:lb/targetGroup:TargetGroup")
-    assert groups and all(g.inputs["port"] == 9000 for g in groups)
+    assert groups
+    assert all(g.inputs["port"] == 9000 for g in groups)
     assert all(g.inputs["healthCheck"]["path"] == "/health" for g in groups)
     (service,) = [
         s for s in replaced.of_type("aws:ecs/service:Service") if s.name == "services-shop"
@@ -185,9 +198,7 @@ def test_add_worker_plans_service_scaling_log_group_and_only_its_grants(
     service = added.named("aws:ecs/service:Service", "services-reports")
     assert service.inputs["name"] == f"{PREFIX}-reports"
     assert "loadBalancers" not in service.inputs
-    target = added.named(
-        "aws:appautoscaling/target:Target", "services-reports-scaling"
-    ).inputs
+    target = added.named("aws:appautoscaling/target:Target", "services-reports-scaling").inputs
     assert (target["minCapacity"], target["maxCapacity"]) == (1, 3)
     backlog = added.named("aws:appautoscaling/policy:Policy", "services-reports-backlog")
     metrics = backlog.inputs["targetTrackingScalingPolicyConfiguration"][
@@ -203,7 +214,9 @@ def test_add_worker_plans_service_scaling_log_group_and_only_its_grants(
     policy = role_policy_of(added, "task-roles-reports")
     (grant,) = statements(policy)
     assert grant["Sid"] == "ConsumeOwnQueues"
-    assert grant["Resource"] == [f"arn:aws:sqs:us-east-1:{ACCOUNT_ID}:{queue.physical_name(PREFIX)}"]
+    assert grant["Resource"] == [
+        f"arn:aws:sqs:us-east-1:{ACCOUNT_ID}:{queue.physical_name(PREFIX)}"
+    ]
     assert added.outputs["services"]["reports"]["service_name"] == f"{PREFIX}-reports"
     # The demo's own outputs are untouched by the addition.
     assert added.outputs["worker_service_name"] == f"{PREFIX}-worker"
@@ -365,3 +378,19 @@ def test_bad_declaration_names_every_problem_at_once(tmp_path: Path) -> None:
     with pytest.raises(DeclarationError) as caught:
         load_declaration(TOPOLOGY, declaration_copy(tmp_path, two_faults))
     assert len(caught.value.problems) >= 2
+
+
+def test_resolve_refuses_single_task_worker_in_production(tmp_path: Path) -> None:
+    """A declared size is held to the stack's rules: production runs two tasks or more."""
+    single = {k: v for k, v in REPORTS.items() if k != "stacks"}
+    path = declaration_copy(tmp_path, lambda d: d["services"].__setitem__("reports", single))
+    declaration = load_declaration(TOPOLOGY, path)
+    prod = parse_stack_config(raw_stack_config("prod"), "prod")
+    with pytest.raises(DeclarationError, match=r"services\.reports\.size \(stack prod\)"):
+        resolve(declaration, prod)
+    # control: with the per-stack override of REPORTS, prod resolves
+    with_override = load_declaration(
+        TOPOLOGY,
+        declaration_copy(tmp_path, lambda d: d["services"].__setitem__("reports", REPORTS)),
+    )
+    assert resolve(with_override, prod)["reports"].sizing.min_tasks == 2

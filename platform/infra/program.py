@@ -263,20 +263,18 @@ def build(
             "security_groups": [security_groups.ids[service]],
         }
 
-    # The roles CI's deploy scripts address (the declaration's `deploy:`); None when undeclared.
+    # The roles CI's deploy scripts address (the declaration's `deploy:`).
     roles = declaration.deploy
     return {
         "url": edge.url,
         "cluster_name": compute.cluster_name,
         "api_service_name": services.by_name[web_name].name,
-        "worker_service_name": services.by_name[roles.worker].name if roles.worker else None,
+        "worker_service_name": services.by_name[roles.worker].name,
         "image_ref": registry.image_ref,
         "api_task_definition_arn": task_definitions.arns[web_name],
-        "worker_task_definition_arn": task_definitions.arns[roles.worker] if roles.worker else None,
-        "migrate_task_definition_arn": (
-            task_definitions.arns[roles.migrate] if roles.migrate else None
-        ),
-        "migrate_network": network_of(roles.migrate) if roles.migrate else None,
+        "worker_task_definition_arn": task_definitions.arns[roles.worker],
+        "migrate_task_definition_arn": task_definitions.arns[roles.migrate],
+        "migrate_network": network_of(roles.migrate),
         "services": {
             key: {
                 "kind": service.spec.kind,

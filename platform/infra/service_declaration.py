@@ -151,10 +151,15 @@ class Service(_Strict):
 
 
 class Deploy(_Strict):
-    """The services CI's deploy scripts address by role (the historical output names)."""
+    """The services CI's deploy scripts address by role (the historical output names).
 
-    worker: ServiceName | None = None
-    migrate: ServiceName | None = None
+    Both are required: scripts/deploy (run_migration.py, verify_rollout.py) read
+    worker_service_name, worker_task_definition_arn and migrate_task_definition_arn from every
+    stack; until they read the generic `services` output, a stack needs one of each.
+    """
+
+    worker: ServiceName
+    migrate: ServiceName
 
 
 class Declaration(_Strict):
@@ -183,8 +188,6 @@ class Declaration(_Strict):
             )
         for role, kinds in (("worker", ("worker",)), ("migrate", ("task",))):
             name = getattr(self.deploy, role)
-            if name is None:
-                continue
             if name not in self.services:
                 yield f"deploy.{role}: {name!r} is not a declared service"
             elif self.services[name].kind not in kinds:

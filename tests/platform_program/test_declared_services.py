@@ -340,6 +340,10 @@ def _set(service: str, **fields: Any) -> Callable[[dict[str, Any]], None]:
         (_set("nightly", **{**NIGHTLY, "schedule": "every night"}), "services.nightly.schedule"),
         (_set("worker", environment={"PORT": "1"}), "services.worker.environment: PORT"),
         (_set("reports", kind="web", port=9000, health_path="/h"), "declare exactly one"),
+        (
+            lambda d: d["deploy"].__setitem__("worker", "migrate"),
+            "deploy.worker: 'migrate' is a task",
+        ),
     ],
     ids=[
         "unknown-kind",
@@ -350,6 +354,7 @@ def _set(service: str, **fields: Any) -> Callable[[dict[str, Any]], None]:
         "bad-schedule",
         "platform-variable",
         "second-web",
+        "deploy-role-of-wrong-kind",
     ],
 )
 def test_bad_declaration_fails_before_any_resource_naming_the_entry(

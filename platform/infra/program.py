@@ -126,8 +126,8 @@ def build(
         "load-balancer",
         LoadBalancerArgs(
             config=config,
-            port=web.port or 0,  # the declaration's rules: a web service has one
-            health_path=web.health_path or "/",
+            port=web.web_port,
+            health_path=web.web_health_path,
             vpc_id=network.vpc_id,
             public_subnet_ids=network.public_subnet_ids,
             private_subnet_ids=network.private_subnet_ids,

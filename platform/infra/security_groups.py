@@ -57,8 +57,8 @@ class TaskSecurityGroups(pulumi.ComponentResource):
                 security_group_id=self.ids[role],
                 description="HTTP from the load balancer only",
                 ip_protocol="tcp",
-                from_port=service.spec.port,
-                to_port=service.spec.port,
+                from_port=service.spec.web_port,
+                to_port=service.spec.web_port,
                 referenced_security_group_id=args.load_balancer_security_group_id,
                 opts=child,
             )

@@ -96,6 +96,19 @@ class Service(_Strict):
     def long_running(self) -> bool:
         return self.kind in LONG_RUNNING
 
+    @property
+    def web_port(self) -> int:
+        """The port of a web service (the declaration's rules make it present)."""
+        if self.port is None:
+            raise ValueError(f"a {self.kind} service has no port")
+        return self.port
+
+    @property
+    def web_health_path(self) -> str:
+        if self.health_path is None:
+            raise ValueError(f"a {self.kind} service has no health path")
+        return self.health_path
+
     def problems(self, topology: Topology) -> Iterator[str]:
         """What is wrong with this entry, each as `<field>: <what to do>`."""
         if self.kind == "web":

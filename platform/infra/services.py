@@ -118,7 +118,7 @@ class Services(pulumi.ComponentResource):
         load_balancer: aws.ecs.ServiceLoadBalancerArgsDict = {
             "target_group_arn": lb.target_group.arn,
             "container_name": web.name,
-            "container_port": web.spec.port,
+            "container_port": web.spec.web_port,
         }
         if lb.alternate_target_group is not None:
             ecs_lb_role = aws.iam.Role(

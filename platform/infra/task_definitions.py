@@ -96,11 +96,10 @@ def container_definition(
         # The service's settings read the topology's addresses together.
         environment.update(inputs.messaging_env)
     if spec.kind == "web":
-        assert spec.port is not None  # the declaration's rules: a web service has a port
         environment.update(
             {
                 "HOST": "0.0.0.0",  # noqa: S104 - inside the task's own network namespace
-                "PORT": str(spec.port),
+                "PORT": str(spec.web_port),
                 "GRACEFUL_SHUTDOWN_SECONDS": str(config.graceful_shutdown_seconds),
                 # server processes per task (shipyard:api_processes_per_task for the api group,
                 # default one per vCPU); the config checks the database connections they open.
@@ -146,7 +145,7 @@ def container_definition(
         "stopTimeout": config.stop_timeout_seconds,
     }
     if spec.kind == "web":
-        port = spec.port
+        port, path = spec.web_port, spec.web_health_path
         definition["portMappings"] = [
             {"containerPort": port, "protocol": "tcp", "name": "http", "appProtocol": "http"}
         ]
@@ -158,7 +157,7 @@ def container_definition(
                 "python",
                 "-c",
                 "import urllib.request; "
-                f"urllib.request.urlopen('http://127.0.0.1:{port}{spec.health_path}', timeout=3)",
+                f"urllib.request.urlopen('http://127.0.0.1:{port}{path}', timeout=3)",
             ],
             "interval": 15,
             "timeout": 5,

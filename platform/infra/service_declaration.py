@@ -27,7 +27,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
-from infra.config import FARGATE_SIZES, ServiceSizing, StackConfig
+from infra.config import FARGATE_SIZES, IMAGE_DIGEST_REF, ServiceSizing, StackConfig
 from infra.paths import REPO_ROOT
 from service.messaging.topology import Topology
 
@@ -80,6 +80,9 @@ class SizeOverride(_Strict):
 class Service(_Strict):
     kind: Kind
     command: Annotated[tuple[str, ...], Field(min_length=1)]
+    # Another image than the one the platform builds: a digest reference in the bootstrap's
+    # shared repository (the execution role pulls from that repository only).
+    image: Annotated[str, StringConstraints(pattern=IMAGE_DIGEST_REF.pattern)] | None = None
     port: int | None = Field(None, ge=1, le=65535)
     health_path: Annotated[str, StringConstraints(pattern=r"^/\S*$")] | None = None
     schedule: str | None = None
@@ -207,8 +210,15 @@ class Declaration(_Strict):
                 yield f"deploy.{role}: {name!r} is a {self.services[name].kind}, not a {kinds[0]}"
 
     def sizing_problems(self, config: StackConfig) -> Iterator[str]:
-        """Sizes that the stack `config` cannot run (Fargate's table, production redundancy)."""
+        """What the stack `config` cannot run: an image outside its repository, a size outside
+        Fargate's table, a single task in production."""
         for name, service in self.services.items():
+            repository = config.image_repository.url
+            if service.image is not None and service.image.split("@", 1)[0] != repository:
+                yield (
+                    f"services.{name}.image: {service.image} is not in the stack's image "
+                    f"repository {repository}; push it there and use its digest"
+                )
             if service.stack_settings is not None:
                 continue  # config.py's own rules check the stack-file groups
             sizing = service.sizing(config)

@@ -1,4 +1,5 @@
-"""Container definitions: one image, one container per declared service, in ECS's own JSON shape.
+"""Container definitions: one container per declared service, in ECS's own JSON shape; the image
+the platform builds, or the digest a service declares as its own `image`.
 
 What each container gets follows from its declaration (services.yaml): its command; the database
 settings if it connects to the database; the messaging addresses if it publishes or consumes; what
@@ -237,7 +238,7 @@ class TaskDefinitions(pulumi.ComponentResource):
     ) -> str:
         """The task definition's container list, once every input it needs is known."""
         inputs = ContainerInputs(
-            image=v["image"],
+            image=service.spec.image or v["image"],
             region=config.region,
             environment=ENVIRONMENT_NAMES[config.environment],
             db_host=v["db_host"],

@@ -35,14 +35,19 @@ from tools.plan.offline import (
     run_under_mocks,
 )
 
+from .conftest import STAGING_DIGEST
 from .queries import container, environment, role_policy_of, secrets, statements, task_definition
 
 STACK = "staging"
 PREFIX = f"shipyard-{STACK}"
 
-# A second, different service: another command, its own size, fed by another queue, no database.
+# Another image, pushed to the shared repository the stacks pull from.
+REPORTS_IMAGE = f"{STAGING_DIGEST.split('@')[0]}@sha256:{'cd' * 32}"
+# A second, different service: another image and command, its own size, fed by another queue, no
+# database.
 REPORTS = {
     "kind": "worker",
+    "image": REPORTS_IMAGE,
     "command": ["python", "-m", "reports", "consume"],
     "size": {"cpu": 512, "memory": 1024, "min_tasks": 1, "max_tasks": 3},
     "stacks": {"prod": {"min_tasks": 2}},
@@ -184,6 +189,8 @@ def test_add_worker_plans_service_scaling_log_group_and_only_its_grants(
 ) -> None:
     reports = container(added, "reports")
     assert reports["command"] == REPORTS["command"]
+    assert reports["image"] == REPORTS_IMAGE
+    assert container(added, "api")["image"] != REPORTS_IMAGE, "the others keep the built image"
     assert "portMappings" not in reports
     env = environment(added, "reports")
     assert env["REPORTS_FORMAT"] == "csv"
@@ -344,6 +351,11 @@ def _set(service: str, **fields: Any) -> Callable[[dict[str, Any]], None]:
             lambda d: d["deploy"].__setitem__("worker", "migrate"),
             "deploy.worker: 'migrate' is a task",
         ),
+        (_set("reports", image="nginx:latest"), "services.reports.image"),
+        (
+            _set("reports", image=REPORTS_IMAGE.replace("/shipyard@", "/elsewhere@")),
+            "services.reports.image: 123456789012.dkr.ecr.us-east-1.amazonaws.com/elsewhere@",
+        ),
     ],
     ids=[
         "unknown-kind",
@@ -355,6 +367,8 @@ def _set(service: str, **fields: Any) -> Callable[[dict[str, Any]], None]:
         "platform-variable",
         "second-web",
         "deploy-role-of-wrong-kind",
+        "image-by-tag",
+        "image-outside-the-repository",
     ],
 )
 def test_bad_declaration_fails_before_any_resource_naming_the_entry(

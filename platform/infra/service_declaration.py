@@ -27,7 +27,15 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
-from infra.config import FARGATE_SIZES, IMAGE_DIGEST_REF, ServiceSizing, StackConfig
+from infra.config import (
+    DEPLOYMENT_MAXIMUM_PERCENT,
+    FARGATE_SIZES,
+    IMAGE_DIGEST_REF,
+    RESERVED_CONNECTIONS,
+    ServiceSizing,
+    StackConfig,
+    db_max_connections,
+)
 from infra.paths import REPO_ROOT
 from service.messaging.topology import Topology
 
@@ -90,6 +98,10 @@ class Service(_Strict):
     size: Size | None = None
     stacks: dict[str, SizeOverride] = {}
     database: bool = False  # connects to the stack's PostgreSQL (DB_* settings, admitted by RDS)
+    # The most connections one task opens (its pool's size + overflow): counted with the stack's
+    # own in the connection check. Required with `database` unless `stack_settings` names a group
+    # config.py already counts (api, worker; the migration as one task).
+    database_connections: int | None = Field(None, ge=1)
     secrets: tuple[SecretName, ...] = ()
     environment: dict[EnvName, str] = {}
     publishes: tuple[str, ...] = ()  # topic keys of the topology
@@ -133,6 +145,11 @@ class Service(_Strict):
                 )
         elif self.schedule is not None:
             yield f"schedule: only a scheduled task has one (this one is {self.kind})"
+        if self.database and self.stack_settings is None and self.database_connections is None:
+            yield (
+                "database_connections: a service that uses the database declares the most "
+                "connections one task opens, so the stack's connection check counts them"
+            )
         if self.stack_settings is not None and (self.size is not None or self.stacks):
             yield (
                 f"stack_settings: {self.stack_settings} takes the sizes from the stack files; "
@@ -236,6 +253,32 @@ class Declaration(_Strict):
                 )
             if config.environment == "production" and service.long_running and low < 2:
                 yield f"{where}: production needs min_tasks >= 2 (one AZ failing leaves it up)"
+        yield from self._connection_problems(config)
+
+    def _connection_problems(self, config: StackConfig) -> Iterator[str]:
+        """The declared services' connections on top of what config.py counts, at a deploy's peak
+        (a rolling deploy runs DEPLOYMENT_MAXIMUM_PERCENT of each long-running service)."""
+        extra: dict[str, int] = {}
+        for name, service in self.services.items():
+            per_task = service.database_connections
+            if not service.database or service.stack_settings is not None or per_task is None:
+                continue
+            tasks = service.sizing(config).max_tasks
+            peak = tasks * DEPLOYMENT_MAXIMUM_PERCENT // 100 if service.long_running else 1
+            extra[name] = peak * per_task
+        if not extra:
+            return
+        limit = db_max_connections(config.db_instance_class) - RESERVED_CONNECTIONS
+        needed = config.db_connections_at_peak + sum(extra.values())
+        if needed > limit:
+            declared = ", ".join(f"{k} {v}" for k, v in extra.items())
+            yield (
+                f"services (stack {config.stack}): the declared services open {declared} database "
+                f"connections at a deploy's peak, on top of the stack's "
+                f"{config.db_connections_at_peak}: {needed} in all, above the {limit} that "
+                f"shipyard:db_instance_class={config.db_instance_class} accepts; lower their "
+                "max_tasks or database_connections, or use a larger instance class"
+            )
 
 
 class DeclarationError(ValueError):

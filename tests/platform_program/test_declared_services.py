@@ -60,6 +60,7 @@ NIGHTLY = {
     "command": ["python", "-m", "service", "prune-logins"],
     "schedule": "cron(30 3 * * ? *)",
     "database": True,
+    "database_connections": 2,
 }
 # "My service is a container that listens on a port": the demo's api replaced by another one.
 SHOP = {
@@ -352,6 +353,7 @@ def _set(service: str, **fields: Any) -> Callable[[dict[str, Any]], None]:
             "deploy.worker: 'migrate' is a task",
         ),
         (_set("reports", image="nginx:latest"), "services.reports.image"),
+        (_set("reports", database=True), "services.reports.database_connections"),
         (
             _set("reports", image=REPORTS_IMAGE.replace("/shipyard@", "/elsewhere@")),
             "services.reports.image: 123456789012.dkr.ecr.us-east-1.amazonaws.com/elsewhere@",
@@ -368,6 +370,7 @@ def _set(service: str, **fields: Any) -> Callable[[dict[str, Any]], None]:
         "second-web",
         "deploy-role-of-wrong-kind",
         "image-by-tag",
+        "database-without-connections",
         "image-outside-the-repository",
     ],
 )
@@ -413,3 +416,16 @@ def test_resolve_refuses_single_task_worker_in_production(tmp_path: Path) -> Non
         declaration_copy(tmp_path, lambda d: d["services"].__setitem__("reports", REPORTS)),
     )
     assert resolve(with_override, prod)["reports"].sizing.min_tasks == 2
+
+
+def test_resolve_counts_declared_database_connections_in_the_stack_limit(tmp_path: Path) -> None:
+    """A declared service's connections add to the stack's in config.py's connection check."""
+    staging = parse_stack_config(raw_stack_config("staging"), "staging")
+    hungry = {**REPORTS, "database": True, "database_connections": 100}
+    path = declaration_copy(tmp_path, lambda d: d["services"].__setitem__("reports", hungry))
+    with pytest.raises(DeclarationError, match=r"above the \d+ that shipyard:db_instance_class"):
+        resolve(load_declaration(TOPOLOGY, path), staging)
+    # control: a modest pool fits the same stack
+    modest = {**hungry, "database_connections": 3}
+    path = declaration_copy(tmp_path, lambda d: d["services"].__setitem__("reports", modest))
+    assert resolve(load_declaration(TOPOLOGY, path), staging)["reports"].spec.database

@@ -60,7 +60,8 @@ class ScheduledTasks(pulumi.ComponentResource):
                 passed_roles.append(args.task_role_arns[key])
             role = aws.iam.Role(
                 f"{name}-{key}",
-                name_prefix=f"{config.prefix}-{key}-sched-",
+                # The service's own prefix (its length is checked by the declaration's rules).
+                name_prefix=f"{config.prefix}-{key}-",
                 # Only schedules of this account may assume it (confused-deputy guard).
                 assume_role_policy=service_trust(
                     "scheduler.amazonaws.com",

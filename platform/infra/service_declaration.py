@@ -40,11 +40,13 @@ from infra.paths import REPO_ROOT
 from service.messaging.topology import Topology
 
 DECLARATION_FILE = REPO_ROOT / "services.yaml"
+# IAM role names are at most 64 characters; a name_prefix leaves 26 for the generated suffix.
+IAM_NAME_PREFIX_MAX = 38
 
 Kind = Literal["web", "worker", "task", "scheduled"]
 LONG_RUNNING: tuple[Kind, ...] = ("web", "worker")
-# Short enough that `<prefix>-<name>-` fits IAM's 38-character name_prefix for the longest stack
-# prefix the config allows, and a DNS-safe ECS service / log stream name.
+# A DNS-safe ECS service / log stream name; `<prefix>-<name>-` must also fit IAM's name_prefix
+# (checked per stack, below).
 ServiceName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]{0,19}$")]
 EnvName = Annotated[str, StringConstraints(pattern=r"^[A-Z][A-Z0-9_]*$")]
 # The secrets the platform holds and can inject by name (app_secrets.py).
@@ -230,6 +232,12 @@ class Declaration(_Strict):
         """What the stack `config` cannot run: an image outside its repository, a size outside
         Fargate's table, a single task in production."""
         for name, service in self.services.items():
+            role_prefix = f"{config.prefix}-{name}-"  # task_roles.py, scheduled_tasks.py
+            if len(role_prefix) > IAM_NAME_PREFIX_MAX:
+                yield (
+                    f"services.{name}: the role name prefix {role_prefix} is longer than IAM's "
+                    f"{IAM_NAME_PREFIX_MAX} characters; use a shorter service name"
+                )
             repository = config.image_repository.url
             if service.image is not None and service.image.split("@", 1)[0] != repository:
                 yield (

@@ -113,7 +113,7 @@ class Services(pulumi.ComponentResource):
         (web,) = [s for s in args.services.values() if s.spec.kind == "web"]
         workers = [s for s in args.services.values() if s.spec.kind == "worker"]
 
-        # Resources ECS needs in place before the api service exists.
+        # Resources ECS needs in place before the web service exists.
         api_needs: list[pulumi.Resource] = [lb.forward_rule]
         load_balancer: aws.ecs.ServiceLoadBalancerArgsDict = {
             "target_group_arn": lb.target_group.arn,

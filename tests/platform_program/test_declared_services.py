@@ -429,3 +429,17 @@ def test_resolve_counts_declared_database_connections_in_the_stack_limit(tmp_pat
     modest = {**hungry, "database_connections": 3}
     path = declaration_copy(tmp_path, lambda d: d["services"].__setitem__("reports", modest))
     assert resolve(load_declaration(TOPOLOGY, path), staging)["reports"].spec.database
+
+
+def test_resolve_refuses_a_name_whose_role_prefix_iam_would_refuse(tmp_path: Path) -> None:
+    """IAM's name_prefix holds 38 characters; the stack's prefix and the service's name share it."""
+    path = declaration_copy(
+        tmp_path, lambda d: d["services"].__setitem__("reports-archive", REPORTS)
+    )
+    declaration = load_declaration(TOPOLOGY, path)
+    raw = raw_stack_config("staging")
+    longer = parse_stack_config(raw, "staging-eu-west")  # shipyard-staging-eu-west-reports-archive-
+    with pytest.raises(DeclarationError, match=r"services\.reports-archive: the role name prefix"):
+        resolve(declaration, longer)
+    # control: the same declaration in the stack `staging` (33 characters) resolves
+    assert "reports-archive" in resolve(declaration, parse_stack_config(raw, "staging"))

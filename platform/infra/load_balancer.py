@@ -33,9 +33,6 @@ import pulumi_aws as aws
 from infra.certificates import dns_validated_certificate
 from infra.config import StackConfig
 
-API_PORT = 8000
-# Liveness, not readiness: see the module docstring.
-HEALTH_CHECK_PATH = "/healthz"
 HEALTH_CHECK_INTERVAL_SECONDS = 10
 HEALTH_CHECK_TIMEOUT_SECONDS = 5
 HEALTHY_THRESHOLD = 2
@@ -54,6 +51,10 @@ HTTPS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 @dataclass(frozen=True)
 class LoadBalancerArgs:
     config: StackConfig
+    # The web service's (services.yaml): its port and its liveness path, not readiness (see the
+    # module docstring).
+    port: int
+    health_path: str
     vpc_id: pulumi.Input[str]
     public_subnet_ids: list[pulumi.Output[str]]
     private_subnet_ids: list[pulumi.Output[str]]
@@ -115,8 +116,8 @@ class LoadBalancer(pulumi.ComponentResource):
             security_group_id=security_group.id,
             description="to the api tasks inside the VPC",
             ip_protocol="tcp",
-            from_port=API_PORT,
-            to_port=API_PORT,
+            from_port=args.port,
+            to_port=args.port,
             cidr_ipv4=str(config.vpc_cidr),
             opts=child,
         )
@@ -133,9 +134,9 @@ class LoadBalancer(pulumi.ComponentResource):
             opts=child,
         )
 
-        self.target_group = self._target_group(f"{name}-api", config, args.vpc_id)
+        self.target_group = self._target_group(f"{name}-api", args)
         self.alternate_target_group = (
-            self._target_group(f"{name}-api-alt", config, args.vpc_id)
+            self._target_group(f"{name}-api-alt", args)
             if config.deployment_strategy == "blue_green"
             else None
         )
@@ -248,12 +249,11 @@ class LoadBalancer(pulumi.ComponentResource):
             record_opts=child,
         )
 
-    def _target_group(
-        self, name: str, config: StackConfig, vpc_id: pulumi.Input[str]
-    ) -> aws.lb.TargetGroup:
+    def _target_group(self, name: str, args: LoadBalancerArgs) -> aws.lb.TargetGroup:
+        config, vpc_id = args.config, args.vpc_id
         return aws.lb.TargetGroup(
             name,
-            port=API_PORT,
+            port=args.port,
             protocol="HTTP",
             target_type="ip",  # awsvpc tasks register by IP, on Fargate and EC2 alike
             vpc_id=vpc_id,
@@ -262,7 +262,7 @@ class LoadBalancer(pulumi.ComponentResource):
             deregistration_delay=config.deregistration_delay_seconds,
             health_check={
                 "enabled": True,
-                "path": HEALTH_CHECK_PATH,
+                "path": args.health_path,
                 "protocol": "HTTP",
                 "port": "traffic-port",
                 "matcher": "200",

@@ -17,14 +17,13 @@ import pulumi_aws as aws
 from infra.config import StackConfig
 from infra.iam_documents import allow, document
 
-ROLES = ("api", "worker", "migrate")
-
 
 @dataclass(frozen=True)
 class ObservabilityArgs:
     config: StackConfig
+    log_groups: tuple[str, ...]  # every declared service has its log group
     cluster_name: str
-    service_names: dict[str, str]  # role -> ECS service name
+    service_names: dict[str, str]  # long-running service -> ECS service name
     load_balancer_arn_suffix: pulumi.Input[str]
     queue_names: dict[str, str]  # topology key -> physical name
     dead_letter_queue_names: dict[str, str]
@@ -46,7 +45,7 @@ class Observability(pulumi.ComponentResource):
 
         self.log_group_names = {}
         self.log_group_arns = {}
-        for role in ROLES:
+        for role in args.log_groups:
             group = aws.cloudwatch.LogGroup(
                 f"{name}-{role}",
                 name=f"/{config.prefix.replace('-', '/', 1)}/{role}",

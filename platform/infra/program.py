@@ -2,7 +2,9 @@
 
 Read top to bottom, this is the architecture: network, registry and image (and its optional
 Docker Hub copy), secrets, database, messaging, compute, load balancer, observability, functions
-and operator alerts, IAM, task definitions, services, edge, site upload. The CI roles are not
+and operator alerts, IAM, task definitions, services, scheduled tasks, edge, site upload. The
+application's services come from their declaration (services.yaml, infra/service_declaration.py):
+nothing below names one of them. The CI roles are not
 here: the bootstrap (`platform/bootstrap/`) owns them, so a bad `up` cannot lock CI out.
 `platform/__main__.py` calls `build` and exports what it returns.
 """
@@ -27,7 +29,9 @@ from infra.network import Network, NetworkArgs
 from infra.observability import Observability, ObservabilityArgs
 from infra.operator_alerts import OperatorAlerts, OperatorAlertsArgs
 from infra.registry import Registry, RegistryArgs
+from infra.scheduled_tasks import ScheduledTasks, ScheduledTasksArgs
 from infra.security_groups import TaskSecurityGroups, TaskSecurityGroupsArgs
+from infra.service_declaration import Declaration, load_declaration, resolve
 from infra.services import Services, ServicesArgs, service_names
 from infra.stateful import protect_stateful_resources
 from infra.task_definitions import TaskDefinitions, TaskDefinitionsArgs
@@ -36,7 +40,6 @@ from infra.web_assets import WebAssets, WebAssetsArgs
 from service.messaging.topology import (
     OPERATOR_ALERTS_TOPIC,
     ORDER_ALERTS_FUNCTION,
-    ORDER_PROCESSING_QUEUE,
     TOPOLOGY,
     Topology,
 )
@@ -59,6 +62,9 @@ OUTPUT_NAMES = (
     "log_group_names",
     "functions",
     "dockerhub_image",
+    # Every declared service by name: kind, task definition, log group, and its ECS service or
+    # schedule (docs/adapting.md).
+    "services",
 )
 
 
@@ -80,7 +86,13 @@ def bound_every_role(boundary_arn: str) -> pulumi.ResourceTransformation:
     return transform
 
 
-def build(config: StackConfig, topology: Topology = TOPOLOGY) -> dict[str, Any]:
+def build(
+    config: StackConfig, topology: Topology = TOPOLOGY, declaration: Declaration | None = None
+) -> dict[str, Any]:
+    # A bad declaration stops here, before the first resource, naming its entries.
+    declaration = declaration or load_declaration(topology)
+    declared = resolve(declaration, config)
+    web_name, web = declaration.web
     if config.protect_stateful:
         # Before the first resource: a stack transformation only sees resources declared after it.
         pulumi.runtime.register_stack_transformation(protect_stateful_resources)
@@ -114,6 +126,8 @@ def build(config: StackConfig, topology: Topology = TOPOLOGY) -> dict[str, Any]:
         "load-balancer",
         LoadBalancerArgs(
             config=config,
+            port=web.web_port,
+            health_path=web.web_health_path,
             vpc_id=network.vpc_id,
             public_subnet_ids=network.public_subnet_ids,
             private_subnet_ids=network.private_subnet_ids,
@@ -123,18 +137,21 @@ def build(config: StackConfig, topology: Topology = TOPOLOGY) -> dict[str, Any]:
         "task-security-groups",
         TaskSecurityGroupsArgs(
             config=config,
+            services=declared,
             vpc_id=network.vpc_id,
             load_balancer_security_group_id=load_balancer.security_group_id,
         ),
     )
     for role, group_id in security_groups.ids.items():
-        database.admit(role, group_id)
+        if declared[role].spec.database:
+            database.admit(role, group_id)
 
-    names = service_names(config)
+    names = service_names(config, declared)
     observability = Observability(
         "observability",
         ObservabilityArgs(
             config=config,
+            log_groups=tuple(declared),
             cluster_name=config.prefix,
             service_names=names,
             load_balancer_arn_suffix=load_balancer.arn_suffix,
@@ -164,6 +181,7 @@ def build(config: StackConfig, topology: Topology = TOPOLOGY) -> dict[str, Any]:
     task_roles = TaskRoles(
         "task-roles",
         TaskRolesArgs(
+            services=declared,
             prefix=config.prefix,
             account_id=account_id,
             region=config.region,
@@ -185,6 +203,7 @@ def build(config: StackConfig, topology: Topology = TOPOLOGY) -> dict[str, Any]:
         "task-definitions",
         TaskDefinitionsArgs(
             config=config,
+            services=declared,
             topology=topology,
             compatibility=compute.launch_compatibility,
             image_ref=registry.image_ref,
@@ -193,7 +212,7 @@ def build(config: StackConfig, topology: Topology = TOPOLOGY) -> dict[str, Any]:
             db_name=database.name,
             db_user=database.username,
             db_secret_arn=database.master_secret_arn,
-            jwt_secret_arn=secrets.jwt_secret_arn,
+            secret_arns={"JWT_SECRET": secrets.jwt_secret_arn},
             log_group_names=observability.log_group_names,
             messaging_env=messaging_env,
             cloudfront_origin_cidrs=load_balancer.cloudfront_origin_cidrs,
@@ -205,6 +224,7 @@ def build(config: StackConfig, topology: Topology = TOPOLOGY) -> dict[str, Any]:
         "services",
         ServicesArgs(
             config=config,
+            services=declared,
             vpc_id=network.vpc_id,
             private_subnet_ids=network.private_subnet_ids,
             cluster_arn=compute.cluster_arn,
@@ -215,25 +235,56 @@ def build(config: StackConfig, topology: Topology = TOPOLOGY) -> dict[str, Any]:
             security_group_ids=security_groups.ids,
             load_balancer=load_balancer,
             deployment_alarm_names=observability.deployment_alarm_names,
-            work_queue_name=messaging.queue_names[ORDER_PROCESSING_QUEUE],
+            queue_names=messaging.queue_names,
+        ),
+    )
+    scheduled = ScheduledTasks(
+        "scheduled-tasks",
+        ScheduledTasksArgs(
+            config=config,
+            services=declared,
+            account_id=account_id,
+            cluster_arn=compute.cluster_arn,
+            capacity_provider_strategy=compute.capacity_provider_strategy,
+            private_subnet_ids=network.private_subnet_ids,
+            security_group_ids=security_groups.ids,
+            task_definitions=task_definitions.definitions,
+            execution_role_arn=task_roles.execution_role_arn,
+            task_role_arns=task_roles.task_role_arns,
         ),
     )
     edge = Edge("edge", EdgeArgs(config=config, load_balancer=load_balancer))
     WebAssets("web-assets", WebAssetsArgs(bucket_name=edge.bucket_name))
 
+    def network_of(service: str) -> dict[str, Any]:
+        """What `aws ecs run-task --network-configuration awsvpcConfiguration={...}` needs."""
+        return {
+            "subnets": network.private_subnet_ids,
+            "security_groups": [security_groups.ids[service]],
+        }
+
+    # The roles CI's deploy scripts address (the declaration's `deploy:`).
+    roles = declaration.deploy
     return {
         "url": edge.url,
         "cluster_name": compute.cluster_name,
-        "api_service_name": services.api.name,
-        "worker_service_name": services.worker.name,
+        "api_service_name": services.by_name[web_name].name,
+        "worker_service_name": services.by_name[roles.worker].name,
         "image_ref": registry.image_ref,
-        "api_task_definition_arn": task_definitions.arns["api"],
-        "worker_task_definition_arn": task_definitions.arns["worker"],
-        "migrate_task_definition_arn": task_definitions.arns["migrate"],
-        # What `aws ecs run-task --network-configuration awsvpcConfiguration={...}` needs.
-        "migrate_network": {
-            "subnets": network.private_subnet_ids,
-            "security_groups": [security_groups.ids["migrate"]],
+        "api_task_definition_arn": task_definitions.arns[web_name],
+        "worker_task_definition_arn": task_definitions.arns[roles.worker],
+        "migrate_task_definition_arn": task_definitions.arns[roles.migrate],
+        "migrate_network": network_of(roles.migrate),
+        "services": {
+            key: {
+                "kind": service.spec.kind,
+                "task_definition_arn": task_definitions.arns[key],
+                "log_group_name": observability.log_group_names[key],
+                "service_name": services.by_name[key].name if key in services.by_name else None,
+                "schedule_name": scheduled.schedule_names.get(key),
+                "network": network_of(key),
+            }
+            for key, service in declared.items()
         },
         "queue_urls": messaging.queue_urls,
         "topic_arns": messaging.topic_arns,

@@ -1,6 +1,6 @@
-"""One security group per task role: api (reachable from the ALB only), worker and migrate.
+"""One security group per declared service; the web service's admits the ALB on its port only.
 
-Separate groups let the database admit each role by name and keep the ALB out of the worker.
+Separate groups let the database admit each service by name and keep the ALB out of the others.
 """
 
 from __future__ import annotations
@@ -11,14 +11,13 @@ import pulumi
 import pulumi_aws as aws
 
 from infra.config import StackConfig
-from infra.load_balancer import API_PORT
-
-ROLES = ("api", "worker", "migrate")
+from infra.service_declaration import DeclaredService
 
 
 @dataclass(frozen=True)
 class TaskSecurityGroupsArgs:
     config: StackConfig
+    services: dict[str, DeclaredService]
     vpc_id: pulumi.Input[str]
     load_balancer_security_group_id: pulumi.Input[str]
 
@@ -32,7 +31,7 @@ class TaskSecurityGroups(pulumi.ComponentResource):
         super().__init__("shipyard:network:TaskSecurityGroups", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         self.ids = {}
-        for role in ROLES:
+        for role in args.services:
             group = aws.ec2.SecurityGroup(
                 f"{name}-{role}",
                 vpc_id=args.vpc_id,
@@ -50,14 +49,17 @@ class TaskSecurityGroups(pulumi.ComponentResource):
                 opts=child,
             )
             self.ids[role] = group.id
-        aws.vpc.SecurityGroupIngressRule(
-            f"{name}-api-from-alb",
-            security_group_id=self.ids["api"],
-            description="HTTP from the load balancer only",
-            ip_protocol="tcp",
-            from_port=API_PORT,
-            to_port=API_PORT,
-            referenced_security_group_id=args.load_balancer_security_group_id,
-            opts=child,
-        )
+        for role, service in args.services.items():
+            if service.spec.kind != "web":
+                continue
+            aws.vpc.SecurityGroupIngressRule(
+                f"{name}-{role}-from-alb",
+                security_group_id=self.ids[role],
+                description="HTTP from the load balancer only",
+                ip_protocol="tcp",
+                from_port=service.spec.web_port,
+                to_port=service.spec.web_port,
+                referenced_security_group_id=args.load_balancer_security_group_id,
+                opts=child,
+            )
         self.register_outputs({"ids": self.ids})

@@ -1,4 +1,5 @@
-"""Services: `api` behind the ALB and `worker` without one, deployed without dropping a request.
+"""ECS services: the declared web service behind the ALB, and each worker without one, deployed
+without dropping a request (services.yaml declares them; the numbers below are the demo's `api`).
 
 The rollout arithmetic (defaults; each number is a stack setting or a constant in
 load_balancer.py, and config.py refuses combinations that break the inequalities):
@@ -31,7 +32,8 @@ import pulumi
 import pulumi_aws as aws
 
 from infra.config import DEPLOYMENT_MAXIMUM_PERCENT, SERVICE_ROLLOUT_WAIT_MINUTES, StackConfig
-from infra.load_balancer import API_PORT, LoadBalancer
+from infra.load_balancer import LoadBalancer
+from infra.service_declaration import DeclaredService
 
 # AWS keeps this managed policy at path `/` (not `/service-role/`, where some ECS policies live);
 # a wrong path fails the attachment with NoSuchEntity at `pulumi up` only. tests/platform_program/
@@ -41,8 +43,9 @@ ECS_LOAD_BALANCER_POLICY = (
 )
 
 
-def service_names(config: StackConfig) -> dict[str, str]:
-    return {"api": f"{config.prefix}-api", "worker": f"{config.prefix}-worker"}
+def service_names(config: StackConfig, services: dict[str, DeclaredService]) -> dict[str, str]:
+    """The ECS service name of each long-running service (fixed, so alarms can precede them)."""
+    return {name: f"{config.prefix}-{name}" for name, s in services.items() if s.spec.long_running}
 
 
 def deployment_settings(config: StackConfig, *, behind_load_balancer: bool) -> dict[str, Any]:
@@ -79,6 +82,7 @@ def service_wait(config: StackConfig, *, behind_load_balancer: bool) -> pulumi.C
 @dataclass(frozen=True)
 class ServicesArgs:
     config: StackConfig
+    services: dict[str, DeclaredService]
     vpc_id: pulumi.Input[str]
     private_subnet_ids: list[pulumi.Output[str]]
     cluster_arn: pulumi.Input[str]
@@ -91,12 +95,12 @@ class ServicesArgs:
     security_group_ids: dict[str, pulumi.Output[str]]
     load_balancer: LoadBalancer
     deployment_alarm_names: list[pulumi.Output[str]]
-    work_queue_name: str  # the queue whose backlog scales the worker
+    queue_names: dict[str, str]  # topology key -> physical name: a worker scales on its backlog
 
 
 class Services(pulumi.ComponentResource):
-    api: aws.ecs.Service
-    worker: aws.ecs.Service
+    web: aws.ecs.Service
+    by_name: dict[str, aws.ecs.Service]  # every long-running service
     names: dict[str, str]
 
     def __init__(
@@ -104,15 +108,17 @@ class Services(pulumi.ComponentResource):
     ) -> None:
         super().__init__("shipyard:services:Services", name, None, opts)
         config = args.config
-        self.names = service_names(config)
+        self.names = service_names(config, args.services)
         lb = args.load_balancer
+        (web,) = [s for s in args.services.values() if s.spec.kind == "web"]
+        workers = [s for s in args.services.values() if s.spec.kind == "worker"]
 
-        # Resources ECS needs in place before the api service exists.
+        # Resources ECS needs in place before the web service exists.
         api_needs: list[pulumi.Resource] = [lb.forward_rule]
         load_balancer: aws.ecs.ServiceLoadBalancerArgsDict = {
             "target_group_arn": lb.target_group.arn,
-            "container_name": "api",
-            "container_port": API_PORT,
+            "container_name": web.name,
+            "container_port": web.spec.web_port,
         }
         if lb.alternate_target_group is not None:
             ecs_lb_role = aws.iam.Role(
@@ -164,20 +170,20 @@ class Services(pulumi.ComponentResource):
             parent=self, ignore_changes=["desiredCount"], depends_on=[args.capacity_providers]
         )
 
-        self.api = aws.ecs.Service(
-            f"{name}-api",
-            name=self.names["api"],
-            task_definition=args.task_definition_arns["api"],
-            desired_count=config.api.min_tasks,
+        self.web = aws.ecs.Service(
+            f"{name}-{web.name}",
+            name=self.names[web.name],
+            task_definition=args.task_definition_arns[web.name],
+            desired_count=web.sizing.min_tasks,
             network_configuration={
                 "subnets": args.private_subnet_ids,
-                "security_groups": [args.security_group_ids["api"]],
+                "security_groups": [args.security_group_ids[web.name]],
                 "assign_public_ip": False,
             },
             load_balancers=[load_balancer],
             health_check_grace_period_seconds=config.health_check_grace_period_seconds,
             alarms={"alarm_names": args.deployment_alarm_names, "enable": True, "rollback": True},
-            tags={"environment": config.environment, "role": "api"},
+            tags={"environment": config.environment, "role": web.name},
             # ECS refuses a target group that no listener forwards to yet.
             opts=pulumi.ResourceOptions.merge(
                 keep_count,
@@ -189,48 +195,55 @@ class Services(pulumi.ComponentResource):
             **deployment_settings(config, behind_load_balancer=True),
             **common,
         )
-        # The worker has no traffic to shift, so it always rolls (blue/green needs a listener).
-        self.worker = aws.ecs.Service(
-            f"{name}-worker",
-            name=self.names["worker"],
-            task_definition=args.task_definition_arns["worker"],
-            desired_count=config.worker.min_tasks,
-            network_configuration={
-                "subnets": args.private_subnet_ids,
-                "security_groups": [args.security_group_ids["worker"]],
-                "assign_public_ip": False,
-            },
-            tags={"environment": config.environment, "role": "worker"},
-            opts=pulumi.ResourceOptions.merge(
-                keep_count,
-                pulumi.ResourceOptions(
-                    custom_timeouts=service_wait(config, behind_load_balancer=False)
+        self.by_name = {web.name: self.web}
+        # A worker has no traffic to shift, so it always rolls (blue/green needs a listener).
+        for worker in workers:
+            self.by_name[worker.name] = aws.ecs.Service(
+                f"{name}-{worker.name}",
+                name=self.names[worker.name],
+                task_definition=args.task_definition_arns[worker.name],
+                desired_count=worker.sizing.min_tasks,
+                network_configuration={
+                    "subnets": args.private_subnet_ids,
+                    "security_groups": [args.security_group_ids[worker.name]],
+                    "assign_public_ip": False,
+                },
+                tags={"environment": config.environment, "role": worker.name},
+                opts=pulumi.ResourceOptions.merge(
+                    keep_count,
+                    pulumi.ResourceOptions(
+                        custom_timeouts=service_wait(config, behind_load_balancer=False)
+                    ),
                 ),
-            ),
-            **deployment_settings(config, behind_load_balancer=False),
-            **common,
-        )
-        self._autoscaling(name, config, args)
-        self.register_outputs({"api": self.api.name, "worker": self.worker.name})
+                **deployment_settings(config, behind_load_balancer=False),
+                **common,
+            )
+        self._web_scaling(name, config, args, web)
+        for worker in workers:
+            self._worker_scaling(name, config, args, worker)
+        self.register_outputs({"names": {k: v.name for k, v in self.by_name.items()}})
 
-    def _autoscaling(self, name: str, config: StackConfig, args: ServicesArgs) -> None:
+    def _target(self, name: str, args: ServicesArgs, service: DeclaredService) -> Any:
+        return aws.appautoscaling.Target(
+            f"{name}-{service.name}-scaling",
+            service_namespace="ecs",
+            scalable_dimension="ecs:service:DesiredCount",
+            resource_id=pulumi.Output.concat(
+                "service/", args.cluster_name, "/", self.by_name[service.name].name
+            ),
+            min_capacity=service.sizing.min_tasks,
+            max_capacity=service.sizing.max_tasks,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    def _web_scaling(
+        self, name: str, config: StackConfig, args: ServicesArgs, web: DeclaredService
+    ) -> None:
         child = pulumi.ResourceOptions(parent=self)
         lb = args.load_balancer
-
-        def target(role: str, service: aws.ecs.Service, minimum: int, maximum: int) -> Any:
-            return aws.appautoscaling.Target(
-                f"{name}-{role}-scaling",
-                service_namespace="ecs",
-                scalable_dimension="ecs:service:DesiredCount",
-                resource_id=pulumi.Output.concat("service/", args.cluster_name, "/", service.name),
-                min_capacity=minimum,
-                max_capacity=maximum,
-                opts=child,
-            )
-
-        api_target = target("api", self.api, config.api.min_tasks, config.api.max_tasks)
+        api_target = self._target(name, args, web)
         aws.appautoscaling.Policy(
-            f"{name}-api-cpu",
+            f"{name}-{web.name}-cpu",
             policy_type="TargetTrackingScaling",
             service_namespace=api_target.service_namespace,
             scalable_dimension=api_target.scalable_dimension,
@@ -249,7 +262,7 @@ class Services(pulumi.ComponentResource):
             # Requests per target is measured on one target group; under blue/green the serving
             # group alternates, so there CPU alone drives the api's scaling.
             aws.appautoscaling.Policy(
-                f"{name}-api-requests",
+                f"{name}-{web.name}-requests",
                 policy_type="TargetTrackingScaling",
                 service_namespace=api_target.service_namespace,
                 scalable_dimension=api_target.scalable_dimension,
@@ -268,13 +281,17 @@ class Services(pulumi.ComponentResource):
                 opts=child,
             )
 
-        worker_target = target(
-            "worker", self.worker, config.worker.min_tasks, config.worker.max_tasks
-        )
+    def _worker_scaling(
+        self, name: str, config: StackConfig, args: ServicesArgs, worker: DeclaredService
+    ) -> None:
+        child = pulumi.ResourceOptions(parent=self)
+        worker_target = self._target(name, args, worker)
+        # The queue it is fed by (its first `consumes`): its backlog per task drives the count.
+        work_queue_name = args.queue_names[worker.spec.consumes[0]]
         # Backlog per task = visible messages / running workers, kept near the target: the AWS-
         # recommended way to scale a queue consumer (queue depth alone ignores the fleet size).
         aws.appautoscaling.Policy(
-            f"{name}-worker-backlog",
+            f"{name}-{worker.name}-backlog",
             policy_type="TargetTrackingScaling",
             service_namespace=worker_target.service_namespace,
             scalable_dimension=worker_target.scalable_dimension,
@@ -293,9 +310,7 @@ class Services(pulumi.ComponentResource):
                                 "metric": {
                                     "namespace": "AWS/SQS",
                                     "metric_name": "ApproximateNumberOfMessagesVisible",
-                                    "dimensions": [
-                                        {"name": "QueueName", "value": args.work_queue_name}
-                                    ],
+                                    "dimensions": [{"name": "QueueName", "value": work_queue_name}],
                                 },
                             },
                         },
@@ -309,7 +324,10 @@ class Services(pulumi.ComponentResource):
                                     "metric_name": "RunningTaskCount",
                                     "dimensions": [
                                         {"name": "ClusterName", "value": args.cluster_name},
-                                        {"name": "ServiceName", "value": self.worker.name},
+                                        {
+                                            "name": "ServiceName",
+                                            "value": self.by_name[worker.name].name,
+                                        },
                                     ],
                                 },
                             },

@@ -1,4 +1,10 @@
-"""Container definitions: one image, three roles (api, worker, migrate), in ECS's own JSON shape.
+"""Container definitions: one container per declared service, in ECS's own JSON shape; the image
+the platform builds, or the digest a service declares as its own `image`.
+
+What each container gets follows from its declaration (services.yaml): its command; the database
+settings if it connects to the database; the messaging addresses if it publishes or consumes; what
+its kind needs (a web service its port, health check, proxies and drain time; a worker its drain
+time and its queue's visibility timeout); then its own environment and secrets.
 
 The shape is AWS's `ContainerDefinition` (the tests validate it against botocore's ECS model).
 Commands are exec form so the Python process is PID 1 and receives ECS's SIGTERM itself.
@@ -15,14 +21,9 @@ import pulumi
 import pulumi_aws as aws
 
 from infra.config import StackConfig
-from infra.load_balancer import API_PORT
-from service.messaging.topology import ORDER_PROCESSING_QUEUE, Topology
+from infra.service_declaration import DeclaredService
+from service.messaging.topology import Topology
 
-COMMANDS = {
-    "api": ["python", "-m", "service", "api"],
-    "worker": ["python", "-m", "service", "worker"],
-    "migrate": ["python", "-m", "service", "migrate"],
-}
 ENVIRONMENT_NAMES = {"staging": "staging", "production": "production"}
 
 
@@ -38,7 +39,7 @@ class ContainerInputs:
     db_name: str
     db_user: str
     db_secret_arn: str
-    jwt_secret_arn: str
+    secret_arns: dict[str, str]  # declared secret name -> its ARN
     log_group: str
     messaging_env: dict[str, str]  # env var -> topic ARN / queue URL
     # The proxies whose X-Forwarded-For the api believes (see trusted_proxy_ranges).
@@ -68,63 +69,75 @@ def trusted_proxy_ranges(config: StackConfig, cloudfront_origin_cidrs: list[str]
 
 
 def container_definition(
-    role: str, config: StackConfig, topology: Topology, inputs: ContainerInputs
+    service: DeclaredService, config: StackConfig, topology: Topology, inputs: ContainerInputs
 ) -> dict[str, Any]:
+    name, spec = service.name, service.spec
     environment: dict[str, str] = {
         "ENVIRONMENT": inputs.environment,
         "AWS_REGION": inputs.region,
-        "DB_HOST": inputs.db_host,
-        "DB_PORT": str(inputs.db_port),
-        "DB_NAME": inputs.db_name,
-        "DB_USER": inputs.db_user,
         "LOG_LEVEL": "INFO",
     }
-    if role in ("api", "worker"):
+    secrets: list[dict[str, str]] = []
+    if spec.database:
+        environment.update(
+            {
+                "DB_HOST": inputs.db_host,
+                "DB_PORT": str(inputs.db_port),
+                "DB_NAME": inputs.db_name,
+                "DB_USER": inputs.db_user,
+            }
+        )
+        # ECS reads the JSON key `password` of the RDS-managed secret: <arn>:<key>:<stage>:<ver>
+        secrets.append({"name": "DB_PASSWORD", "valueFrom": f"{inputs.db_secret_arn}:password::"})
+        if spec.long_running:
+            # Long-running: read the password at each connect, so RDS's rotation (every 7 days)
+            # needs no restart (service/core/db_credentials.py). The ARN is not a secret.
+            environment["DB_PASSWORD_SECRET_ARN"] = inputs.db_secret_arn
+    if spec.publishes or spec.consumes:
+        # The service's settings read the topology's addresses together.
         environment.update(inputs.messaging_env)
-        # Long-running: read the password at each connect, so RDS's rotation (every 7 days)
-        # needs no restart (service/core/db_credentials.py). The ARN is not a secret.
-        environment["DB_PASSWORD_SECRET_ARN"] = inputs.db_secret_arn
-    if role == "api":
+    if spec.kind == "web":
         environment.update(
             {
                 "HOST": "0.0.0.0",  # noqa: S104 - inside the task's own network namespace
-                "PORT": str(API_PORT),
-                "RELAY_ENABLED": "true",  # the outbox relay runs inside the api process
+                "PORT": str(spec.web_port),
                 "GRACEFUL_SHUTDOWN_SECONDS": str(config.graceful_shutdown_seconds),
-                # uvicorn processes per task (shipyard:api_processes_per_task, default one per
-                # vCPU); the config checks the database connections they may open.
-                "WEB_CONCURRENCY": str(config.api_processes),
+                # server processes per task (shipyard:api_processes_per_task for the api group,
+                # default one per vCPU); the config checks the database connections they open.
+                "WEB_CONCURRENCY": str(
+                    config.api_processes
+                    if spec.stack_settings == "api"
+                    else max(1, service.sizing.cpu // 1024)
+                ),
                 "TRUSTED_PROXIES": ",".join(inputs.trusted_proxies),
             }
         )
-    if role == "worker":
-        queue = topology.queue(ORDER_PROCESSING_QUEUE)
+    if spec.kind == "worker":
         environment.update(
             {
-                "RELAY_ENABLED": "false",
                 "WORKER_SHUTDOWN_SECONDS": str(config.worker_shutdown_seconds),
                 # The worker extends visibility while working; it must agree with the queue's.
-                "WORKER_VISIBILITY_TIMEOUT_SECONDS": str(queue.visibility_timeout_seconds),
+                "WORKER_VISIBILITY_TIMEOUT_SECONDS": str(
+                    max(topology.queue(k).visibility_timeout_seconds for k in spec.consumes)
+                ),
             }
         )
+    environment.update(spec.environment)
+    secrets.extend({"name": s, "valueFrom": inputs.secret_arns[s]} for s in spec.secrets)
 
     definition: dict[str, Any] = {
-        "name": role,
+        "name": name,
         "image": inputs.image,
         "essential": True,
-        "command": COMMANDS[role],
+        "command": list(spec.command),
         "environment": [{"name": k, "value": v} for k, v in sorted(environment.items())],
-        "secrets": [
-            # ECS reads the JSON key `password` of the RDS-managed secret: <arn>:<key>:<stage>:<ver>
-            {"name": "DB_PASSWORD", "valueFrom": f"{inputs.db_secret_arn}:password::"},
-            {"name": "JWT_SECRET", "valueFrom": inputs.jwt_secret_arn},
-        ],
+        "secrets": secrets,
         "logConfiguration": {
             "logDriver": "awslogs",
             "options": {
                 "awslogs-group": inputs.log_group,
                 "awslogs-region": inputs.region,
-                "awslogs-stream-prefix": role,
+                "awslogs-stream-prefix": name,
                 # A slow log pipe must not stall request handling.
                 "mode": "non-blocking",
                 "max-buffer-size": "25m",
@@ -132,20 +145,20 @@ def container_definition(
         },
         "stopTimeout": config.stop_timeout_seconds,
     }
-    if role == "api":
+    if spec.kind == "web":
+        port, path = spec.web_port, spec.web_health_path
         definition["portMappings"] = [
-            {"containerPort": API_PORT, "protocol": "tcp", "name": "http", "appProtocol": "http"}
+            {"containerPort": port, "protocol": "tcp", "name": "http", "appProtocol": "http"}
         ]
         definition["healthCheck"] = {
-            # Liveness only (/healthz has no dependencies), the same path the target group
-            # checks: a database outage must not make ECS replace every task
-            # (docs/health-checks.md).
+            # Liveness only, the same path the target group checks: a database outage must not
+            # make ECS replace every task (docs/health-checks.md).
             "command": [
                 "CMD",
                 "python",
                 "-c",
                 "import urllib.request; "
-                f"urllib.request.urlopen('http://127.0.0.1:{API_PORT}/healthz', timeout=3)",
+                f"urllib.request.urlopen('http://127.0.0.1:{port}{path}', timeout=3)",
             ],
             "interval": 15,
             "timeout": 5,
@@ -158,6 +171,7 @@ def container_definition(
 @dataclass(frozen=True)
 class TaskDefinitionsArgs:
     config: StackConfig
+    services: dict[str, DeclaredService]
     topology: Topology
     compatibility: str
     image_ref: pulumi.Input[str]
@@ -166,7 +180,7 @@ class TaskDefinitionsArgs:
     db_name: str
     db_user: str
     db_secret_arn: pulumi.Input[str]
-    jwt_secret_arn: pulumi.Input[str]
+    secret_arns: dict[str, pulumi.Input[str]]  # secret name a declaration may use -> ARN
     log_group_names: dict[str, pulumi.Output[str]]
     messaging_env: dict[str, pulumi.Output[str]]
     # CloudFront's origin-facing CIDRs (the load balancer's prefix-list lookup).
@@ -186,17 +200,18 @@ class TaskDefinitions(pulumi.ComponentResource):
         self.arns = {}
         self.definitions: dict[str, aws.ecs.TaskDefinition] = {}
         messaging = pulumi.Output.all(**args.messaging_env)
-        for role in COMMANDS:
-            sizing = config.worker if role in ("worker", "migrate") else config.api
+        secrets = pulumi.Output.all(**args.secret_arns)
+        for role, service in args.services.items():
+            sizing = service.sizing
             container_json = pulumi.Output.all(
                 image=args.image_ref,
                 db_host=args.db_host,
                 db_secret=args.db_secret_arn,
-                jwt_secret=args.jwt_secret_arn,
+                secrets=secrets,
                 log_group=args.log_group_names[role],
                 messaging=messaging,
                 cloudfront=args.cloudfront_origin_cidrs,
-            ).apply(functools.partial(self._container_json, role, config, args))
+            ).apply(functools.partial(self._container_json, service, config, args))
             definition = aws.ecs.TaskDefinition(
                 f"{name}-{role}",
                 family=f"{config.prefix}-{role}",
@@ -219,11 +234,11 @@ class TaskDefinitions(pulumi.ComponentResource):
 
     @staticmethod
     def _container_json(
-        role: str, config: StackConfig, args: TaskDefinitionsArgs, v: dict[str, Any]
+        service: DeclaredService, config: StackConfig, args: TaskDefinitionsArgs, v: dict[str, Any]
     ) -> str:
         """The task definition's container list, once every input it needs is known."""
         inputs = ContainerInputs(
-            image=v["image"],
+            image=service.spec.image or v["image"],
             region=config.region,
             environment=ENVIRONMENT_NAMES[config.environment],
             db_host=v["db_host"],
@@ -231,9 +246,9 @@ class TaskDefinitions(pulumi.ComponentResource):
             db_name=args.db_name,
             db_user=args.db_user,
             db_secret_arn=v["db_secret"],
-            jwt_secret_arn=v["jwt_secret"],
+            secret_arns=dict(v["secrets"]),
             log_group=v["log_group"],
             messaging_env=dict(v["messaging"]),
             trusted_proxies=tuple(trusted_proxy_ranges(config, list(v["cloudfront"]))),
         )
-        return json.dumps([container_definition(role, config, args.topology, inputs)])
+        return json.dumps([container_definition(service, config, args.topology, inputs)])

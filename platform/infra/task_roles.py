@@ -1,16 +1,16 @@
-"""IAM for the tasks: one execution role (what ECS does for a task) and one role per task role.
+"""IAM for the tasks: one execution role (what ECS does for a task) and one role per service.
 
-Least privilege, written out:
-- execution role: pull from its ECR repository, write its log groups, read exactly its two
-  secrets (the RDS-managed database secret and the JWT secret). Nothing else.
-- api task role: `sns:Publish` to the topics the outbox relay publishes (orders, order-events):
-  the relay runs in the api only (`RELAY_ENABLED`), and it publishes every event in the outbox,
-  the worker's `order.completed`/`order.failed` included.
-- worker task role: receive/delete/change-visibility on the order-processing queue. It writes
-  its events to the outbox (in the same transaction as the order) and publishes nothing itself.
-- api and worker also read the RDS-managed database secret: they outlive its rotation and read
-  the password at each new connection (service/core/db_credentials.py).
-- migrations run without a task role: they talk only to PostgreSQL.
+Least privilege, derived from each service's declaration (services.yaml):
+- execution role: pull from its ECR repository, write its log groups, read exactly the secrets it
+  injects (the RDS-managed database secret and the JWT secret). Nothing else.
+- a service's task role: `sns:Publish` on the topics it declares under `publishes`, receive/
+  delete/change-visibility on the queues under `consumes`, and, for a long-running service that
+  uses the database, reading the RDS-managed secret (it outlives the rotation and reads the
+  password at each new connection, service/core/db_credentials.py).
+- a service with none of these (the demo's migrations, which talk only to PostgreSQL) runs
+  without a task role.
+tests/iam_behaviour runs the real processes with exactly these grants and fails when one is
+missing.
 """
 
 from __future__ import annotations
@@ -21,21 +21,14 @@ import pulumi
 import pulumi_aws as aws
 
 from infra.iam_documents import allow, document, service_trust
-from service.messaging.topology import ORDER_EVENTS_TOPIC, ORDER_PROCESSING_QUEUE, ORDERS_TOPIC
+from infra.service_declaration import DeclaredService
 
-# What each process may do with the messaging topology: (topic keys it publishes to, queue keys
-# it consumes). A new publisher or consumer is one line here; tests/iam_behaviour runs the real
-# processes with exactly these grants and fails when one is missing.
-MESSAGING_GRANTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    # The outbox relay (in the api) publishes every relayed topic, whoever wrote the event.
-    "api": ((ORDERS_TOPIC, ORDER_EVENTS_TOPIC), ()),
-    "worker": ((), (ORDER_PROCESSING_QUEUE,)),
-}
 CONSUMER_ACTIONS = ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility")
 
 
 @dataclass(frozen=True)
 class TaskRolesArgs:
+    services: dict[str, DeclaredService]
     prefix: str  # role names start with it: the deploy role may manage only those
     account_id: pulumi.Input[str]
     region: str
@@ -48,8 +41,9 @@ class TaskRolesArgs:
     database_secret_arn: pulumi.Input[str]
 
 
-# Processes that outlive a password rotation and so read the database secret themselves.
-READS_DATABASE_SECRET = ("api", "worker")
+def reads_database_secret(service: DeclaredService) -> bool:
+    """Processes that outlive a password rotation read the database secret themselves."""
+    return service.spec.database and service.spec.long_running
 
 
 class TaskRoles(pulumi.ComponentResource):
@@ -100,7 +94,10 @@ class TaskRoles(pulumi.ComponentResource):
         self.execution_role_arn = execution.arn
 
         self.task_role_arns = {}
-        for role, (publishes, consumes) in MESSAGING_GRANTS.items():
+        for role, service in args.services.items():
+            publishes, consumes = service.spec.publishes, service.spec.consumes
+            if not (publishes or consumes or reads_database_secret(service)):
+                continue  # nothing to grant: no task role at all
             task_role = aws.iam.Role(
                 f"{name}-{role}",
                 name_prefix=f"{args.prefix}-{role}-",
@@ -109,7 +106,7 @@ class TaskRoles(pulumi.ComponentResource):
                 opts=child,
             )
             statements = []
-            if role in READS_DATABASE_SECRET:
+            if reads_database_secret(service):
                 statements.append(
                     allow(
                         "ReadRotatingDatabasePassword",

@@ -12,12 +12,8 @@ import pytest
 from botocore.validate import ParamValidator
 
 from infra.config import MAX_STOP_TIMEOUT_SECONDS, MAX_WAITED_BAKE_MINUTES
-from infra.load_balancer import (
-    API_PORT,
-    HEALTH_CHECK_INTERVAL_SECONDS,
-    HEALTH_CHECK_PATH,
-    HEALTHY_THRESHOLD,
-)
+from infra.load_balancer import HEALTH_CHECK_INTERVAL_SECONDS, HEALTHY_THRESHOLD
+from infra.service_declaration import load_declaration
 from service.messaging.topology import ORDER_PROCESSING_QUEUE, TOPOLOGY
 from tools.plan.offline import EvaluatedStack
 
@@ -30,6 +26,10 @@ from .queries import (
     secrets,
     task_definition,
 )
+
+# The demo's web service as services.yaml declares it.
+_API = load_declaration(TOPOLOGY).services["api"]
+API_PORT, HEALTH_CHECK_PATH = _API.port, _API.health_path
 
 ROLES = ("api", "worker", "migrate")
 

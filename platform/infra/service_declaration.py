@@ -1,0 +1,360 @@
+"""The application's services as data: `services.yaml` at the repository root, read and checked.
+
+Why a YAML file validated by a pydantic model (like AWS Copilot's manifests) rather than Python
+objects in the program: adding or replacing a service must be an edit outside `platform/infra/`,
+readable by people who do not read Pulumi code, and checkable before anything is planned. Every
+problem is reported at once, each naming its entry (`services.reports.port: ...`), so a bad
+declaration stops the program with one message and no resource registered.
+
+How sizes meet the stack files (the rule, written once here and in docs/adapting.md):
+- `stack_settings: <group>` (api or worker): the service's cpu, memory, min_tasks and max_tasks
+  are `shipyard:<group>_cpu`, `_memory`, `_min_tasks`, `_max_tasks` of Pulumi.<stack>.yaml
+  (with their defaults in config.py), so the demo's stack files, the cost estimator and the
+  connection check keep reading the same keys. Several services may share a group.
+- otherwise `size:` holds the values for every stack, and `stacks: {<stack>: {...}}` overrides
+  some of them for one stack (Copilot's `environments:`). A service has one source: a
+  declaration with both `stack_settings` and `size`/`stacks` is refused.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+
+from infra.config import (
+    DEPLOYMENT_MAXIMUM_PERCENT,
+    FARGATE_SIZES,
+    IMAGE_DIGEST_REF,
+    RESERVED_CONNECTIONS,
+    ServiceSizing,
+    StackConfig,
+    db_max_connections,
+)
+from infra.paths import REPO_ROOT
+from service.messaging.topology import Topology
+
+DECLARATION_FILE = REPO_ROOT / "services.yaml"
+# IAM role names are at most 64 characters; a name_prefix leaves 26 for the generated suffix.
+IAM_NAME_PREFIX_MAX = 38
+
+Kind = Literal["web", "worker", "task", "scheduled"]
+LONG_RUNNING: tuple[Kind, ...] = ("web", "worker")
+# A DNS-safe ECS service / log stream name; `<prefix>-<name>-` must also fit IAM's name_prefix
+# (checked per stack, below).
+ServiceName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]{0,19}$")]
+EnvName = Annotated[str, StringConstraints(pattern=r"^[A-Z][A-Z0-9_]*$")]
+# The secrets the platform holds and can inject by name (app_secrets.py).
+SecretName = Literal["JWT_SECRET"]
+# EventBridge Scheduler's expression forms (Scheduler User Guide, "Schedule types").
+SCHEDULE_EXPRESSION = re.compile(
+    r"^(rate\(\d+ (minute|minutes|hour|hours|day|days)\)|cron\(.+\)|at\(.+\))$"
+)
+# Stack-file groups of sizes (config.py's fields <group>_cpu, _memory, _min_tasks, _max_tasks).
+STACK_SIZING_GROUPS: dict[str, str] = {"api": "api", "worker": "worker"}
+# What the platform itself sets in every container (task_definitions.py); a declaration may not
+# set them too, or two places would decide one value.
+PLATFORM_ENVIRONMENT = frozenset(
+    {
+        "ENVIRONMENT", "AWS_REGION", "DB_HOST", "DB_PORT", "DB_NAME", "DB_USER", "LOG_LEVEL",
+        "DB_PASSWORD_SECRET_ARN", "HOST", "PORT", "GRACEFUL_SHUTDOWN_SECONDS", "WEB_CONCURRENCY",
+        "TRUSTED_PROXIES", "WORKER_SHUTDOWN_SECONDS", "WORKER_VISIBILITY_TIMEOUT_SECONDS",
+        "DB_PASSWORD", "JWT_SECRET",
+    }
+)  # fmt: skip
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Size(_Strict):
+    cpu: int = 256  # ECS cpu units (1024 = 1 vCPU)
+    memory: int = 512  # MiB
+    min_tasks: int = Field(1, ge=0)
+    max_tasks: int = Field(1, ge=1)
+
+
+class SizeOverride(_Strict):
+    cpu: int | None = None
+    memory: int | None = None
+    min_tasks: int | None = Field(None, ge=0)
+    max_tasks: int | None = Field(None, ge=1)
+
+
+class Service(_Strict):
+    kind: Kind
+    command: Annotated[tuple[str, ...], Field(min_length=1)]
+    # Another image than the one the platform builds: a digest reference in the bootstrap's
+    # shared repository (the execution role pulls from that repository only).
+    image: Annotated[str, StringConstraints(pattern=IMAGE_DIGEST_REF.pattern)] | None = None
+    port: int | None = Field(None, ge=1, le=65535)
+    health_path: Annotated[str, StringConstraints(pattern=r"^/\S*$")] | None = None
+    schedule: str | None = None
+    stack_settings: Literal["api", "worker"] | None = None
+    size: Size | None = None
+    stacks: dict[str, SizeOverride] = {}
+    database: bool = False  # connects to the stack's PostgreSQL (DB_* settings, admitted by RDS)
+    # The most connections one task opens (its pool's size + overflow): counted with the stack's
+    # own in the connection check. Required with `database` unless `stack_settings` names a group
+    # config.py already counts (api, worker; the migration as one task).
+    database_connections: int | None = Field(None, ge=1)
+    secrets: tuple[SecretName, ...] = ()
+    environment: dict[EnvName, str] = {}
+    publishes: tuple[str, ...] = ()  # topic keys of the topology
+    consumes: tuple[str, ...] = ()  # queue keys of the topology
+
+    @property
+    def long_running(self) -> bool:
+        return self.kind in LONG_RUNNING
+
+    @property
+    def web_port(self) -> int:
+        """The port of a web service (the declaration's rules make it present)."""
+        if self.port is None:
+            raise ValueError(f"a {self.kind} service has no port")
+        return self.port
+
+    @property
+    def web_health_path(self) -> str:
+        if self.health_path is None:
+            raise ValueError(f"a {self.kind} service has no health path")
+        return self.health_path
+
+    def problems(self, topology: Topology) -> Iterator[str]:
+        """What is wrong with this entry, each as `<field>: <what to do>`."""
+        if self.kind == "web":
+            if self.port is None:
+                yield "port: a web service needs the port its container listens on"
+            if self.health_path is None:
+                yield "health_path: a web service needs the path the load balancer checks"
+        elif self.port is not None or self.health_path is not None:
+            yield f"port/health_path: only a web service has them (this one is {self.kind})"
+        if self.kind == "worker" and not self.consumes:
+            yield "consumes: a worker needs the queue it is fed by (a queue key of the topology)"
+        if self.kind == "scheduled":
+            if self.schedule is None:
+                yield "schedule: a scheduled task needs rate(...), cron(...) or at(...)"
+            elif not SCHEDULE_EXPRESSION.match(self.schedule):
+                yield (
+                    f"schedule: {self.schedule!r} is not an EventBridge Scheduler expression; "
+                    "use rate(1 hour), cron(0 3 * * ? *) or at(2027-01-01T00:00:00)"
+                )
+        elif self.schedule is not None:
+            yield f"schedule: only a scheduled task has one (this one is {self.kind})"
+        if self.database and self.stack_settings is None and self.database_connections is None:
+            yield (
+                "database_connections: a service that uses the database declares the most "
+                "connections one task opens, so the stack's connection check counts them"
+            )
+        if self.stack_settings is not None and (self.size is not None or self.stacks):
+            yield (
+                f"stack_settings: {self.stack_settings} takes the sizes from the stack files; "
+                "remove size/stacks, or remove stack_settings"
+            )
+        topics = {t.key for t in topology.topics}
+        queues = {q.key for q in topology.queues}
+        for key in self.publishes:
+            if key not in topics:
+                yield (
+                    f"publishes: {key!r} is not a topic of the topology; "
+                    f"use one of {sorted(topics)}"
+                )
+        for key in self.consumes:
+            if key not in queues:
+                yield (
+                    f"consumes: {key!r} is not a queue of the topology; use one of {sorted(queues)}"
+                )
+        for name in sorted(set(self.environment) & PLATFORM_ENVIRONMENT):
+            yield f"environment: {name} is set by the platform; remove it here"
+
+    def sizing(self, config: StackConfig) -> ServiceSizing:
+        """cpu, memory and task counts in `config`'s stack (see the module docstring's rule)."""
+        if self.stack_settings is not None:
+            sizing: ServiceSizing = getattr(config, STACK_SIZING_GROUPS[self.stack_settings])
+            return sizing
+        base = (self.size or Size()).model_dump()
+        override = self.stacks.get(config.stack)
+        if override is not None:
+            base.update({k: v for k, v in override.model_dump().items() if v is not None})
+        return ServiceSizing(**base)
+
+
+class Deploy(_Strict):
+    """The services CI's deploy scripts address by role (the historical output names).
+
+    Both are required: scripts/deploy (run_migration.py, verify_rollout.py) read
+    worker_service_name, worker_task_definition_arn and migrate_task_definition_arn from every
+    stack; until they read the generic `services` output, a stack needs one of each.
+    """
+
+    worker: ServiceName
+    migrate: ServiceName
+
+
+class Declaration(_Strict):
+    deploy: Deploy
+    services: dict[ServiceName, Service]
+
+    def of_kind(self, *kinds: Kind) -> dict[str, Service]:
+        return {name: s for name, s in self.services.items() if s.kind in kinds}
+
+    @property
+    def web(self) -> tuple[str, Service]:
+        ((name, service),) = self.of_kind("web").items()
+        return name, service
+
+    def problems(self, topology: Topology) -> Iterator[str]:
+        for name, service in self.services.items():
+            for problem in service.problems(topology):
+                yield f"services.{name}.{problem}"
+        webs = sorted(self.of_kind("web"))
+        if len(webs) != 1:
+            # The load balancer, CloudFront's /api/* behaviour and the deployment alarms serve one
+            # web service today; a second needs its own target group, listener rule and path.
+            yield (
+                f"services: {len(webs)} web services ({', '.join(webs) or 'none'}); declare "
+                "exactly one (the others as worker, task or scheduled)"
+            )
+        for role, kinds in (("worker", ("worker",)), ("migrate", ("task",))):
+            name = getattr(self.deploy, role)
+            if name not in self.services:
+                yield f"deploy.{role}: {name!r} is not a declared service"
+            elif self.services[name].kind not in kinds:
+                yield f"deploy.{role}: {name!r} is a {self.services[name].kind}, not a {kinds[0]}"
+
+    def sizing_problems(self, config: StackConfig) -> Iterator[str]:
+        """What the stack `config` cannot run: an image outside its repository, a size outside
+        Fargate's table, a single task in production."""
+        for name, service in self.services.items():
+            role_prefix = f"{config.prefix}-{name}-"  # task_roles.py, scheduled_tasks.py
+            if len(role_prefix) > IAM_NAME_PREFIX_MAX:
+                yield (
+                    f"services.{name}: the role name prefix {role_prefix} is longer than IAM's "
+                    f"{IAM_NAME_PREFIX_MAX} characters; use a shorter service name"
+                )
+            repository = config.image_repository.url
+            if service.image is not None and service.image.split("@", 1)[0] != repository:
+                yield (
+                    f"services.{name}.image: {service.image} is not in the stack's image "
+                    f"repository {repository}; push it there and use its digest"
+                )
+            if service.stack_settings is not None:
+                continue  # config.py's own rules check the stack-file groups
+            sizing = service.sizing(config)
+            where = f"services.{name}.size (stack {config.stack})"
+            cpu, memory, low, high = sizing.cpu, sizing.memory, sizing.min_tasks, sizing.max_tasks
+            if high < low:
+                yield f"{where}: max_tasks={high} is below min_tasks={low}"
+            allowed = FARGATE_SIZES.get(cpu)
+            if config.uses_fargate and allowed is None:
+                yield f"{where}: cpu={cpu} is not a Fargate size; use one of {list(FARGATE_SIZES)}"
+            elif config.uses_fargate and allowed and memory not in allowed:
+                yield (
+                    f"{where}: memory={memory} does not fit cpu={cpu} on Fargate; "
+                    f"use {allowed[0]}..{allowed[-1]}"
+                )
+            if config.environment == "production" and service.long_running and low < 2:
+                yield f"{where}: production needs min_tasks >= 2 (one AZ failing leaves it up)"
+        yield from self._connection_problems(config)
+
+    def _connection_problems(self, config: StackConfig) -> Iterator[str]:
+        """The declared services' connections on top of what config.py counts, at a deploy's peak
+        (a rolling deploy runs DEPLOYMENT_MAXIMUM_PERCENT of each long-running service)."""
+        extra: dict[str, int] = {}
+        for name, service in self.services.items():
+            per_task = service.database_connections
+            if not service.database or service.stack_settings is not None or per_task is None:
+                continue
+            tasks = service.sizing(config).max_tasks
+            peak = tasks * DEPLOYMENT_MAXIMUM_PERCENT // 100 if service.long_running else 1
+            extra[name] = peak * per_task
+        if not extra:
+            return
+        limit = db_max_connections(config.db_instance_class) - RESERVED_CONNECTIONS
+        needed = config.db_connections_at_peak + sum(extra.values())
+        if needed > limit:
+            declared = ", ".join(f"{k} {v}" for k, v in extra.items())
+            yield (
+                f"services (stack {config.stack}): the declared services open {declared} database "
+                f"connections at a deploy's peak, on top of the stack's "
+                f"{config.db_connections_at_peak}: {needed} in all, above the {limit} that "
+                f"shipyard:db_instance_class={config.db_instance_class} accepts; lower their "
+                "max_tasks or database_connections, or use a larger instance class"
+            )
+
+
+class DeclarationError(ValueError):
+    """The services declaration is wrong; the message lists every problem, each naming its entry."""
+
+    def __init__(self, source: str, problems: list[str]) -> None:
+        self.problems = problems
+        lines = "\n".join(f"  - {p}" for p in problems)
+        super().__init__(
+            f"{source} has {len(problems)} problem(s); nothing was deployed:\n{lines}\n"
+            "See docs/adapting.md for the kinds and their fields."
+        )
+
+
+def parse_declaration(data: Any, topology: Topology, source: str = "services.yaml") -> Declaration:
+    """The declaration, or DeclarationError listing every problem (types and rules) at once."""
+    try:
+        declaration = Declaration.model_validate(data)
+    except ValidationError as error:
+        problems = [_describe(e) for e in error.errors()]
+        # The rules of the entries that did parse too, so that one run shows every fault.
+        entries = data.get("services") if isinstance(data, dict) else None
+        for name, entry in entries.items() if isinstance(entries, dict) else ():
+            try:
+                service = Service.model_validate(entry)
+            except ValidationError:
+                continue
+            problems.extend(f"services.{name}.{p}" for p in service.problems(topology))
+        raise DeclarationError(source, problems) from None
+    problems = list(declaration.problems(topology))
+    if problems:
+        raise DeclarationError(source, problems)
+    return declaration
+
+
+def load_declaration(topology: Topology, path: Path = DECLARATION_FILE) -> Declaration:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as error:
+        raise DeclarationError(str(path), [f"cannot be read: {error}"]) from None
+    return parse_declaration(data, topology, path.name)
+
+
+def check_for_stack(declaration: Declaration, config: StackConfig) -> None:
+    problems = list(declaration.sizing_problems(config))
+    if problems:
+        raise DeclarationError("services.yaml", problems)
+
+
+def _describe(error: Mapping[str, Any]) -> str:
+    where = ".".join(str(part) for part in error["loc"])
+    given = error.get("input")
+    shown = "" if isinstance(given, dict) else f" (given {given!r})"
+    return f"{where}: {error['msg']}{shown}"
+
+
+@dataclass(frozen=True)
+class DeclaredService:
+    """One service resolved for a stack: what the building blocks read."""
+
+    name: str
+    spec: Service
+    sizing: ServiceSizing
+
+
+def resolve(declaration: Declaration, config: StackConfig) -> dict[str, DeclaredService]:
+    check_for_stack(declaration, config)
+    return {
+        name: DeclaredService(name, spec, spec.sizing(config))
+        for name, spec in declaration.services.items()
+    }

@@ -292,6 +292,7 @@ def test_every_required_check_is_reported_for_pull_requests_and_the_merge_queue(
 
 def test_the_previews_verdict_passes_skipped_forks_and_fails_a_failed_preview():
     ran = {
+        "stacks": {"result": "success"},  # the reader runs for every event, forks included
         "checks": {"result": "success"},
         "gate": {"result": "success", "outputs": {"run": "true"}},
     }
@@ -308,6 +309,8 @@ def test_the_previews_verdict_passes_skipped_forks_and_fails_a_failed_preview():
     assert "skipped" in verdict({**skipped, **both_skipped})
     with pytest.raises(DeployError, match="checks"):
         verdict({**skipped, "checks": {"result": "failure"}, **both_skipped})
+    with pytest.raises(DeployError, match="stacks"):  # a broken stacks.yaml fails the check
+        verdict({**skipped, "stacks": {"result": "failure"}, **both_skipped})
 
 
 def test_checks_run_lint_types_and_make_test_against_postgresql():

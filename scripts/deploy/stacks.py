@@ -168,9 +168,7 @@ def find_stack(stacks: list[Stack], name: str) -> Stack:
     for stack in stacks:
         if stack.stack == name:
             return stack
-    raise DeployError(
-        f"unknown stack {name!r}: {DECLARATION} declares {[s.stack for s in stacks]}"
-    )
+    raise DeployError(f"unknown stack {name!r}: {DECLARATION} declares {[s.stack for s in stacks]}")
 
 
 def matrices(root: Path = REPO_ROOT, *, stack: str | None = None) -> dict[str, str]:

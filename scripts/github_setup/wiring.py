@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from scripts.deploy.errors import DeployError
+from scripts.deploy.stacks import stack_key  # the workflows read the same suffix
 
 # The environment of deploy.yml's `image` job; the image-push role trusts only it.
 RELEASE_ENVIRONMENT = "release"
@@ -48,11 +49,6 @@ class Wiring:
             if env.name == environment:
                 merged.update(env.variables)
         return merged
-
-
-def stack_key(stack: str) -> str:
-    """`staging` -> `STAGING`: the suffix of a stack's repository variables."""
-    return stack.upper().replace("-", "_")
 
 
 def placeholder_outputs() -> list[dict[str, Any]]:

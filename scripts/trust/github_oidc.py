@@ -88,6 +88,7 @@ class Assumption:
     timeout_minutes: int
     duration_seconds: int | None  # role-duration-seconds (None: the action's default, 1 h)
     id_token: bool  # does the job hold `id-token: write`?
+    region: Value = None  # the step's aws-region (STS and every later call go there)
 
     def subject(self, sub_claim_prefix: str) -> str | None:
         """The `sub` GitHub issues to this job in a repository with this prefix, or None when
@@ -358,6 +359,7 @@ def _jobs(
                     timeout_minutes=int(job.get("timeout-minutes", 360)),
                     duration_seconds=int(duration) if duration is not None else None,
                     id_token=token,
+                    region=evaluate(settings.get("aws-region"), job_scope),
                 )
 
 

@@ -96,6 +96,8 @@ def build_wiring(
             f"{len(registries)} bootstraps hold the image repository; exactly one must "
             "(image_repository on one, image_repository_arn on the others)"
         )
+    # The bootstraps' region: the image repository's, for deploy.yml's image job. Each app stack's
+    # jobs take their region from its stack file instead (stacks.yaml's reader, `aws:region`).
     variables = {"AWS_REGION": regions.pop()}
     environments: list[Environment] = []
     seen: dict[str, str] = {}

@@ -769,7 +769,7 @@ def test_previews_keep_the_deployed_image_so_they_show_infrastructure_changes_on
     job = _jobs("preview-stack.yml")["preview"]
     keep = _step_index(job, "pulumi stack output")
     run = _steps(job)[keep]["run"]
-    assert "shipyard:image_ref" in run
+    assert 'pulumi config set --stack "$STACK" image_ref "$image"' in run  # the project's key
     assert "image_ref --optional" in run  # absent on a new stack; a failing read still fails
     assert keep < _step_index(job, "pulumi preview")
 

@@ -48,6 +48,9 @@ def verdict(needs: Mapping[str, Any]) -> str:
         if failed:
             raise DeployError(f"a stack preview did not succeed ({failed}): see it")
         if "success" not in previews.values():
+            # A pull request when stacks.yaml previews no stack on pull requests: nothing to run.
+            if (needs["stacks"].get("outputs") or {}).get("pull_requests") == "[]":
+                return "no stack is previewed on pull requests (stacks.yaml: pull_requests)"
             raise DeployError(f"the gate asked for previews but none ran: {previews}")
         return "every stack's preview passed"
     ran = {job: result for job, result in previews.items() if result != "skipped"}

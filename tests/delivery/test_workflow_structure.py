@@ -309,6 +309,9 @@ def test_the_previews_verdict_passes_skipped_forks_and_fails_a_failed_preview():
     assert "skipped" in verdict({**skipped, **both_skipped})
     with pytest.raises(DeployError, match="checks"):
         verdict({**skipped, "checks": {"result": "failure"}, **both_skipped})
+    # stacks.yaml previews no stack on pull requests: the skipped pull-request previews pass.
+    none_on_pulls = {**ran, "stacks": {"result": "success", "outputs": {"pull_requests": "[]"}}}
+    assert "no stack is previewed" in verdict({**none_on_pulls, **both_skipped})
     with pytest.raises(DeployError, match="stacks"):  # a broken stacks.yaml fails the check
         verdict({**skipped, "stacks": {"result": "failure"}, **both_skipped})
 

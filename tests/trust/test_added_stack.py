@@ -219,3 +219,15 @@ def test_control_a_stack_file_without_its_region_is_refused_naming_the_line(tmp_
     _replace(root / "Pulumi.prod.yaml", "  aws:region: us-east-1\n", "")
     with pytest.raises(DeployError, match=r"Pulumi.prod.yaml must set its region once"):
         matrices(root)
+
+
+def test_control_a_job_on_the_single_region_variable_is_caught(prod_in_ireland, tmp_path):
+    # The workflows before issue 24: every job assumed its role in `vars.AWS_REGION`.
+    workflows = tmp_path / "workflows"
+    shutil.copytree(prod_in_ireland / ".github" / "workflows", workflows)
+    single = "aws-region: ${{ vars.AWS_REGION }}"
+    _replace(workflows / "drift.yml", "aws-region: ${{ matrix.region }}", single)
+    runs = assumptions(workflows, root=prod_in_ireland)
+    drifts = [a for a in runs if a.job == "drift (prod)"]  # scheduled and dispatched
+    assert drifts
+    assert all(a.region == VarRef("AWS_REGION") != "eu-west-1" for a in drifts)

@@ -16,7 +16,7 @@ from typing import Annotated, Any, ClassVar
 
 from pydantic import AfterValidator, BeforeValidator, Field
 
-from infra.config import AWS_REGION, GITHUB_ENVIRONMENT, GITHUB_REPOSITORY
+from infra.config import AWS_REGION, GITHUB_ENVIRONMENT, GITHUB_REPOSITORY, PROJECT, project_name
 from infra.config_model import (
     ConfigError,
     ConfigModel,
@@ -29,12 +29,15 @@ from infra.config_model import (
     rule,
 )
 from infra.oidc_subjects import parse_sub_claim_prefix
+from infra.paths import REPO_ROOT
 
 __all__ = ["BOOTSTRAP_PROJECT", "BootstrapConfig", "ConfigError", "load_bootstrap_config"]
 
-BOOTSTRAP_PROJECT = "shipyard-bootstrap"
+# Both names come from their Pulumi.yaml (infra.config.project_name): renaming is one edit each.
+BOOTSTRAP_PROJECT = project_name(REPO_ROOT / "platform" / "bootstrap")
 BNS = f"{BOOTSTRAP_PROJECT}:"
-APP_PROJECT = "shipyard"  # the app project whose stacks the deploy roles may update
+APP_PROJECT = PROJECT  # the app project whose stacks the deploy roles may update
+CI_PREFIX = f"{APP_PROJECT}-ci"  # every CI role and policy; the CI boundary protects it
 
 ACCOUNT_ID = re.compile(r"^\d{12}$")
 S3_BUCKET = re.compile(r"^(?!xn--)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
@@ -170,8 +173,9 @@ class BootstrapConfig(ConfigModel):
 
     @property
     def prefix(self) -> str:
-        """Every CI resource is named `shipyard-ci-*`: the boundary protects exactly that prefix."""
-        return "shipyard-ci"
+        """Every CI resource is named `<app project>-ci-*`: the boundary protects exactly that
+        prefix."""
+        return CI_PREFIX
 
     @rule
     def _one_image_repository(self) -> Iterator[str]:

@@ -8,7 +8,12 @@ tested without the Pulumi engine; `load_stack_config` feeds it from the running 
 A wrong setting stops the program before any resource is declared. Every problem found is reported
 at once, each naming its key, what was given and what is allowed, so one `pulumi up` shows them all
 (the machinery, shared with the bootstrap's settings, is infra/config_model.py). Each field's name
-is its key (`shipyard:<field>`); its type says what is allowed, written once.
+is its key (`<project>:<field>`); its type says what is allowed, written once.
+
+The project's name is the `name:` of Pulumi.yaml, nowhere else: every resource prefix and role
+name follows it, and so does Pulumi's namespace for the settings (`pulumi config set api_cpu 512`
+writes `<project>:api_cpu`), so renaming the project renames the keys of its stack files too; a
+stack file still in another namespace is refused, naming both.
 """
 
 from __future__ import annotations
@@ -17,8 +22,10 @@ import ipaddress
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal
 
+import yaml
 from pydantic import AfterValidator, BeforeValidator, Field
 
 from infra.config_model import (
@@ -33,6 +40,7 @@ from infra.config_model import (
     rule,
     stack_file_values,
 )
+from infra.paths import REPO_ROOT
 
 __all__ = [
     "PROJECT",
@@ -43,8 +51,44 @@ __all__ = [
     "parse_stack_file_without_secrets",
 ]
 
-PROJECT = "shipyard"
+# Lower case, digits and `-`, short: the name prefixes AWS names with the strictest rules (S3
+# buckets, ECR repositories, `<project>-<stack>-...` load balancers and target groups).
+PROJECT_NAME = re.compile(r"^[a-z][a-z0-9-]{0,39}$")
+# Namespaces a stack file may hold besides the project's: the providers the program uses.
+PROVIDER_NAMESPACES = ("aws", "docker", "pulumi")
+
+
+def project_name(project_dir: Path) -> str:
+    """The `name:` of the Pulumi project in `project_dir` (its Pulumi.yaml)."""
+    path = project_dir / "Pulumi.yaml"
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise ValueError(f"cannot read the project's name from {path}: {exc}") from exc
+    name = document.get("name") if isinstance(document, dict) else None
+    if not isinstance(name, str) or not PROJECT_NAME.match(name):
+        raise ValueError(
+            f"{path}: `name: {name}` must be a lower-case name (a-z, 0-9, -; at most 40 "
+            "characters, it prefixes every AWS resource name)"
+        )
+    return name
+
+
+PROJECT = project_name(REPO_ROOT)
 NS = f"{PROJECT}:"
+
+
+def foreign_namespaces(raw: Mapping[str, str], project: str) -> list[str]:
+    """A problem per config namespace that is neither the project's nor a provider's."""
+    foreign = sorted(
+        {key.split(":", 1)[0] for key in raw if ":" in key} - {project, *PROVIDER_NAMESPACES}
+    )
+    return [
+        f"keys in the namespace `{namespace}:` but Pulumi.yaml names the project `{project}`: "
+        f"rename them to `{project}:<key>` (or set `name: {namespace}` in Pulumi.yaml)"
+        for namespace in foreign
+    ]
+
 
 Environment = Literal["staging", "production"]
 NatMode = Literal["single", "per_az", "none"]
@@ -708,8 +752,15 @@ class StackConfig(ConfigModel):
 
 
 def parse_stack_config(raw: Mapping[str, str], stack: str) -> StackConfig:
-    """Build the validated settings from raw config strings (`shipyard:<key>`, `aws:region`)."""
+    """Build the validated settings from raw config strings (`<project>:<key>`, `aws:region`)."""
+    _refuse_foreign_namespaces(raw, stack)
     return read_config(StackConfig, raw, stack)
+
+
+def _refuse_foreign_namespaces(raw: Mapping[str, str], stack: str) -> None:
+    problems = foreign_namespaces(raw, PROJECT)
+    if problems:
+        raise ConfigError(stack, problems)
 
 
 def parse_stack_file_without_secrets(config: Mapping[str, Any], stack: str) -> StackConfig:
@@ -720,13 +771,17 @@ def parse_stack_file_without_secrets(config: Mapping[str, Any], stack: str) -> S
     AttributeError) and the rules that need them are skipped. The program itself never uses this.
     """
     raw, encrypted = stack_file_values(config)
+    _refuse_foreign_namespaces(raw, stack)
     return read_config(StackConfig, raw, stack, with_secrets=False, encrypted=encrypted)
 
 
 def load_stack_config() -> StackConfig:
     """The running program's settings, read through `pulumi.Config` (infra.config_model)."""
     import pulumi
+    from pulumi.runtime.config import get_config_env
 
     from infra.config_model import raw_config_from_pulumi
 
+    # Every key the engine passes (the known ones are read through pulumi.Config below).
+    _refuse_foreign_namespaces(get_config_env(), pulumi.get_stack())
     return parse_stack_config(raw_config_from_pulumi(StackConfig), pulumi.get_stack())

@@ -52,7 +52,13 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from infra.bootstrap_config import APP_PROJECT, BOOTSTRAP_PROJECT, BootstrapConfig, DeployTarget
+from infra.bootstrap_config import (
+    APP_PROJECT,
+    BOOTSTRAP_PROJECT,
+    CI_PREFIX,
+    BootstrapConfig,
+    DeployTarget,
+)
 from infra.iam_documents import Statement, allow, document
 from infra.oidc_subjects import (
     branch_subject,
@@ -218,8 +224,8 @@ def ci_boundary(
             "Effect": "Deny",
             "Action": IDENTITY_WRITE_ACTIONS,
             "Resource": [
-                arn("role", "shipyard-ci-*"),
-                arn("policy", "shipyard-ci-*"),
+                arn("role", f"{CI_PREFIX}-*"),
+                arn("policy", f"{CI_PREFIX}-*"),
                 arn("oidc-provider", GITHUB_OIDC_HOST),
             ],
         },

@@ -30,7 +30,7 @@ from infra.bootstrap_config import APP_PROJECT, BootstrapConfig
 from infra.iam_documents import Statement, document
 from infra.private_bucket import keep_private
 
-STATE_KEY_ALIAS = "alias/shipyard-pulumi-secrets"  # its name from before issue 22 (see above)
+STATE_KEY_ALIAS = f"alias/{APP_PROJECT}-pulumi-secrets"  # its name from before issue 22 (see above)
 BOOKKEEPING_DIR = ".pulumi"  # workspace.BookkeepingDir
 # `.pulumi/meta.yaml` says which layout the bucket uses; rewriting it re-reads every stack.
 BACKEND_META_KEY = f"{BOOKKEEPING_DIR}/meta.yaml"

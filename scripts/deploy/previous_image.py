@@ -24,11 +24,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from infra.config import NS
 from scripts.deploy.errors import DeployError, read_json
 from scripts.deploy.github_actions import run_main, set_output
 from scripts.deploy.image_ref import parse_image_ref
 
-IMAGE_CONFIG_KEY = "shipyard:image_ref"
+# In the project's namespace (Pulumi.yaml's `name:`), where the deploy sets it.
+IMAGE_CONFIG_KEY = f"{NS}image_ref"
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ be it: skipped by a job-level `if` (forks, Dependabot, and each event skips the 
 `preview` runs for pull requests, `queue-preview` in the merge queue), GitHub reports one check
 named with the unexpanded matrix, never `preview (staging)`. This job runs unless the run was
 cancelled, reads the results of the jobs it needs (`toJSON(needs)` in NEEDS) and decides: every
-job other than `checks` and `gate` is a preview job.
+job other than `stacks` (the reader of stacks.yaml), `checks` and `gate` is a preview job.
 
 Standard library only: it runs on the runner's own Python, without the project's setup.
 """
@@ -21,6 +21,8 @@ from typing import Any
 from scripts.deploy.errors import DeployError
 from scripts.deploy.github_actions import append_summary, run_main
 
+# The jobs every preview needs (they run for every event and must succeed); the rest are previews.
+PREREQUISITES = ("stacks", "checks", "gate")
 # A preview job of the other event is skipped by its own `if`; that is not a failure.
 _PASSING = frozenset({"success", "skipped"})
 
@@ -30,21 +32,25 @@ def verdict(needs: Mapping[str, Any]) -> str:
     try:
         results = {job: str(needs[job]["result"]) for job in needs}
         gate_says_run = (needs["gate"].get("outputs") or {}).get("run") == "true"
-        prerequisites = {job: results[job] for job in ("checks", "gate")}
+        prerequisites = {job: results[job] for job in PREREQUISITES}
     except (KeyError, TypeError, AttributeError) as missing:
         raise DeployError(
-            f"NEEDS lacks {missing}: the job must need checks, gate and the preview jobs"
+            f"NEEDS lacks {missing}: the job must need {', '.join(PREREQUISITES)} and the "
+            "preview jobs"
         ) from None
     previews = {job: result for job, result in results.items() if job not in prerequisites}
     if not previews:
         raise DeployError("NEEDS names no preview job: the job must need them")
     if set(prerequisites.values()) != {"success"}:
-        raise DeployError(f"checks or the gate did not succeed: {prerequisites}")
+        raise DeployError(f"{', '.join(PREREQUISITES)} did not all succeed: {prerequisites}")
     if gate_says_run:
         failed = {job: result for job, result in previews.items() if result not in _PASSING}
         if failed:
             raise DeployError(f"a stack preview did not succeed ({failed}): see it")
         if "success" not in previews.values():
+            # A pull request when stacks.yaml previews no stack on pull requests: nothing to run.
+            if (needs["stacks"].get("outputs") or {}).get("pull_requests") == "[]":
+                return "no stack is previewed on pull requests (stacks.yaml: pull_requests)"
             raise DeployError(f"the gate asked for previews but none ran: {previews}")
         return "every stack's preview passed"
     ran = {job: result for job, result in previews.items() if result != "skipped"}

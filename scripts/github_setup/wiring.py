@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from scripts.deploy.errors import DeployError
+from scripts.deploy.stacks import stack_key  # the workflows read the same suffix
 
 # The environment of deploy.yml's `image` job; the image-push role trusts only it.
 RELEASE_ENVIRONMENT = "release"
@@ -48,11 +49,6 @@ class Wiring:
             if env.name == environment:
                 merged.update(env.variables)
         return merged
-
-
-def stack_key(stack: str) -> str:
-    """`staging` -> `STAGING`: the suffix of a stack's repository variables."""
-    return stack.upper().replace("-", "_")
 
 
 def placeholder_outputs() -> list[dict[str, Any]]:
@@ -100,6 +96,8 @@ def build_wiring(
             f"{len(registries)} bootstraps hold the image repository; exactly one must "
             "(image_repository on one, image_repository_arn on the others)"
         )
+    # The bootstraps' region: the image repository's, for deploy.yml's image job. Each app stack's
+    # jobs take their region from its stack file instead (stacks.yaml's reader, `aws:region`).
     variables = {"AWS_REGION": regions.pop()}
     environments: list[Environment] = []
     seen: dict[str, str] = {}

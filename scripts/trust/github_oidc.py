@@ -15,15 +15,20 @@ immutable form):
   `id-token: write`.
 
 Expressions are evaluated only in the forms the workflows use (`vars.X`, `matrix.k`,
-`inputs.k`, `a == 'x' && b || c`, string literals); anything else raises, so the proof cannot
-silently skip a job.
+`inputs.k`, `a == 'x' && b || c`, `vars[format('X_{0}', matrix.k)]`, string literals); anything
+else raises, so the proof cannot silently skip a job. A matrix read from an earlier job's output
+(`fromJSON(needs.stacks.outputs.all)`) is computed by the module that job's step runs
+(scripts/deploy/stacks.py, from the repository's stacks.yaml), for the run's dispatch inputs; a
+free-text dispatch input `stack` is tried with every declared stack and with an undeclared one,
+which the reader refuses (that run stops there, assuming nothing).
 """
 
 from __future__ import annotations
 
 import itertools
+import json
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,9 +36,13 @@ from typing import Any
 import yaml
 
 from infra.oidc_subjects import environment_subject, pull_request_subject, ref_subject
+from scripts.deploy import stacks as stack_list
+from scripts.deploy.errors import DeployError
 
 CREDENTIALS_ACTION = "aws-actions/configure-aws-credentials"
 QUEUE_SHA = "0123456789abcdef0123456789abcdef01234567"
+# A dispatch input value no stack has: the proof checks the reader refuses it.
+UNDECLARED_STACK = "no-such-stack"
 
 
 @dataclass(frozen=True)
@@ -79,6 +88,7 @@ class Assumption:
     timeout_minutes: int
     duration_seconds: int | None  # role-duration-seconds (None: the action's default, 1 h)
     id_token: bool  # does the job hold `id-token: write`?
+    region: Value = None  # the step's aws-region (STS and every later call go there)
 
     def subject(self, sub_claim_prefix: str) -> str | None:
         """The `sub` GitHub issues to this job in a repository with this prefix, or None when
@@ -102,6 +112,9 @@ _EXPRESSION = re.compile(r"^\$\{\{\s*(?P<body>.+?)\s*\}\}$")
 _CONDITIONAL = re.compile(
     r"^(?P<left>[\w.]+)\s*==\s*'(?P<literal>[^']*)'\s*&&\s*(?P<then>\S+)\s*\|\|\s*(?P<else>\S+)$"
 )
+_FORMATTED_VAR = re.compile(
+    r"^vars\[format\('(?P<template>[A-Za-z0-9_]*\{0\}[A-Za-z0-9_]*)',\s*(?P<arg>[\w.]+)\)\]$"
+)
 
 
 def evaluate(text: Any, scope: Mapping[str, Mapping[str, Any]]) -> Value:
@@ -122,6 +135,12 @@ def evaluate(text: Any, scope: Mapping[str, Mapping[str, Any]]) -> Value:
 def _evaluate_body(body: str, scope: Mapping[str, Mapping[str, Any]]) -> Value:
     if body.startswith("'") and body.endswith("'"):
         return body[1:-1]
+    formatted = _FORMATTED_VAR.match(body)
+    if formatted:
+        argument = _evaluate_body(formatted["arg"], scope)
+        if not isinstance(argument, str):
+            raise ValueError(f"cannot evaluate ${{{{ {body} }}}}: {formatted['arg']} is not text")
+        return VarRef(formatted["template"].replace("{0}", argument))
     conditional = _CONDITIONAL.match(body)
     if conditional:
         left = _evaluate_body(conditional["left"], scope)
@@ -148,8 +167,13 @@ def load(path: Path) -> dict[str, Any]:
     return data
 
 
-def events_of(workflow: Mapping[str, Any], main_branch: str = "main") -> list[Event]:
-    """One representative run per trigger (and per choice of each dispatch input)."""
+def events_of(
+    workflow: Mapping[str, Any],
+    main_branch: str = "main",
+    free_values: Mapping[str, Sequence[str]] | None = None,
+) -> list[Event]:
+    """One representative run per trigger (and per choice of each dispatch input; a free-text
+    input takes the values `free_values` gives for its name)."""
     triggers = workflow.get("on") or {}
     if isinstance(triggers, str | list):
         triggers = dict.fromkeys([triggers] if isinstance(triggers, str) else triggers)
@@ -171,7 +195,12 @@ def events_of(workflow: Mapping[str, Any], main_branch: str = "main") -> list[Ev
         elif name == "workflow_dispatch":
             inputs = spec.get("inputs") or {}
             choices = [
-                [(key, str(option)) for option in (definition.get("options") or [""])]
+                [
+                    (key, str(option))
+                    for option in (
+                        definition.get("options") or (free_values or {}).get(key) or [""]
+                    )
+                ]
                 for key, definition in inputs.items()
             ]
             for combination in itertools.product(*choices):
@@ -181,11 +210,55 @@ def events_of(workflow: Mapping[str, Any], main_branch: str = "main") -> list[Ev
     return found
 
 
-def _matrix_rows(job: Mapping[str, Any]) -> list[dict[str, Any]]:
+_FROM_OUTPUT = re.compile(
+    r"^\$\{\{\s*fromJSON\(needs\.(?P<job>[\w-]+)\.outputs\.(?P<output>\w+)\)\s*\}\}$"
+)
+_STEP_OUTPUT = re.compile(r"^\$\{\{\s*steps\.(?P<step>[\w-]+)\.outputs\.(?P<output>\w+)\s*\}\}$")
+
+
+def _job_outputs(
+    workflow: Mapping[str, Any], job_id: str, event: Event, root: Path
+) -> dict[str, str] | None:
+    """What a job that reads stacks.yaml outputs in this run; None when its reader refuses the
+    run's inputs (the run stops there). Any other producer raises: the proof knows no more."""
+    job = (workflow.get("jobs") or {})[job_id]
+    produced: dict[str, dict[str, str] | None] = {}
+    for step in job.get("steps") or []:
+        run = str(step.get("run", ""))
+        if "-m scripts.deploy.stacks matrices" not in run:
+            continue
+        chosen = event.inputs.get("stack") if "--stack" in run else None
+        try:
+            produced[str(step.get("id"))] = stack_list.matrices(root, stack=chosen)
+        except DeployError:
+            produced[str(step.get("id"))] = None
+    outputs: dict[str, str] = {}
+    for name, expression in (job.get("outputs") or {}).items():
+        match = _STEP_OUTPUT.match(str(expression))
+        if match is None or match["step"] not in produced:
+            raise ValueError(f"cannot evaluate job {job_id}'s output {name}: {expression!r}")
+        step_outputs = produced[match["step"]]
+        if step_outputs is None:
+            return None
+        outputs[name] = step_outputs[match["output"]]
+    return outputs
+
+
+def _matrix_rows(
+    job: Mapping[str, Any], workflow: Mapping[str, Any], event: Event, root: Path
+) -> list[dict[str, Any]]:
     matrix = ((job.get("strategy") or {}).get("matrix")) or {}
     if not matrix:
         return [{}]
     include = matrix.get("include") or []
+    if isinstance(include, str):
+        source = _FROM_OUTPUT.match(include.strip())
+        if source is None:
+            raise ValueError(f"cannot evaluate the matrix {include!r}")
+        outputs = _job_outputs(workflow, source["job"], event, root)
+        if outputs is None:
+            return []  # the reader refused the run's inputs: this job never starts
+        include = json.loads(outputs[source["output"]])
     axes = {k: v for k, v in matrix.items() if k not in ("include", "exclude")}
     rows = [dict(zip(axes, values, strict=True)) for values in itertools.product(*axes.values())]
     if include and rows == [{}]:
@@ -215,15 +288,25 @@ def _job_name(job_id: str, job: Mapping[str, Any], scope: Mapping[str, Mapping[s
     return re.sub(r"\$\{\{[^}]*\}\}", lambda m: str(evaluate(m.group(0), scope)), raw)
 
 
-def assumptions(workflows: Path, *, main_branch: str = "main") -> Iterator[Assumption]:
-    """Every (run, job) pair in which a job configures AWS credentials through OIDC."""
+def assumptions(
+    workflows: Path, *, main_branch: str = "main", root: Path | None = None
+) -> Iterator[Assumption]:
+    """Every (run, job) pair in which a job configures AWS credentials through OIDC. `root`:
+    the repository whose stacks.yaml the workflows read (default: the one holding them, or this
+    repository's for a folder of workflows outside a `.github`, such as a test's edited copy)."""
+    if root is None:
+        held = workflows.resolve().parent
+        root = held.parent if held.name == ".github" else stack_list.REPO_ROOT
+    declared = [s.stack for s in stack_list.read_stacks(root)]
+    free_values = {"stack": [*declared, UNDECLARED_STACK]}
     for path in sorted(workflows.glob("*.yml")):
         workflow = load(path)
-        for event in events_of(workflow, main_branch):
+        for event in events_of(workflow, main_branch, free_values):
             scope = {"inputs": dict(event.inputs)}
             yield from _jobs(
-                workflows, path.name, workflow, event, scope, prefix="", caller_token=True
-            )
+                workflows, path.name, workflow, event, scope, prefix="", caller_token=True,
+                root=root,
+            )  # fmt: skip
 
 
 def _jobs(
@@ -235,11 +318,12 @@ def _jobs(
     *,
     prefix: str,
     caller_token: bool,
+    root: Path,
 ) -> Iterator[Assumption]:
     for job_id, job in (workflow.get("jobs") or {}).items():
         if not _runs_for(job, event):
             continue
-        for row in _matrix_rows(job):
+        for row in _matrix_rows(job, workflow, event, root):
             job_scope = {**scope, "matrix": row}
             title = prefix + _job_name(job_id, job, job_scope)
             token = caller_token and _has_id_token(job)
@@ -255,7 +339,7 @@ def _jobs(
                 }
                 yield from _jobs(
                     workflows, name, callee, event, {"inputs": {**defaults, **resolved}},
-                    prefix=f"{title} / ", caller_token=token,
+                    prefix=f"{title} / ", caller_token=token, root=root,
                 )  # fmt: skip
                 continue
             for step in job.get("steps") or []:
@@ -275,6 +359,7 @@ def _jobs(
                     timeout_minutes=int(job.get("timeout-minutes", 360)),
                     duration_seconds=int(duration) if duration is not None else None,
                     id_token=token,
+                    region=evaluate(settings.get("aws-region"), job_scope),
                 )
 
 

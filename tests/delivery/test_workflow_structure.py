@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from scripts.deploy.errors import DeployError
+from scripts.deploy.stacks import matrices, read_stacks
 from scripts.deploy.summarise_previews import verdict
 from scripts.github_setup.wiring import REQUIRED_CHECKS
 from tests.delivery.support import REPO_ROOT, WORKFLOWS, load_workflow
@@ -49,6 +50,22 @@ def _ancestors(jobs: dict[str, Any], job_id: str) -> set[str]:
     for parent in needs:
         found |= _ancestors(jobs, parent)
     return found
+
+
+_FROM_STACKS = re.compile(r"^\$\{\{ fromJSON\(needs\.stacks\.outputs\.(?P<output>\w+)\) \}\}$")
+
+
+def _rows(job: dict[str, Any], *, root: Path = REPO_ROOT, stack: str | None = None) -> list[Any]:
+    """The rows a job's matrix takes: its `include`, or the reader's output it names
+    (scripts/deploy/stacks.py; `selected` without a dispatched stack: every stack it accepts)."""
+    include = ((job.get("strategy") or {}).get("matrix") or {}).get("include") or []
+    if not isinstance(include, str):
+        return list(include)
+    match = _FROM_STACKS.match(include)
+    assert match, f"a matrix the tests cannot read: {include}"
+    if match["output"] == "selected" and stack is None:
+        return [r for s in read_stacks(root) for r in _rows(job, root=root, stack=s.stack)]
+    return list(yaml.safe_load(matrices(root, stack=stack)[match["output"]]))
 
 
 def _step_index(job: dict[str, Any], fragment: str) -> int:
@@ -208,22 +225,23 @@ def test_pull_requests_preview_staging_and_the_merge_queue_previews_every_stack(
     pull, queue = jobs["preview"], jobs["queue-preview"]
     for job, event in ((pull, "pull_request"), (queue, "merge_group")):
         assert job["uses"] == "$/.github/workflows/preview-stack.yml"
-        assert set(job["needs"]) == {"checks", "gate"}
+        assert set(job["needs"]) == {"stacks", "checks", "gate"}
         # a skip, not a failure; and only for its own event
-        assert job["if"] == f"github.event_name == '{event}' && needs.gate.outputs.run == 'true'"
+        assert job["if"].startswith(
+            f"github.event_name == '{event}' && needs.gate.outputs.run == 'true'"
+        )
         assert job["strategy"]["fail-fast"] is False
+        assert job["with"]["region"] == "${{ matrix.region }}"
     # Contract C2: unreviewed code (a pull request runs its branch's workflow file) previews
     # staging only, with the preview role; reviewed code in the queue every stack, plan role.
-    assert pull["strategy"]["matrix"]["include"] == [
-        {
-            "stack": "staging",
-            "role": "${{ vars.AWS_PREVIEW_ROLE_ARN_STAGING }}",
-            "backend": "${{ vars.PULUMI_BACKEND_URL_STAGING }}",
-        }
-    ]
-    assert [row["stack"] for row in queue["strategy"]["matrix"]["include"]] == ["staging", "prod"]
-    for row in queue["strategy"]["matrix"]["include"]:
-        assert row["role"] == f"${{{{ vars.AWS_PLAN_ROLE_ARN_{row['stack'].upper()} }}}}"
+    assert [row["stack"] for row in _rows(pull)] == ["staging"]
+    assert pull["with"]["role_arn"].startswith(
+        "${{ vars[format('AWS_PREVIEW_ROLE_ARN_{0}', matrix.key)] }}"
+    )
+    assert [row["stack"] for row in _rows(queue)] == ["staging", "prod"]
+    assert queue["with"]["role_arn"].startswith(
+        "${{ vars[format('AWS_PLAN_ROLE_ARN_{0}', matrix.key)] }}"
+    )
     assert "PREVIEW_ROLE_ARN_PROD" not in (WORKFLOWS / "pull-request.yml").read_text()
     assert workflow["concurrency"]["cancel-in-progress"] is True
     # The aggregate the ruleset requires: runs unless cancelled, never a matrix, needs every
@@ -232,7 +250,7 @@ def test_pull_requests_preview_staging_and_the_merge_queue_previews_every_stack(
     assert previews["name"] == "previews"
     assert previews["if"] == "${{ !cancelled() }}"
     assert "strategy" not in previews
-    assert set(previews["needs"]) == {"checks", "gate", "preview", "queue-preview"}
+    assert set(previews["needs"]) == {"stacks", "checks", "gate", "preview", "queue-preview"}
     assert "summarise_previews" in _steps(previews)[_step_index(previews, "summarise")]["run"]
 
 
@@ -274,6 +292,7 @@ def test_every_required_check_is_reported_for_pull_requests_and_the_merge_queue(
 
 def test_the_previews_verdict_passes_skipped_forks_and_fails_a_failed_preview():
     ran = {
+        "stacks": {"result": "success"},  # the reader runs for every event, forks included
         "checks": {"result": "success"},
         "gate": {"result": "success", "outputs": {"run": "true"}},
     }
@@ -290,6 +309,11 @@ def test_the_previews_verdict_passes_skipped_forks_and_fails_a_failed_preview():
     assert "skipped" in verdict({**skipped, **both_skipped})
     with pytest.raises(DeployError, match="checks"):
         verdict({**skipped, "checks": {"result": "failure"}, **both_skipped})
+    # stacks.yaml previews no stack on pull requests: the skipped pull-request previews pass.
+    none_on_pulls = {**ran, "stacks": {"result": "success", "outputs": {"pull_requests": "[]"}}}
+    assert "no stack is previewed" in verdict({**none_on_pulls, **both_skipped})
+    with pytest.raises(DeployError, match="stacks"):  # a broken stacks.yaml fails the check
+        verdict({**skipped, "stacks": {"result": "failure"}, **both_skipped})
 
 
 def test_checks_run_lint_types_and_make_test_against_postgresql():
@@ -327,16 +351,11 @@ def test_each_job_assumes_the_role_contract_c2_gives_it():
     assert _step(preview, "configure-aws-credentials")["with"]["role-to-assume"] == (
         "${{ inputs.role_arn }}"
     )
+    plan_role = "${{ vars[format('AWS_PLAN_ROLE_ARN_{0}', matrix.key)] }}"
     drift = _jobs("drift.yml")["drift"]
-    assert _step(drift, "configure-aws-credentials")["with"]["role-to-assume"] == (
-        "${{ matrix.role }}"
-    )
-    for row in drift["strategy"]["matrix"]["include"]:
-        assert row["role"] == f"${{{{ vars.AWS_PLAN_ROLE_ARN_{row['stack'].upper()} }}}}"
+    assert _step(drift, "configure-aws-credentials")["with"]["role-to-assume"] == plan_role
     resolve = _jobs("rollback.yml")["resolve"]
-    role = _step(resolve, "configure-aws-credentials")["with"]["role-to-assume"]
-    assert "vars.AWS_PLAN_ROLE_ARN_PROD" in role
-    assert "PREVIEW" not in role
+    assert _step(resolve, "configure-aws-credentials")["with"]["role-to-assume"] == plan_role
     plan = _jobs("deploy-stack.yml")["plan"]
     assert _step(plan, "configure-aws-credentials")["with"]["role-to-assume"] == (
         "${{ inputs.plan_role_arn }}"
@@ -371,17 +390,22 @@ def test_main_ships_checks_then_one_image_then_staging_then_production():
     assert workflow["on"] == {"push": {"branches": ["main"]}}
     jobs = workflow["jobs"]
     assert _ancestors(jobs, "image") == {"checks"}
-    assert _ancestors(jobs, "staging") == {"checks", "image"}
-    assert _ancestors(jobs, "production") == {"checks", "image", "staging"}
-    for job_id, stack, environment in [
-        ("staging", "staging", "staging"),
-        ("production", "prod", "production"),
+    assert _ancestors(jobs, "wave-1") == {"stacks", "checks", "image"}
+    # Wave 2 only after every leg of wave 1 succeeded: `needs`, and an `if` without a status
+    # function (GitHub adds `success()`); skipped when stacks.yaml puts no stack there.
+    assert _ancestors(jobs, "wave-2") == {"stacks", "checks", "image", "wave-1"}
+    assert jobs["wave-2"]["if"] == "needs.stacks.outputs.second != '[]'"
+    for job_id, expected in [
+        ("wave-1", [("staging", "staging")]),
+        ("wave-2", [("prod", "production")]),
     ]:
         job = jobs[job_id]
+        assert [(r["stack"], r["environment"]) for r in _rows(job)] == expected
         assert job["uses"] == "$/.github/workflows/deploy-stack.yml"
-        assert job["with"]["stack"] == stack
-        assert job["with"]["environment"] == environment
-        # The same digest, built once, goes to both stacks.
+        assert job["name"] == "${{ matrix.environment }}"  # checks keep their names
+        for key in ("stack", "environment", "region", "smoke"):
+            assert job["with"][key].startswith(f"${{{{ matrix.{key} }}}}")
+        # The same digest, built once, goes to every stack.
         assert job["with"]["image_ref"] == "${{ needs.image.outputs.image_ref }}"
     # No run-wide lock (a waiting prod approval must not hold staging): only re-runs of one
     # commit share a group; the stacks' locks are in deploy-stack.yml.
@@ -389,7 +413,7 @@ def test_main_ships_checks_then_one_image_then_staging_then_production():
         "group": "deploy-${{ github.sha }}",
         "cancel-in-progress": False,
     }
-    assert jobs["production"]["with"]["smoke"] == "read-only"
+    assert [r["smoke"] for r in _rows(jobs["wave-2"])] == ["read-only"]
 
 
 def test_the_image_is_pushed_once_and_addressed_by_digest():
@@ -562,13 +586,13 @@ def _group(owner: dict[str, Any]) -> str | None:
 def test_each_stack_deploy_runs_under_its_lock_which_queues_and_never_cancels():
     holders = _stack_lock_holders()
     assert {(name, job_id) for name, job_id, _ in holders} == {
-        ("deploy.yml", "staging"),
-        ("deploy.yml", "production"),
+        ("deploy.yml", "wave-1"),
+        ("deploy.yml", "wave-2"),
         ("rollback.yml", "rollback"),
     }
     for name, job_id, job in holders:
-        stack = job["with"]["stack"]
-        expected = f"deploy-{stack}" if "${{" not in stack else "deploy-${{ inputs.stack }}"
+        assert job["with"]["stack"] == "${{ matrix.stack }}"
+        expected = "deploy-${{ matrix.stack }}"
         assert job["concurrency"] == {"group": expected, **LOCK}, f"{name}/{job_id}"
     # The called workflow takes no group of the same name (it would wait for its caller).
     called = load_workflow("deploy-stack.yml")
@@ -578,12 +602,12 @@ def test_each_stack_deploy_runs_under_its_lock_which_queues_and_never_cancels():
     assert deploy["environment"]["name"] == "${{ inputs.environment }}"
 
 
-STACK_LOCKS = {"deploy-staging", "deploy-prod"}
+STACK_LOCKS = {f"deploy-{s.stack}" for s in read_stacks()}
 
 
 def _stacks_of(workflow: dict[str, Any], job: dict[str, Any]) -> dict[str, list[str]]:
     """The values `matrix.stack` and `inputs.stack` take in this workflow or job."""
-    rows = ((job.get("strategy") or {}).get("matrix") or {}).get("include") or []
+    rows = _rows(job)
     dispatch = (
         (workflow["on"].get("workflow_dispatch") or {}) if isinstance(workflow["on"], dict) else {}
     )
@@ -639,8 +663,8 @@ def test_nothing_can_cancel_a_pending_deploy():
         for name, job_id, job in _stack_lock_holders()
     }
     assert holders == {
-        "deploy.yml/staging": {"deploy-staging"},
-        "deploy.yml/production": {"deploy-prod"},
+        "deploy.yml/wave-1": {"deploy-staging"},
+        "deploy.yml/wave-2": {"deploy-prod"},
         "rollback.yml/rollback": {"deploy-staging", "deploy-prod"},
     }
 
@@ -689,20 +713,33 @@ def test_control_a_differently_cased_group_is_the_same_lock(tmp_path):
 def test_rollback_is_one_dispatch_that_redeploys_the_previous_image_without_migrating():
     workflow = load_workflow("rollback.yml")
     stack = workflow["on"]["workflow_dispatch"]["inputs"]["stack"]
-    assert stack["type"] == "choice"
-    assert stack["options"] == ["staging", "prod"]
+    # Free text, checked against stacks.yaml by the first job (a choice would list the stacks
+    # a second time); every later job runs on the one row it selected.
+    assert stack["type"] == "string"
     jobs = workflow["jobs"]
+    reader = _steps(jobs["stacks"])[_step_index(jobs["stacks"], "scripts.deploy.stacks")]
+    assert reader["run"].startswith('python3 -m scripts.deploy.stacks matrices --stack "$STACK"')
+    assert reader["env"]["STACK"] == "${{ inputs.stack }}"
+    for job_id in ("resolve", "rollback"):
+        assert "stacks" in _ancestors(jobs, job_id)
+        assert [r["stack"] for r in _rows(jobs[job_id], stack="prod")] == ["prod"]
+    with pytest.raises(DeployError, match="unknown stack 'production'"):
+        _rows(jobs["rollback"], stack="production")
     assert (
         "scripts.deploy.previous_image"
         in _steps(jobs["resolve"])[_step_index(jobs["resolve"], "previous_image")]["run"]
     )
     rollback = jobs["rollback"]
-    assert rollback["needs"] == "resolve"
+    assert rollback["needs"] == ["stacks", "resolve"]
     assert rollback["uses"] == "$/.github/workflows/deploy-stack.yml"
     assert rollback["with"]["image_ref"] == "${{ needs.resolve.outputs.image_ref }}"
     assert rollback["with"]["run_migrations"] is False
-    assert "'production'" in rollback["with"]["environment"]  # prod is still behind its reviewers
-    assert "'read-only'" in rollback["with"]["smoke"]
+    # prod is still behind its reviewers, and smoke-tested read-only
+    assert rollback["with"]["environment"].startswith("${{ matrix.environment }}")
+    assert rollback["with"]["smoke"] == "${{ matrix.smoke }}"
+    assert [(r["environment"], r["smoke"]) for r in _rows(rollback, stack="prod")] == [
+        ("production", "read-only")
+    ]
     assert workflow["concurrency"]["cancel-in-progress"] is False
 
 
@@ -711,7 +748,7 @@ def test_drift_is_checked_daily_for_each_stack_and_fails_visibly():
     assert workflow["on"]["schedule"][0]["cron"]
     assert "workflow_dispatch" in workflow["on"]
     job = workflow["jobs"]["drift"]
-    assert [row["stack"] for row in job["strategy"]["matrix"]["include"]] == ["staging", "prod"]
+    assert [row["stack"] for row in _rows(job)] == ["staging", "prod"]
     assert job["strategy"]["fail-fast"] is False
     # Refresh-only: compares the state with AWS, not with the code (a merge waiting for
     # approval is not drift), in a group of its own (test_nothing_can_cancel_a_pending_deploy).
@@ -738,7 +775,7 @@ def test_previews_keep_the_deployed_image_so_they_show_infrastructure_changes_on
     job = _jobs("preview-stack.yml")["preview"]
     keep = _step_index(job, "pulumi stack output")
     run = _steps(job)[keep]["run"]
-    assert "shipyard:image_ref" in run
+    assert 'pulumi config set --stack "$STACK" image_ref "$image"' in run  # the project's key
     assert "image_ref --optional" in run  # absent on a new stack; a failing read still fails
     assert keep < _step_index(job, "pulumi preview")
 
@@ -894,7 +931,9 @@ def test_every_deploy_of_either_stack_goes_through_the_gate():
         for job_id, job in _jobs(name).items()
         if job.get("uses", "").endswith(CALLED_WITH_AWS)
     ]
-    stacks = {job["with"]["stack"] for name, _, job in callers if name == "deploy.yml"}
+    stacks = {
+        row["stack"] for name, _, job in callers if name == "deploy.yml" for row in _rows(job)
+    }
     assert stacks == {"staging", "prod"}
     for called in CALLED_WITH_AWS:
         assert all(_runs_the_gate(job) for job in load_workflow(called)["jobs"].values())

@@ -11,11 +11,13 @@ proof to fail, naming both sides.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 
 import pytest
 
 from scripts.deploy.preview_gate import decide
+from scripts.deploy.stacks import read_stacks
 from scripts.github_setup.wiring import RELEASE_ENVIRONMENT, build_wiring
 from scripts.trust.check import CiRole, roles_accepting, trust_failures
 from scripts.trust.github_oidc import Assumption, Event, VarRef, assumptions
@@ -234,6 +236,10 @@ def test_the_wiring_names_exactly_the_variables_the_workflows_read(wiring):
     written = set(wiring.variables) | {n for e in wiring.environments for n in e.variables}
     assert read <= written
     text = "\n".join(p.read_text() for p in WORKFLOWS.glob("*.yml"))
+    # `vars.NAME`, or `vars[format('PREFIX_{0}', matrix.key)]` for each declared stack's key.
+    named = set(re.findall(r"vars\.([A-Za-z_][A-Za-z0-9_]*)", text))
+    for template in re.findall(r"vars\[format\('([A-Z_]+\{0\})', matrix\.key\)\]", text):
+        named |= {template.replace("{0}", stack.key) for stack in read_stacks()}
     for name in written:
-        assert f"vars.{name}" in text, f"{name} is set by github_setup but no workflow reads it"
+        assert name in named, f"{name} is set by github_setup but no workflow reads it"
     assert json.dumps(sorted(written))

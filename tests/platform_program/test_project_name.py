@@ -1,0 +1,125 @@
+"""Renaming the project is the `name:` of each Pulumi.yaml and the namespace of its stack files'
+keys, nothing else: proven by planning a renamed copy of the repository offline.
+
+The copy is the repository's tracked files with `name: acme` (and `acme-bootstrap`) and the stack
+files' `shipyard:` keys renamed `acme:`. Its plans run in a subprocess whose import path starts
+with the copy, so every module reads the copy's Pulumi.yaml, as `pulumi up` in it would. The
+control renames the project but not the keys: the plan stops, naming both namespaces.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tools.paths import REPO_ROOT
+
+NEW = "acme"
+
+PLAN = """
+import json, sys
+from infra.config import ConfigError, PROJECT
+from infra.bootstrap_config import APP_PROJECT, BOOTSTRAP_PROJECT, CI_PREFIX
+from tools.plan.offline import evaluate_bootstrap, evaluate_stack
+try:
+    staging = evaluate_stack("staging")
+except ConfigError as refused:
+    print(json.dumps({"refused": str(refused)}))
+    sys.exit(0)
+bootstrap = evaluate_bootstrap("shipyard")
+def dump(run):
+    return [{"type": r.type, "name": r.name, "inputs": r.inputs} for r in run.resources]
+print(json.dumps({
+    "names": [PROJECT, APP_PROJECT, BOOTSTRAP_PROJECT, CI_PREFIX],
+    "prefix": staging.config.prefix,
+    "staging": dump(staging),
+    "bootstrap": dump(bootstrap),
+}, default=str))
+"""
+
+
+def _tracked_copy(target: Path) -> Path:
+    listed = subprocess.run(
+        ["git", "ls-files", "-z"], cwd=REPO_ROOT, capture_output=True, check=True
+    ).stdout.decode()
+    for name in filter(None, listed.split("\0")):
+        source = REPO_ROOT / name
+        if source.is_file():
+            (target / name).parent.mkdir(parents=True, exist_ok=True)
+            (target / name).write_bytes(source.read_bytes())
+    return target
+
+
+def _rename(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text, f"{old!r} not in {path}"
+    path.write_text(text.replace(old, new))
+
+
+def _plan(root: Path) -> dict:
+    env = {**os.environ, "PYTHONPATH": f"{root / 'platform'}{os.pathsep}{root}"}
+    result = subprocess.run(
+        [sys.executable, "-c", PLAN], cwd=root, env=env, capture_output=True, text=True,
+        timeout=600, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+@pytest.fixture(scope="module")
+def renamed(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = _tracked_copy(tmp_path_factory.mktemp("renamed"))
+    _rename(root / "Pulumi.yaml", "name: shipyard\n", f"name: {NEW}\n")
+    bootstrap = root / "platform" / "bootstrap"
+    _rename(bootstrap / "Pulumi.yaml", "name: shipyard-bootstrap\n", f"name: {NEW}-bootstrap\n")
+    for stack_file in root.glob("Pulumi.*.yaml"):
+        _rename(stack_file, "\n  shipyard:", f"\n  {NEW}:")
+    _rename(bootstrap / "Pulumi.shipyard.yaml", "\n  shipyard-bootstrap:", f"\n  {NEW}-bootstrap:")
+    return root
+
+
+@pytest.fixture(scope="module")
+def renamed_plan(renamed: Path) -> dict:
+    return _plan(renamed)
+
+
+def test_every_project_name_follows_pulumi_yaml(renamed_plan):
+    assert renamed_plan["names"] == [NEW, NEW, f"{NEW}-bootstrap", f"{NEW}-ci"]
+    assert renamed_plan["prefix"] == f"{NEW}-staging"
+
+
+def test_the_app_stacks_resources_are_named_after_the_new_project(renamed_plan):
+    named = [r for r in renamed_plan["staging"] if isinstance(r["inputs"].get("name"), str)]
+    assert len(named) > 20
+    text = json.dumps(renamed_plan["staging"])
+    assert f"{NEW}-staging" in text
+    assert "shipyard-staging" not in text
+
+
+def test_the_ci_roles_boundary_and_state_keys_follow_the_new_project(renamed_plan):
+    roles = [r for r in renamed_plan["bootstrap"] if r["type"] == "aws:iam/role:Role"]
+    assert roles
+    assert all(r["inputs"]["name"].startswith(f"{NEW}-ci-") for r in roles), [
+        r["inputs"]["name"] for r in roles
+    ]
+    text = json.dumps(renamed_plan["bootstrap"])
+    assert f":role/{NEW}-ci-*" in text  # the CI boundary protects the renamed roles
+    assert f"{NEW}-staging-*" in text  # deploy roles manage the stack's own roles
+    assert f"stacks/{NEW}/staging" in text  # and write its state, under the new project
+    assert f"alias/{NEW}-pulumi-secrets-staging" in text
+    assert "shipyard-ci" not in text
+    assert "stacks/shipyard/" not in text
+
+
+def test_control_a_stack_file_left_in_the_old_namespace_is_refused_naming_both(tmp_path):
+    root = _tracked_copy(tmp_path)
+    _rename(root / "Pulumi.yaml", "name: shipyard\n", f"name: {NEW}\n")
+    refused = _plan(root)["refused"]
+    assert "`shipyard:`" in refused
+    assert f"names the project `{NEW}`" in refused
+    assert f"rename them to `{NEW}:<key>`" in refused

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import re
 
-from infra.load_balancer import HEALTH_CHECK_PATH
+from infra.service_declaration import load_declaration
+from service.messaging.topology import TOPOLOGY
 from tests.delivery.support import REPO_ROOT
+
+# The demo's web service's health path, as services.yaml declares it (issue 24).
+HEALTH_CHECK_PATH = load_declaration(TOPOLOGY).services["api"].health_path
 
 DOCKERFILE = REPO_ROOT / "Dockerfile"
 

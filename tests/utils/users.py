@@ -72,8 +72,8 @@ def _database_of(
     if database_url is not None:
         return database_url
     if isinstance(client, TestClient):
-        database: Database = client.app.state.db  # type: ignore[attr-defined]
-        return database
+        app_database: Database = client.app.state.db  # type: ignore[attr-defined]
+        return app_database
     raise TypeError("a server in another process: pass database_url (its DATABASE_URL)")
 
 

@@ -59,6 +59,27 @@ def _migrate(settings: Settings, _: argparse.Namespace) -> int:
     return 0
 
 
+def _prune_logins(settings: Settings, _: argparse.Namespace) -> int:
+    """Delete the authentication rows nobody can use any more (service/auth/pruning.py).
+
+    Logins also prune, at most once per PRUNE_INTERVAL_SECONDS per process; this command is the
+    same work as a chore of its own (services.yaml schedules it), so the tables stay small when
+    nobody logs in for a long time.
+    """
+    from service.auth.pruning import prune
+    from service.core.db import Database, utcnow
+
+    database = Database(settings.database_url, pool_size=1, max_overflow=0)
+    try:
+        with database.sessions() as session:
+            counts = prune(session, settings, now=utcnow())
+    finally:
+        database.dispose()
+    log.info("pruned dead login rows", extra={"deleted": counts})
+    print(", ".join(f"{table}: {count} deleted" for table, count in counts.items()))
+    return 0
+
+
 def _revision(settings: Settings, args: argparse.Namespace) -> int:
     from service.core.db import make_engine
     from service.migrations.runner import new_revision
@@ -114,6 +135,7 @@ COMMANDS: dict[str, tuple[str, Callable[[Settings, argparse.Namespace], int]]] =
     "migrate": ("apply database migrations (safe when several tasks start at once)", _migrate),
     "revision": ("autogenerate a migration from the models (development)", _revision),
     "create-user": ("create an account (for operators and automation)", _create_user),
+    "prune-logins": ("delete expired login throttles and dead refresh tokens", _prune_logins),
 }
 
 

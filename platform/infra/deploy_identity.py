@@ -117,6 +117,8 @@ LONG_LIVED_CREDENTIAL_ACTIONS = [
 # program and fails until it is.
 PASSED_TO_SERVICES = [
     "ecs-tasks.amazonaws.com", "ecs.amazonaws.com", "lambda.amazonaws.com", "ec2.amazonaws.com",
+    # A scheduled task's role (services.yaml, kind scheduled) is handed to EventBridge Scheduler.
+    "scheduler.amazonaws.com",
 ]  # fmt: skip
 # Any change to an object (content, ACL, tags, retention, versions): the state's writes.
 OBJECT_WRITE_ACTIONS = [

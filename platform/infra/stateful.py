@@ -96,6 +96,7 @@ STATELESS_TYPES: frozenset[str] = frozenset(
         "aws:s3/bucketPolicy:BucketPolicy",
         "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
         "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+        "aws:scheduler/schedule:Schedule",  # a rule that starts a task; no data of its own
         # A version holds the value of a Pulumi secret config, which the stack keeps.
         "aws:secretsmanager/secretVersion:SecretVersion",
         "aws:sns/topicPolicy:TopicPolicy",

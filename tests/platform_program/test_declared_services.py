@@ -389,7 +389,7 @@ def test_unchanged_declaration_copy_evaluates_control(tmp_path: Path) -> None:
     """Control for the refusals above: the copy machinery itself yields a valid declaration."""
     run = run_with(declaration_copy(tmp_path, lambda data: None))
     assert run.error is None
-    assert set(run.outputs["services"]) == {"api", "worker", "migrate"}
+    assert set(run.outputs["services"]) == {"api", "worker", "migrate", "prune-logins"}
 
 
 def test_bad_declaration_names_every_problem_at_once(tmp_path: Path) -> None:

@@ -26,7 +26,7 @@ def test_every_contract_output_is_exported(stack: EvaluatedStack) -> None:
     expected_queues = {q.key for q in TOPOLOGY.queues} | {f"{q.key}-dlq" for q in TOPOLOGY.queues}
     assert set(outputs["queue_urls"]) == expected_queues
     assert set(outputs["topic_arns"]) == {t.key for t in TOPOLOGY.topics}
-    assert set(outputs["log_group_names"]) == {"api", "worker", "migrate"}
+    assert set(outputs["log_group_names"]) == {"api", "worker", "migrate", "prune-logins"}
     assert outputs["web_bucket_name"].startswith(f"{stack.config.prefix}-web-")
     assert outputs["distribution_id"]
 

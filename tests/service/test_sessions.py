@@ -419,3 +419,44 @@ def test_the_api_outside_local_refuses_to_start_without_trusted_proxies() -> Non
     result = _run_api(env)
     assert result.returncode == 2, result.stderr
     assert "TRUSTED_PROXIES" in result.stderr
+
+
+def test_prune_logins_command_deletes_dead_rows_and_keeps_live_ones(
+    settings: Settings, database: Database
+) -> None:
+    # The scheduled chore services.yaml declares (issue 24): the same deletion as a login's, run
+    # as the container runs it, against the test's database (SQLite and PostgreSQL).
+    now = datetime.now(UTC)
+    long_ago = now - timedelta(days=2)
+    with database.sessions() as session:
+        session.add_all(
+            [
+                LoginAttempts(
+                    key="account:gone@example.com",
+                    failures=7,
+                    window_started_at=long_ago,
+                    next_attempt_at=long_ago,
+                ),
+                LoginAttempts(
+                    key="account:live@example.com",
+                    failures=2,
+                    window_started_at=now,
+                    next_attempt_at=now,
+                ),
+            ]
+        )
+        session.commit()
+    ran = subprocess.run(
+        [sys.executable, "-m", "service", "prune-logins"],
+        cwd=REPO_ROOT,
+        env={**os.environ, "DATABASE_URL": settings.database_url, "ENVIRONMENT": "local"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert ran.returncode == 0, ran.stderr
+    assert "login_attempts: 1 deleted" in ran.stdout
+    with database.sessions() as session:
+        keys = set(session.scalars(select(LoginAttempts.key)))
+    assert keys == {"account:live@example.com"}

@@ -227,11 +227,8 @@ def test_refresh_tokens_expire_no_later_than_the_session(
 # --- 10. pruning -----------------------------------------------------------------------------
 
 
-def test_a_login_prunes_dead_throttle_and_token_rows(
-    settings: Settings, database: Database
-) -> None:
-    from service.app import create_app
-
+def _add_a_dead_and_a_live_attempt(database: Database) -> datetime:
+    """One attempt row past its window and delay (prunable), one current; returns `now`."""
     now = datetime.now(UTC)
     long_ago = now - timedelta(days=2)
     with database.sessions() as session:
@@ -249,8 +246,23 @@ def test_a_login_prunes_dead_throttle_and_token_rows(
                     window_started_at=now,
                     next_attempt_at=now,
                 ),
-                LoginThrottle(email="old@example.com", failures=9, window_started_at=long_ago),
             ]
+        )
+        session.commit()
+    return now
+
+
+def test_a_login_prunes_dead_throttle_and_token_rows(
+    settings: Settings, database: Database
+) -> None:
+    from service.app import create_app
+
+    now = _add_a_dead_and_a_live_attempt(database)
+    with database.sessions() as session:
+        session.add(
+            LoginThrottle(
+                email="old@example.com", failures=9, window_started_at=now - timedelta(days=2)
+            )
         )
         session.commit()
     eager = settings.model_copy(update={"prune_interval_seconds": 0})
@@ -426,26 +438,7 @@ def test_prune_logins_command_deletes_dead_rows_and_keeps_live_ones(
 ) -> None:
     # The scheduled chore services.yaml declares (issue 24): the same deletion as a login's, run
     # as the container runs it, against the test's database (SQLite and PostgreSQL).
-    now = datetime.now(UTC)
-    long_ago = now - timedelta(days=2)
-    with database.sessions() as session:
-        session.add_all(
-            [
-                LoginAttempts(
-                    key="account:gone@example.com",
-                    failures=7,
-                    window_started_at=long_ago,
-                    next_attempt_at=long_ago,
-                ),
-                LoginAttempts(
-                    key="account:live@example.com",
-                    failures=2,
-                    window_started_at=now,
-                    next_attempt_at=now,
-                ),
-            ]
-        )
-        session.commit()
+    _add_a_dead_and_a_live_attempt(database)
     ran = subprocess.run(
         [sys.executable, "-m", "service", "prune-logins"],
         cwd=REPO_ROOT,

@@ -170,16 +170,20 @@ class Services(pulumi.ComponentResource):
             parent=self, ignore_changes=["desiredCount"], depends_on=[args.capacity_providers]
         )
 
+        def private_network(service: str) -> aws.ecs.ServiceNetworkConfigurationArgs:
+            # Every task in the private subnets, behind its own security group, no public address.
+            return aws.ecs.ServiceNetworkConfigurationArgs(
+                subnets=args.private_subnet_ids,
+                security_groups=[args.security_group_ids[service]],
+                assign_public_ip=False,
+            )
+
         self.web = aws.ecs.Service(
             f"{name}-{web.name}",
             name=self.names[web.name],
             task_definition=args.task_definition_arns[web.name],
             desired_count=web.sizing.min_tasks,
-            network_configuration={
-                "subnets": args.private_subnet_ids,
-                "security_groups": [args.security_group_ids[web.name]],
-                "assign_public_ip": False,
-            },
+            network_configuration=private_network(web.name),
             load_balancers=[load_balancer],
             health_check_grace_period_seconds=config.health_check_grace_period_seconds,
             alarms={"alarm_names": args.deployment_alarm_names, "enable": True, "rollback": True},
@@ -203,11 +207,7 @@ class Services(pulumi.ComponentResource):
                 name=self.names[worker.name],
                 task_definition=args.task_definition_arns[worker.name],
                 desired_count=worker.sizing.min_tasks,
-                network_configuration={
-                    "subnets": args.private_subnet_ids,
-                    "security_groups": [args.security_group_ids[worker.name]],
-                    "assign_public_ip": False,
-                },
+                network_configuration=private_network(worker.name),
                 tags={"environment": config.environment, "role": worker.name},
                 opts=pulumi.ResourceOptions.merge(
                     keep_count,

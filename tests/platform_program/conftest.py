@@ -48,3 +48,23 @@ def variant() -> Callable[..., EvaluatedStack]:
 def pytest_configure(config: pytest.Config) -> None:
     # pulumi_aws warns at import about its own deprecated aliases; nothing here uses them.
     config.addinivalue_line("filterwarnings", "ignore::DeprecationWarning:pulumi_aws.*")
+
+
+def public_origin(variant: Callable[..., EvaluatedStack]) -> EvaluatedStack:
+    """Staging with `alb_origin: public` (and what that mode needs): the third network shape."""
+    return variant(
+        "staging",
+        alb_origin="public",
+        origin_verify_secret="origin-verify-secret-0123456789abcdefghij",
+        domain_name="shop.example.com",
+        hosted_zone_id="Z0123456789ABC",
+    )
+
+
+@pytest.fixture(scope="module", params=["staging", "prod", "public-origin"])
+def every_origin(request: pytest.FixtureRequest) -> EvaluatedStack:
+    """Each way a viewer reaches the api: staging's and prod's files, and a public ALB origin."""
+    if request.param == "public-origin":
+        return public_origin(request.getfixturevalue("variant"))
+    stack: EvaluatedStack = request.getfixturevalue(request.param)
+    return stack

@@ -22,13 +22,11 @@ from __future__ import annotations
 
 import asyncio
 import secrets as random_secrets
-from collections.abc import Callable
 from ipaddress import ip_network
 from typing import Any
 from unittest import mock
 
 import httpx
-import pytest
 import uvicorn
 from fastapi import FastAPI
 
@@ -113,29 +111,13 @@ def through_cloudfront_and_alb(stack: EvaluatedStack, settings: Settings, viewer
     return throttle_keys_seen_by_the_api(settings, peer=alb_node, forwarded_for=chain)
 
 
-def public_origin(variant: Callable[..., EvaluatedStack]) -> EvaluatedStack:
-    return variant(
-        "staging",
-        alb_origin="public",
-        origin_verify_secret="origin-verify-secret-0123456789abcdefghij",
-        domain_name="shop.example.com",
-        hosted_zone_id="Z0123456789ABC",
-    )
-
-
-@pytest.fixture(scope="module", params=["staging", "prod", "public-origin"])
-def shape(request: pytest.FixtureRequest) -> EvaluatedStack:
-    if request.param == "public-origin":
-        return public_origin(request.getfixturevalue("variant"))
-    return request.getfixturevalue(request.param)
-
-
-def test_login_throttle_keys_on_the_viewer(shape: EvaluatedStack) -> None:
-    settings = api_settings(shape)
+def test_login_throttle_keys_on_the_viewer(every_origin: EvaluatedStack) -> None:
+    settings = api_settings(every_origin)
     for viewer in VIEWERS:
-        keys = through_cloudfront_and_alb(shape, settings, viewer)
+        keys = through_cloudfront_and_alb(every_origin, settings, viewer)
         assert keys == [f"pair:{viewer}|{EMAIL}", f"client:{viewer}", f"account:{EMAIL}"], (
-            f"alb_origin={shape.config.alb_origin}: TRUSTED_PROXIES={settings.trusted_proxies}"
+            f"alb_origin={every_origin.config.alb_origin}: "
+            f"TRUSTED_PROXIES={settings.trusted_proxies}"
         )
 
 

@@ -21,28 +21,12 @@ from pydantic import ValidationError
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from service.core.config import Settings
+from tests.platform_program.conftest import public_origin
 from tests.platform_program.queries import environment, secrets
 from tools.plan.offline import CLOUDFRONT_ORIGIN_FACING_CIDRS, EvaluatedStack
 
 ROLES = ("api", "worker", "migrate")
 VIEWER = "203.0.113.7"
-
-
-def public_origin(variant: Callable[..., EvaluatedStack]) -> EvaluatedStack:
-    return variant(
-        "staging",
-        alb_origin="public",
-        origin_verify_secret="origin-verify-secret-0123456789abcdefghij",
-        domain_name="shop.example.com",
-        hosted_zone_id="Z0123456789ABC",
-    )
-
-
-@pytest.fixture(scope="module", params=["staging", "prod", "public-origin"])
-def evaluated(request: pytest.FixtureRequest) -> EvaluatedStack:
-    if request.param == "public-origin":
-        return public_origin(request.getfixturevalue("variant"))
-    return request.getfixturevalue(request.param)
 
 
 def container_process_env(stack: EvaluatedStack, role: str) -> dict[str, str]:
@@ -60,9 +44,11 @@ def service_settings(env: dict[str, str]) -> Settings:
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_every_container_starts_the_services_settings(evaluated: EvaluatedStack, role: str) -> None:
-    settings = service_settings(container_process_env(evaluated, role))
-    assert settings.environment == evaluated.config.environment
+def test_every_container_starts_the_services_settings(
+    every_origin: EvaluatedStack, role: str
+) -> None:
+    settings = service_settings(container_process_env(every_origin, role))
+    assert settings.environment == every_origin.config.environment
     assert settings.database_url.startswith("postgresql+psycopg://")
     if role == "api":
         missing = settings.missing_api_settings()

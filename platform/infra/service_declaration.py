@@ -185,20 +185,7 @@ class Service(_Strict):
         return ServiceSizing(**base)
 
 
-class Deploy(_Strict):
-    """The services CI's deploy scripts address by role (the historical output names).
-
-    Both are required: scripts/deploy (run_migration.py, verify_rollout.py) read
-    worker_service_name, worker_task_definition_arn and migrate_task_definition_arn from every
-    stack; until they read the generic `services` output, a stack needs one of each.
-    """
-
-    worker: ServiceName
-    migrate: ServiceName
-
-
 class Declaration(_Strict):
-    deploy: Deploy
     services: dict[ServiceName, Service]
 
     def of_kind(self, *kinds: Kind) -> dict[str, Service]:
@@ -221,12 +208,6 @@ class Declaration(_Strict):
                 f"services: {len(webs)} web services ({', '.join(webs) or 'none'}); declare "
                 "exactly one (the others as worker, task or scheduled)"
             )
-        for role, kinds in (("worker", ("worker",)), ("migrate", ("task",))):
-            name = getattr(self.deploy, role)
-            if name not in self.services:
-                yield f"deploy.{role}: {name!r} is not a declared service"
-            elif self.services[name].kind not in kinds:
-                yield f"deploy.{role}: {name!r} is a {self.services[name].kind}, not a {kinds[0]}"
 
     def sizing_problems(self, config: StackConfig) -> Iterator[str]:
         """What the stack `config` cannot run: an image outside its repository, a size outside

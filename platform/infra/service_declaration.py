@@ -31,6 +31,7 @@ from infra.config import (
     DEPLOYMENT_MAXIMUM_PERCENT,
     FARGATE_SIZES,
     IMAGE_DIGEST_REF,
+    NS,
     RESERVED_CONNECTIONS,
     ServiceSizing,
     StackConfig,
@@ -265,7 +266,7 @@ class Declaration(_Strict):
                 f"services (stack {config.stack}): the declared services open {declared} database "
                 f"connections at a deploy's peak, on top of the stack's "
                 f"{config.db_connections_at_peak}: {needed} in all, above the {limit} that "
-                f"shipyard:db_instance_class={config.db_instance_class} accepts; lower their "
+                f"{NS}db_instance_class={config.db_instance_class} accepts; lower their "
                 "max_tasks or database_connections, or use a larger instance class"
             )
 

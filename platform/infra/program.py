@@ -87,7 +87,7 @@ def build(
     # A bad declaration stops here, before the first resource, naming its entries.
     declaration = declaration or load_declaration(topology)
     declared = resolve(declaration, config)
-    web_name, web = declaration.web
+    _, web = declaration.web
     if config.protect_stateful:
         # Before the first resource: a stack transformation only sees resources declared after it.
         pulumi.runtime.register_stack_transformation(protect_stateful_resources)

@@ -4,6 +4,7 @@ recorded ECS responses (botocore Stubber)."""
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import boto3
 import pytest
@@ -235,17 +236,15 @@ def _entry(name, kind, revision, service_name=None):
     }
 
 
-OUTPUTS = {
-    "cluster_name": "shipyard-staging",
-    "services": {
-        "alerts": {"kind": "function", "name": "shipyard-staging-alerts"},
-        "api": _entry("api", "web", 42, "shipyard-staging-api"),
-        "backfill": _entry("backfill", "task", 3),
-        "migrate": _entry("migrate", "task", 13),
-        "prune-logins": {**_entry("prune-logins", "scheduled", 2), "schedule_name": "p"},
-        "worker": _entry("worker", "worker", 41, "shipyard-staging-worker"),
-    },
+SERVICES: dict[str, dict[str, Any]] = {
+    "alerts": {"kind": "function", "name": "shipyard-staging-alerts"},
+    "api": _entry("api", "web", 42, "shipyard-staging-api"),
+    "backfill": _entry("backfill", "task", 3),
+    "migrate": _entry("migrate", "task", 13),
+    "prune-logins": {**_entry("prune-logins", "scheduled", 2), "schedule_name": "p"},
+    "worker": _entry("worker", "worker", 41, "shipyard-staging-worker"),
 }
+OUTPUTS: dict[str, Any] = {"cluster_name": "shipyard-staging", "services": SERVICES}
 # What a stack last deployed before the `services` output exported instead.
 LEGACY_OUTPUTS = {
     "cluster_name": "shipyard-staging",
@@ -363,7 +362,7 @@ def test_a_task_new_in_this_release_runs_after_the_up(deploy, capsys):
     run, stubber, record = deploy
     before = {
         **OUTPUTS,
-        "services": {k: v for k, v in OUTPUTS["services"].items() if k != "backfill"},
+        "services": {k: v for k, v in SERVICES.items() if k != "backfill"},
     }
     _stub_task(stubber, "migrate")
 
@@ -380,7 +379,7 @@ def test_a_declared_task_missing_after_the_up_is_an_error_naming_it(deploy, caps
     run, _, _ = deploy
     after = {
         **OUTPUTS,
-        "services": {k: v for k, v in OUTPUTS["services"].items() if k != "backfill"},
+        "services": {k: v for k, v in SERVICES.items() if k != "backfill"},
     }
 
     # Without --before-up the outputs must have every declared task; no ECS call is made.

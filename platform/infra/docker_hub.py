@@ -22,7 +22,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_docker as docker
 
-from infra.config import StackConfig
+from infra.config import NS, StackConfig
 from infra.registry import image_tag
 
 # Docker Hub's registry host, as the Docker engine addresses it for `<namespace>/<name>` images.
@@ -47,9 +47,9 @@ class DockerHubMirror(pulumi.ComponentResource):
         config = args.config
         child = pulumi.ResourceOptions(parent=self)
         if not (config.dockerhub_repository and config.dockerhub_username):
-            raise ValueError("DockerHubMirror needs shipyard:dockerhub_repository and credentials")
+            raise ValueError(f"DockerHubMirror needs {NS}dockerhub_repository and credentials")
         if config.dockerhub_token is None:
-            raise ValueError("DockerHubMirror needs shipyard:dockerhub_token")
+            raise ValueError(f"DockerHubMirror needs {NS}dockerhub_token")
 
         source: pulumi.Input[str]
         if args.built_image_name is not None:
@@ -57,7 +57,7 @@ class DockerHubMirror(pulumi.ComponentResource):
         else:
             image_ref = config.image_ref
             if image_ref is None:
-                raise ValueError("DockerHubMirror: no image built and no shipyard:image_ref")
+                raise ValueError(f"DockerHubMirror: no image built and no {NS}image_ref")
             # The digest is in ECR, not in this machine's Docker engine: pull it first.
             token = aws.ecr.get_authorization_token_output(
                 registry_id=image_ref.account, opts=pulumi.InvokeOutputOptions(parent=self)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from infra.config import StackConfig
+from infra.config import PROJECT, StackConfig
 from infra.iam_documents import document
 from service.messaging.topology import Queue, Topic, Topology
 
@@ -21,6 +21,9 @@ from service.messaging.topology import Queue, Topic, Topology
 # SQS-managed encryption (SSE-SQS). An SQS queue on the aws/sqs KMS key could not receive from SNS.
 SNS_MANAGED_KEY = "alias/aws/sns"
 DEAD_LETTER_TAG = "dead-letter"
+# The tag saying what a queue is for (work, dead-letter): in the project's namespace, so a renamed
+# project's resources carry its own name; the policy pack reads the key from each resource's URN.
+ROLE_TAG = f"{PROJECT}:role"
 
 
 @dataclass(frozen=True)
@@ -126,7 +129,7 @@ class Messaging(pulumi.ComponentResource):
             fifo_queue=queue.fifo,
             message_retention_seconds=queue.dlq_retention_seconds,
             sqs_managed_sse_enabled=True,
-            tags={"shipyard:role": DEAD_LETTER_TAG, "source-queue": queue.key},
+            tags={ROLE_TAG: DEAD_LETTER_TAG, "source-queue": queue.key},
             opts=child,
         )
         main = aws.sqs.Queue(
@@ -143,7 +146,7 @@ class Messaging(pulumi.ComponentResource):
                     {"deadLetterTargetArn": arn, "maxReceiveCount": queue.max_receive_count}
                 )
             ),
-            tags={"shipyard:role": "work"},
+            tags={ROLE_TAG: "work"},
             opts=child,
         )
         # The dead-letter queue accepts redrives from its own queue only.

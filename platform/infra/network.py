@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from infra.config import StackConfig
+from infra.config import NS, StackConfig
 
 # Interface endpoints needed when private subnets have no NAT: image pulls (ecr.api, ecr.dkr and
 # the S3 gateway for layers), logs, secrets injection, the service's own SNS/SQS calls, STS for
@@ -221,8 +221,8 @@ class Network(pulumi.ComponentResource):
 def _enough_zones(names: list[str], needed: int, excluded: tuple[str, ...]) -> list[str]:
     if len(names) < needed:
         raise ValueError(
-            f"shipyard:availability_zones={needed}, but the region has only {len(names)} "
-            f"available zones outside shipyard:excluded_zone_ids={list(excluded)}; "
+            f"{NS}availability_zones={needed}, but the region has only {len(names)} "
+            f"available zones outside {NS}excluded_zone_ids={list(excluded)}; "
             "lower one of them"
         )
     return names

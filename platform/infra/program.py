@@ -48,13 +48,7 @@ from service.messaging.topology import (
 OUTPUT_NAMES = (
     "url",
     "cluster_name",
-    "api_service_name",
-    "worker_service_name",
     "image_ref",
-    "api_task_definition_arn",
-    "worker_task_definition_arn",
-    "migrate_task_definition_arn",
-    "migrate_network",
     "queue_urls",
     "topic_arns",
     "web_bucket_name",
@@ -63,7 +57,8 @@ OUTPUT_NAMES = (
     "functions",
     "dockerhub_image",
     # Every declared service by name: kind, task definition, log group, and its ECS service or
-    # schedule (docs/adapting.md).
+    # schedule (docs/adapting.md). The deploy scripts address services through it only
+    # (scripts/deploy/stack_outputs.py): they run every task and verify every web and worker.
     "services",
 )
 
@@ -92,7 +87,7 @@ def build(
     # A bad declaration stops here, before the first resource, naming its entries.
     declaration = declaration or load_declaration(topology)
     declared = resolve(declaration, config)
-    web_name, web = declaration.web
+    _, web = declaration.web
     if config.protect_stateful:
         # Before the first resource: a stack transformation only sees resources declared after it.
         pulumi.runtime.register_stack_transformation(protect_stateful_resources)
@@ -263,18 +258,10 @@ def build(
             "security_groups": [security_groups.ids[service]],
         }
 
-    # The roles CI's deploy scripts address (the declaration's `deploy:`).
-    roles = declaration.deploy
     return {
         "url": edge.url,
         "cluster_name": compute.cluster_name,
-        "api_service_name": services.by_name[web_name].name,
-        "worker_service_name": services.by_name[roles.worker].name,
         "image_ref": registry.image_ref,
-        "api_task_definition_arn": task_definitions.arns[web_name],
-        "worker_task_definition_arn": task_definitions.arns[roles.worker],
-        "migrate_task_definition_arn": task_definitions.arns[roles.migrate],
-        "migrate_network": network_of(roles.migrate),
         "services": {
             key: {
                 "kind": service.spec.kind,

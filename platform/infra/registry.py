@@ -18,7 +18,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_docker as docker
 
-from infra.config import StackConfig
+from infra.config import NS, StackConfig
 
 # platform/infra/registry.py -> the repository root, whatever the working directory.
 from infra.paths import REPO_ROOT
@@ -92,7 +92,7 @@ class Registry(pulumi.ComponentResource):
         config = args.config
         shared = config.image_repository
         if shared is None:
-            raise ValueError("shipyard:image_repository is required (infra.config checks it)")
+            raise ValueError(f"{NS}image_repository is required (infra.config checks it)")
         # The repository belongs to the bootstrap, not to this stack: the pull grant below is the
         # same on every deploy, so a migrate-only `up --target` never needs the execution role
         # changed first (the first-deploy failure of a stack-owned repository).

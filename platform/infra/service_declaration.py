@@ -31,6 +31,7 @@ from infra.config import (
     DEPLOYMENT_MAXIMUM_PERCENT,
     FARGATE_SIZES,
     IMAGE_DIGEST_REF,
+    NS,
     RESERVED_CONNECTIONS,
     ServiceSizing,
     StackConfig,
@@ -185,20 +186,7 @@ class Service(_Strict):
         return ServiceSizing(**base)
 
 
-class Deploy(_Strict):
-    """The services CI's deploy scripts address by role (the historical output names).
-
-    Both are required: scripts/deploy (run_migration.py, verify_rollout.py) read
-    worker_service_name, worker_task_definition_arn and migrate_task_definition_arn from every
-    stack; until they read the generic `services` output, a stack needs one of each.
-    """
-
-    worker: ServiceName
-    migrate: ServiceName
-
-
 class Declaration(_Strict):
-    deploy: Deploy
     services: dict[ServiceName, Service]
 
     def of_kind(self, *kinds: Kind) -> dict[str, Service]:
@@ -221,12 +209,6 @@ class Declaration(_Strict):
                 f"services: {len(webs)} web services ({', '.join(webs) or 'none'}); declare "
                 "exactly one (the others as worker, task or scheduled)"
             )
-        for role, kinds in (("worker", ("worker",)), ("migrate", ("task",))):
-            name = getattr(self.deploy, role)
-            if name not in self.services:
-                yield f"deploy.{role}: {name!r} is not a declared service"
-            elif self.services[name].kind not in kinds:
-                yield f"deploy.{role}: {name!r} is a {self.services[name].kind}, not a {kinds[0]}"
 
     def sizing_problems(self, config: StackConfig) -> Iterator[str]:
         """What the stack `config` cannot run: an image outside its repository, a size outside
@@ -284,7 +266,7 @@ class Declaration(_Strict):
                 f"services (stack {config.stack}): the declared services open {declared} database "
                 f"connections at a deploy's peak, on top of the stack's "
                 f"{config.db_connections_at_peak}: {needed} in all, above the {limit} that "
-                f"shipyard:db_instance_class={config.db_instance_class} accepts; lower their "
+                f"{NS}db_instance_class={config.db_instance_class} accepts; lower their "
                 "max_tasks or database_connections, or use a larger instance class"
             )
 

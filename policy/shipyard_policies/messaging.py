@@ -6,7 +6,17 @@ from pulumi_policy import ResourceValidationArgs, ResourceValidationPolicy
 
 from shipyard_policies.props import ReportViolation, document, for_types, tag
 
-DEAD_LETTER_TAG = ("shipyard:role", "dead-letter")
+DEAD_LETTER = "dead-letter"
+
+
+def role_tag_key(urn: str) -> str:
+    """`<project>:role`, the key the program tags its queues' role with (infra/messaging.py).
+
+    The project comes from the resource's URN (`urn:pulumi:<stack>::<project>::<type>::<name>`),
+    so the pack follows a renamed project without a setting of its own.
+    """
+    _, project, *_ = urn.split("::")
+    return f"{project}:role"
 
 
 @for_types("aws:sqs/queue:Queue")
@@ -14,13 +24,14 @@ def _queue(args: ResourceValidationArgs, report: ReportViolation) -> None:
     props = args.props
     if not (props.get("sqsManagedSseEnabled") is True or props.get("kmsMasterKeyId")):
         report("queue is not encrypted: set sqs_managed_sse_enabled=True (or a KMS key)")
-    if tag(props, DEAD_LETTER_TAG[0]) == DEAD_LETTER_TAG[1]:
+    role_tag = role_tag_key(args.urn)
+    if tag(props, role_tag) == DEAD_LETTER:
         return  # it is a dead-letter queue itself
     redrive = document(props.get("redrivePolicy"))
     if not isinstance(redrive, dict) or not redrive.get("deadLetterTargetArn"):
         report(
             "queue has no dead-letter queue: set redrive_policy with deadLetterTargetArn and "
-            "maxReceiveCount (or tag a dead-letter queue shipyard:role=dead-letter)"
+            f"maxReceiveCount (or tag a dead-letter queue {role_tag}={DEAD_LETTER})"
         )
     elif not 1 <= int(redrive.get("maxReceiveCount", 0)) <= 1000:
         report("redrive policy maxReceiveCount must be between 1 and 1000")

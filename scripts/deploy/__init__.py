@@ -15,8 +15,8 @@ The workflows in `.github/workflows/` only wire these together; every decision l
     plan_json               a preview as data: steps, types, URNs, property names, no values
     pull_group              every pull request a deploy or a merge group contains
     destructive_gate        refuse a replace/delete of stateful resources without the label
-    run_migration           run the migrate task once on ECS, with the new image; fail on non-zero
-    verify_rollout          wait for ECS; fail unless the new task definition COMPLETED its rollout
+    run_migration           run the declared tasks (kind: task) once on ECS, in order, new image
+    verify_rollout          wait for ECS; fail unless every web and worker service COMPLETED
     smoke                   smoke test over HTTP: full (sign-up ... order) or read-only (prod)
     previous_image          the image to roll back to, from `pulumi stack history --json`
     stack_outputs           read `pulumi stack output --json`

@@ -6,12 +6,16 @@ jobs are skipped — a grey "skipped" check with an explanation, not a red failu
 people to ignore red. A repository that has not been wired yet (docs/getting-started-on-aws.md)
 is told so.
 
-Reads the GitHub event (GITHUB_EVENT_NAME, GITHUB_EVENT_PATH, GITHUB_REPOSITORY) and two facts the
-workflow passes without exposing any secret:
-    PREVIEW_ROLE_CONFIGURED   "true" when the roles the previews assume are set: staging's
-                              AWS_PREVIEW_ROLE_ARN_STAGING (pull requests) and every stack's
-                              AWS_PLAN_ROLE_ARN_<STACK> (merge queue)
-    BACKEND_CONFIGURED        "true" when vars.PULUMI_BACKEND_URL_<STACK> is set for each stack
+Reads the GitHub event (GITHUB_EVENT_NAME, GITHUB_EVENT_PATH, GITHUB_REPOSITORY) and
+REPOSITORY_VARIABLES, the workflow's `toJSON(vars)`. Which variables the previews need is derived
+from stacks.yaml (scripts/deploy/stacks.py, the list the workflows' matrices come from), so a
+stack added there is required here with no edit of the workflow:
+    AWS_PREVIEW_ROLE_ARN_<KEY>   each `pull_requests: true` stack (pull-request previews)
+    AWS_PLAN_ROLE_ARN_<KEY>      every stack (merge-queue previews)
+    PULUMI_BACKEND_URL_<KEY>     every stack
+Repository variables are configuration, not secrets (GitHub shows them to every collaborator
+with write access); still, only their names are used here: which are set, and which are missing
+in the reason. Secrets never reach this step.
 Writes the step output `run` (true/false) and `reason`, and a line in the job summary.
 Standard library only: it runs on the runner's own Python before any setup.
 """
@@ -21,12 +25,13 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from scripts.deploy.github_actions import annotate, append_summary, set_output
+from scripts.deploy.stacks import REPO_ROOT, Stack, read_stacks
 
 DEPENDABOT = "dependabot[bot]"
 WIRING_DOC = "docs/getting-started-on-aws.md"
@@ -44,8 +49,7 @@ def decide(
     event: Mapping[str, Any],
     repository: str,
     actor: str,
-    preview_role_configured: bool,
-    backend_configured: bool,
+    missing_variables: Sequence[str],
 ) -> Decision:
     if event_name in ("pull_request", "pull_request_target"):
         pull = event.get("pull_request") or {}
@@ -66,27 +70,38 @@ def decide(
                 "Dependabot pull requests run without the repository's secrets and OIDC; the "
                 "stacks are previewed again by the merge queue and on main",
             )
-    if not preview_role_configured:
+    if missing_variables:
         return Decision(
             False,
-            "the repository variables AWS_PREVIEW_ROLE_ARN_STAGING and AWS_PLAN_ROLE_ARN_<STACK> "
-            "are not all set (run "
-            f"python -m scripts.github_setup); see {WIRING_DOC}",
-        )
-    if not backend_configured:
-        return Decision(
-            False,
-            "the repository variables PULUMI_BACKEND_URL_<STACK> are not set (run "
-            f"python -m scripts.github_setup); see {WIRING_DOC}",
+            f"the repository variables {', '.join(missing_variables)} are not set (the stacks "
+            "of stacks.yaml need them; run python -m scripts.github_setup); see "
+            f"{WIRING_DOC}",
         )
     return Decision(True, "same-repository run with AWS and Pulumi access configured")
 
 
-def _flag(environ: Mapping[str, str], name: str) -> bool:
-    return environ.get(name, "").strip().lower() == "true"
+def required_variables(stacks: Sequence[Stack]) -> list[str]:
+    """The repository variables the preview jobs of pull-request.yml read for these stacks."""
+    names = []
+    for stack in stacks:
+        if stack.pull_requests:
+            names.append(f"AWS_PREVIEW_ROLE_ARN_{stack.key}")
+        names += [f"AWS_PLAN_ROLE_ARN_{stack.key}", f"PULUMI_BACKEND_URL_{stack.key}"]
+    return names
 
 
-def main(environ: Mapping[str, str] | None = None) -> int:
+def missing_variables(environ: Mapping[str, str], stacks: Sequence[Stack]) -> list[str]:
+    """The required variables REPOSITORY_VARIABLES (a JSON object) lacks or holds empty."""
+    try:
+        variables = json.loads(environ.get("REPOSITORY_VARIABLES") or "{}")
+    except json.JSONDecodeError:
+        variables = {}  # nothing usable was passed: every variable counts as missing
+    if not isinstance(variables, dict):
+        variables = {}
+    return [name for name in required_variables(stacks) if not str(variables.get(name) or "")]
+
+
+def main(environ: Mapping[str, str] | None = None, root: Path = REPO_ROOT) -> int:
     env = os.environ if environ is None else environ
     event_path = env.get("GITHUB_EVENT_PATH")
     event: dict[str, Any] = {}
@@ -97,8 +112,7 @@ def main(environ: Mapping[str, str] | None = None) -> int:
         event=event,
         repository=env.get("GITHUB_REPOSITORY", ""),
         actor=env.get("GITHUB_ACTOR", ""),
-        preview_role_configured=_flag(env, "PREVIEW_ROLE_CONFIGURED"),
-        backend_configured=_flag(env, "BACKEND_CONFIGURED"),
+        missing_variables=missing_variables(env, read_stacks(root)),
     )
     set_output("run", "true" if decision.run else "false")
     set_output("reason", decision.reason)

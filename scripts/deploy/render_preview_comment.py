@@ -50,7 +50,14 @@ _RESOURCE_COUNT = re.compile(
 
 
 def preview_marker(stack: str) -> str:
-    """The hidden first line that identifies a stack's preview comment."""
+    """The hidden first line that identifies a stack's preview comment.
+
+    Deliberately not the project's name (Pulumi.yaml's `name:`): upsert_pr_comment.py finds the
+    comment to update by this exact line, so a marker that followed a rename would orphan every
+    open pull request's comment and post a second one beside it. It is an identifier of this
+    tool's comments, never shown (an HTML comment), and renaming the project changes no
+    behaviour through it; keep it as it is.
+    """
     return f"<!-- shipyard:pulumi-preview stack={stack} -->"
 
 

@@ -40,7 +40,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from scripts.deploy.errors import DeployError
 from scripts.deploy.github_actions import append_summary, run_main
-from scripts.deploy.stack_outputs import load_stack_outputs, require
+from scripts.deploy.previous_image import IMAGE_CONFIG_KEY
+from scripts.deploy.stack_outputs import deployed_services, load_stack_outputs, require
 
 if TYPE_CHECKING:
     from mypy_boto3_ecs import ECSClient
@@ -50,6 +51,8 @@ ELBv2Client = Any  # botocore's elbv2 client (no type stubs installed for it)
 
 State = Literal["completed", "in_progress", "failed"]
 DESCRIBE_SERVICES_MAX = 10  # the ECS API's limit per call
+# The kinds of services.yaml that run as ECS services and roll out on `pulumi up`.
+LONG_RUNNING = ("web", "worker")
 EVENTS_SHOWN = 5
 
 
@@ -318,7 +321,8 @@ def _describe(ecs: ECSClient, cluster: str, names: Sequence[str]) -> dict[str, d
             raise DeployError(
                 f"ECS cannot describe {failure.get('arn')} in cluster {cluster}: "
                 f"{failure.get('reason')} {failure.get('detail', '')}".rstrip()
-                + "; check the stack outputs cluster_name/*_service_name and the AWS region"
+                + "; check the stack outputs cluster_name and services.*.service_name, and "
+                "the AWS region"
             )
         for service in answer.get("services", []):
             found[str(service["serviceName"])] = dict(service)
@@ -336,7 +340,7 @@ def check_images(ecs: ECSClient, expected: Iterable[ExpectedService], image_ref:
         if image_ref not in images:
             raise DeployError(
                 f"{service.name}: task definition {service.task_definition_arn} runs {images}, "
-                f"not {image_ref}; did `pulumi config set shipyard:image_ref` run before "
+                f"not {image_ref}; did `pulumi config set {IMAGE_CONFIG_KEY}` run before "
                 "`pulumi up`?"
             )
 
@@ -384,15 +388,39 @@ def _explain(headline: str, verdicts: Sequence[Verdict]) -> str:
 
 
 def expected_from_outputs(outputs: Mapping[str, Any]) -> tuple[str, list[ExpectedService]]:
-    cluster, api, api_td, worker, worker_td = require(
-        dict(outputs),
-        "cluster_name",
-        "api_service_name",
-        "api_task_definition_arn",
-        "worker_service_name",
-        "worker_task_definition_arn",
-    )
-    return str(cluster), [ExpectedService(api, api_td), ExpectedService(worker, worker_td)]
+    """Every long-running service (web, worker) of the stack output `services`, in its order.
+
+    Other kinds are not rolled out as ECS services (a task runs once, a schedule starts tasks,
+    kinds added later are theirs to check) and are ignored. A stack without the `services`
+    output is refused rather than read from the old per-name outputs: this step reads the
+    outputs the `pulumi up` just before it wrote, so their lacking `services` means that up was
+    not this version's program (unlike run_migration.py, whose outputs are the previous
+    deploy's and may predate the output).
+    """
+    (cluster,) = require(dict(outputs), "cluster_name")
+    deployed = deployed_services(outputs)
+    if deployed is None:
+        raise DeployError(
+            "stack outputs lack `services` (the stack was last updated by an earlier version of "
+            "the platform program); run `pulumi up` for this stack with this version (the deploy "
+            "workflow does), then verify again"
+        )
+    expected = []
+    for service in deployed:
+        if service.kind not in LONG_RUNNING:
+            continue
+        if not service.service_name or not service.task_definition_arn:
+            raise DeployError(
+                f"stack output services.{service.name} (a {service.kind}) must name its "
+                f"service_name and task_definition_arn; got {service!r}"
+            )
+        expected.append(ExpectedService(service.service_name, service.task_definition_arn))
+    if not expected:
+        raise DeployError(
+            "the stack output `services` has no web or worker service to verify; "
+            "services.yaml declares at least one web service"
+        )
+    return str(cluster), expected
 
 
 def _parse_service(text: str) -> ExpectedService:

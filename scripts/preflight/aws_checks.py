@@ -15,7 +15,7 @@ from urllib.parse import parse_qs
 
 from botocore.exceptions import ClientError
 
-from infra.config import StackConfig
+from infra.config import NS, StackConfig
 from infra.oidc_subjects import environment_subject
 from scripts.preflight.result import Result, fail, ok, skip
 from scripts.preflight.stack_files import BootstrapFile, StackFile
@@ -56,9 +56,9 @@ def check_account(account: str, settings: StackConfig) -> Result:
         return fail(
             name,
             f"these credentials are for account {account}, but the stack's "
-            f"shipyard:workload_boundary_arn is in account {boundary_account}",
+            f"{NS}workload_boundary_arn is in account {boundary_account}",
             "use the credentials of the account the stack deploys to (AWS_PROFILE), or set "
-            "shipyard:workload_boundary_arn from that account's bootstrap outputs",
+            f"{NS}workload_boundary_arn from that account's bootstrap outputs",
         )
     return ok(name, f"{account}, the account of the stack's workload boundary")
 
@@ -96,7 +96,7 @@ def check_zones(ec2: Any, settings: StackConfig) -> Result:
     if unknown:
         return fail(
             name,
-            f"shipyard:excluded_zone_ids names {', '.join(unknown)}, which {settings.region} "
+            f"{NS}excluded_zone_ids names {', '.join(unknown)}, which {settings.region} "
             f"does not have (its zones: {', '.join(sorted(ids))})",
             "list zone ids of the stack's region (`aws ec2 describe-availability-zones "
             f"--region {settings.region}` shows ZoneId), or unset it to take the default",
@@ -109,10 +109,10 @@ def check_zones(ec2: Any, settings: StackConfig) -> Result:
     if len(usable) < settings.availability_zones:
         return fail(
             name,
-            f"shipyard:availability_zones={settings.availability_zones}, but only "
+            f"{NS}availability_zones={settings.availability_zones}, but only "
             f"{len(usable)} available zone(s) are left outside the exclusions "
             f"({', '.join(usable) or 'none'})",
-            "lower shipyard:availability_zones or exclude fewer zones",
+            f"lower {NS}availability_zones or exclude fewer zones",
         )
     shown = f" (excluded: {', '.join(excluded)})" if excluded else ""
     return ok(name, f"uses {settings.availability_zones} of {len(usable)} available zones{shown}")
@@ -123,9 +123,7 @@ def check_lambda_concurrency(lambda_client: Any, settings: StackConfig) -> Resul
     name = "Lambda concurrency"
     wanted = settings.alerts_reserved_concurrency
     if wanted is None:
-        return ok(
-            name, "no reserved concurrency asked (shipyard:alerts_reserved_concurrency unset)"
-        )
+        return ok(name, f"no reserved concurrency asked ({NS}alerts_reserved_concurrency unset)")
     limit = lambda_client.get_account_settings()["AccountLimit"]
     quota = int(limit["ConcurrentExecutions"])
     unreserved = int(limit["UnreservedConcurrentExecutions"])
@@ -144,12 +142,12 @@ def check_lambda_concurrency(lambda_client: Any, settings: StackConfig) -> Resul
         needed = wanted + reserved_elsewhere + LAMBDA_UNRESERVED_FLOOR
         return fail(
             name,
-            f"shipyard:alerts_reserved_concurrency={wanted}, but the account's concurrency quota "
+            f"{NS}alerts_reserved_concurrency={wanted}, but the account's concurrency quota "
             f"in {settings.region} is {quota} with {unreserved} unreserved, and Lambda keeps "
             f"{floor} unreserved: room for {max(room, 0)}",
             f"request a 'Concurrent executions' quota of at least {needed} (Service Quotas, "
             f"AWS Lambda, {LAMBDA_CONCURRENCY_QUOTA}, region {settings.region}), or unset "
-            "shipyard:alerts_reserved_concurrency",
+            f"{NS}alerts_reserved_concurrency",
         )
     return ok(name, f"{wanted} reservable: quota {quota}, {unreserved} unreserved, {floor} kept")
 
@@ -163,10 +161,9 @@ def _zone(route53: Any, settings: StackConfig) -> tuple[str, bool] | Result:
             raise
         return fail(
             "hosted zone",
-            f"shipyard:hosted_zone_id={settings.hosted_zone_id}: no such hosted zone in this "
-            "account",
+            f"{NS}hosted_zone_id={settings.hosted_zone_id}: no such hosted zone in this account",
             "create the zone (or use the id `aws route53 list-hosted-zones` shows for your "
-            "domain), or unset shipyard:domain_name and shipyard:hosted_zone_id",
+            f"domain), or unset {NS}domain_name and {NS}hosted_zone_id",
         )
     return str(zone["Name"]).rstrip("."), bool(zone.get("Config", {}).get("PrivateZone"))
 
@@ -178,7 +175,7 @@ def _within(name: str, zone: str) -> bool:
 def check_hosted_zone(route53: Any, settings: StackConfig) -> Result:
     name = "hosted zone"
     if settings.hosted_zone_id is None or settings.domain_name is None:
-        return skip(name, "no custom domain (shipyard:domain_name unset): CloudFront's own name")
+        return skip(name, f"no custom domain ({NS}domain_name unset): CloudFront's own name")
     zone = _zone(route53, settings)
     if isinstance(zone, Result):
         return zone
@@ -193,7 +190,7 @@ def check_hosted_zone(route53: Any, settings: StackConfig) -> Result:
     if not _within(settings.domain_name, zone_name):
         return fail(
             name,
-            f"shipyard:domain_name={settings.domain_name} is not in {settings.hosted_zone_id}'s "
+            f"{NS}domain_name={settings.domain_name} is not in {settings.hosted_zone_id}'s "
             f"domain {zone_name}",
             "use the hosted zone that holds the domain name, or a name inside this zone",
         )
@@ -276,7 +273,7 @@ def check_rds_class(rds: Any, settings: StackConfig) -> Result:
         return fail(
             name,
             f"{wanted_class} is not offered for {RDS_ENGINE} in {settings.region}",
-            "choose another shipyard:db_instance_class (`aws rds "
+            f"choose another {NS}db_instance_class (`aws rds "
             "describe-orderable-db-instance-options --engine postgres --region "
             f"{settings.region}`)",
         )
@@ -291,14 +288,13 @@ def check_rds_class(rds: Any, settings: StackConfig) -> Result:
             name,
             f"{wanted_class} is offered in {settings.region}, but not with PostgreSQL {version} "
             f"(majors offered: {', '.join(offered)})",
-            "set shipyard:db_engine_version to one of those, or choose another instance class",
+            f"set {NS}db_engine_version to one of those, or choose another instance class",
         )
     if settings.db_multi_az and not any(option.get("MultiAZCapable") for option in matching):
         return fail(
             name,
             f"{wanted_class} with PostgreSQL {version} cannot be multi-AZ in {settings.region}",
-            "choose another shipyard:db_instance_class (shipyard:db_multi_az is required in "
-            "production)",
+            f"choose another {NS}db_instance_class ({NS}db_multi_az is required in production)",
         )
     return ok(name, f"{wanted_class}, PostgreSQL {version}, offered in {settings.region}")
 

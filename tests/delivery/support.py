@@ -35,12 +35,16 @@ def _revive_timestamps(value: Any) -> Any:
     return value
 
 
-def recorded(name: str) -> Any:
-    """A recorded input from tests/delivery/data (JSON is parsed, ECS timestamps revived)."""
+def recorded(name: str, *, renamed: tuple[str, str] | None = None) -> Any:
+    """A recorded input from tests/delivery/data (JSON is parsed, ECS timestamps revived);
+    `renamed=(old, new)` replaces a name throughout (another service's answer of the same shape)."""
     path = DATA / name
+    text = path.read_text(encoding="utf-8")
+    if renamed:
+        text = text.replace(*renamed)
     if path.suffix == ".json":
-        return _revive_timestamps(json.loads(path.read_text(encoding="utf-8")))
-    return path.read_text(encoding="utf-8")
+        return _revive_timestamps(json.loads(text))
+    return text
 
 
 def tool(name: str) -> str:

@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from scripts.deploy.preview_gate import decide, main
+from scripts.deploy.preview_gate import decide, main, missing_variables, required_variables
+from scripts.deploy.stacks import read_stacks
 
 REPO = "acme/shipyard"
 
@@ -21,14 +22,13 @@ def _pull_request(head_repo: str | None, author: str = "octocat") -> dict:
     }
 
 
-def _decide(event_name="pull_request", event=None, actor="octocat", role=True, backend=True):
+def _decide(event_name="pull_request", event=None, actor="octocat", missing=()):
     return decide(
         event_name=event_name,
         event=event if event is not None else _pull_request(REPO),
         repository=REPO,
         actor=actor,
-        preview_role_configured=role,
-        backend_configured=backend,
+        missing_variables=list(missing),
     )
 
 
@@ -62,15 +62,50 @@ def test_the_merge_queue_previews():
     assert _decide(event_name="merge_group", event={"merge_group": {"head_sha": "abc"}}).run is True
 
 
-@pytest.mark.parametrize(
-    ("role", "backend", "missing"),
-    [(False, True, "AWS_PREVIEW_ROLE_ARN"), (True, False, "PULUMI_BACKEND_URL_<STACK>")],
-)
-def test_an_unwired_repository_is_skipped_with_a_pointer_to_the_docs(role, backend, missing):
-    decision = _decide(role=role, backend=backend)
+def test_an_unwired_repository_is_skipped_naming_the_missing_variables_and_the_docs():
+    decision = _decide(missing=["AWS_PLAN_ROLE_ARN_PROD", "PULUMI_BACKEND_URL_PROD"])
     assert decision.run is False
-    assert missing in decision.reason
+    assert "AWS_PLAN_ROLE_ARN_PROD, PULUMI_BACKEND_URL_PROD are not set" in decision.reason
     assert "docs/getting-started-on-aws.md" in decision.reason
+
+
+# What the shipped stacks.yaml requires: staging is previewed on pull requests (its preview
+# role), both stacks in the merge queue (their plan roles), both need their state's backend.
+SHIPPED_VARIABLES = {
+    "AWS_PREVIEW_ROLE_ARN_STAGING": "arn:aws:iam::123456789012:role/preview-staging",
+    "AWS_PLAN_ROLE_ARN_STAGING": "arn:aws:iam::123456789012:role/plan-staging",
+    "AWS_PLAN_ROLE_ARN_PROD": "arn:aws:iam::123456789012:role/plan-prod",
+    "PULUMI_BACKEND_URL_STAGING": "s3://state-bucket",
+    "PULUMI_BACKEND_URL_PROD": "s3://state-bucket",
+}
+
+
+def test_the_required_variables_follow_stacks_yaml():
+    assert required_variables(read_stacks()) == [
+        "AWS_PREVIEW_ROLE_ARN_STAGING",
+        "AWS_PLAN_ROLE_ARN_STAGING",
+        "PULUMI_BACKEND_URL_STAGING",
+        "AWS_PLAN_ROLE_ARN_PROD",
+        "PULUMI_BACKEND_URL_PROD",
+    ]
+    assert set(required_variables(read_stacks())) == set(SHIPPED_VARIABLES)
+
+
+@pytest.mark.parametrize("unset", sorted(SHIPPED_VARIABLES))
+def test_each_required_variable_unset_or_empty_skips_the_previews_naming_it(unset):
+    stacks = read_stacks()
+    assert missing_variables({"REPOSITORY_VARIABLES": json.dumps(SHIPPED_VARIABLES)}, stacks) == []
+    without = {k: v for k, v in SHIPPED_VARIABLES.items() if k != unset}
+    emptied = {**SHIPPED_VARIABLES, unset: ""}
+    for variables in (without, emptied):
+        environ = {"REPOSITORY_VARIABLES": json.dumps({**variables, "UNRELATED": "x"})}
+        assert missing_variables(environ, stacks) == [unset]
+
+
+def test_no_variables_passed_counts_every_one_as_missing():
+    stacks = read_stacks()
+    for environ in ({}, {"REPOSITORY_VARIABLES": "not json"}, {"REPOSITORY_VARIABLES": "[]"}):
+        assert missing_variables(environ, stacks) == required_variables(stacks)
 
 
 def test_main_reads_the_event_and_writes_outputs(tmp_path, github_files):
@@ -83,8 +118,7 @@ def test_main_reads_the_event_and_writes_outputs(tmp_path, github_files):
             "GITHUB_EVENT_PATH": str(event),
             "GITHUB_REPOSITORY": REPO,
             "GITHUB_ACTOR": "mallory",
-            "PREVIEW_ROLE_CONFIGURED": "true",
-            "BACKEND_CONFIGURED": "true",
+            "REPOSITORY_VARIABLES": json.dumps(SHIPPED_VARIABLES),
         }
     )
 
@@ -95,7 +129,7 @@ def test_main_reads_the_event_and_writes_outputs(tmp_path, github_files):
     assert "Pulumi preview skipped" in files["summary"]
 
 
-def test_main_treats_missing_configuration_flags_as_unconfigured(tmp_path, github_files):
+def test_main_treats_missing_variables_as_unconfigured(tmp_path, github_files):
     event = tmp_path / "event.json"
     event.write_text(json.dumps(_pull_request(REPO)))
 
@@ -108,3 +142,22 @@ def test_main_treats_missing_configuration_flags_as_unconfigured(tmp_path, githu
     )
 
     assert "run=false\n" in github_files()["output"]
+
+
+def test_main_previews_a_same_repository_pull_request_with_every_variable_set(
+    tmp_path, github_files
+):
+    """The control of the skips above: the same run, wired, previews."""
+    event = tmp_path / "event.json"
+    event.write_text(json.dumps(_pull_request(REPO)))
+
+    main(
+        {
+            "GITHUB_EVENT_NAME": "pull_request",
+            "GITHUB_EVENT_PATH": str(event),
+            "GITHUB_REPOSITORY": REPO,
+            "REPOSITORY_VARIABLES": json.dumps(SHIPPED_VARIABLES),
+        }
+    )
+
+    assert "run=true\n" in github_files()["output"]

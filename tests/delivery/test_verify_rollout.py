@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from infra.config import PROJECT
 from scripts.deploy.errors import DeployError
 from scripts.deploy.verify_rollout import (
     ExpectedService,
@@ -212,12 +213,68 @@ def test_check_images_refuses_a_task_definition_with_another_image(ecs):
     )
     other = IMAGE.replace("b" * 64, "c" * 64)
 
-    with pytest.raises(DeployError, match="pulumi config set shipyard:image_ref"):
+    with pytest.raises(DeployError, match=f"pulumi config set {PROJECT}:image_ref"):
         check_images(client, EXPECTED[:1], other)
 
 
+def _entry(kind, service_name, task_definition):
+    return {
+        "kind": kind,
+        "task_definition_arn": task_definition,
+        "log_group_name": "/ecs/shipyard-staging",
+        "service_name": service_name,
+        "schedule_name": None,
+        "network": {"subnets": ["subnet-0a1b"], "security_groups": ["sg-0e3f"]},
+    }
+
+
+def test_expected_from_outputs_is_every_long_running_service_of_the_services_output():
+    """Every web and worker entry, whatever their names and however many: a second web service
+    (`shop`) is verified like the first; tasks, schedules and kinds the script does not know
+    (a `function`, with keys of its own) are not rolled out as ECS services and are ignored."""
+    outputs = {
+        "cluster_name": "shipyard-staging",
+        "services": {
+            "alerts": {"kind": "function", "name": "shipyard-staging-alerts"},
+            "api": {**_entry("web", "shipyard-staging-api", API_NEW), "paths": ["/api/*"]},
+            "migrate": _entry("task", None, TD + "shipyard-staging-migrate:13"),
+            "prune-logins": _entry("scheduled", None, TD + "shipyard-staging-prune-logins:2"),
+            "shop": _entry("web", "shipyard-staging-shop", TD + "shipyard-staging-shop:3"),
+            "worker": _entry("worker", "shipyard-staging-worker", WORKER_NEW),
+        },
+    }
+
+    cluster, expected = expected_from_outputs(outputs)
+
+    assert cluster == "shipyard-staging"
+    assert expected == [
+        ExpectedService("shipyard-staging-api", API_NEW),
+        ExpectedService("shipyard-staging-shop", TD + "shipyard-staging-shop:3"),
+        ExpectedService("shipyard-staging-worker", WORKER_NEW),
+    ]
+
+
+def test_expected_from_outputs_refuses_a_stack_without_the_services_output():
+    """verify_rollout reads what the `pulumi up` just before it wrote: without `services` that up
+    was an older program's, so the old per-name outputs are not trusted; the message says what
+    to run."""
+    legacy = {
+        "cluster_name": "c",
+        "api_service_name": "a",
+        "api_task_definition_arn": API_NEW,
+        "worker_service_name": "w",
+        "worker_task_definition_arn": WORKER_NEW,
+    }
+    with pytest.raises(DeployError, match=r"lack `services`.*run `pulumi up` for this stack"):
+        expected_from_outputs(legacy)
+
+
+def test_expected_from_outputs_names_a_long_running_entry_without_its_service():
+    outputs = {"cluster_name": "c", "services": {"api": _entry("web", None, API_NEW)}}
+    with pytest.raises(DeployError, match=r"services.api \(a web\) must name its service_name"):
+        expected_from_outputs(outputs)
+
+
 def test_expected_from_outputs_names_missing_outputs():
-    with pytest.raises(DeployError, match="worker_service_name, worker_task_definition_arn"):
-        expected_from_outputs(
-            {"cluster_name": "c", "api_service_name": "a", "api_task_definition_arn": API_NEW}
-        )
+    with pytest.raises(DeployError, match="cluster_name"):
+        expected_from_outputs({"services": {}})

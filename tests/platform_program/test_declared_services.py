@@ -172,9 +172,10 @@ def test_replace_web_service_plans_its_command_port_and_health_check(
 
     log_group = replaced.named("aws:cloudwatch/logGroup:LogGroup", "observability-shop")
     assert log_group.inputs["name"] == f"/shipyard/{STACK}/shop"
-    # The deploy scripts' contract names the web service whatever it is called.
-    assert replaced.outputs["api_service_name"] == f"{PREFIX}-shop"
+    # The deploy scripts' contract (the `services` output) names the web service whatever it is
+    # called: verify_rollout.py verifies it as it did the api.
     assert replaced.outputs["services"]["shop"]["kind"] == "web"
+    assert replaced.outputs["services"]["shop"]["service_name"] == f"{PREFIX}-shop"
     # No api left anywhere: nothing in the platform named it.
     assert not [r for r in replaced.resources if r.name.endswith("-api") and "ecs" in r.type]
     # It declared no database, topics or queues: no task role, no DB settings.
@@ -226,8 +227,8 @@ def test_add_worker_plans_service_scaling_log_group_and_only_its_grants(
         f"arn:aws:sqs:us-east-1:{ACCOUNT_ID}:{queue.physical_name(PREFIX)}"
     ]
     assert added.outputs["services"]["reports"]["service_name"] == f"{PREFIX}-reports"
-    # The demo's own outputs are untouched by the addition.
-    assert added.outputs["worker_service_name"] == f"{PREFIX}-worker"
+    # The demo's own entries are untouched by the addition.
+    assert added.outputs["services"]["worker"]["service_name"] == f"{PREFIX}-worker"
 
 
 def test_stack_override_sizes_a_declared_service_per_stack(tmp_path: Path) -> None:
@@ -348,10 +349,6 @@ def _set(service: str, **fields: Any) -> Callable[[dict[str, Any]], None]:
         (_set("nightly", **{**NIGHTLY, "schedule": "every night"}), "services.nightly.schedule"),
         (_set("worker", environment={"PORT": "1"}), "services.worker.environment: PORT"),
         (_set("reports", kind="web", port=9000, health_path="/h"), "declare exactly one"),
-        (
-            lambda d: d["deploy"].__setitem__("worker", "migrate"),
-            "deploy.worker: 'migrate' is a task",
-        ),
         (_set("reports", image="nginx:latest"), "services.reports.image"),
         (_set("reports", database=True), "services.reports.database_connections"),
         (
@@ -368,7 +365,6 @@ def _set(service: str, **fields: Any) -> Callable[[dict[str, Any]], None]:
         "bad-schedule",
         "platform-variable",
         "second-web",
-        "deploy-role-of-wrong-kind",
         "image-by-tag",
         "database-without-connections",
         "image-outside-the-repository",

@@ -63,7 +63,8 @@ def test_tasks_run_in_private_subnets_without_public_ips(stack: EvaluatedStack) 
         network = service.inputs["networkConfiguration"]
         assert network["assignPublicIp"] is False, service.urn
         assert set(network["subnets"]) == private, service.urn
-    assert set(stack.outputs["migrate_network"]["subnets"]) == private
+    for name, entry in stack.outputs["services"].items():  # what the deploy runs tasks with
+        assert set(entry["network"]["subnets"]) == private, name
     database = stack.named("aws:rds/instance:Instance", "database-postgres").inputs
     assert database["publiclyAccessible"] is False
 

@@ -34,11 +34,48 @@ except ConfigError as refused:
 bootstrap = evaluate_bootstrap("shipyard")
 def dump(run):
     return [{"type": r.type, "name": r.name, "inputs": r.inputs} for r in run.resources]
+
+# What people read when a setting is wrong, produced by the copy's own modules.
+import yaml
+from infra.network import _enough_zones
+from infra.service_declaration import parse_declaration
+from scripts.deploy.previous_image import IMAGE_CONFIG_KEY
+from scripts.deploy.verify_rollout import check_images, ExpectedService
+from scripts.preflight.aws_checks import check_account
+from service.messaging.topology import TOPOLOGY
+messages = []
+try:
+    _enough_zones([], 3, ())
+except ValueError as error:
+    messages.append(str(error))
+result = check_account("999999999999", staging.config)
+messages += [result.detail, result.fix]
+data = yaml.safe_load(open("services.yaml"))
+data["services"]["bulk"] = {
+    "kind": "worker", "command": ["bulk"], "consumes": ["order-processing"],
+    "database": True, "database_connections": 1000,
+}
+messages += list(parse_declaration(data, TOPOLOGY).sizing_problems(staging.config))
+class OtherImage:
+    def describe_task_definition(self, taskDefinition):
+        return {"taskDefinition": {"containerDefinitions": [{"image": "other"}]}}
+try:
+    check_images(OtherImage(), [ExpectedService("api", "arn")], "built")
+except Exception as error:
+    messages.append(str(error))
+queue_tags = [
+    key for r in staging.resources
+    if r.type == "aws:sqs/queue:Queue" and r.name.startswith("messaging-")
+    for key in r.inputs.get("tags", {})
+]
 print(json.dumps({
     "names": [PROJECT, APP_PROJECT, BOOTSTRAP_PROJECT, CI_PREFIX],
     "prefix": staging.config.prefix,
     "staging": dump(staging),
     "bootstrap": dump(bootstrap),
+    "image_config_key": IMAGE_CONFIG_KEY,
+    "messages": messages,
+    "queue_tags": queue_tags,
 }, default=str))
 """
 
@@ -114,6 +151,35 @@ def test_the_ci_roles_boundary_and_state_keys_follow_the_new_project(renamed_pla
     assert f"alias/{NEW}-pulumi-secrets-staging" in text
     assert "shipyard-ci" not in text
     assert "stacks/shipyard/" not in text
+
+
+def test_messages_and_tags_name_the_new_project(renamed_plan):
+    """Error messages name the settings as the renamed stack files spell them (`acme:<key>`), and
+    the queues' role tag is in the new namespace (the policy pack reads it from the URN)."""
+    messages = renamed_plan["messages"]
+    expected = [
+        f"{NEW}:availability_zones=3",  # network.py
+        f"{NEW}:workload_boundary_arn is in account",  # preflight's account check
+        f"{NEW}:workload_boundary_arn from that account",
+        f"{NEW}:db_instance_class=",  # the declaration's connection count
+        f"pulumi config set {NEW}:image_ref",  # verify_rollout.py
+    ]
+    for words in expected:
+        assert any(words in message for message in messages), (words, messages)
+    assert not [m for m in messages if "shipyard" in m], messages
+    assert renamed_plan["image_config_key"] == f"{NEW}:image_ref"
+    tags = renamed_plan["queue_tags"]
+    assert f"{NEW}:role" in tags
+    assert not [t for t in tags if t.startswith("shipyard:")], tags
+
+
+def test_control_the_unrenamed_repository_names_its_own_project():
+    """The same messages in the repository itself say `shipyard:`: the names above come from
+    Pulumi.yaml, not from a literal that happens to match."""
+    plan = _plan(REPO_ROOT)
+    assert plan["image_config_key"] == "shipyard:image_ref"
+    assert any("shipyard:db_instance_class=" in m for m in plan["messages"])
+    assert "shipyard:role" in plan["queue_tags"]
 
 
 def test_control_a_stack_file_left_in_the_old_namespace_is_refused_naming_both(tmp_path):

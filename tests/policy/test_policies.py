@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 from collections.abc import Callable
 from typing import Any
@@ -264,6 +265,28 @@ def test_policy_passes_the_real_resource_and_reports_the_broken_one(
     break_it(broken)
     found = violations(policy, resource, broken)
     assert any(expected in message for message in found), found
+
+
+def test_the_dead_letter_tag_is_read_in_the_project_of_the_resource(
+    stacks: dict[str, EvaluatedStack],
+) -> None:
+    """A renamed project tags its dead-letter queues `<project>:role` (infra/messaging.py); the
+    pack takes the project from the URN. Control: the old key on a renamed project's queue is
+    not taken for a dead-letter tag, so that queue must have a dead-letter queue itself."""
+    dlq = stacks["staging"].named("aws:sqs/queue:Queue", "messaging-order-processing-dlq")
+    project = dlq.urn.split("::")[1]
+    assert dlq.inputs["tags"][f"{project}:role"] == "dead-letter"
+    assert violations(SQS_QUEUE_ENCRYPTED_WITH_DLQ, dlq) == []
+    renamed_urn = dlq.urn.replace(f"::{project}::", "::acme::")
+    renamed_tags = {**dlq.inputs, "tags": {"acme:role": "dead-letter"}}
+    as_acme = dataclasses.replace(dlq, urn=renamed_urn, inputs=renamed_tags)
+    assert violations(SQS_QUEUE_ENCRYPTED_WITH_DLQ, as_acme) == []
+    stale = dataclasses.replace(
+        as_acme, inputs={**dlq.inputs, "tags": {f"{project}:role": "dead-letter"}}
+    )
+    (found,) = violations(SQS_QUEUE_ENCRYPTED_WITH_DLQ, stale)
+    assert "no dead-letter queue" in found
+    assert "acme:role=dead-letter" in found
 
 
 def test_production_rules_do_not_apply_to_staging(stacks: dict[str, EvaluatedStack]) -> None:

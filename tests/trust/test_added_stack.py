@@ -20,7 +20,9 @@ import pytest
 
 from infra.config import parse_stack_config
 from scripts.deploy.errors import DeployError
-from scripts.deploy.stacks import DECLARATION, matrices
+from scripts.deploy.preview_gate import main as preview_gate_main
+from scripts.deploy.preview_gate import required_variables
+from scripts.deploy.stacks import DECLARATION, matrices, read_stacks
 from scripts.github_setup.wiring import build_wiring
 from scripts.trust.check import trust_failures
 from scripts.trust.github_oidc import VarRef, assumptions
@@ -97,6 +99,55 @@ def test_the_workflows_derive_dev_in_every_matrix(with_dev):
     assert dev == {
         "stack": "dev", "environment": "dev", "region": "us-east-1", "key": "DEV", "smoke": "full"
     }  # fmt: skip
+
+
+def test_the_preview_gate_requires_devs_variables_with_the_workflows_unchanged(
+    with_dev, tmp_path, monkeypatch
+):
+    """pull-request.yml's gate passes `toJSON(vars)`; the names it requires come from the copy's
+    stacks.yaml: dev (previewed in the merge queue only) needs its plan role and its backend."""
+    monkeypatch.delenv("GITHUB_OUTPUT", raising=False)
+    monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
+    shipped = {
+        "AWS_PREVIEW_ROLE_ARN_STAGING": "arn:aws:iam::123456789012:role/preview-staging",
+        "AWS_PLAN_ROLE_ARN_STAGING": "arn:aws:iam::123456789012:role/plan-staging",
+        "AWS_PLAN_ROLE_ARN_PROD": "arn:aws:iam::123456789012:role/plan-prod",
+        "PULUMI_BACKEND_URL_STAGING": "s3://state",
+        "PULUMI_BACKEND_URL_PROD": "s3://state",
+    }
+    dev = {"AWS_PLAN_ROLE_ARN_DEV": "arn:aws:iam::123456789012:role/plan-dev",
+           "PULUMI_BACKEND_URL_DEV": "s3://state"}  # fmt: skip
+    # dev first (its place in stacks.yaml); no AWS_PREVIEW_ROLE_ARN_DEV: pull requests do not
+    # preview it.
+    assert required_variables(read_stacks(with_dev)) == [
+        "AWS_PLAN_ROLE_ARN_DEV",
+        "PULUMI_BACKEND_URL_DEV",
+        *required_variables(read_stacks()),
+    ]
+    event = tmp_path / "event.json"
+    event.write_text(json.dumps({"merge_group": {"head_sha": "abc"}}))
+
+    def gate(variables: dict[str, str], root: Path) -> list[str]:
+        output = tmp_path / "output"
+        output.write_text("")
+        monkeypatch.setenv("GITHUB_OUTPUT", str(output))
+        environ = {
+            "GITHUB_EVENT_NAME": "merge_group",
+            "GITHUB_EVENT_PATH": str(event),
+            "GITHUB_REPOSITORY": REPOSITORY,
+            "REPOSITORY_VARIABLES": json.dumps(variables),
+        }
+        assert preview_gate_main(environ, root=root) == 0
+        return output.read_text().splitlines()
+
+    # The repository's variables as they were: enough for the original, not for the copy.
+    assert "run=true" in gate(shipped, REPO_ROOT)
+    lines = gate(shipped, with_dev)
+    assert "run=false" in lines
+    (reason,) = [line for line in lines if line.startswith("reason=")]
+    assert "AWS_PLAN_ROLE_ARN_DEV, PULUMI_BACKEND_URL_DEV are not set" in reason
+    # Once `python -m scripts.github_setup` has written dev's variables, the copy previews.
+    assert "run=true" in gate({**shipped, **dev}, with_dev)
 
 
 def test_dev_is_planned_deployed_checked_for_drift_and_rolled_back_with_its_own_role(dev_runs):

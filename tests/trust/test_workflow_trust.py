@@ -117,7 +117,7 @@ def test_a_fork_gets_no_token_and_the_gate_skips_its_previews():
     }
     decision = decide(
         event_name="pull_request", event=event, repository=REPOSITORY, actor="someone-else",
-        preview_role_configured=True, backend_configured=True,
+        missing_variables=[],
     )  # fmt: skip
     assert decision.run is False
 

@@ -31,6 +31,7 @@ import yaml
 
 from infra import load_balancer
 from infra.config import (
+    NS,
     ConfigError,
     StackConfig,
     parse_stack_file_without_secrets,
@@ -138,7 +139,7 @@ def load_rollout_settings(stack: str, root: Path = REPO_ROOT) -> RolloutSettings
         raise SettingsError(f"{path} is not valid YAML: {exc}") from None
     config = document.get("config") or {}
     if not isinstance(config, dict):
-        raise SettingsError(f"{path}: `config` must be a mapping of `shipyard:<key>` values")
+        raise SettingsError(f"{path}: `config` must be a mapping of `{NS}<key>` values")
     return settings_from_config(stack, config, source=path.name)
 
 

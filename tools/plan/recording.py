@@ -29,6 +29,8 @@ class RecordedResource:
     protect: bool = False  # the `protect` resource option, as the engine receives it
     # `customTimeouts` as registered ({"create": "45m", ...}); empty: the provider's defaults.
     custom_timeouts: dict[str, str] = field(default_factory=dict)
+    # The `aliases` option: the earlier names (or URNs) the engine would carry this one over from.
+    aliases: tuple[str, ...] = ()
 
 
 class RecordingMonitor(MockMonitor):
@@ -58,6 +60,9 @@ class RecordingMonitor(MockMonitor):
                 for key in ("create", "update", "delete")
                 if (value := getattr(request.customTimeouts, key, ""))
             },
+            aliases=tuple(
+                alias.urn or alias.spec.name for alias in getattr(request, "aliases", ())
+            ),
         )
         with self._lock:
             self.records.append(record)

@@ -60,8 +60,11 @@ class RecordingMonitor(MockMonitor):
                 for key in ("create", "update", "delete")
                 if (value := getattr(request.customTimeouts, key, ""))
             },
+            # Explicit ones only: the SDK also sends an empty spec per parent-inherited alias.
             aliases=tuple(
-                alias.urn or alias.spec.name for alias in getattr(request, "aliases", ())
+                name
+                for alias in getattr(request, "aliases", ())
+                if (name := alias.urn or alias.spec.name)
             ),
         )
         with self._lock:

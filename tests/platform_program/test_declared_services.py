@@ -324,7 +324,9 @@ def test_second_web_service_is_an_ecs_service_wired_to_its_groups_blue_green(
         "services-ecs-lb"
     ]
     assert inputs["deploymentConfiguration"]["strategy"] == "BLUE_GREEN"
-    assert inputs["healthCheckGracePeriodSeconds"] == two_webs.config.health_check_grace_period_seconds
+    assert (
+        inputs["healthCheckGracePeriodSeconds"] == two_webs.config.health_check_grace_period_seconds
+    )
     target = two_webs.named("aws:appautoscaling/target:Target", "services-reports-scaling").inputs
     assert (target["minCapacity"], target["maxCapacity"]) == (1, 4)
     assert two_webs.named("aws:appautoscaling/policy:Policy", "services-reports-cpu")
@@ -364,7 +366,9 @@ def test_each_web_service_deployment_alarms_watch_only_its_target_groups(
     reports_names = web_service(two_webs, "reports")["alarms"]["alarmNames"]
     assert reports_names == [f"{PREFIX}-reports-target-5xx", f"{PREFIX}-reports-p95-latency"]
     # under blue/green each alarm sums (or takes the larger of) both of the service's groups
-    assert groups_watched("reports") == suffixes("load-balancer-reports", "load-balancer-reports-alt")
+    assert groups_watched("reports") == suffixes(
+        "load-balancer-reports", "load-balancer-reports-alt"
+    )
     assert groups_watched("api") == suffixes("load-balancer-api", "load-balancer-api-alt")
     errors = alarms_named(two_webs, [f"{PREFIX}-reports-target-5xx"])[0]
     (combined,) = [q for q in errors.inputs["metricQueries"] if q.get("returnData")]
@@ -419,7 +423,11 @@ def test_one_web_service_keeps_its_balancer_5xx_as_a_deployment_alarm_control(
     """Control for the rule above: alone behind the balancer, the demo's api is gated by it."""
     names = stack.named("aws:ecs/service:Service", "services-api").inputs["alarms"]["alarmNames"]
     prefix = stack.config.prefix
-    assert names == [f"{prefix}-api-target-5xx", f"{prefix}-api-elb-5xx", f"{prefix}-api-p95-latency"]
+    assert names == [
+        f"{prefix}-api-target-5xx",
+        f"{prefix}-api-elb-5xx",
+        f"{prefix}-api-p95-latency",
+    ]
 
 
 # --- step 3: a worker fed by a queue -------------------------------------------------------------

@@ -19,8 +19,8 @@ from tools.plan.offline import EvaluatedStack
 
 from .conftest import STAGING_DIGEST
 from .queries import (
-    alarm_metrics,
     DIGEST_REFERENCE,
+    alarm_metrics,
     container,
     environment,
     role_policy_of,

@@ -111,7 +111,6 @@ class LoadBalancer(pulumi.ComponentResource):
         config = args.config
         child = pulumi.ResourceOptions(parent=self)
         internal = config.alb_origin == "vpc_origin"
-        self._vpc_id = args.vpc_id
         # Public: CloudFront's secret header travels over the internet, so HTTPS only.
         port, protocol = (80, "HTTP") if internal else (443, "HTTPS")
 
@@ -141,7 +140,7 @@ class LoadBalancer(pulumi.ComponentResource):
         )
         webs = [s for s in args.services.values() if s.spec.kind == "web"]
         # One egress per distinct port (two services on one port share it). The first web
-        # service's port keeps the logical name the single egress had.
+        # service's port carries, as an alias, the logical name the single egress had.
         for port_number in dict.fromkeys(web.spec.web_port for web in webs):
             legacy = port_number == webs[0].spec.web_port
             aws.vpc.SecurityGroupEgressRule(
@@ -219,7 +218,7 @@ class LoadBalancer(pulumi.ComponentResource):
             opts=child,
         )
         self.routes = {
-            web.name: self._route(name, config, web, listener, position)
+            web.name: self._route(name, args, web, listener, position)
             for position, web in enumerate(webs)
         }
 
@@ -247,15 +246,16 @@ class LoadBalancer(pulumi.ComponentResource):
     def _route(
         self,
         name: str,
-        config: StackConfig,
+        args: LoadBalancerArgs,
         web: DeclaredService,
         listener: aws.lb.Listener,
         position: int,
     ) -> WebRoute:
         """One web service's target group(s) and the rule that forwards its paths to them."""
-        target_group = self._target_group(f"{name}-{web.name}", config, web)
+        config = args.config
+        target_group = self._target_group(f"{name}-{web.name}", args, web)
         alternate = (
-            self._target_group(f"{name}-{web.name}-alt", config, web)
+            self._target_group(f"{name}-{web.name}-alt", args, web)
             if config.deployment_strategy == "blue_green"
             else None
         )
@@ -302,17 +302,17 @@ class LoadBalancer(pulumi.ComponentResource):
         return WebRoute(web.spec.paths, target_group, alternate, rule)
 
     def _target_group(
-        self, name: str, config: StackConfig, web: DeclaredService
+        self, name: str, args: LoadBalancerArgs, web: DeclaredService
     ) -> aws.lb.TargetGroup:
         return aws.lb.TargetGroup(
             name,
             port=web.spec.web_port,
             protocol="HTTP",
             target_type="ip",  # awsvpc tasks register by IP, on Fargate and EC2 alike
-            vpc_id=self._vpc_id,
+            vpc_id=args.vpc_id,
             # Long enough for the slowest request to finish after the target leaves rotation,
             # short enough not to stall each rollout step (AWS's default is 300 s).
-            deregistration_delay=config.deregistration_delay_seconds,
+            deregistration_delay=args.config.deregistration_delay_seconds,
             health_check={
                 "enabled": True,
                 # Its liveness path, not readiness (see the module docstring).

@@ -42,27 +42,28 @@ from service.messaging.topology import Topology
 
 DECLARATION_FILE = REPO_ROOT / "services.yaml"
 # --- the limits a web service's `paths` must fit (AWS's documented quotas and syntax) ---
-# ALB, "Quotas for your Application Load Balancers" (Rules: condition values per rule 5,
-# condition wildcards per rule 5, not adjustable; rules per load balancer 100; target groups per
-# load balancer 100): https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-limits.html
+# ALB, "Quotas for your Application Load Balancers", Rules: condition values per rule 5, condition
+# wildcards per rule 5 (not adjustable; one translation of the page gives 6 wildcards, we keep
+# the lower), rules per load balancer 100; Load balancers: target groups per load balancer 100:
+# https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-limits.html
 # Each web service gets ONE listener rule (ECS blue/green names one production rule per service),
 # so its paths are that rule's path-pattern values; alb_origin=public adds one http-header value.
 ALB_CONDITION_VALUES_PER_RULE = 5
 ALB_CONDITION_WILDCARDS_PER_RULE = 5
 ALB_RULES_PER_LOAD_BALANCER = 100
 ALB_TARGET_GROUPS_PER_LOAD_BALANCER = 100
-# CloudFront, "Quotas" (General quotas on distributions: cache behaviors per distribution 75,
-# adjustable): https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/cloudfront-limits.html
+# CloudFront, "Quotas", General quotas on distributions: cache behaviors per distribution 75
+# (adjustable): https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/cloudfront-limits.html
 # Counted with the default behaviour (the static site), so 74 ordered ones are left for paths.
 CLOUDFRONT_CACHE_BEHAVIORS_PER_DISTRIBUTION = 75
 # The syntax both accept. ALB path-pattern values: at most 128 characters, case sensitive, `*`
 # and `?` as wildcards (ELB API reference, PathPatternConditionConfig:
 # https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_PathPatternConditionConfig.html).
-# CloudFront cache-behaviour path patterns: up to 255 characters of A-Z a-z 0-9 _ - . * $ / ~ " '
-# @ : + and &, with `*` and `?` as wildcards (Developer Guide, "Cache behavior settings", Path
+# CloudFront path patterns: at most 255 characters of A-Z a-z 0-9 _ - . * $ / ~ " ' @ : + and &
+# (passed as &amp;), `*` and `?` as wildcards (Developer Guide, "Cache behavior settings", Path
 # pattern: https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/DownloadDistValuesCacheBehavior.html).
-# What passes here fits both: a leading slash, ALB's length, and CloudFront's characters without
-# the quotes and `&` (which YAML and CloudFront's XML would need escaped).
+# What passes here fits both: a leading slash, ALB's length, CloudFront's characters without the
+# quotes and `&` (which YAML and CloudFront's XML would need escaped).
 PATH_PATTERN_MAX = 128
 PATH_PATTERN = re.compile(r"^/[A-Za-z0-9_\-.*?$/~@:+]*$")
 # IAM role names are at most 64 characters; a name_prefix leaves 26 for the generated suffix.

@@ -28,6 +28,7 @@ from infra.config import StackConfig
 from infra.iam_documents import allow, document
 from infra.load_balancer import ORIGIN_VERIFY_HEADER, LoadBalancer
 from infra.private_bucket import keep_private
+from infra.service_declaration import SITE_INDEX
 
 # AWS-managed policy names (looked up by name: self-describing, and ids are account-independent).
 CACHING_OPTIMIZED = "Managed-CachingOptimized"
@@ -159,7 +160,7 @@ class Edge(pulumi.ComponentResource):
             is_ipv6_enabled=True,
             http_version="http2and3",
             price_class=config.price_class,
-            default_root_object="index.html",
+            default_root_object=SITE_INDEX.removeprefix("/"),
             aliases=[config.domain_name] if config.domain_name else None,
             origins=[
                 {

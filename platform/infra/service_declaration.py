@@ -65,6 +65,9 @@ CLOUDFRONT_CACHE_BEHAVIORS_PER_DISTRIBUTION = 75
 # What passes here fits both: a leading slash, ALB's length, CloudFront's characters without the
 # quotes and `&` (which YAML and CloudFront's XML would need escaped).
 PATH_PATTERN_MAX = 128
+# The static site's page at `/` (CloudFront's default root object, edge.py): a web path that
+# matches it would take the site's front page away from the bucket.
+SITE_INDEX = "/index.html"
 PATH_PATTERN = re.compile(r"^/[A-Za-z0-9_\-.*?$/~@:+]*$")
 # IAM role names are at most 64 characters; a name_prefix leaves 26 for the generated suffix.
 IAM_NAME_PREFIX_MAX = 38
@@ -219,10 +222,11 @@ class Service(_Strict):
                     f"accept; start with /, use at most {PATH_PATTERN_MAX} of A-Z a-z 0-9 "
                     "_ - . $ / ~ @ : + and the wildcards * and ?"
                 )
-            elif not path.strip("/*"):
+            elif not path.strip("/*") or fnmatch.fnmatchcase(SITE_INDEX, path):
                 yield (
-                    f"paths: {path!r} would take every path, the static site's too (CloudFront's "
-                    "default behaviour); name the service's own prefix, e.g. /reports/*"
+                    f"paths: {path!r} would take every path or the static site's {SITE_INDEX} "
+                    "(CloudFront's default behaviour serves the site); name the service's own "
+                    "prefix, e.g. /reports/*"
                 )
         if len(set(self.paths)) != len(self.paths):
             yield "paths: a pattern is listed twice; list each once"

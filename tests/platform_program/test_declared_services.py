@@ -617,6 +617,7 @@ def _no_web_service(data: dict[str, Any]) -> None:
         (_web(paths=["/healthz"]), "services.reports.paths: '/healthz' overlaps '/healthz' of"),
         (_web(paths=["/*"]), "services.reports.paths: '/*' would take every path"),
         (_web(paths=["/"]), "services.reports.paths: '/' would take every path"),
+        (_web(paths=["/*.html"]), "services.reports.paths: '/*.html' would take every path or"),
         (_web(paths=[f"/r{i}/*" for i in range(6)]), "services.reports.paths: 6 patterns"),
         (_web(paths=["/a/*?", "/b/*?", "/c/*?"]), "services.reports.paths: 6 wildcards"),
         (_web(paths=["reports/*"]), "services.reports.paths: 'reports/*' is not a path pattern"),
@@ -647,6 +648,7 @@ def _no_web_service(data: dict[str, Any]) -> None:
         "path-another-service-claims",
         "path-takes-the-site",
         "path-is-the-root",
+        "path-takes-the-site-index",
         "too-many-paths",
         "too-many-wildcards",
         "path-without-slash",
@@ -805,3 +807,37 @@ def test_demo_keeps_its_resources_names_and_alarm_names(stack: EvaluatedStack) -
     for suffix in ("api-target-5xx", "api-elb-5xx", "api-p95-latency"):
         assert alarm_names[f"observability-{suffix}"] == f"{prefix}-{suffix}"
     assert stack.named(RULE, "load-balancer-api-forward").inputs["priority"] == 10
+
+
+def _many_webs(count: int, paths_each: int) -> Callable[[dict[str, Any]], None]:
+    """`count` more web services, each with `paths_each` patterns of its own."""
+
+    def edit(data: dict[str, Any]) -> None:
+        for index in range(count):
+            data["services"][f"web{index}"] = {
+                **REPORTS_WEB,
+                "paths": [f"/w{index}/p{n}/*" for n in range(paths_each)],
+            }
+
+    return edit
+
+
+def test_cloudfront_behaviour_quota_counts_every_web_services_paths(tmp_path: Path) -> None:
+    """74 ordered behaviours besides the site's: the api's 3 and 71 more fit, 72 more do not."""
+    with pytest.raises(DeclarationError, match=r"declare 75 paths in all; CloudFront takes 74"):
+        load_declaration(TOPOLOGY, declaration_copy(tmp_path, _many_webs(72, 1)))
+    fits = load_declaration(TOPOLOGY, declaration_copy(tmp_path, _many_webs(71, 1)))
+    assert sum(len(s.paths) for s in fits.of_kind("web").values()) == 74  # control
+
+
+def test_load_balancer_quota_counts_web_services_per_strategy(tmp_path: Path) -> None:
+    """100 target groups per balancer: 50 web services under blue/green (2 each), 100 rolling."""
+    declaration = load_declaration(TOPOLOGY, declaration_copy(tmp_path, _many_webs(50, 1)))
+    blue_green = parse_stack_config(raw_stack_config(STACK), STACK)
+    assert blue_green.deployment_strategy == "blue_green"
+    with pytest.raises(DeclarationError, match=r"51 web services; one load balancer takes 50"):
+        resolve(declaration, blue_green)
+    rolling = parse_stack_config(
+        raw_stack_config(STACK, {"shipyard:deployment_strategy": "rolling"}), STACK
+    )
+    assert len(resolve(declaration, rolling)) > 51  # control: rolling takes up to 100

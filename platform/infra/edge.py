@@ -1,10 +1,17 @@
 """Edge: one CloudFront distribution in front of everything.
 
-    viewer --HTTPS--> CloudFront --+-- default ---> S3 bucket (static site, origin access control)
-                                   +-- /api/* ----> ALB (VPC origin, or public + secret header)
+    viewer --HTTPS--> CloudFront --+-- default ---------> S3 bucket (static site, origin access
+                                   |                       control)
+                                   +-- each web path ---> ALB (VPC origin, or public + secret
+                                                           header) -> that web service's rule
+
+One ordered cache behaviour per path the web services declare (services.yaml `paths`, e.g. the
+demo's /api/*, /healthz, /readyz), all to the ALB origin, in declaration order; the ALB's rules
+pick the service. service_declaration.py keeps them within CloudFront's quota and syntax, and
+refuses a path that would take the site's default behaviour.
 
 The bucket is private (public access blocked, owner-enforced, encrypted); only this distribution
-may read it (bucket policy on its ARN). The API behaviour uses AWS's managed policies: no caching,
+may read it (bucket policy on its ARN). The web paths use AWS's managed policies: no caching,
 and every viewer header except Host forwarded (the ALB has no certificate for the viewer's name).
 A custom domain gets an ACM certificate in us-east-1, the only region CloudFront takes them from.
 """
@@ -21,6 +28,7 @@ from infra.config import StackConfig
 from infra.iam_documents import allow, document
 from infra.load_balancer import ORIGIN_VERIFY_HEADER, LoadBalancer
 from infra.private_bucket import keep_private
+from infra.service_declaration import SITE_INDEX
 
 # AWS-managed policy names (looked up by name: self-describing, and ids are account-independent).
 CACHING_OPTIMIZED = "Managed-CachingOptimized"
@@ -28,8 +36,9 @@ CACHING_DISABLED = "Managed-CachingDisabled"
 ALL_VIEWER_EXCEPT_HOST = "Managed-AllViewerExceptHostHeader"
 SECURITY_HEADERS = "Managed-SecurityHeadersPolicy"
 WEB_ORIGIN = "web"
-API_PATHS = ("/api/*", "/healthz", "/readyz")
-API_ORIGIN = "api"
+# The load balancer's origin id (the id distributions have had since there was one web service:
+# renaming it would rewrite every behaviour for nothing).
+ALB_ORIGIN = "api"
 ALL_METHODS = ["GET", "HEAD", "OPTIONS", "PUT", "POST", "PATCH", "DELETE"]
 
 
@@ -37,6 +46,8 @@ ALL_METHODS = ["GET", "HEAD", "OPTIONS", "PUT", "POST", "PATCH", "DELETE"]
 class EdgeArgs:
     config: StackConfig
     load_balancer: LoadBalancer
+    # Every web service's declared paths, in declaration order: CloudFront sends them to the ALB.
+    web_paths: tuple[str, ...]
 
 
 class Edge(pulumi.ComponentResource):
@@ -79,8 +90,8 @@ class Edge(pulumi.ComponentResource):
         )
 
         lb = args.load_balancer
-        api_origin: aws.cloudfront.DistributionOriginArgsDict = {
-            "origin_id": API_ORIGIN,
+        balancer_origin: aws.cloudfront.DistributionOriginArgsDict = {
+            "origin_id": ALB_ORIGIN,
             "domain_name": lb.origin_domain_name,
         }
         if config.alb_origin == "vpc_origin":
@@ -97,14 +108,14 @@ class Edge(pulumi.ComponentResource):
                 },
                 opts=child,
             )
-            api_origin["vpc_origin_config"] = {
+            balancer_origin["vpc_origin_config"] = {
                 "vpc_origin_id": vpc_origin.id,
                 "origin_keepalive_timeout": 5,
                 "origin_read_timeout": 30,
             }
         else:
             # Over the internet: HTTPS only, so the secret header is never sent in clear.
-            api_origin["custom_origin_config"] = {
+            balancer_origin["custom_origin_config"] = {
                 "http_port": 80,
                 "https_port": 443,
                 "origin_protocol_policy": lb.origin_protocol_policy,
@@ -112,7 +123,7 @@ class Edge(pulumi.ComponentResource):
                 "origin_keepalive_timeout": 5,
                 "origin_read_timeout": 30,
             }
-            api_origin["custom_headers"] = [
+            balancer_origin["custom_headers"] = [
                 {
                     "name": ORIGIN_VERIFY_HEADER,
                     "value": pulumi.Output.secret(config.origin_secret),
@@ -145,11 +156,11 @@ class Edge(pulumi.ComponentResource):
         distribution = aws.cloudfront.Distribution(
             f"{name}-cdn",
             enabled=True,
-            comment=f"{config.prefix}: static site and /api/*",
+            comment=f"{config.prefix}: static site and the web services",
             is_ipv6_enabled=True,
             http_version="http2and3",
             price_class=config.price_class,
-            default_root_object="index.html",
+            default_root_object=SITE_INDEX.removeprefix("/"),
             aliases=[config.domain_name] if config.domain_name else None,
             origins=[
                 {
@@ -157,7 +168,7 @@ class Edge(pulumi.ComponentResource):
                     "domain_name": bucket.bucket_regional_domain_name,
                     "origin_access_control_id": access_control.id,
                 },
-                api_origin,
+                balancer_origin,
             ],
             default_cache_behavior={
                 "target_origin_id": WEB_ORIGIN,
@@ -168,12 +179,12 @@ class Edge(pulumi.ComponentResource):
                 "cache_policy_id": cache_optimized.id,
                 "response_headers_policy_id": security_headers.id,
             },
-            # /api/* is the API; the probes go through too, so a smoke test checks the path a
-            # viewer takes (CloudFront -> ALB -> task), not just the task.
+            # The demo's api lists its probes too, so a smoke test checks the path a viewer takes
+            # (CloudFront -> ALB -> task), not just the task.
             ordered_cache_behaviors=[
                 {
                     "path_pattern": pattern,
-                    "target_origin_id": API_ORIGIN,
+                    "target_origin_id": ALB_ORIGIN,
                     "viewer_protocol_policy": "redirect-to-https",
                     "allowed_methods": ALL_METHODS,
                     "cached_methods": ["GET", "HEAD"],
@@ -182,7 +193,7 @@ class Edge(pulumi.ComponentResource):
                     "origin_request_policy_id": all_viewer.id,
                     "response_headers_policy_id": security_headers.id,
                 }
-                for pattern in API_PATHS
+                for pattern in args.web_paths
             ],
             restrictions={"geo_restriction": {"restriction_type": "none"}},
             viewer_certificate=viewer_certificate,

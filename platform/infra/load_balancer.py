@@ -1,4 +1,13 @@
-"""The application load balancer in front of the `api` tasks, reachable only from CloudFront.
+"""The application load balancer in front of the web services, reachable only from CloudFront.
+
+One balancer, one listener and one security group for every web service of services.yaml; per
+web service its own target group (and, under blue/green, its alternate), health-checked on its
+own health path, and its own listener rule forwarding its declared `paths` there. The rules'
+priorities are 10, 20, 30 ... in declaration order (WEB_RULE_PRIORITY_STEP): deterministic, and
+stable while new web services are appended. Which rule matches first never matters, because
+service_declaration.py refuses two web services whose paths overlap; priorities only have to be
+unique. The first web service keeps what the single one had: priority 10, and the logical names
+`load-balancer-forward` and `load-balancer-to-tasks` as aliases (no replacement on upgrade).
 
 - `alb_origin=vpc_origin` (recommended): an internal ALB in private subnets that CloudFront reaches
   through a VPC origin; there is no public address at all.
@@ -9,9 +18,11 @@
   under the stack's domain (`origin.<domain_name>`), and CloudFront connects `https-only`.
 
 Either way the security group admits only CloudFront's origin-facing managed prefix list, and
-the listener's default action refuses: only the forward rule reaches the tasks.
+the listener's default action refuses: only the web services' rules reach tasks, and the group
+lets the balancer out to the VPC on each distinct web port only.
 
-Target-group health check (docs/health-checks.md): the shallow `/healthz` (the process answers;
+Target-group health check (docs/health-checks.md): each service's declared `health_path`, which
+should be shallow like the demo's `/healthz` (the process answers;
 no dependency), because ECS REPLACES a task its target group calls unhealthy, and a database
 fail-over (60-120 s) fails a deep check on every task at once: replacing them all fixes nothing
 and leaves no warm task when the database is back. The deep `/readyz` stays where acting on it is
@@ -32,6 +43,7 @@ import pulumi_aws as aws
 
 from infra.certificates import dns_validated_certificate
 from infra.config import StackConfig
+from infra.service_declaration import DeclaredService
 
 HEALTH_CHECK_INTERVAL_SECONDS = 10
 HEALTH_CHECK_TIMEOUT_SECONDS = 5
@@ -46,18 +58,35 @@ CLOUDFRONT_PREFIX_LIST = "com.amazonaws.global.cloudfront.origin-facing"
 ORIGIN_SUBDOMAIN = "origin"
 # TLS 1.3 and 1.2 only (AWS's recommended policy for new HTTPS listeners).
 HTTPS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
+# The first web service's rule has priority 10 (as the single rule had), the next 20, ...: gaps
+# leave room for a hand-made rule in an emergency without renumbering.
+WEB_RULE_PRIORITY_STEP = 10
 
 
 @dataclass(frozen=True)
 class LoadBalancerArgs:
     config: StackConfig
-    # The web service's (services.yaml): its port and its liveness path, not readiness (see the
-    # module docstring).
-    port: int
-    health_path: str
+    # The declared services; the web ones, in declaration order, get a target group and a rule.
+    services: dict[str, DeclaredService]
     vpc_id: pulumi.Input[str]
     public_subnet_ids: list[pulumi.Output[str]]
     private_subnet_ids: list[pulumi.Output[str]]
+
+
+@dataclass(frozen=True)
+class WebRoute:
+    """What the balancer holds for one web service."""
+
+    paths: tuple[str, ...]
+    target_group: aws.lb.TargetGroup
+    # The second target group for ECS's native blue/green (None for rolling).
+    alternate_target_group: aws.lb.TargetGroup | None
+    forward_rule: aws.lb.ListenerRule
+
+    @property
+    def target_groups(self) -> list[aws.lb.TargetGroup]:
+        alternate = self.alternate_target_group
+        return [self.target_group] if alternate is None else [self.target_group, alternate]
 
 
 class LoadBalancer(pulumi.ComponentResource):
@@ -72,10 +101,8 @@ class LoadBalancer(pulumi.ComponentResource):
     # The CIDRs of CloudFront's origin-facing prefix list: the api trusts X-Forwarded-For from
     # them (they appear as the hop before the ALB, with a public ALB and a VPC origin alike).
     cloudfront_origin_cidrs: pulumi.Output[list[str]]
-    target_group: aws.lb.TargetGroup
-    # The second target group and ECS's role for native blue/green (None for rolling).
-    alternate_target_group: aws.lb.TargetGroup | None
-    forward_rule: aws.lb.ListenerRule
+    # Per web service: its target group(s) and listener rule.
+    routes: dict[str, WebRoute]
 
     def __init__(
         self, name: str, args: LoadBalancerArgs, opts: pulumi.ResourceOptions | None = None
@@ -111,16 +138,24 @@ class LoadBalancer(pulumi.ComponentResource):
             prefix_list_id=prefix_list.id,
             opts=child,
         )
-        aws.vpc.SecurityGroupEgressRule(
-            f"{name}-to-tasks",
-            security_group_id=security_group.id,
-            description="to the api tasks inside the VPC",
-            ip_protocol="tcp",
-            from_port=args.port,
-            to_port=args.port,
-            cidr_ipv4=str(config.vpc_cidr),
-            opts=child,
-        )
+        webs = [s for s in args.services.values() if s.spec.kind == "web"]
+        # One egress per distinct port (two services on one port share it). The first web
+        # service's port carries, as an alias, the logical name the single egress had.
+        for port_number in dict.fromkeys(web.spec.web_port for web in webs):
+            legacy = port_number == webs[0].spec.web_port
+            aws.vpc.SecurityGroupEgressRule(
+                f"{name}-to-tasks-{port_number}",
+                security_group_id=security_group.id,
+                description=f"to the web tasks on port {port_number} inside the VPC",
+                ip_protocol="tcp",
+                from_port=port_number,
+                to_port=port_number,
+                cidr_ipv4=str(config.vpc_cidr),
+                opts=pulumi.ResourceOptions(
+                    parent=self,
+                    aliases=[pulumi.Alias(name=f"{name}-to-tasks")] if legacy else None,
+                ),
+            )
 
         balancer = aws.lb.LoadBalancer(
             f"{name}-alb",
@@ -132,13 +167,6 @@ class LoadBalancer(pulumi.ComponentResource):
             drop_invalid_header_fields=True,
             tags={"environment": config.environment},
             opts=child,
-        )
-
-        self.target_group = self._target_group(f"{name}-api", args)
-        self.alternate_target_group = (
-            self._target_group(f"{name}-api-alt", args)
-            if config.deployment_strategy == "blue_green"
-            else None
         )
 
         certificate_arn: pulumi.Output[str] | None = None
@@ -189,44 +217,10 @@ class LoadBalancer(pulumi.ComponentResource):
             ],
             opts=child,
         )
-        conditions: list[aws.lb.ListenerRuleConditionArgsDict] = [
-            {"path_pattern": {"values": ["/*"]}}
-        ]
-        if config.alb_origin == "public":
-            conditions.append(
-                {
-                    "http_header": {
-                        "http_header_name": ORIGIN_VERIFY_HEADER,
-                        "values": [pulumi.Output.secret(config.origin_secret)],
-                    }
-                }
-            )
-        forward: aws.lb.ListenerRuleActionArgsDict
-        if self.alternate_target_group is None:
-            forward = {"type": "forward", "target_group_arn": self.target_group.arn}
-        else:
-            # Blue/green: ECS shifts traffic by rewriting these weights during a deployment.
-            forward = {
-                "type": "forward",
-                "forward": {
-                    "target_groups": [
-                        {"arn": self.target_group.arn, "weight": 100},
-                        {"arn": self.alternate_target_group.arn, "weight": 0},
-                    ]
-                },
-            }
-        self.forward_rule = aws.lb.ListenerRule(
-            f"{name}-forward",
-            listener_arn=listener.arn,
-            priority=10,
-            conditions=conditions,
-            actions=[forward],
-            opts=pulumi.ResourceOptions(
-                parent=self,
-                # ECS owns the weights under blue/green; Pulumi would otherwise flip them back.
-                ignore_changes=["actions"] if self.alternate_target_group is not None else None,
-            ),
-        )
+        self.routes = {
+            web.name: self._route(name, args, web, listener, position)
+            for position, web in enumerate(webs)
+        }
 
         self.arn = balancer.arn
         self.arn_suffix = balancer.arn_suffix
@@ -249,20 +243,80 @@ class LoadBalancer(pulumi.ComponentResource):
             record_opts=child,
         )
 
-    def _target_group(self, name: str, args: LoadBalancerArgs) -> aws.lb.TargetGroup:
-        config, vpc_id = args.config, args.vpc_id
+    def _route(
+        self,
+        name: str,
+        args: LoadBalancerArgs,
+        web: DeclaredService,
+        listener: aws.lb.Listener,
+        position: int,
+    ) -> WebRoute:
+        """One web service's target group(s) and the rule that forwards its paths to them."""
+        config = args.config
+        target_group = self._target_group(f"{name}-{web.name}", args, web)
+        alternate = (
+            self._target_group(f"{name}-{web.name}-alt", args, web)
+            if config.deployment_strategy == "blue_green"
+            else None
+        )
+        conditions: list[aws.lb.ListenerRuleConditionArgsDict] = [
+            {"path_pattern": {"values": list(web.spec.paths)}}
+        ]
+        if config.alb_origin == "public":
+            conditions.append(
+                {
+                    "http_header": {
+                        "http_header_name": ORIGIN_VERIFY_HEADER,
+                        "values": [pulumi.Output.secret(config.origin_secret)],
+                    }
+                }
+            )
+        forward: aws.lb.ListenerRuleActionArgsDict
+        if alternate is None:
+            forward = {"type": "forward", "target_group_arn": target_group.arn}
+        else:
+            # Blue/green: ECS shifts traffic by rewriting these weights during a deployment.
+            forward = {
+                "type": "forward",
+                "forward": {
+                    "target_groups": [
+                        {"arn": target_group.arn, "weight": 100},
+                        {"arn": alternate.arn, "weight": 0},
+                    ]
+                },
+            }
+        rule = aws.lb.ListenerRule(
+            f"{name}-{web.name}-forward",
+            listener_arn=listener.arn,
+            priority=WEB_RULE_PRIORITY_STEP * (position + 1),
+            conditions=conditions,
+            actions=[forward],
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                # ECS owns the weights under blue/green; Pulumi would otherwise flip them back.
+                ignore_changes=["actions"] if alternate is not None else None,
+                # The single rule of a one-web-service stack had this name: no replacement.
+                aliases=[pulumi.Alias(name=f"{name}-forward")] if position == 0 else None,
+            ),
+        )
+        return WebRoute(web.spec.paths, target_group, alternate, rule)
+
+    def _target_group(
+        self, name: str, args: LoadBalancerArgs, web: DeclaredService
+    ) -> aws.lb.TargetGroup:
         return aws.lb.TargetGroup(
             name,
-            port=args.port,
+            port=web.spec.web_port,
             protocol="HTTP",
             target_type="ip",  # awsvpc tasks register by IP, on Fargate and EC2 alike
-            vpc_id=vpc_id,
+            vpc_id=args.vpc_id,
             # Long enough for the slowest request to finish after the target leaves rotation,
             # short enough not to stall each rollout step (AWS's default is 300 s).
-            deregistration_delay=config.deregistration_delay_seconds,
+            deregistration_delay=args.config.deregistration_delay_seconds,
             health_check={
                 "enabled": True,
-                "path": args.health_path,
+                # Its liveness path, not readiness (see the module docstring).
+                "path": web.spec.web_health_path,
                 "protocol": "HTTP",
                 "port": "traffic-port",
                 "matcher": "200",

@@ -1,7 +1,18 @@
 """Observability: log groups with retention, and the alarms that page people and stop deployments.
 
-The 5xx and p95-latency alarms do double duty: they notify the alerts topic, and the `api`
+The 5xx and p95-latency alarms do double duty: they notify the alerts topic, and their web
 service lists them as deployment alarms, so a release that makes them fire is rolled back by ECS.
+Each web service has its own pair (`<service>-target-5xx`, `<service>-p95-latency`), on its own
+target group(s) (the TargetGroup + LoadBalancer dimensions; under blue/green both groups, by
+metric math), so one service's bad release never rolls back another's deployment.
+
+The balancer's own 5xx (HTTPCode_ELB_5XX_Count: no healthy target, a reset connection) is
+reported per load balancer only, not per target group (ELB's "CloudWatch metrics for your
+Application Load Balancer": its dimensions are LoadBalancer, and AvailabilityZone + LoadBalancer),
+so it stays one alarm per balancer, named after the first web service (the demo's
+`api-elb-5xx`). It pages always; it gates a deployment only while one web service sits behind the
+balancer, where every such 5xx is that service's. With several it cannot tell whose requests
+failed, and gating all of them would let one bad release roll back the others.
 Physical names (cluster, services, queues) are fixed strings, so the alarms can be declared before
 the services that they watch, which in turn need the alarm names.
 """
@@ -25,6 +36,8 @@ class ObservabilityArgs:
     cluster_name: str
     service_names: dict[str, str]  # long-running service -> ECS service name
     load_balancer_arn_suffix: pulumi.Input[str]
+    # Per web service, in declaration order: the arn_suffix of its target group(s).
+    web_target_groups: dict[str, list[pulumi.Output[str]]]
     queue_names: dict[str, str]  # topology key -> physical name
     dead_letter_queue_names: dict[str, str]
     account_id: pulumi.Input[str]
@@ -33,7 +46,8 @@ class ObservabilityArgs:
 class Observability(pulumi.ComponentResource):
     log_group_names: dict[str, pulumi.Output[str]]
     log_group_arns: dict[str, pulumi.Output[str]]
-    deployment_alarm_names: list[pulumi.Output[str]]
+    # Per web service: the alarms that roll back its deployments.
+    deployment_alarm_names: dict[str, list[pulumi.Output[str]]]
     alerts_topic_arn: pulumi.Output[str]
 
     def __init__(
@@ -71,21 +85,37 @@ class Observability(pulumi.ComponentResource):
             )
 
         lb = {"LoadBalancer": args.load_balancer_arn_suffix}
-        errors = alarm(
-            "api-target-5xx",
-            "api tasks answer 5xx; also rolls back a deployment in progress",
-            namespace="AWS/ApplicationELB",
-            metric_name="HTTPCode_Target_5XX_Count",
-            dimensions=lb,
-            statistic="Sum",
-            period=60,
-            evaluation_periods=3,
-            datapoints_to_alarm=2,
-            threshold=config.alarm_5xx_per_minute,
-            comparison_operator="GreaterThanOrEqualToThreshold",
-        )
+        self.deployment_alarm_names = {}
+        for web, groups in args.web_target_groups.items():
+            errors = alarm(
+                f"{web}-target-5xx",
+                f"{web} tasks answer 5xx; also rolls back a deployment in progress",
+                threshold=config.alarm_5xx_per_minute,
+                comparison_operator="GreaterThanOrEqualToThreshold",
+                evaluation_periods=3,
+                datapoints_to_alarm=2,
+                **_per_target_groups(
+                    args.load_balancer_arn_suffix, groups, "HTTPCode_Target_5XX_Count", "Sum"
+                ),
+            )
+            latency = alarm(
+                f"{web}-p95-latency",
+                f"{web} p95 latency above {config.alarm_p95_latency_ms} ms; also rolls back a "
+                "deployment",
+                threshold=config.alarm_p95_latency_ms / 1000,  # the metric is in seconds
+                comparison_operator="GreaterThanThreshold",
+                evaluation_periods=3,
+                datapoints_to_alarm=2,
+                **_per_target_groups(
+                    args.load_balancer_arn_suffix, groups, "TargetResponseTime", "p95"
+                ),
+            )
+            self.deployment_alarm_names[web] = [errors.name, latency.name]
+
+        # The balancer's own 5xx: one per balancer (see the module docstring for whom it gates).
+        first_web = next(iter(args.web_target_groups))
         refused = alarm(
-            "api-elb-5xx",
+            f"{first_web}-elb-5xx",
             "the ALB itself answers 5xx (no healthy target, reset connections): dropped requests",
             namespace="AWS/ApplicationELB",
             metric_name="HTTPCode_ELB_5XX_Count",
@@ -97,20 +127,9 @@ class Observability(pulumi.ComponentResource):
             threshold=config.alarm_5xx_per_minute,
             comparison_operator="GreaterThanOrEqualToThreshold",
         )
-        latency = alarm(
-            "api-p95-latency",
-            f"api p95 latency above {config.alarm_p95_latency_ms} ms; also rolls back a deployment",
-            namespace="AWS/ApplicationELB",
-            metric_name="TargetResponseTime",
-            dimensions=lb,
-            extended_statistic="p95",
-            period=60,
-            evaluation_periods=3,
-            datapoints_to_alarm=2,
-            threshold=config.alarm_p95_latency_ms / 1000,  # the metric is in seconds
-            comparison_operator="GreaterThanThreshold",
-        )
-        self.deployment_alarm_names = [errors.name, refused.name, latency.name]
+        if len(args.web_target_groups) == 1:
+            # The order the single web service listed them in before (target, elb, latency).
+            self.deployment_alarm_names[first_web].insert(1, refused.name)
 
         for role, service_name in args.service_names.items():
             for metric, label in (("CPUUtilization", "cpu"), ("MemoryUtilization", "memory")):
@@ -236,3 +255,55 @@ class Observability(pulumi.ComponentResource):
                 opts=child,
             )
         return topic.arn
+
+
+def _per_target_groups(
+    load_balancer: pulumi.Input[str],
+    groups: list[pulumi.Output[str]],
+    metric_name: str,
+    statistic: str,
+) -> dict[str, Any]:
+    """MetricAlarm settings for `metric_name` on one web service's target group(s).
+
+    One group: the metric itself. Two (blue/green: ECS moves traffic between them): metric math
+    over both, a sum for counts and the larger for percentiles, with an idle group's missing
+    points read as 0 so the other group's alone decide.
+    """
+    percentile = statistic.startswith("p")
+    if len(groups) == 1:
+        dimensions = {"TargetGroup": groups[0], "LoadBalancer": load_balancer}
+        chosen: dict[str, Any] = (
+            {"extended_statistic": statistic} if percentile else {"statistic": statistic}
+        )
+        return {
+            "namespace": "AWS/ApplicationELB",
+            "metric_name": metric_name,
+            "dimensions": dimensions,
+            "period": 60,
+            **chosen,
+        }
+    ids = [f"group{index}" for index in range(len(groups))]
+    filled = ", ".join(f"FILL({i}, 0)" for i in ids)
+    queries: list[aws.cloudwatch.MetricAlarmMetricQueryArgsDict] = [
+        {
+            "id": query_id,
+            "return_data": False,
+            "metric": {
+                "namespace": "AWS/ApplicationELB",
+                "metric_name": metric_name,
+                "dimensions": {"TargetGroup": group, "LoadBalancer": load_balancer},
+                "stat": statistic,
+                "period": 60,
+            },
+        }
+        for query_id, group in zip(ids, groups, strict=True)
+    ]
+    queries.append(
+        {
+            "id": "combined",
+            "label": f"{metric_name} ({'larger' if percentile else 'sum'} of the target groups)",
+            "expression": f"{'MAX' if percentile else 'SUM'}([{filled}])",
+            "return_data": True,
+        }
+    )
+    return {"metric_queries": queries}

@@ -87,7 +87,7 @@ def build(
     # A bad declaration stops here, before the first resource, naming its entries.
     declaration = declaration or load_declaration(topology)
     declared = resolve(declaration, config)
-    _, web = declaration.web
+    webs = declaration.of_kind("web")
     if config.protect_stateful:
         # Before the first resource: a stack transformation only sees resources declared after it.
         pulumi.runtime.register_stack_transformation(protect_stateful_resources)
@@ -121,8 +121,7 @@ def build(
         "load-balancer",
         LoadBalancerArgs(
             config=config,
-            port=web.web_port,
-            health_path=web.web_health_path,
+            services=declared,
             vpc_id=network.vpc_id,
             public_subnet_ids=network.public_subnet_ids,
             private_subnet_ids=network.private_subnet_ids,
@@ -150,6 +149,10 @@ def build(
             cluster_name=config.prefix,
             service_names=names,
             load_balancer_arn_suffix=load_balancer.arn_suffix,
+            web_target_groups={
+                key: [group.arn_suffix for group in route.target_groups]
+                for key, route in load_balancer.routes.items()
+            },
             queue_names=messaging.queue_names,
             dead_letter_queue_names=messaging.dead_letter_queue_names,
             account_id=account_id,
@@ -248,7 +251,14 @@ def build(
             task_role_arns=task_roles.task_role_arns,
         ),
     )
-    edge = Edge("edge", EdgeArgs(config=config, load_balancer=load_balancer))
+    edge = Edge(
+        "edge",
+        EdgeArgs(
+            config=config,
+            load_balancer=load_balancer,
+            web_paths=tuple(path for web in webs.values() for path in web.paths),
+        ),
+    )
     WebAssets("web-assets", WebAssetsArgs(bucket_name=edge.bucket_name))
 
     def network_of(service: str) -> dict[str, Any]:
@@ -270,6 +280,8 @@ def build(
                 "service_name": services.by_name[key].name if key in services.by_name else None,
                 "schedule_name": scheduled.schedule_names.get(key),
                 "network": network_of(key),
+                # A web service's: the URL patterns CloudFront and the ALB send it.
+                **({"paths": list(service.spec.paths)} if service.spec.kind == "web" else {}),
             }
             for key, service in declared.items()
         },

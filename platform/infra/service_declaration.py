@@ -18,6 +18,7 @@ How sizes meet the stack files (the rule, written once here and in docs/adapting
 
 from __future__ import annotations
 
+import fnmatch
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -41,6 +42,34 @@ from infra.paths import REPO_ROOT
 from service.messaging.topology import Topology
 
 DECLARATION_FILE = REPO_ROOT / "services.yaml"
+# --- the limits a web service's `paths` must fit (AWS's documented quotas and syntax) ---
+# ALB, "Quotas for your Application Load Balancers", Rules: condition values per rule 5, condition
+# wildcards per rule 5 (not adjustable; one translation of the page gives 6 wildcards, we keep
+# the lower), rules per load balancer 100; Load balancers: target groups per load balancer 100:
+# https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-limits.html
+# Each web service gets ONE listener rule (ECS blue/green names one production rule per service),
+# so its paths are that rule's path-pattern values; alb_origin=public adds one http-header value.
+ALB_CONDITION_VALUES_PER_RULE = 5
+ALB_CONDITION_WILDCARDS_PER_RULE = 5
+ALB_RULES_PER_LOAD_BALANCER = 100
+ALB_TARGET_GROUPS_PER_LOAD_BALANCER = 100
+# CloudFront, "Quotas", General quotas on distributions: cache behaviors per distribution 75
+# (adjustable): https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/cloudfront-limits.html
+# Counted with the default behaviour (the static site), so 74 ordered ones are left for paths.
+CLOUDFRONT_CACHE_BEHAVIORS_PER_DISTRIBUTION = 75
+# The syntax both accept. ALB path-pattern values: at most 128 characters, case sensitive, `*`
+# and `?` as wildcards (ELB API reference, PathPatternConditionConfig:
+# https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_PathPatternConditionConfig.html).
+# CloudFront path patterns: at most 255 characters of A-Z a-z 0-9 _ - . * $ / ~ " ' @ : + and &
+# (passed as &amp;), `*` and `?` as wildcards (Developer Guide, "Cache behavior settings", Path
+# pattern: https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/DownloadDistValuesCacheBehavior.html).
+# What passes here fits both: a leading slash, ALB's length, CloudFront's characters without the
+# quotes and `&` (which YAML and CloudFront's XML would need escaped).
+PATH_PATTERN_MAX = 128
+# The static site's page at `/` (CloudFront's default root object, edge.py): a web path that
+# matches it would take the site's front page away from the bucket.
+SITE_INDEX = "/index.html"
+PATH_PATTERN = re.compile(r"^/[A-Za-z0-9_\-.*?$/~@:+]*$")
 # IAM role names are at most 64 characters; a name_prefix leaves 26 for the generated suffix.
 IAM_NAME_PREFIX_MAX = 38
 
@@ -96,6 +125,10 @@ class Service(_Strict):
     image: Annotated[str, StringConstraints(pattern=IMAGE_DIGEST_REF.pattern)] | None = None
     port: int | None = Field(None, ge=1, le=65535)
     health_path: Annotated[str, StringConstraints(pattern=r"^/\S*$")] | None = None
+    # A web service's URL path patterns (`/api/*`, `/healthz`): CloudFront sends them to the load
+    # balancer, whose listener rule for this service forwards them to its target group. In
+    # declaration order, across web services (see Declaration.problems for the rules).
+    paths: tuple[str, ...] = ()
     schedule: str | None = None
     stack_settings: Literal["api", "worker"] | None = None
     size: Size | None = None
@@ -134,8 +167,11 @@ class Service(_Strict):
                 yield "port: a web service needs the port its container listens on"
             if self.health_path is None:
                 yield "health_path: a web service needs the path the load balancer checks"
+            yield from self._path_problems()
         elif self.port is not None or self.health_path is not None:
             yield f"port/health_path: only a web service has them (this one is {self.kind})"
+        if self.kind != "web" and self.paths:
+            yield f"paths: only a web service serves paths (this one is {self.kind})"
         if self.kind == "worker" and not self.consumes:
             yield "consumes: a worker needs the queue it is fed by (a queue key of the topology)"
         if self.kind == "scheduled":
@@ -174,6 +210,40 @@ class Service(_Strict):
         for name in sorted(set(self.environment) & PLATFORM_ENVIRONMENT):
             yield f"environment: {name} is set by the platform; remove it here"
 
+    def _path_problems(self) -> Iterator[str]:
+        if not self.paths:
+            yield (
+                "paths: a web service needs the URL path patterns it serves, e.g. "
+                '["/reports/*"]; CloudFront and the load balancer send only those to it'
+            )
+        for path in self.paths:
+            if not PATH_PATTERN.match(path) or len(path) > PATH_PATTERN_MAX:
+                yield (
+                    f"paths: {path!r} is not a path pattern both CloudFront and the load balancer "
+                    f"accept; start with /, use at most {PATH_PATTERN_MAX} of A-Z a-z 0-9 "
+                    "_ - . $ / ~ @ : + and the wildcards * and ?"
+                )
+            elif not path.strip("/*") or fnmatch.fnmatchcase(SITE_INDEX, path):
+                yield (
+                    f"paths: {path!r} would take every path or the static site's {SITE_INDEX} "
+                    "(CloudFront's default behaviour serves the site); name the service's own "
+                    "prefix, e.g. /reports/*"
+                )
+        if len(set(self.paths)) != len(self.paths):
+            yield "paths: a pattern is listed twice; list each once"
+        if len(self.paths) > ALB_CONDITION_VALUES_PER_RULE:
+            yield (
+                f"paths: {len(self.paths)} patterns; the service's listener rule holds at most "
+                f"{ALB_CONDITION_VALUES_PER_RULE} (an ALB quota that cannot be raised); use "
+                "broader patterns, e.g. /reports/*"
+            )
+        wildcards = sum(path.count("*") + path.count("?") for path in self.paths)
+        if wildcards > ALB_CONDITION_WILDCARDS_PER_RULE:
+            yield (
+                f"paths: {wildcards} wildcards (* and ?); the service's listener rule takes at "
+                f"most {ALB_CONDITION_WILDCARDS_PER_RULE} (an ALB quota that cannot be raised)"
+            )
+
     def sizing(self, config: StackConfig) -> ServiceSizing:
         """cpu, memory and task counts in `config`'s stack (see the module docstring's rule)."""
         if self.stack_settings is not None:
@@ -192,27 +262,30 @@ class Declaration(_Strict):
     def of_kind(self, *kinds: Kind) -> dict[str, Service]:
         return {name: s for name, s in self.services.items() if s.kind in kinds}
 
-    @property
-    def web(self) -> tuple[str, Service]:
-        ((name, service),) = self.of_kind("web").items()
-        return name, service
-
     def problems(self, topology: Topology) -> Iterator[str]:
         for name, service in self.services.items():
             for problem in service.problems(topology):
                 yield f"services.{name}.{problem}"
-        webs = sorted(self.of_kind("web"))
-        if len(webs) != 1:
-            # The load balancer, CloudFront's /api/* behaviour and the deployment alarms serve one
-            # web service today; a second needs its own target group, listener rule and path.
+        webs = self.of_kind("web")
+        if not webs:
             yield (
-                f"services: {len(webs)} web services ({', '.join(webs) or 'none'}); declare "
-                "exactly one (the others as worker, task or scheduled)"
+                "services: no web service; declare at least one (kind: web, with port, "
+                "health_path and paths): the load balancer and the deploy's checks need one"
+            )
+        yield from _path_overlaps(webs)
+        behaviours = sum(len(s.paths) for s in webs.values())
+        if behaviours > CLOUDFRONT_CACHE_BEHAVIORS_PER_DISTRIBUTION - 1:
+            yield (
+                f"services: the web services declare {behaviours} paths in all; CloudFront takes "
+                f"{CLOUDFRONT_CACHE_BEHAVIORS_PER_DISTRIBUTION - 1} besides the site's default "
+                "behaviour (a quota AWS may raise on request); use broader patterns"
             )
 
     def sizing_problems(self, config: StackConfig) -> Iterator[str]:
         """What the stack `config` cannot run: an image outside its repository, a size outside
-        Fargate's table, a single task in production."""
+        Fargate's table, a single task in production, more paths or web services than the load
+        balancer takes."""
+        yield from self._load_balancer_problems(config)
         for name, service in self.services.items():
             role_prefix = f"{config.prefix}-{name}-"  # task_roles.py, scheduled_tasks.py
             if len(role_prefix) > IAM_NAME_PREFIX_MAX:
@@ -245,6 +318,27 @@ class Declaration(_Strict):
                 yield f"{where}: production needs min_tasks >= 2 (one AZ failing leaves it up)"
         yield from self._connection_problems(config)
 
+    def _load_balancer_problems(self, config: StackConfig) -> Iterator[str]:
+        webs = self.of_kind("web")
+        if config.alb_origin == "public":
+            # Each rule also matches CloudFront's secret header: one of the rule's values.
+            room = ALB_CONDITION_VALUES_PER_RULE - 1
+            for name, service in webs.items():
+                if len(service.paths) > room:
+                    yield (
+                        f"services.{name}.paths: {len(service.paths)} patterns; with "
+                        f"shipyard:alb_origin=public (stack {config.stack}) the listener rule "
+                        f"holds {room} besides CloudFront's secret header; use broader patterns"
+                    )
+        groups_each = 2 if config.deployment_strategy == "blue_green" else 1
+        most = min(ALB_RULES_PER_LOAD_BALANCER, ALB_TARGET_GROUPS_PER_LOAD_BALANCER // groups_each)
+        if len(webs) > most:
+            yield (
+                f"services (stack {config.stack}): {len(webs)} web services; one load balancer "
+                f"takes {most} with shipyard:deployment_strategy={config.deployment_strategy} "
+                f"({groups_each} target group(s) and one rule each); declare fewer"
+            )
+
     def _connection_problems(self, config: StackConfig) -> Iterator[str]:
         """The declared services' connections on top of what config.py counts, at a deploy's peak
         (a rolling deploy runs DEPLOYMENT_MAXIMUM_PERCENT of each long-running service)."""
@@ -269,6 +363,25 @@ class Declaration(_Strict):
                 f"{NS}db_instance_class={config.db_instance_class} accepts; lower their "
                 "max_tasks or database_connections, or use a larger instance class"
             )
+
+
+def _path_overlaps(webs: Mapping[str, Service]) -> Iterator[str]:
+    """Two web services whose patterns can match one URL: which one gets it would depend on the
+    order of CloudFront's behaviours and the rules' priorities, so it is refused; each path has
+    one owner. A pattern overlaps another when it matches the other one read as a path (`/api/*`
+    takes `/api/v2/*`); fnmatch's `[` classes cannot occur (PATH_PATTERN refuses `[`)."""
+    claimed: list[tuple[str, str]] = []  # (pattern, service), in declaration order
+    for name, service in webs.items():
+        for path in service.paths:
+            for other_path, other in claimed:
+                if other != name and (
+                    fnmatch.fnmatchcase(path, other_path) or fnmatch.fnmatchcase(other_path, path)
+                ):
+                    yield (
+                        f"services.{name}.paths: {path!r} overlaps {other_path!r} of "
+                        f"services.{other}; give each web service its own prefix"
+                    )
+        claimed.extend((path, name) for path in service.paths)
 
 
 class DeclarationError(ValueError):

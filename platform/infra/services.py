@@ -1,5 +1,10 @@
-"""ECS services: the declared web service behind the ALB, and each worker without one, deployed
+"""ECS services: each declared web service behind the ALB, and each worker without one, deployed
 without dropping a request (services.yaml declares them; the numbers below are the demo's `api`).
+
+Each web service has its own target group(s) and listener rule (load_balancer.py), its own
+deployment alarms (observability.py: a bad release of one never rolls back another), and scales
+on its own CPU and, when rolling, on the requests per task of its own target group. Under
+blue/green they share one IAM role that lets ECS rewrite their rules' weights.
 
 The rollout arithmetic (defaults; each number is a stack setting or a constant in
 load_balancer.py, and config.py refuses combinations that break the inequalities):
@@ -94,12 +99,12 @@ class ServicesArgs:
     task_definition_arns: dict[str, pulumi.Output[str]]
     security_group_ids: dict[str, pulumi.Output[str]]
     load_balancer: LoadBalancer
-    deployment_alarm_names: list[pulumi.Output[str]]
+    # Per web service: the alarms that roll back its deployments.
+    deployment_alarm_names: dict[str, list[pulumi.Output[str]]]
     queue_names: dict[str, str]  # topology key -> physical name: a worker scales on its backlog
 
 
 class Services(pulumi.ComponentResource):
-    web: aws.ecs.Service
     by_name: dict[str, aws.ecs.Service]  # every long-running service
     names: dict[str, str]
 
@@ -110,17 +115,13 @@ class Services(pulumi.ComponentResource):
         config = args.config
         self.names = service_names(config, args.services)
         lb = args.load_balancer
-        (web,) = [s for s in args.services.values() if s.spec.kind == "web"]
+        webs = [s for s in args.services.values() if s.spec.kind == "web"]
         workers = [s for s in args.services.values() if s.spec.kind == "worker"]
 
-        # Resources ECS needs in place before the web service exists.
-        api_needs: list[pulumi.Resource] = [lb.forward_rule]
-        load_balancer: aws.ecs.ServiceLoadBalancerArgsDict = {
-            "target_group_arn": lb.target_group.arn,
-            "container_name": web.name,
-            "container_port": web.spec.web_port,
-        }
-        if lb.alternate_target_group is not None:
+        # Blue/green: one role, shared by every web service, lets ECS shift their rules' weights.
+        ecs_lb_role: aws.iam.Role | None = None
+        ecs_lb_policy: aws.iam.RolePolicyAttachment | None = None
+        if config.deployment_strategy == "blue_green" and webs:
             ecs_lb_role = aws.iam.Role(
                 f"{name}-ecs-lb",
                 name_prefix=f"{config.prefix}-ecs-lb-",
@@ -145,15 +146,6 @@ class Services(pulumi.ComponentResource):
                 policy_arn=ECS_LOAD_BALANCER_POLICY,
                 opts=pulumi.ResourceOptions(parent=self),
             )
-            load_balancer["advanced_configuration"] = {
-                "alternate_target_group_arn": lb.alternate_target_group.arn,
-                "production_listener_rule": lb.forward_rule.arn,
-                "role_arn": ecs_lb_role.arn,
-            }
-            # The service names only the role; without this it may be created the moment the
-            # role exists, before the policy is attached (and IAM has propagated it), and ECS
-            # then cannot shift the listener rule on the first blue/green deployment.
-            api_needs.append(ecs_lb_policy)
 
         common: dict[str, Any] = {
             "cluster": args.cluster_arn,
@@ -178,28 +170,51 @@ class Services(pulumi.ComponentResource):
                 assign_public_ip=False,
             )
 
-        self.web = aws.ecs.Service(
-            f"{name}-{web.name}",
-            name=self.names[web.name],
-            task_definition=args.task_definition_arns[web.name],
-            desired_count=web.sizing.min_tasks,
-            network_configuration=private_network(web.name),
-            load_balancers=[load_balancer],
-            health_check_grace_period_seconds=config.health_check_grace_period_seconds,
-            alarms={"alarm_names": args.deployment_alarm_names, "enable": True, "rollback": True},
-            tags={"environment": config.environment, "role": web.name},
-            # ECS refuses a target group that no listener forwards to yet.
-            opts=pulumi.ResourceOptions.merge(
-                keep_count,
-                pulumi.ResourceOptions(
-                    depends_on=api_needs,
-                    custom_timeouts=service_wait(config, behind_load_balancer=True),
+        self.by_name = {}
+        for web in webs:
+            route = lb.routes[web.name]
+            # Resources ECS needs in place before the web service exists: ECS refuses a target
+            # group that no listener forwards to yet.
+            needs: list[pulumi.Resource] = [route.forward_rule]
+            load_balancer: aws.ecs.ServiceLoadBalancerArgsDict = {
+                "target_group_arn": route.target_group.arn,
+                "container_name": web.name,
+                "container_port": web.spec.web_port,
+            }
+            if route.alternate_target_group is not None and ecs_lb_role and ecs_lb_policy:
+                load_balancer["advanced_configuration"] = {
+                    "alternate_target_group_arn": route.alternate_target_group.arn,
+                    "production_listener_rule": route.forward_rule.arn,
+                    "role_arn": ecs_lb_role.arn,
+                }
+                # The service names only the role; without this it may be created the moment
+                # the role exists, before the policy is attached (and IAM has propagated it), and
+                # ECS then cannot shift the listener rule on the first blue/green deployment.
+                needs.append(ecs_lb_policy)
+            self.by_name[web.name] = aws.ecs.Service(
+                f"{name}-{web.name}",
+                name=self.names[web.name],
+                task_definition=args.task_definition_arns[web.name],
+                desired_count=web.sizing.min_tasks,
+                network_configuration=private_network(web.name),
+                load_balancers=[load_balancer],
+                health_check_grace_period_seconds=config.health_check_grace_period_seconds,
+                alarms={
+                    "alarm_names": args.deployment_alarm_names[web.name],
+                    "enable": True,
+                    "rollback": True,
+                },
+                tags={"environment": config.environment, "role": web.name},
+                opts=pulumi.ResourceOptions.merge(
+                    keep_count,
+                    pulumi.ResourceOptions(
+                        depends_on=needs,
+                        custom_timeouts=service_wait(config, behind_load_balancer=True),
+                    ),
                 ),
-            ),
-            **deployment_settings(config, behind_load_balancer=True),
-            **common,
-        )
-        self.by_name = {web.name: self.web}
+                **deployment_settings(config, behind_load_balancer=True),
+                **common,
+            )
         # A worker has no traffic to shift, so it always rolls (blue/green needs a listener).
         for worker in workers:
             self.by_name[worker.name] = aws.ecs.Service(
@@ -218,7 +233,8 @@ class Services(pulumi.ComponentResource):
                 **deployment_settings(config, behind_load_balancer=False),
                 **common,
             )
-        self._web_scaling(name, config, args, web)
+        for web in webs:
+            self._web_scaling(name, config, args, web)
         for worker in workers:
             self._worker_scaling(name, config, args, worker)
         self.register_outputs({"names": {k: v.name for k, v in self.by_name.items()}})
@@ -241,13 +257,16 @@ class Services(pulumi.ComponentResource):
     ) -> None:
         child = pulumi.ResourceOptions(parent=self)
         lb = args.load_balancer
-        api_target = self._target(name, args, web)
+        route = lb.routes[web.name]
+        web_target = self._target(name, args, web)
         aws.appautoscaling.Policy(
             f"{name}-{web.name}-cpu",
             policy_type="TargetTrackingScaling",
-            service_namespace=api_target.service_namespace,
-            scalable_dimension=api_target.scalable_dimension,
-            resource_id=api_target.resource_id,
+            service_namespace=web_target.service_namespace,
+            scalable_dimension=web_target.scalable_dimension,
+            resource_id=web_target.resource_id,
+            # The stack files' api_* scaling targets hold for every web service (per-service
+            # targets would be a declaration field; none has needed one yet).
             target_tracking_scaling_policy_configuration={
                 "target_value": config.api_cpu_target_percent,
                 "predefined_metric_specification": {
@@ -258,21 +277,21 @@ class Services(pulumi.ComponentResource):
             },
             opts=child,
         )
-        if lb.alternate_target_group is None:
+        if route.alternate_target_group is None:
             # Requests per target is measured on one target group; under blue/green the serving
-            # group alternates, so there CPU alone drives the api's scaling.
+            # group alternates, so there CPU alone drives the service's scaling.
             aws.appautoscaling.Policy(
                 f"{name}-{web.name}-requests",
                 policy_type="TargetTrackingScaling",
-                service_namespace=api_target.service_namespace,
-                scalable_dimension=api_target.scalable_dimension,
-                resource_id=api_target.resource_id,
+                service_namespace=web_target.service_namespace,
+                scalable_dimension=web_target.scalable_dimension,
+                resource_id=web_target.resource_id,
                 target_tracking_scaling_policy_configuration={
                     "target_value": config.api_requests_per_task_target,
                     "predefined_metric_specification": {
                         "predefined_metric_type": "ALBRequestCountPerTarget",
                         "resource_label": pulumi.Output.concat(
-                            lb.arn_suffix, "/", lb.target_group.arn_suffix
+                            lb.arn_suffix, "/", route.target_group.arn_suffix
                         ),
                     },
                     "scale_out_cooldown": 60,

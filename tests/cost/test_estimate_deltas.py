@@ -91,7 +91,12 @@ def test_one_more_alarm_adds_one_alarm_month(prod):
     from scripts.cost.price_book import load_price_book
 
     planned = planned_resources(prod)
-    alarm = next(r for r in planned if r.type == "aws:cloudwatch/metricAlarm:MetricAlarm")
+    # A single-metric alarm (a metric-math one is billed per metric it reads).
+    alarm = next(
+        r
+        for r in planned
+        if r.type == "aws:cloudwatch/metricAlarm:MetricAlarm" and not r.inputs.get("metricQueries")
+    )
     extra: PlannedResource = replace(alarm, urn=alarm.urn + "-copy", name=alarm.name + "-copy")
 
     def total(resources):

@@ -71,3 +71,15 @@ def role_policy_of(stack: EvaluatedStack, role_resource_name: str) -> dict[str, 
 
 def resource_with_id(stack: EvaluatedStack, resource_id: str) -> RecordedResource:
     return next(r for r in stack.resources if r.state.get("id") == resource_id)
+
+
+def alarm_metrics(alarm: RecordedResource) -> list[tuple[str, dict[str, str]]]:
+    """The (metric name, dimensions) an alarm reads: its metric, or each metric of its math."""
+    inputs = alarm.inputs
+    if inputs.get("metricName"):
+        return [(inputs["metricName"], inputs.get("dimensions") or {})]
+    return [
+        (query["metric"]["metricName"], query["metric"].get("dimensions") or {})
+        for query in inputs.get("metricQueries") or []
+        if query.get("metric")
+    ]

@@ -36,7 +36,15 @@ from tools.plan.offline import (
 )
 
 from .conftest import STAGING_DIGEST
-from .queries import container, environment, role_policy_of, secrets, statements, task_definition
+from .queries import (
+    alarm_metrics,
+    container,
+    environment,
+    role_policy_of,
+    secrets,
+    statements,
+    task_definition,
+)
 
 STACK = "staging"
 PREFIX = f"shipyard-{STACK}"
@@ -54,6 +62,19 @@ REPORTS = {
     "environment": {"REPORTS_FORMAT": "csv"},
     "consumes": [ORDER_NOTIFICATIONS_QUEUE],
 }
+# A second, different web service: another image, command, port, health path and paths, its own
+# size; under blue/green (both stack files) and rolling.
+REPORTS_WEB = {
+    "kind": "web",
+    "image": REPORTS_IMAGE,
+    # 0.0.0.0 inside the task's own network namespace, as the platform's HOST says.
+    "command": ["python", "-m", "reports", "serve", "--port", "9100"],
+    "port": 9100,
+    "health_path": "/reports/healthz",
+    "paths": ["/reports/*", "/exports/*"],
+    "size": {"cpu": 512, "memory": 1024, "min_tasks": 1, "max_tasks": 4},
+    "stacks": {"prod": {"min_tasks": 2}},
+}
 # A scheduled chore: a one-off command run every night, with the database and nothing else.
 NIGHTLY = {
     "kind": "scheduled",
@@ -69,6 +90,7 @@ SHOP = {
     "command": ["uvicorn", "shop.main:app", "--host", "0.0.0.0", "--port", "9000"],  # noqa: S104
     "port": 9000,
     "health_path": "/health",
+    "paths": ["/shop/*", "/health"],
     "size": {"cpu": 512, "memory": 1024, "min_tasks": 1, "max_tasks": 2},
 }
 
@@ -82,9 +104,10 @@ def declaration_copy(tmp: Path, edit: Callable[[dict[str, Any]], None]) -> Path:
     return path
 
 
-def run_with(path: Path) -> ProgramRun:
-    """The program, as platform/__main__.py runs it, reading the declaration at `path`."""
-    raw = raw_stack_config(STACK)
+def run_with(path: Path, **settings: str) -> ProgramRun:
+    """The program, as platform/__main__.py runs it, reading the declaration at `path` (and the
+    stack file's settings, some overridden: `deployment_strategy="rolling"`)."""
+    raw = stack_settings(settings)
     config = parse_stack_config(raw, STACK)
 
     def program() -> None:
@@ -95,11 +118,15 @@ def run_with(path: Path) -> ProgramRun:
     return run_under_mocks(program, stack=STACK, raw_config=raw)
 
 
-def evaluated_with(path: Path) -> EvaluatedStack:
-    run = run_with(path)
+def stack_settings(settings: dict[str, str]) -> dict[str, Any]:
+    return raw_stack_config(STACK, {f"shipyard:{k}": v for k, v in settings.items()})
+
+
+def evaluated_with(path: Path, **settings: str) -> EvaluatedStack:
+    run = run_with(path, **settings)
     if run.error is not None:
         raise run.error
-    raw = raw_stack_config(STACK)
+    raw = stack_settings(settings)
     return EvaluatedStack(
         stack=STACK,
         config=parse_stack_config(raw, STACK),
@@ -129,6 +156,26 @@ def replaced(tmp_path_factory: pytest.TempPathFactory) -> EvaluatedStack:
         data["services"]["shop"] = SHOP
 
     return evaluated_with(declaration_copy(tmp_path_factory.mktemp("replaced"), replace))
+
+
+def _add_reports_web(data: dict[str, Any]) -> None:
+    data["services"]["reports"] = REPORTS_WEB
+
+
+@pytest.fixture(scope="module")
+def two_webs(tmp_path_factory: pytest.TempPathFactory) -> EvaluatedStack:
+    """The demo plus the `reports` web service, on the stack file's blue/green deployments."""
+    path = declaration_copy(tmp_path_factory.mktemp("two-webs"), _add_reports_web)
+    stack = evaluated_with(path)
+    assert stack.config.deployment_strategy == "blue_green", "the stack file deploys blue/green"
+    return stack
+
+
+@pytest.fixture(scope="module")
+def two_webs_rolling(tmp_path_factory: pytest.TempPathFactory) -> EvaluatedStack:
+    """The same declaration with `deployment_strategy: rolling`."""
+    path = declaration_copy(tmp_path_factory.mktemp("two-webs-rolling"), _add_reports_web)
+    return evaluated_with(path, deployment_strategy="rolling")
 
 
 def resource_id(stack: EvaluatedStack, rtype: str, name: str) -> str:
@@ -165,10 +212,18 @@ def test_replace_web_service_plans_its_command_port_and_health_check(
     )
     assert (ingress.inputs["fromPort"], ingress.inputs["toPort"]) == (9000, 9000)
     # the ALB may reach the tasks on that port only
-    egress = replaced.named(
-        "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule", "load-balancer-to-tasks"
-    )
+    (egress,) = [
+        r
+        for r in replaced.of_type("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule")
+        if r.name.startswith("load-balancer-to-tasks")
+    ]
     assert (egress.inputs["fromPort"], egress.inputs["toPort"]) == (9000, 9000)
+    # its rule forwards its own paths; CloudFront sends exactly those to the load balancer
+    (rule,) = replaced.of_type("aws:lb/listenerRule:ListenerRule")
+    assert rule.inputs["conditions"] == [{"pathPattern": {"values": SHOP["paths"]}}]
+    (distribution,) = replaced.of_type("aws:cloudfront/distribution:Distribution")
+    behaviours = distribution.inputs["orderedCacheBehaviors"]
+    assert [b["pathPattern"] for b in behaviours] == SHOP["paths"]
 
     log_group = replaced.named("aws:cloudwatch/logGroup:LogGroup", "observability-shop")
     assert log_group.inputs["name"] == f"/shipyard/{STACK}/shop"
@@ -181,6 +236,200 @@ def test_replace_web_service_plans_its_command_port_and_health_check(
     # It declared no database, topics or queues: no task role, no DB settings.
     assert not [r for r in replaced.of_type("aws:iam/role:Role") if r.name == "task-roles-shop"]
     assert not any(k.startswith("DB_") for k in environment(replaced, "shop"))
+
+
+# --- step 2b: a second web service beside the first ----------------------------------------------
+
+TARGET_GROUP = "aws:lb/targetGroup:TargetGroup"
+RULE = "aws:lb/listenerRule:ListenerRule"
+ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
+
+
+def web_service(stack: EvaluatedStack, name: str) -> dict[str, Any]:
+    return stack.named("aws:ecs/service:Service", f"services-{name}").inputs
+
+
+def alarms_named(stack: EvaluatedStack, names: list[str]) -> list[Any]:
+    by_name = {a.inputs["name"]: a for a in stack.of_type(ALARM)}
+    return [by_name[name] for name in names]
+
+
+def test_second_web_service_gets_its_own_container_target_groups_and_rule(
+    two_webs: EvaluatedStack,
+) -> None:
+    reports = container(two_webs, "reports")
+    assert reports["image"] == REPORTS_IMAGE
+    assert reports["command"] == REPORTS_WEB["command"]
+    assert reports["portMappings"][0]["containerPort"] == 9100
+    assert container(two_webs, "api")["portMappings"][0]["containerPort"] == 8000
+
+    # its own target groups (blue/green: two), on its port, checking its health path
+    main, alternate = (
+        two_webs.named(TARGET_GROUP, "load-balancer-reports"),
+        two_webs.named(TARGET_GROUP, "load-balancer-reports-alt"),
+    )
+    for group in (main, alternate):
+        assert group.inputs["port"] == 9100
+        assert group.inputs["healthCheck"]["path"] == "/reports/healthz"
+    api_group = two_webs.named(TARGET_GROUP, "load-balancer-api")
+    assert (api_group.inputs["port"], api_group.inputs["healthCheck"]["path"]) == (8000, "/healthz")
+    assert len(two_webs.of_type(TARGET_GROUP)) == 4
+
+    # its own rule, matching its paths only, after the api's (10, 20: declaration order)
+    rule = two_webs.named(RULE, "load-balancer-reports-forward")
+    api_rule = two_webs.named(RULE, "load-balancer-api-forward")
+    assert (api_rule.inputs["priority"], rule.inputs["priority"]) == (10, 20)
+    assert rule.inputs["conditions"] == [{"pathPattern": {"values": REPORTS_WEB["paths"]}}]
+    assert api_rule.inputs["conditions"] == [
+        {"pathPattern": {"values": ["/api/*", "/healthz", "/readyz"]}}
+    ]
+    weights = rule.inputs["actions"][0]["forward"]["targetGroups"]
+    assert weights == [
+        {"arn": main.state["arn"], "weight": 100},
+        {"arn": alternate.state["arn"], "weight": 0},
+    ]
+    assert rule.inputs["listenerArn"] == api_rule.inputs["listenerArn"], "one listener"
+    assert len(two_webs.of_type("aws:lb/loadBalancer:LoadBalancer")) == 1
+
+    # CloudFront: one behaviour per declared path, in declaration order, all to the ALB
+    (distribution,) = two_webs.of_type("aws:cloudfront/distribution:Distribution")
+    behaviours = distribution.inputs["orderedCacheBehaviors"]
+    assert [b["pathPattern"] for b in behaviours] == [
+        "/api/*", "/healthz", "/readyz", "/reports/*", "/exports/*",
+    ]  # fmt: skip
+    assert {b["targetOriginId"] for b in behaviours} == {"api"}  # the ALB origin's id
+    assert two_webs.outputs["services"]["reports"]["paths"] == REPORTS_WEB["paths"]
+    assert two_webs.outputs["services"]["api"]["paths"] == ["/api/*", "/healthz", "/readyz"]
+    # the deploy scripts find both web services through the `services` output
+    assert two_webs.outputs["services"]["reports"]["service_name"] == f"{PREFIX}-reports"
+    assert two_webs.outputs["services"]["api"]["service_name"] == f"{PREFIX}-api"
+
+
+def test_second_web_service_is_an_ecs_service_wired_to_its_groups_blue_green(
+    two_webs: EvaluatedStack,
+) -> None:
+    inputs = web_service(two_webs, "reports")
+    assert inputs["name"] == f"{PREFIX}-reports"
+    (balancer,) = inputs["loadBalancers"]
+    assert (balancer["containerName"], balancer["containerPort"]) == ("reports", 9100)
+    main = two_webs.named(TARGET_GROUP, "load-balancer-reports")
+    alternate = two_webs.named(TARGET_GROUP, "load-balancer-reports-alt")
+    assert balancer["targetGroupArn"] == main.state["arn"]
+    advanced = balancer["advancedConfiguration"]
+    assert advanced["alternateTargetGroupArn"] == alternate.state["arn"]
+    rule = two_webs.named(RULE, "load-balancer-reports-forward")
+    assert advanced["productionListenerRule"] == rule.state["arn"]
+    # one ECS load-balancer role, shared by both web services
+    api_advanced = web_service(two_webs, "api")["loadBalancers"][0]["advancedConfiguration"]
+    assert advanced["roleArn"] == api_advanced["roleArn"]
+    assert [r.name for r in two_webs.of_type("aws:iam/role:Role") if "ecs-lb" in r.name] == [
+        "services-ecs-lb"
+    ]
+    assert inputs["deploymentConfiguration"]["strategy"] == "BLUE_GREEN"
+    assert (
+        inputs["healthCheckGracePeriodSeconds"] == two_webs.config.health_check_grace_period_seconds
+    )
+    target = two_webs.named("aws:appautoscaling/target:Target", "services-reports-scaling").inputs
+    assert (target["minCapacity"], target["maxCapacity"]) == (1, 4)
+    assert two_webs.named("aws:appautoscaling/policy:Policy", "services-reports-cpu")
+    # the ALB may reach the reports tasks on their port only, and each port is let out once
+    ingress = two_webs.named(
+        "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
+        "task-security-groups-reports-from-alb",
+    )
+    assert (ingress.inputs["fromPort"], ingress.inputs["toPort"]) == (9100, 9100)
+    lb_group = two_webs.named("aws:ec2/securityGroup:SecurityGroup", "load-balancer-sg")
+    assert ingress.inputs["referencedSecurityGroupId"] == lb_group.state["id"]
+    egress = {
+        (r.inputs["fromPort"], r.inputs["toPort"])
+        for r in two_webs.of_type("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule")
+        if r.name.startswith("load-balancer-to-tasks")
+    }
+    assert egress == {(8000, 8000), (9100, 9100)}
+
+
+def test_each_web_service_deployment_alarms_watch_only_its_target_groups(
+    two_webs: EvaluatedStack,
+) -> None:
+    """A bad release of one web service never rolls back the other: disjoint target groups."""
+
+    def groups_watched(name: str) -> set[str]:
+        names = web_service(two_webs, name)["alarms"]["alarmNames"]
+        watched = set()
+        for alarm in alarms_named(two_webs, names):
+            for _, dimensions in alarm_metrics(alarm):
+                assert "TargetGroup" in dimensions, f"{alarm.urn} watches the whole balancer"
+                watched.add(dimensions["TargetGroup"])
+        return watched
+
+    def suffixes(*names: str) -> set[str]:
+        return {two_webs.named(TARGET_GROUP, n).state["arnSuffix"] for n in names}
+
+    reports_names = web_service(two_webs, "reports")["alarms"]["alarmNames"]
+    assert reports_names == [f"{PREFIX}-reports-target-5xx", f"{PREFIX}-reports-p95-latency"]
+    # under blue/green each alarm sums (or takes the larger of) both of the service's groups
+    assert groups_watched("reports") == suffixes(
+        "load-balancer-reports", "load-balancer-reports-alt"
+    )
+    assert groups_watched("api") == suffixes("load-balancer-api", "load-balancer-api-alt")
+    errors = alarms_named(two_webs, [f"{PREFIX}-reports-target-5xx"])[0]
+    (combined,) = [q for q in errors.inputs["metricQueries"] if q.get("returnData")]
+    assert combined["expression"] == "SUM([FILL(group0, 0), FILL(group1, 0)])"
+    # the balancer's own 5xx has no target-group dimension: with two web services it pages only
+    elb = alarms_named(two_webs, [f"{PREFIX}-api-elb-5xx"])[0]
+    assert elb.inputs["metricName"] == "HTTPCode_ELB_5XX_Count"
+    assert elb.inputs["alarmActions"], "it still pages"
+    assert elb.inputs["name"] not in web_service(two_webs, "api")["alarms"]["alarmNames"]
+
+
+def test_second_web_service_rolling_scales_on_its_own_target_group(
+    two_webs_rolling: EvaluatedStack,
+) -> None:
+    stack = two_webs_rolling
+    inputs = web_service(stack, "reports")
+    assert inputs["deploymentConfiguration"] == {"strategy": "ROLLING"}
+    group = stack.named(TARGET_GROUP, "load-balancer-reports")
+    (balancer,) = inputs["loadBalancers"]
+    assert balancer["targetGroupArn"] == group.state["arn"]
+    assert "advancedConfiguration" not in balancer
+    assert not [g for g in stack.of_type(TARGET_GROUP) if g.name.endswith("-alt")]
+    assert not [r for r in stack.of_type("aws:iam/role:Role") if "ecs-lb" in r.name]
+    rule = stack.named(RULE, "load-balancer-reports-forward")
+    assert rule.inputs["actions"] == [{"type": "forward", "targetGroupArn": group.state["arn"]}]
+    policy = stack.named("aws:appautoscaling/policy:Policy", "services-reports-requests")
+    label = policy.inputs["targetTrackingScalingPolicyConfiguration"][
+        "predefinedMetricSpecification"
+    ]["resourceLabel"]
+    assert label.endswith("/" + group.state["arnSuffix"])
+    api_label = stack.named("aws:appautoscaling/policy:Policy", "services-api-requests").inputs[
+        "targetTrackingScalingPolicyConfiguration"
+    ]["predefinedMetricSpecification"]["resourceLabel"]
+    assert api_label.endswith(
+        "/" + stack.named(TARGET_GROUP, "load-balancer-api").state["arnSuffix"]
+    )
+    (errors,) = alarms_named(stack, [f"{PREFIX}-reports-target-5xx"])
+    balancer_suffix = stack.named("aws:lb/loadBalancer:LoadBalancer", "load-balancer-alb").state[
+        "arnSuffix"
+    ]
+    assert alarm_metrics(errors) == [
+        (
+            "HTTPCode_Target_5XX_Count",
+            {"TargetGroup": group.state["arnSuffix"], "LoadBalancer": balancer_suffix},
+        )
+    ]
+
+
+def test_one_web_service_keeps_its_balancer_5xx_as_a_deployment_alarm_control(
+    stack: EvaluatedStack,
+) -> None:
+    """Control for the rule above: alone behind the balancer, the demo's api is gated by it."""
+    names = stack.named("aws:ecs/service:Service", "services-api").inputs["alarms"]["alarmNames"]
+    prefix = stack.config.prefix
+    assert names == [
+        f"{prefix}-api-target-5xx",
+        f"{prefix}-api-elb-5xx",
+        f"{prefix}-api-p95-latency",
+    ]
 
 
 # --- step 3: a worker fed by a queue -------------------------------------------------------------
@@ -338,6 +587,23 @@ def _set(service: str, **fields: Any) -> Callable[[dict[str, Any]], None]:
     return edit
 
 
+def _web(**fields: Any) -> Callable[[dict[str, Any]], None]:
+    """`reports` declared as the second web service (REPORTS_WEB), with `fields` changed."""
+
+    def edit(data: dict[str, Any]) -> None:
+        entry = {**REPORTS_WEB, **fields}
+        data["services"]["reports"] = {k: v for k, v in entry.items() if v is not None}
+
+    return edit
+
+
+def _no_web_service(data: dict[str, Any]) -> None:
+    api = data["services"]["api"]
+    for field in ("port", "health_path", "paths"):
+        del api[field]
+    api.update(kind="worker", consumes=["order-processing"])
+
+
 @pytest.mark.parametrize(
     ("edit", "expected"),
     [
@@ -348,7 +614,18 @@ def _set(service: str, **fields: Any) -> Callable[[dict[str, Any]], None]:
         (_set("reports", port=8080), "services.reports.port/health_path: only a web service"),
         (_set("nightly", **{**NIGHTLY, "schedule": "every night"}), "services.nightly.schedule"),
         (_set("worker", environment={"PORT": "1"}), "services.worker.environment: PORT"),
-        (_set("reports", kind="web", port=9000, health_path="/h"), "declare exactly one"),
+        (_web(paths=None), "services.reports.paths: a web service needs the URL path patterns"),
+        (_web(paths=["/api/v2/*"]), "services.reports.paths: '/api/v2/*' overlaps '/api/*' of"),
+        (_web(paths=["/healthz"]), "services.reports.paths: '/healthz' overlaps '/healthz' of"),
+        (_web(paths=["/*"]), "services.reports.paths: '/*' would take every path"),
+        (_web(paths=["/"]), "services.reports.paths: '/' would take every path"),
+        (_web(paths=["/*.html"]), "services.reports.paths: '/*.html' would take every path or"),
+        (_web(paths=[f"/r{i}/*" for i in range(6)]), "services.reports.paths: 6 patterns"),
+        (_web(paths=["/a/*?", "/b/*?", "/c/*?"]), "services.reports.paths: 6 wildcards"),
+        (_web(paths=["reports/*"]), "services.reports.paths: 'reports/*' is not a path pattern"),
+        (_web(paths=["/reports/[a]"]), "services.reports.paths: '/reports/[a]' is not a path"),
+        (_set("reports", paths=["/reports/*"]), "services.reports.paths: only a web service"),
+        (_no_web_service, "services: no web service; declare at least one"),
         (_set("reports", image="nginx:latest"), "services.reports.image"),
         (_set("reports", database=True), "services.reports.database_connections"),
         (
@@ -364,7 +641,18 @@ def _set(service: str, **fields: Any) -> Callable[[dict[str, Any]], None]:
         "worker-with-port",
         "bad-schedule",
         "platform-variable",
-        "second-web",
+        "web-without-paths",
+        "paths-overlap-another-service",
+        "path-another-service-claims",
+        "path-takes-the-site",
+        "path-is-the-root",
+        "path-takes-the-site-index",
+        "too-many-paths",
+        "too-many-wildcards",
+        "path-without-slash",
+        "path-with-a-bracket",
+        "worker-with-paths",
+        "no-web-service",
         "image-by-tag",
         "database-without-connections",
         "image-outside-the-repository",
@@ -439,3 +727,114 @@ def test_resolve_refuses_a_name_whose_role_prefix_iam_would_refuse(tmp_path: Pat
         resolve(declaration, longer)
     # control: the same declaration in the stack `staging` (33 characters) resolves
     assert "reports-archive" in resolve(declaration, parse_stack_config(raw, "staging"))
+
+
+def test_paths_at_the_limits_are_accepted_control(tmp_path: Path) -> None:
+    """Controls for the path refusals: five patterns with five wildcards, and patterns that share
+    a prefix without overlapping (`/api` is not `/api/*`), pass."""
+    at_the_limit = ["/r1/*", "/r2/*", "/r3/*", "/r4/*", "/r5/?"]
+    path = declaration_copy(tmp_path, _web(paths=at_the_limit))
+    assert load_declaration(TOPOLOGY, path).services["reports"].paths == tuple(at_the_limit)
+    beside = ["/api", "/apiary/*", "/reports/*"]
+    path = declaration_copy(tmp_path, _web(paths=beside))
+    assert load_declaration(TOPOLOGY, path).services["reports"].paths == tuple(beside)
+
+
+def test_public_origin_leaves_one_condition_value_for_the_secret_header(tmp_path: Path) -> None:
+    """alb_origin=public adds CloudFront's secret header to each rule: 4 paths left, not 5."""
+    overrides = {
+        "shipyard:alb_origin": "public",
+        "shipyard:origin_verify_secret": "origin-verify-secret-0123456789abcdefghij",
+        "shipyard:domain_name": "shop.example.com",
+        "shipyard:hosted_zone_id": "Z0123456789ABC",
+    }
+    public = parse_stack_config(raw_stack_config(STACK, overrides), STACK)
+    vpc_origin = parse_stack_config(raw_stack_config(STACK), STACK)
+    five = declaration_copy(tmp_path, _web(paths=[f"/r{i}/*" for i in range(5)]))
+    declaration = load_declaration(TOPOLOGY, five)
+    with pytest.raises(DeclarationError, match=r"services\.reports\.paths: 5 patterns; with "):
+        resolve(declaration, public)
+    assert "reports" in resolve(declaration, vpc_origin)  # control: the VPC origin takes five
+    four = declaration_copy(tmp_path, _web(paths=[f"/r{i}/*" for i in range(4)]))
+    assert "reports" in resolve(load_declaration(TOPOLOGY, four), public)  # control: four fit
+
+
+# The demo's load-balancer, alarm, ECS and edge resources by logical name (recorded before web
+# services became many): an upgrade must not replace any of them. Two logical names changed, and
+# each carries its old one as an alias, so the engine moves the resource instead of replacing it.
+DEMO_NAMES = {
+    "aws:lb/loadBalancer:LoadBalancer": ["load-balancer-alb"],
+    "aws:lb/listener:Listener": ["load-balancer-http"],
+    TARGET_GROUP: ["load-balancer-api", "load-balancer-api-alt"],
+    RULE: ["load-balancer-api-forward"],
+    "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": ["load-balancer-to-tasks-8000"],
+    "aws:cloudfront/distribution:Distribution": ["edge-cdn"],
+    "aws:ecs/service:Service": ["services-api", "services-worker"],
+    "aws:iam/role:Role": ["services-ecs-lb"],
+    "aws:appautoscaling/policy:Policy": [
+        "services-api-cpu", "services-worker-backlog",
+    ],
+    ALARM: [
+        "observability-api-target-5xx", "observability-api-elb-5xx",
+        "observability-api-p95-latency",
+    ],
+}  # fmt: skip
+RENAMED = {
+    "load-balancer-api-forward": "load-balancer-forward",
+    "load-balancer-to-tasks-8000": "load-balancer-to-tasks",
+}
+
+
+def test_demo_keeps_its_resources_names_and_alarm_names(stack: EvaluatedStack) -> None:
+    for rtype, expected in DEMO_NAMES.items():
+        names = {r.name for r in stack.of_type(rtype)}
+        if rtype == "aws:iam/role:Role" or rtype == ALARM:
+            assert set(expected) <= names, rtype
+        elif rtype == "aws:appautoscaling/policy:Policy":
+            assert names == set(expected), rtype
+        else:
+            scope = {n for n in names if n.startswith(("load-balancer-", "edge-", "services-"))}
+            assert scope == set(expected), rtype
+    for new, old in RENAMED.items():
+        (resource,) = [r for r in stack.resources if r.name == new]
+        assert old in resource.aliases, f"{resource.urn} must alias {old}: else it is replaced"
+    # physical names and the rule's place stay too (a changed alarm name replaces the alarm)
+    prefix = stack.config.prefix
+    alarm_names = {a.name: a.inputs["name"] for a in stack.of_type(ALARM)}
+    for suffix in ("api-target-5xx", "api-elb-5xx", "api-p95-latency"):
+        assert alarm_names[f"observability-{suffix}"] == f"{prefix}-{suffix}"
+    assert stack.named(RULE, "load-balancer-api-forward").inputs["priority"] == 10
+
+
+def _many_webs(count: int, paths_each: int) -> Callable[[dict[str, Any]], None]:
+    """`count` more web services, each with `paths_each` patterns of its own."""
+
+    def edit(data: dict[str, Any]) -> None:
+        for index in range(count):
+            data["services"][f"web{index}"] = {
+                **REPORTS_WEB,
+                "paths": [f"/w{index}/p{n}/*" for n in range(paths_each)],
+            }
+
+    return edit
+
+
+def test_cloudfront_behaviour_quota_counts_every_web_services_paths(tmp_path: Path) -> None:
+    """74 ordered behaviours besides the site's: the api's 3 and 71 more fit, 72 more do not."""
+    with pytest.raises(DeclarationError, match=r"declare 75 paths in all; CloudFront takes 74"):
+        load_declaration(TOPOLOGY, declaration_copy(tmp_path, _many_webs(72, 1)))
+    fits = load_declaration(TOPOLOGY, declaration_copy(tmp_path, _many_webs(71, 1)))
+    assert sum(len(s.paths) for s in fits.of_kind("web").values()) == 74  # control
+
+
+def test_load_balancer_quota_counts_web_services_per_strategy(tmp_path: Path) -> None:
+    """100 target groups per balancer: 50 web services under blue/green (2 each), 100 rolling."""
+    declaration = load_declaration(TOPOLOGY, declaration_copy(tmp_path, _many_webs(50, 1)))
+    blue_green = parse_stack_config(raw_stack_config(STACK), STACK)
+    assert blue_green.deployment_strategy == "blue_green"
+    with pytest.raises(DeclarationError, match=r"51 web services; one load balancer takes 50"):
+        resolve(declaration, blue_green)
+    rolling = parse_stack_config(
+        raw_stack_config(STACK, {"shipyard:deployment_strategy": "rolling"}), STACK
+    )
+    assert len(resolve(declaration, rolling)) > 51  # control: rolling takes up to 100

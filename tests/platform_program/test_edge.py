@@ -88,7 +88,7 @@ def test_public_alb_takes_cloudfronts_secret_header_over_https_only(
     validations = public.of_type("aws:acm/certificateValidation:CertificateValidation")
     assert listener.inputs["certificateArn"] == origin_certificate.state["arn"]
     assert listener.inputs["certificateArn"] in {v.state["certificateArn"] for v in validations}
-    forward = public.named("aws:lb/listenerRule:ListenerRule", "load-balancer-forward")
+    forward = public.named("aws:lb/listenerRule:ListenerRule", "load-balancer-api-forward")
     assert forward.inputs["listenerArn"] == listener.state["arn"]
     headers = [c["httpHeader"] for c in forward.inputs["conditions"] if "httpHeader" in c]
     assert headers == [{"httpHeaderName": ORIGIN_VERIFY_HEADER, "values": [secret]}]

@@ -20,6 +20,7 @@ from tools.plan.offline import EvaluatedStack
 from .conftest import STAGING_DIGEST
 from .queries import (
     DIGEST_REFERENCE,
+    alarm_metrics,
     container,
     environment,
     role_policy_of,
@@ -144,9 +145,10 @@ def test_rolling_deployment_numbers(stack: EvaluatedStack) -> None:
     }
     assert set(alarms["alarmNames"]) <= alarm_names
     metrics = {
-        r.inputs["metricName"]
+        metric
         for r in stack.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")
         if r.inputs["name"] in alarms["alarmNames"]
+        for metric, _ in alarm_metrics(r)
     }
     assert {"HTTPCode_Target_5XX_Count", "TargetResponseTime"} <= metrics
 
@@ -166,7 +168,7 @@ def test_rolling_and_native_blue_green_deployments(
     advanced = load_balancer["advancedConfiguration"]
     groups = {r.state["arn"] for r in stack.of_type("aws:lb/targetGroup:TargetGroup")}
     assert {load_balancer["targetGroupArn"], advanced["alternateTargetGroupArn"]} == groups
-    rule = stack.named("aws:lb/listenerRule:ListenerRule", "load-balancer-forward")
+    rule = stack.named("aws:lb/listenerRule:ListenerRule", "load-balancer-api-forward")
     assert advanced["productionListenerRule"] == rule.state["arn"]
     role = next(
         r for r in stack.of_type("aws:iam/role:Role") if r.state["arn"] == advanced["roleArn"]

@@ -29,6 +29,8 @@ class RecordedResource:
     protect: bool = False  # the `protect` resource option, as the engine receives it
     # `customTimeouts` as registered ({"create": "45m", ...}); empty: the provider's defaults.
     custom_timeouts: dict[str, str] = field(default_factory=dict)
+    # The `aliases` option: the earlier names (or URNs) the engine would carry this one over from.
+    aliases: tuple[str, ...] = ()
 
 
 class RecordingMonitor(MockMonitor):
@@ -58,6 +60,12 @@ class RecordingMonitor(MockMonitor):
                 for key in ("create", "update", "delete")
                 if (value := getattr(request.customTimeouts, key, ""))
             },
+            # Explicit ones only: the SDK also sends an empty spec per parent-inherited alias.
+            aliases=tuple(
+                name
+                for alias in getattr(request, "aliases", ())
+                if (name := alias.urn or alias.spec.name)
+            ),
         )
         with self._lock:
             self.records.append(record)

@@ -37,12 +37,7 @@ from infra.stateful import protect_stateful_resources
 from infra.task_definitions import TaskDefinitions, TaskDefinitionsArgs
 from infra.task_roles import TaskRoles, TaskRolesArgs
 from infra.web_assets import WebAssets, WebAssetsArgs
-from service.messaging.topology import (
-    OPERATOR_ALERTS_TOPIC,
-    ORDER_ALERTS_FUNCTION,
-    TOPOLOGY,
-    Topology,
-)
+from service.messaging.topology import TOPOLOGY, Topology
 
 # Every output name below is a contract: CI, scripts/deploy and the rehearsal read them.
 OUTPUT_NAMES = (
@@ -86,12 +81,28 @@ def bound_every_role(boundary_arn: str) -> pulumi.ResourceTransformation:
     return transform
 
 
+def operators_topic_of(topology: Topology, config: StackConfig) -> str | None:
+    """The topic the stack's operators subscribe to (the topology's `operators=True` one), or
+    None. Stack-file subscribers without such a topic would be silently dropped: refused."""
+    topic = topology.operators_topic
+    if topic is None and (config.alert_emails or config.alert_sms_numbers):
+        raise ValueError(
+            "shipyard:alert_emails / alert_sms_numbers are set, but no topic of "
+            "service/messaging/topology.py is for operators; mark one Topic(operators=True) or "
+            "remove those settings"
+        )
+    return None if topic is None else topic.key
+
+
 def build(
     config: StackConfig, topology: Topology = TOPOLOGY, declaration: Declaration | None = None
 ) -> dict[str, Any]:
     # A bad declaration stops here, before the first resource, naming its entries.
     declaration = declaration or load_declaration(topology)
     declared = resolve(declaration, config)
+    # The topology with the declared functions (services.yaml's kind: function).
+    topology = declaration.with_functions(topology)
+    operators_topic = operators_topic_of(topology, config)
     web_name, web = declaration.web
     if config.protect_stateful:
         # Before the first resource: a stack transformation only sees resources declared after it.
@@ -167,17 +178,18 @@ def build(
             topology=topology,
             topic_arns=messaging.topic_arns,
             alarm_topic_arn=observability.alerts_topic_arn,
-            reserved_concurrency={ORDER_ALERTS_FUNCTION: config.alerts_reserved_concurrency},
+            reserved_concurrency=declaration.reserved_concurrency(config),
         ),
     )
-    OperatorAlerts(
-        "operator-alerts",
-        OperatorAlertsArgs(
-            topic_arn=messaging.topic_arns[OPERATOR_ALERTS_TOPIC],
-            emails=config.alert_emails,
-            sms_numbers=config.alert_sms_numbers,
-        ),
-    )
+    if operators_topic is not None:
+        OperatorAlerts(
+            "operator-alerts",
+            OperatorAlertsArgs(
+                topic_arn=messaging.topic_arns[operators_topic],
+                emails=config.alert_emails,
+                sms_numbers=config.alert_sms_numbers,
+            ),
+        )
     task_roles = TaskRoles(
         "task-roles",
         TaskRolesArgs(

@@ -23,12 +23,17 @@ from service.messaging.topology import (
 )
 from service.notifications.handler import handler
 from tests.messaging.helpers import queue_depth
-from tools.local.function_runner import FunctionRunner, LocalContext, lambda_event
+from tools.local.function_runner import (
+    FunctionRunner,
+    LocalContext,
+    declared_topology,
+    lambda_event,
+)
 from tools.local.processes import start_python, tail, terminate
 
 from .conftest import Inbox, LocalAws, recorded_event
 
-FUNCTION = TOPOLOGY.function(ORDER_ALERTS_FUNCTION)
+FUNCTION = declared_topology().function(ORDER_ALERTS_FUNCTION)
 ORDER_EVENTS_ENV = TOPOLOGY.topic(ORDER_EVENTS_TOPIC).env_var
 
 

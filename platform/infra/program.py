@@ -18,7 +18,7 @@ import pulumi_aws as aws
 
 from infra.app_secrets import AppSecrets, AppSecretsArgs
 from infra.compute import Compute, ComputeArgs
-from infra.config import StackConfig
+from infra.config import ConfigError, StackConfig
 from infra.database import Database, DatabaseArgs
 from infra.docker_hub import DockerHubMirror, DockerHubMirrorArgs
 from infra.edge import Edge, EdgeArgs
@@ -86,10 +86,13 @@ def operators_topic_of(topology: Topology, config: StackConfig) -> str | None:
     None. Stack-file subscribers without such a topic would be silently dropped: refused."""
     topic = topology.operators_topic
     if topic is None and (config.alert_emails or config.alert_sms_numbers):
-        raise ValueError(
-            "shipyard:alert_emails / alert_sms_numbers are set, but no topic of "
-            "service/messaging/topology.py is for operators; mark one Topic(operators=True) or "
-            "remove those settings"
+        raise ConfigError(
+            config.stack,
+            [
+                "shipyard:alert_emails / alert_sms_numbers: set, but no topic of "
+                "service/messaging/topology.py is for operators; mark one Topic(operators=True) "
+                "or remove these settings"
+            ],
         )
     return None if topic is None else topic.key
 

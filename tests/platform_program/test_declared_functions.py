@@ -19,7 +19,7 @@ from typing import Any
 import pulumi
 import pytest
 
-from infra.config import parse_stack_config
+from infra.config import ConfigError, parse_stack_config
 from infra.functions import MAX_EVENT_AGE_SECONDS
 from infra.program import build
 from infra.service_declaration import DeclarationError, load_declaration
@@ -73,8 +73,10 @@ def add_receipts(data: dict[str, Any]) -> None:
     data["services"][FUNCTION] = copy.deepcopy(RECEIPTS)
 
 
-def run_with(path: Path, topology: Topology, stack: str = "staging") -> ProgramRun:
-    raw = raw_stack_config(stack)
+def run_with(
+    path: Path, topology: Topology, stack: str = "staging", settings: dict[str, str] | None = None
+) -> ProgramRun:
+    raw = raw_stack_config(stack, settings or {})
     config = parse_stack_config(raw, stack)
 
     def program() -> None:
@@ -387,3 +389,38 @@ def test_a_function_cannot_subscribe_to_a_fifo_topic() -> None:
     with pytest.raises(ValueError, match=f"subscription {ORDERS_TOPIC}->{FUNCTION}: SNS FIFO"):
         _subscribe(FUNCTION, topic=ORDERS_TOPIC)
     _subscribe(FUNCTION, topic=ORDER_EVENTS_TOPIC)  # control: a standard topic is accepted
+
+
+# --- the operators' topic: found by the topology's flag, not by name -----------------------------
+
+OPERATORS = {"shipyard:alert_emails": '["oncall@example.com"]'}
+
+
+def _operators_on(key: str | None) -> Topology:
+    return replace(
+        TOPOLOGY, topics=tuple(replace(t, operators=t.key == key) for t in TOPOLOGY.topics)
+    )
+
+
+def test_operator_subscribers_follow_the_flagged_topic(tmp_path: Path) -> None:
+    path = declaration_copy(tmp_path, lambda data: None)
+    for flagged in (OPERATOR_ALERTS_TOPIC, ORDER_EVENTS_TOPIC):
+        run = run_with(path, _operators_on(flagged), settings=OPERATORS)
+        assert run.error is None, run.error
+        (email,) = [
+            r
+            for r in run.resources
+            if r.type == "aws:sns/topicSubscription:TopicSubscription"
+            and r.inputs["protocol"] == "email"
+        ]
+        assert email.inputs["topic"] == run.outputs["topic_arns"][flagged]
+
+
+def test_operator_subscribers_without_an_operators_topic_are_refused(tmp_path: Path) -> None:
+    path = declaration_copy(tmp_path, lambda data: None)
+    run = run_with(path, _operators_on(None), settings=OPERATORS)
+    assert isinstance(run.error, ConfigError), run.error
+    assert "no topic of service/messaging/topology.py is for operators" in str(run.error)
+    assert [r for r in run.resources if r.type.startswith("aws:")] == []
+    # Control: without subscribers a topology with no operators' topic is fine.
+    assert run_with(path, _operators_on(None)).error is None

@@ -12,8 +12,9 @@ the topology's function subscriptions by `Declaration.with_functions` (today: `o
 - a log group with the stack's retention (Lambda writes there instead of /aws/lambda/<name>);
 - asynchronous invocation settings: `async_retries` retries, then the event goes to the
   on-failure destination (an encrypted SQS queue kept 14 days), watched by an alarm;
-- reserved concurrency from the declaration (per stack, or a stack-file setting): it caps how many run at once (a burst of failed
-  orders cannot starve the account's other functions or send a thousand SMS in a second).
+- reserved concurrency from the declaration (per stack, or a stack-file setting): it caps how
+  many run at once (a burst of failed orders cannot starve the account's other functions or
+  send a thousand SMS in a second).
   Throttled asynchronous events are not lost: Lambda keeps retrying them for up to
   `MAX_EVENT_AGE_SECONDS`;
 - per `FunctionSubscription`: a permission for SNS to invoke it from exactly that topic, then

@@ -1,9 +1,11 @@
-"""Operator alerts: who hears about failed orders. E-mail and SMS subscribers of the
-`operator-alerts` topic, from stack config (`alert_emails`, `alert_sms_numbers`; none by default).
+"""Operator alerts: who hears about failed orders. E-mail and SMS subscribers of the operators'
+topic, from stack config (`alert_emails`, `alert_sms_numbers`; none by default).
 
-The topic itself is part of the messaging topology (infra/messaging.py creates it) and the
-`order-alerts` function publishes to it (infra/functions.py). Each subscriber gets the rendering
-meant for it: SNS picks the message's `email` or `sms` text (service/notifications/).
+The topic itself is part of the messaging topology (infra/messaging.py creates it): the one with
+`operators=True` (the demo's `operator-alerts`), which program.py finds by that flag, never by
+name; the demo's `order-alerts` function publishes to it (infra/functions.py). Each subscriber
+gets the rendering meant for it: SNS picks the message's `email` or `sms` text
+(service/notifications/).
 
 - E-mail: AWS sends a confirmation link first; nothing is delivered until it is clicked. An
   unconfirmed subscription cannot be deleted by Pulumi; AWS removes it after three days.

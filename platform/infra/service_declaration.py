@@ -373,8 +373,7 @@ class Declaration(_Strict):
     def reserved_concurrency(self, config: StackConfig) -> dict[str, int | None]:
         """Each function's reserved concurrency in `config`'s stack (None: unreserved)."""
         return {
-            name: s.reserved_concurrency_in(config)
-            for name, s in self.of_kind("function").items()
+            name: s.reserved_concurrency_in(config) for name, s in self.of_kind("function").items()
         }
 
     def problems(self, topology: Topology) -> Iterator[str]:

@@ -46,7 +46,8 @@ def local_aws(emulator: Emulator) -> LocalAws:
     settings = Settings(environment="local", aws_endpoint_url=emulator.url, relay_enabled=False)
     prefix = f"n{uuid.uuid4().hex[:10]}"
     # With services.yaml's functions: the order-alerts stand-in queue too, as `make dev` has it.
-    return LocalAws(settings, create_topology(settings, prefix=prefix, topology=declared_topology()))
+    topology = declared_topology()
+    return LocalAws(settings, create_topology(settings, prefix=prefix, topology=topology))
 
 
 @pytest.fixture

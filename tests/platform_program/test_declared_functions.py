@@ -269,7 +269,8 @@ def _subscribe(function: str, topic: str = ORDER_EVENTS_TOPIC) -> Topology:
         (
             _receipts(package="tests.platform_program.no_such_function"),
             WITH_RECEIPTS,
-            "services.order-receipts.package: tests/platform_program/no_such_function does not exist",
+            "services.order-receipts.package: "
+            "tests/platform_program/no_such_function does not exist",
         ),
         (
             _receipts(package="docs"),
@@ -284,7 +285,8 @@ def _subscribe(function: str, topic: str = ORDER_EVENTS_TOPIC) -> Topology:
         (
             _receipts(entry_point="receipts.handle"),
             WITH_RECEIPTS,
-            "services.order-receipts.entry_point: tests/platform_program/receipts_function/receipts.py does not exist",
+            "services.order-receipts.entry_point: "
+            "tests/platform_program/receipts_function/receipts.py does not exist",
         ),
         (
             _receipts(publishes=["invoices"]),

@@ -125,9 +125,7 @@ def test_the_archive_leaves_out_bytecode_and_keeps_subpackages(tmp_path: Path) -
 
 def test_a_package_that_is_not_one_is_refused(tmp_path: Path) -> None:
     function = Function(key="f", description="", package="nowhere.at_all", entry_point="h.h")
-    with pytest.raises(
-        FileNotFoundError, match=r"check its `package` in services\.yaml"
-    ):
+    with pytest.raises(FileNotFoundError, match=r"check its `package` in services\.yaml"):
         code_archive(function, repo_root=tmp_path)
 
 

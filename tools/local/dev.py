@@ -22,9 +22,9 @@ from types import FrameType
 from service.core.config import Settings
 from service.core.db import make_engine
 from service.messaging.bootstrap import create_topology
-from tools.local.function_runner import declared_topology
 from service.migrations.runner import upgrade
 from tools.local.emulator import EMULATOR_CREDENTIALS, Emulator
+from tools.local.function_runner import declared_topology
 from tools.local.processes import STOP_SIGNALS, start_python, supervise, terminate
 from tools.paths import REPO_ROOT
 

@@ -24,6 +24,25 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from infra.config import ConfigError, StackConfig
+from service.messaging.topology import Topology
+
+
+def operators_topic_of(topology: Topology, config: StackConfig) -> str | None:
+    """The topic the stack's operators subscribe to (the topology's `operators=True` one), or
+    None. Stack-file subscribers without such a topic would be silently dropped: refused."""
+    topic = topology.operators_topic
+    if topic is None and (config.alert_emails or config.alert_sms_numbers):
+        raise ConfigError(
+            config.stack,
+            [
+                "shipyard:alert_emails / alert_sms_numbers: set, but no topic of "
+                "service/messaging/topology.py is for operators; mark one Topic(operators=True) "
+                "or remove these settings"
+            ],
+        )
+    return None if topic is None else topic.key
+
 
 def subscriber_id(endpoint: str) -> str:
     return hashlib.sha256(endpoint.lower().encode()).hexdigest()[:10]

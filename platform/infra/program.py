@@ -18,7 +18,7 @@ import pulumi_aws as aws
 
 from infra.app_secrets import AppSecrets, AppSecretsArgs
 from infra.compute import Compute, ComputeArgs
-from infra.config import ConfigError, StackConfig
+from infra.config import StackConfig
 from infra.database import Database, DatabaseArgs
 from infra.docker_hub import DockerHubMirror, DockerHubMirrorArgs
 from infra.edge import Edge, EdgeArgs
@@ -27,7 +27,7 @@ from infra.load_balancer import LoadBalancer, LoadBalancerArgs
 from infra.messaging import Messaging, MessagingArgs
 from infra.network import Network, NetworkArgs
 from infra.observability import Observability, ObservabilityArgs
-from infra.operator_alerts import OperatorAlerts, OperatorAlertsArgs
+from infra.operator_alerts import OperatorAlerts, OperatorAlertsArgs, operators_topic_of
 from infra.registry import Registry, RegistryArgs
 from infra.scheduled_tasks import ScheduledTasks, ScheduledTasksArgs
 from infra.security_groups import TaskSecurityGroups, TaskSecurityGroupsArgs
@@ -79,22 +79,6 @@ def bound_every_role(boundary_arn: str) -> pulumi.ResourceTransformation:
         return pulumi.ResourceTransformationResult(props=props, opts=args.opts)
 
     return transform
-
-
-def operators_topic_of(topology: Topology, config: StackConfig) -> str | None:
-    """The topic the stack's operators subscribe to (the topology's `operators=True` one), or
-    None. Stack-file subscribers without such a topic would be silently dropped: refused."""
-    topic = topology.operators_topic
-    if topic is None and (config.alert_emails or config.alert_sms_numbers):
-        raise ConfigError(
-            config.stack,
-            [
-                "shipyard:alert_emails / alert_sms_numbers: set, but no topic of "
-                "service/messaging/topology.py is for operators; mark one Topic(operators=True) "
-                "or remove these settings"
-            ],
-        )
-    return None if topic is None else topic.key
 
 
 def build(
@@ -186,6 +170,7 @@ def build(
     )
     if operators_topic is not None:
         OperatorAlerts(
+            # A fixed logical name, whatever the topic: its subscriptions' URNs derive from it.
             "operator-alerts",
             OperatorAlertsArgs(
                 topic_arn=messaging.topic_arns[operators_topic],

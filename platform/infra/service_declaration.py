@@ -194,14 +194,8 @@ class Service(_Strict):
                 f"stack_settings: {self.stack_settings} takes the sizes from the stack files; "
                 "remove size/stacks, or remove stack_settings"
             )
-        topics = {t.key for t in topology.topics}
+        yield from self._publishes_problems(topology)
         queues = {q.key for q in topology.queues}
-        for key in self.publishes:
-            if key not in topics:
-                yield (
-                    f"publishes: {key!r} is not a topic of the topology; "
-                    f"use one of {sorted(topics)}"
-                )
         for key in self.consumes:
             if key not in queues:
                 yield (
@@ -267,7 +261,10 @@ class Service(_Strict):
                     f"stacks.{stack}: a function overrides reserved_concurrency only "
                     f"(given {', '.join(others)})"
                 )
-        topics = {t.key: t for t in topology.topics}
+        yield from self._publishes_problems(topology)
+
+    def _publishes_problems(self, topology: Topology) -> Iterator[str]:
+        topics = {t.key for t in topology.topics}
         for key in self.publishes:
             if key not in topics:
                 yield (

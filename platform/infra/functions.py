@@ -1,6 +1,7 @@
 """Functions: the topology's Lambda functions, packaged from the service's own code.
 
-For each `Function` in `service/messaging/topology.py` (today: `order-alerts`):
+For each function of the topology, i.e. each `kind: function` entry of services.yaml, joined with
+the topology's function subscriptions by `Declaration.with_functions` (today: `order-alerts`):
 
 - code: the function's package folder (e.g. `service/notifications/`) as a Pulumi asset archive,
   file by file, with the folder at the archive root, so Lambda imports it under its own name.
@@ -11,8 +12,9 @@ For each `Function` in `service/messaging/topology.py` (today: `order-alerts`):
 - a log group with the stack's retention (Lambda writes there instead of /aws/lambda/<name>);
 - asynchronous invocation settings: `async_retries` retries, then the event goes to the
   on-failure destination (an encrypted SQS queue kept 14 days), watched by an alarm;
-- reserved concurrency from stack config: it caps how many run at once (a burst of failed
-  orders cannot starve the account's other functions or send a thousand SMS in a second).
+- reserved concurrency from the declaration (per stack, or a stack-file setting): it caps how
+  many run at once (a burst of failed orders cannot starve the account's other functions or
+  send a thousand SMS in a second).
   Throttled asynchronous events are not lost: Lambda keeps retrying them for up to
   `MAX_EVENT_AGE_SECONDS`;
 - per `FunctionSubscription`: a permission for SNS to invoke it from exactly that topic, then
@@ -39,7 +41,6 @@ from service.messaging.topology import Function, Topology
 RUNTIME = "python3.12"
 # Pure Python: Graviton is cheaper per millisecond and needs no build step.
 ARCHITECTURE = "arm64"
-MEMORY_MB = 128
 # How long Lambda keeps retrying an event it could not run (throttled by reserved concurrency):
 # the maximum, 6 hours. A handler error is retried only `async_retries` times.
 MAX_EVENT_AGE_SECONDS = 6 * 3600
@@ -54,7 +55,7 @@ def code_archive(function: Function, repo_root: Path = REPO_ROOT) -> pulumi.Asse
     if not (source / "__init__.py").is_file():
         raise FileNotFoundError(
             f"function {function.key}: {source} is not a package (no __init__.py); "
-            f"check `package` in service/messaging/topology.py"
+            "check its `package` in services.yaml"
         )
     return pulumi.AssetArchive(
         {
@@ -94,7 +95,7 @@ class Functions(pulumi.ComponentResource):
         self.function_names = {}
         self.log_group_names = {}
         self.failed_invocations_queue_urls = {}
-        for function in args.topology.functions:
+        for function in args.topology.functions:  # the declared ones (with_functions)
             self._function(name, args, function)
         self.register_outputs(
             {"function_arns": self.function_arns, "log_group_names": self.log_group_names}
@@ -157,7 +158,7 @@ class Functions(pulumi.ComponentResource):
             handler=function.handler,
             runtime=RUNTIME,
             architectures=[ARCHITECTURE],
-            memory_size=MEMORY_MB,
+            memory_size=function.memory_mb,
             timeout=function.timeout_seconds,
             role=role.arn,
             reserved_concurrent_executions=reserved if reserved is not None else -1,

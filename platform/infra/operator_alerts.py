@@ -1,9 +1,11 @@
-"""Operator alerts: who hears about failed orders. E-mail and SMS subscribers of the
-`operator-alerts` topic, from stack config (`alert_emails`, `alert_sms_numbers`; none by default).
+"""Operator alerts: who hears about failed orders. E-mail and SMS subscribers of the operators'
+topic, from stack config (`alert_emails`, `alert_sms_numbers`; none by default).
 
-The topic itself is part of the messaging topology (infra/messaging.py creates it) and the
-`order-alerts` function publishes to it (infra/functions.py). Each subscriber gets the rendering
-meant for it: SNS picks the message's `email` or `sms` text (service/notifications/).
+The topic itself is part of the messaging topology (infra/messaging.py creates it): the one with
+`operators=True` (the demo's `operator-alerts`), which program.py finds by that flag, never by
+name; the demo's `order-alerts` function publishes to it (infra/functions.py). Each subscriber
+gets the rendering meant for it: SNS picks the message's `email` or `sms` text
+(service/notifications/).
 
 - E-mail: AWS sends a confirmation link first; nothing is delivered until it is clicked. An
   unconfirmed subscription cannot be deleted by Pulumi; AWS removes it after three days.
@@ -21,6 +23,25 @@ from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
+
+from infra.config import ConfigError, StackConfig
+from service.messaging.topology import Topology
+
+
+def operators_topic_of(topology: Topology, config: StackConfig) -> str | None:
+    """The topic the stack's operators subscribe to (the topology's `operators=True` one), or
+    None. Stack-file subscribers without such a topic would be silently dropped: refused."""
+    topic = topology.operators_topic
+    if topic is None and (config.alert_emails or config.alert_sms_numbers):
+        raise ConfigError(
+            config.stack,
+            [
+                "shipyard:alert_emails / alert_sms_numbers: set, but no topic of "
+                "service/messaging/topology.py is for operators; mark one Topic(operators=True) "
+                "or remove these settings"
+            ],
+        )
+    return None if topic is None else topic.key
 
 
 def subscriber_id(endpoint: str) -> str:

@@ -27,7 +27,7 @@ from infra.load_balancer import LoadBalancer, LoadBalancerArgs
 from infra.messaging import Messaging, MessagingArgs
 from infra.network import Network, NetworkArgs
 from infra.observability import Observability, ObservabilityArgs
-from infra.operator_alerts import OperatorAlerts, OperatorAlertsArgs
+from infra.operator_alerts import OperatorAlerts, OperatorAlertsArgs, operators_topic_of
 from infra.registry import Registry, RegistryArgs
 from infra.scheduled_tasks import ScheduledTasks, ScheduledTasksArgs
 from infra.security_groups import TaskSecurityGroups, TaskSecurityGroupsArgs
@@ -37,12 +37,7 @@ from infra.stateful import protect_stateful_resources
 from infra.task_definitions import TaskDefinitions, TaskDefinitionsArgs
 from infra.task_roles import TaskRoles, TaskRolesArgs
 from infra.web_assets import WebAssets, WebAssetsArgs
-from service.messaging.topology import (
-    OPERATOR_ALERTS_TOPIC,
-    ORDER_ALERTS_FUNCTION,
-    TOPOLOGY,
-    Topology,
-)
+from service.messaging.topology import TOPOLOGY, Topology
 
 # Every output name below is a contract: CI, scripts/deploy and the rehearsal read them.
 OUTPUT_NAMES = (
@@ -88,6 +83,9 @@ def build(
     declaration = declaration or load_declaration(topology)
     declared = resolve(declaration, config)
     webs = declaration.of_kind("web")
+    # The topology with the declared functions (services.yaml's kind: function).
+    topology = declaration.with_functions(topology)
+    operators_topic = operators_topic_of(topology, config)
     if config.protect_stateful:
         # Before the first resource: a stack transformation only sees resources declared after it.
         pulumi.runtime.register_stack_transformation(protect_stateful_resources)
@@ -165,17 +163,19 @@ def build(
             topology=topology,
             topic_arns=messaging.topic_arns,
             alarm_topic_arn=observability.alerts_topic_arn,
-            reserved_concurrency={ORDER_ALERTS_FUNCTION: config.alerts_reserved_concurrency},
+            reserved_concurrency=declaration.reserved_concurrency(config),
         ),
     )
-    OperatorAlerts(
-        "operator-alerts",
-        OperatorAlertsArgs(
-            topic_arn=messaging.topic_arns[OPERATOR_ALERTS_TOPIC],
-            emails=config.alert_emails,
-            sms_numbers=config.alert_sms_numbers,
-        ),
-    )
+    if operators_topic is not None:
+        OperatorAlerts(
+            # A fixed logical name, whatever the topic: its subscriptions' URNs derive from it.
+            "operator-alerts",
+            OperatorAlertsArgs(
+                topic_arn=messaging.topic_arns[operators_topic],
+                emails=config.alert_emails,
+                sms_numbers=config.alert_sms_numbers,
+            ),
+        )
     task_roles = TaskRoles(
         "task-roles",
         TaskRolesArgs(

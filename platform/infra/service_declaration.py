@@ -14,6 +14,17 @@ How sizes meet the stack files (the rule, written once here and in docs/adapting
 - otherwise `size:` holds the values for every stack, and `stacks: {<stack>: {...}}` overrides
   some of them for one stack (Copilot's `environments:`). A service has one source: a
   declaration with both `stack_settings` and `size`/`stacks` is refused.
+
+Functions (`kind: function`, a Lambda function fed by topic subscriptions): the entry holds the
+function's deployment facts, each written here only: its code (`package`, `entry_point`),
+`memory`, `timeout`, `retries`, the topics it `publishes`, and its reserved concurrency, either
+`reserved_concurrency` (with `stacks: {<stack>: {reserved_concurrency: N}}`) or `stack_settings:
+alerts` for the stack files' `shipyard:alerts_reserved_concurrency`, so the demo's stack files and
+the preflight check keep reading that key. Who invokes it stays in the messaging topology
+(`FunctionSubscription`: topic, function name, filter policy), declared once for the cloud and the
+emulator (service/messaging/topology.py says why). `Declaration.with_functions` joins the two into
+the `Topology` the program, the emulator bootstrap and the local runner read; the checks below
+refuse a subscription that names no declared function and a function nothing subscribes.
 """
 
 from __future__ import annotations
@@ -21,7 +32,7 @@ from __future__ import annotations
 import fnmatch
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -39,7 +50,7 @@ from infra.config import (
     db_max_connections,
 )
 from infra.paths import REPO_ROOT
-from service.messaging.topology import Topology
+from service.messaging.topology import Function, Topology
 
 DECLARATION_FILE = REPO_ROOT / "services.yaml"
 # --- the limits a web service's `paths` must fit (AWS's documented quotas and syntax) ---
@@ -73,8 +84,9 @@ PATH_PATTERN = re.compile(r"^/[A-Za-z0-9_\-.*?$/~@:+]*$")
 # IAM role names are at most 64 characters; a name_prefix leaves 26 for the generated suffix.
 IAM_NAME_PREFIX_MAX = 38
 
-Kind = Literal["web", "worker", "task", "scheduled"]
+Kind = Literal["web", "worker", "task", "scheduled", "function"]
 LONG_RUNNING: tuple[Kind, ...] = ("web", "worker")
+CONTAINER_KINDS: tuple[Kind, ...] = ("web", "worker", "task", "scheduled")
 # A DNS-safe ECS service / log stream name; `<prefix>-<name>-` must also fit IAM's name_prefix
 # (checked per stack, below).
 ServiceName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]{0,19}$")]
@@ -87,6 +99,18 @@ SCHEDULE_EXPRESSION = re.compile(
 )
 # Stack-file groups of sizes (config.py's fields <group>_cpu, _memory, _min_tasks, _max_tasks).
 STACK_SIZING_GROUPS: dict[str, str] = {"api": "api", "worker": "worker"}
+# A function's stack-file group: config.py's field for its reserved concurrency.
+FUNCTION_STACK_SETTINGS: dict[str, str] = {"alerts": "alerts_reserved_concurrency"}
+# Lambda's limits ("Lambda quotas", https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html):
+# memory 128 MB to 10,240 MB in 1-MB increments, timeout at most 900 seconds (15 minutes); the
+# CreateFunction API reference sets the timeout's minimum at 1 s. Asynchronous retries: 0 to 2
+# (FunctionEventInvokeConfig's MaximumRetryAttempts).
+LAMBDA_MEMORY_MB = (128, 10240)
+LAMBDA_TIMEOUT_SECONDS = (1, 900)
+LAMBDA_ASYNC_RETRIES = (0, 2)
+# A dotted Python name: `service.notifications`; an entry point is `<module>.<function>`.
+DOTTED_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
+ENTRY_POINT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+$")
 # What the platform itself sets in every container (task_definitions.py); a declaration may not
 # set them too, or two places would decide one value.
 PLATFORM_ENVIRONMENT = frozenset(
@@ -115,11 +139,12 @@ class SizeOverride(_Strict):
     memory: int | None = None
     min_tasks: int | None = Field(None, ge=0)
     max_tasks: int | None = Field(None, ge=1)
+    reserved_concurrency: int | None = Field(None, ge=1, le=1000)  # functions only
 
 
 class Service(_Strict):
     kind: Kind
-    command: Annotated[tuple[str, ...], Field(min_length=1)]
+    command: tuple[str, ...] = ()  # every kind but function (checked in `problems`)
     # Another image than the one the platform builds: a digest reference in the bootstrap's
     # shared repository (the execution role pulls from that repository only).
     image: Annotated[str, StringConstraints(pattern=IMAGE_DIGEST_REF.pattern)] | None = None
@@ -130,7 +155,7 @@ class Service(_Strict):
     # declaration order, across web services (see Declaration.problems for the rules).
     paths: tuple[str, ...] = ()
     schedule: str | None = None
-    stack_settings: Literal["api", "worker"] | None = None
+    stack_settings: Literal["api", "worker", "alerts"] | None = None
     size: Size | None = None
     stacks: dict[str, SizeOverride] = {}
     database: bool = False  # connects to the stack's PostgreSQL (DB_* settings, admitted by RDS)
@@ -142,6 +167,14 @@ class Service(_Strict):
     environment: dict[EnvName, str] = {}
     publishes: tuple[str, ...] = ()  # topic keys of the topology
     consumes: tuple[str, ...] = ()  # queue keys of the topology
+    # kind: function (see the module docstring; Lambda's defaults where it has one)
+    description: str | None = None
+    package: str | None = None  # dotted name of the package that is the function's whole code
+    entry_point: str | None = None  # "<module>.<function>" inside that package
+    memory: int | None = None  # MiB (Lambda: 128)
+    timeout: int | None = None  # seconds (Lambda: 3)
+    retries: int | None = None  # asynchronous invocations' retries (Lambda: 2)
+    reserved_concurrency: int | None = Field(None, ge=1, le=1000)  # None: unreserved
 
     @property
     def long_running(self) -> bool:
@@ -162,6 +195,10 @@ class Service(_Strict):
 
     def problems(self, topology: Topology) -> Iterator[str]:
         """What is wrong with this entry, each as `<field>: <what to do>`."""
+        if self.kind == "function":
+            yield from self._function_problems(topology)
+            return
+        yield from self._not_a_function_problems()
         if self.kind == "web":
             if self.port is None:
                 yield "port: a web service needs the port its container listens on"
@@ -194,14 +231,8 @@ class Service(_Strict):
                 f"stack_settings: {self.stack_settings} takes the sizes from the stack files; "
                 "remove size/stacks, or remove stack_settings"
             )
-        topics = {t.key for t in topology.topics}
+        yield from self._publishes_problems(topology)
         queues = {q.key for q in topology.queues}
-        for key in self.publishes:
-            if key not in topics:
-                yield (
-                    f"publishes: {key!r} is not a topic of the topology; "
-                    f"use one of {sorted(topics)}"
-                )
         for key in self.consumes:
             if key not in queues:
                 yield (
@@ -244,6 +275,124 @@ class Service(_Strict):
                 f"most {ALB_CONDITION_WILDCARDS_PER_RULE} (an ALB quota that cannot be raised)"
             )
 
+    def _not_a_function_problems(self) -> Iterator[str]:
+        if not self.command:
+            yield f"command: a {self.kind} service needs the command its container runs"
+        function_only = (
+            "description", "package", "entry_point", "memory", "timeout", "retries",
+            "reserved_concurrency",
+        )  # fmt: skip
+        for name in function_only:
+            if getattr(self, name) is not None:
+                yield f"{name}: only a function has one (this one is {self.kind})"
+        if self.stack_settings in FUNCTION_STACK_SETTINGS:
+            yield (
+                f"stack_settings: {self.stack_settings} is a function's group; use one of "
+                f"{sorted(STACK_SIZING_GROUPS)}"
+            )
+        for stack, override in self.stacks.items():
+            if override.reserved_concurrency is not None:
+                yield f"stacks.{stack}.reserved_concurrency: only a function has one"
+
+    def _function_problems(self, topology: Topology) -> Iterator[str]:
+        """A function's rules: its code exists where Lambda will look, its size is one Lambda
+        accepts, and nothing of a container is declared (it would be silently ignored)."""
+        container_only = {
+            "command": self.command, "image": self.image, "port": self.port,
+            "health_path": self.health_path, "schedule": self.schedule, "size": self.size,
+            "database": self.database, "database_connections": self.database_connections,
+            "secrets": self.secrets, "environment": self.environment, "consumes": self.consumes,
+            "paths": self.paths,
+        }  # fmt: skip
+        for name, value in container_only.items():
+            if value:
+                yield f"{name}: a function has none (its code is `package` and `entry_point`)"
+        yield from self._function_code_problems()
+        for name, value, (low, high), unit in (
+            ("memory", self.memory, LAMBDA_MEMORY_MB, " MB"),
+            ("timeout", self.timeout, LAMBDA_TIMEOUT_SECONDS, " s"),
+            ("retries", self.retries, LAMBDA_ASYNC_RETRIES, ""),
+        ):
+            if value is not None and not low <= value <= high:
+                yield f"{name}: {value}{unit} is outside Lambda's {low}..{high}{unit}"
+        if self.stack_settings is not None:
+            if self.stack_settings not in FUNCTION_STACK_SETTINGS:
+                yield (
+                    f"stack_settings: {self.stack_settings} is a container group; a function's "
+                    f"is one of {sorted(FUNCTION_STACK_SETTINGS)}"
+                )
+            elif self.reserved_concurrency is not None or self.stacks:
+                yield (
+                    f"stack_settings: {self.stack_settings} takes the reserved concurrency from "
+                    "the stack files; remove reserved_concurrency/stacks, or stack_settings"
+                )
+        for stack, override in self.stacks.items():
+            others = sorted(k for k, v in override.model_dump().items() if v is not None)
+            if others != ["reserved_concurrency"] and others:
+                yield (
+                    f"stacks.{stack}: a function overrides reserved_concurrency only "
+                    f"(given {', '.join(others)})"
+                )
+        yield from self._publishes_problems(topology)
+
+    def _publishes_problems(self, topology: Topology) -> Iterator[str]:
+        topics = {t.key for t in topology.topics}
+        for key in self.publishes:
+            if key not in topics:
+                yield (
+                    f"publishes: {key!r} is not a topic of the topology; "
+                    f"use one of {sorted(topics)}"
+                )
+
+    def _function_code_problems(self) -> Iterator[str]:
+        if self.package is None:
+            yield "package: a function needs the dotted name of the package that is its code"
+        elif not DOTTED_NAME.match(self.package):
+            yield f"package: {self.package!r} is not a dotted package name (service.alerts)"
+        else:
+            folder = REPO_ROOT.joinpath(*self.package.split("."))
+            if not (folder / "__init__.py").is_file():
+                what = "has no __init__.py" if folder.is_dir() else "does not exist"
+                yield (
+                    f"package: {folder.relative_to(REPO_ROOT)} {what}; a function's code is a "
+                    "package of this repository"
+                )
+        if self.entry_point is None or not ENTRY_POINT.match(self.entry_point):
+            yield (
+                f"entry_point: {self.entry_point!r} is not `<module>.<function>` (handler.handler "
+                "for the function `handler` of the package's handler.py)"
+            )
+        elif self.package is not None and DOTTED_NAME.match(self.package):
+            module = self.entry_point.rsplit(".", 1)[0].split(".")
+            path = REPO_ROOT.joinpath(*self.package.split("."), *module[:-1], f"{module[-1]}.py")
+            if (path.parent / "__init__.py").is_file() and not path.is_file():
+                yield f"entry_point: {path.relative_to(REPO_ROOT)} does not exist"
+
+    def function(self, key: str) -> Function:
+        """This `kind: function` entry as the topology's consumers read it."""
+        if self.package is None or self.entry_point is None:
+            raise ValueError(f"{key}: a {self.kind} service is not a function")
+        return Function(
+            key=key,
+            description=self.description or "",
+            package=self.package,
+            entry_point=self.entry_point,
+            publishes=self.publishes,
+            timeout_seconds=self.timeout or 3,
+            memory_mb=self.memory or LAMBDA_MEMORY_MB[0],
+            async_retries=2 if self.retries is None else self.retries,
+        )
+
+    def reserved_concurrency_in(self, config: StackConfig) -> int | None:
+        """A function's reserved concurrency in `config`'s stack; None: unreserved."""
+        if self.stack_settings is not None:
+            reserved: int | None = getattr(config, FUNCTION_STACK_SETTINGS[self.stack_settings])
+            return reserved
+        override = self.stacks.get(config.stack)
+        if override is not None and override.reserved_concurrency is not None:
+            return override.reserved_concurrency
+        return self.reserved_concurrency
+
     def sizing(self, config: StackConfig) -> ServiceSizing:
         """cpu, memory and task counts in `config`'s stack (see the module docstring's rule)."""
         if self.stack_settings is not None:
@@ -262,10 +411,27 @@ class Declaration(_Strict):
     def of_kind(self, *kinds: Kind) -> dict[str, Service]:
         return {name: s for name, s in self.services.items() if s.kind in kinds}
 
+    @property
+    def functions(self) -> tuple[Function, ...]:
+        """The `kind: function` entries, as the topology's consumers read them."""
+        return tuple(s.function(name) for name, s in self.of_kind("function").items())
+
+    def with_functions(self, topology: Topology) -> Topology:
+        """`topology` with the declared functions: what the program, the emulator bootstrap and
+        the local runner read (service/messaging/topology.py says why they are joined here)."""
+        return replace(topology, functions=self.functions)
+
+    def reserved_concurrency(self, config: StackConfig) -> dict[str, int | None]:
+        """Each function's reserved concurrency in `config`'s stack (None: unreserved)."""
+        return {
+            name: s.reserved_concurrency_in(config) for name, s in self.of_kind("function").items()
+        }
+
     def problems(self, topology: Topology) -> Iterator[str]:
         for name, service in self.services.items():
             for problem in service.problems(topology):
                 yield f"services.{name}.{problem}"
+        yield from self._function_subscription_problems(topology)
         webs = self.of_kind("web")
         if not webs:
             yield (
@@ -279,6 +445,27 @@ class Declaration(_Strict):
                 f"services: the web services declare {behaviours} paths in all; CloudFront takes "
                 f"{CLOUDFRONT_CACHE_BEHAVIORS_PER_DISTRIBUTION - 1} besides the site's default "
                 "behaviour (a quota AWS may raise on request); use broader patterns"
+            )
+
+    def _function_subscription_problems(self, topology: Topology) -> Iterator[str]:
+        """The topology's function subscriptions against the declared functions, both ways."""
+        functions = self.of_kind("function")
+        for sub in topology.function_subscriptions:
+            where = f"topology: the subscription {sub.topic} -> {sub.function}"
+            if sub.function not in self.services:
+                yield (
+                    f"{where} names no declared service; declare {sub.function} with kind: "
+                    f"function in services.yaml, or remove the subscription from "
+                    "service/messaging/topology.py"
+                )
+            elif sub.function not in functions:
+                yield f"{where} names a {self.services[sub.function].kind}, not a function"
+        subscribed = {sub.function for sub in topology.function_subscriptions}
+        for name in sorted(set(functions) - subscribed):
+            yield (
+                f"services.{name}: no subscription invokes this function; add a "
+                f"FunctionSubscription(topic=..., function={name!r}) to "
+                "service/messaging/topology.py"
             )
 
     def sizing_problems(self, config: StackConfig) -> Iterator[str]:
@@ -299,8 +486,8 @@ class Declaration(_Strict):
                     f"services.{name}.image: {service.image} is not in the stack's image "
                     f"repository {repository}; push it there and use its digest"
                 )
-            if service.stack_settings is not None:
-                continue  # config.py's own rules check the stack-file groups
+            if service.stack_settings is not None or service.kind == "function":
+                continue  # config.py's own rules check the stack-file groups; a function's above
             sizing = service.sizing(config)
             where = f"services.{name}.size (stack {config.stack})"
             cpu, memory, low, high = sizing.cpu, sizing.memory, sizing.min_tasks, sizing.max_tasks
@@ -346,7 +533,7 @@ class Declaration(_Strict):
         for name, service in self.services.items():
             per_task = service.database_connections
             if not service.database or service.stack_settings is not None or per_task is None:
-                continue
+                continue  # (a function has no database: its rules say so)
             tasks = service.sizing(config).max_tasks
             peak = tasks * DEPLOYMENT_MAXIMUM_PERCENT // 100 if service.long_running else 1
             extra[name] = peak * per_task
@@ -448,8 +635,10 @@ class DeclaredService:
 
 
 def resolve(declaration: Declaration, config: StackConfig) -> dict[str, DeclaredService]:
+    """The container services (every kind but function: infra/functions.py builds those from
+    `Declaration.with_functions`)."""
     check_for_stack(declaration, config)
     return {
         name: DeclaredService(name, spec, spec.sizing(config))
-        for name, spec in declaration.services.items()
+        for name, spec in declaration.of_kind(*CONTAINER_KINDS).items()
     }

@@ -7,7 +7,10 @@ Functions (Lambda on AWS) cannot run on the emulator, so each one gets a local s
 queue subscribed to the function's topics with the function's filter policies and raw delivery
 off (each message body is SNS's own envelope, as SNS would hand it to Lambda), with a
 dead-letter queue after 1 + `async_retries` receives in the role of the on-failure destination.
-`python -m tools.local alerts` (tools/local/function_runner.py) feeds the handler from it.
+`python -m tools.local function NAME` (tools/local/function_runner.py) feeds the handler from it.
+The functions are services.yaml's (`kind: function`): pass the topology joined with them
+(`tools.local.function_runner.declared_topology()`); `TOPOLOGY` alone has none, as the service's
+own processes need none.
 """
 
 from __future__ import annotations

@@ -10,9 +10,17 @@ library on purpose: the Pulumi program imports it without the service's dependen
                                       └─filter─▶ Lambda "order-alerts" ─▶ SNS "operator-alerts"
                                                                             ─▶ e-mail / SMS
 
-Functions (`Function`, `FunctionSubscription`) are declared here too: the Pulumi program packages
-and subscribes them; locally the bootstrap stands an SQS queue in for each function's subscription
-and `python -m tools.local alerts` feeds the handler from it (see docs/fanout.md).
+Functions: the topology declares who feeds each one (`FunctionSubscription`: topic, function name,
+filter policy), as it declares who feeds each queue; the function itself (code package, entry
+point, memory, timeout, retries, reserved concurrency, the topics it publishes) is a `kind:
+function` entry of services.yaml, like every other service. Why that split: the subscriptions and
+their filters are messaging, which this module declares once for the cloud and the emulator; a
+function's code and size are deployment facts, which services.yaml declares for every service.
+`infra.service_declaration` checks the two against each other (a subscription naming no declared
+function is refused there) and joins them (`Declaration.with_functions`) into the one `Topology`,
+with `functions` filled, that the Pulumi program, the emulator bootstrap (one stand-in queue per
+function) and the local runner (`python -m tools.local function <name>`) read; this module alone
+leaves `functions` empty, since the service at run time needs no function's facts.
 """
 
 from __future__ import annotations
@@ -40,6 +48,11 @@ class Topic:
     # True: the outbox relay publishes it, so the relay needs its ARN. False: something else
     # publishes it (the operator-alerts topic is published by the order-alerts function).
     relayed: bool = True
+    # True: the stack's operators (shipyard:alert_emails, alert_sms_numbers) subscribe to it by
+    # e-mail and SMS. A messaging fact, so it is declared here with the topic, and the platform
+    # finds the topic by this flag rather than by name. At most one topic has it, a standard one
+    # (SNS delivers e-mail and SMS from standard topics only).
+    operators: bool = False
 
     def physical_name(self, prefix: str) -> str:
         return _physical_name(prefix, self.key, self.fifo)
@@ -99,10 +112,12 @@ class Subscription:
 class Function:
     """A Lambda function whose code is one package of this repository, shipped alone.
 
-    The package must import nothing outside itself but the standard library and boto3 (which
-    Lambda's Python runtime provides), and only relative imports within itself: it is deployed
-    as a top-level package named after its last component (`service.notifications` ->
-    `notifications/`), so `handler` is the module path Lambda resolves inside that archive.
+    Built from its `kind: function` entry in services.yaml (infra/service_declaration.py); the
+    type lives here, with the standard library only, because the emulator bootstrap and the local
+    runner read it too. The package must import nothing outside itself but the standard library
+    and boto3 (which Lambda's Python runtime provides), and only relative imports within itself:
+    it is deployed as a top-level package named after its last component (`service.notifications`
+    -> `notifications/`), so `handler` is the module path Lambda resolves inside that archive.
     """
 
     key: str
@@ -113,6 +128,7 @@ class Function:
     # it learns each ARN through the topic's `env_var`.
     publishes: tuple[str, ...] = ()
     timeout_seconds: int = 10
+    memory_mb: int = 128
     # Asynchronous invocations (SNS -> Lambda) that raise are retried this many times (Lambda's
     # maximum is 2), then go to the on-failure destination. Locally: the stand-in queue's
     # maxReceiveCount is 1 + this.
@@ -160,6 +176,11 @@ class Topology:
         object.__setattr__(self, "_topics", {t.key: t for t in self.topics})
         object.__setattr__(self, "_queues", {q.key: q for q in self.queues})
         object.__setattr__(self, "_functions", {f.key: f for f in self.functions})
+        operators = [t.key for t in self.topics if t.operators]
+        if len(operators) > 1:
+            raise ValueError(f"topics {operators}: only one topic may be for operators")
+        if any(self.topic(key).fifo for key in operators):
+            raise ValueError(f"topic {operators[0]}: SNS sends e-mail and SMS from standard topics")
         for sub in self.subscriptions:
             topic, queue = self.topic(sub.topic), self.queue(sub.queue)
             # A FIFO topic feeds FIFO queues only; a standard topic cannot feed a FIFO queue.
@@ -171,9 +192,9 @@ class Topology:
                     raise ValueError(f"function {function.key} publishes to unknown topic {key!r}")
             if not 0 <= function.async_retries <= 2:
                 raise ValueError(f"function {function.key}: Lambda retries 0, 1 or 2 times")
+        # A subscription naming no declared function is refused by the declaration's check
+        # (infra/service_declaration.py), which knows the functions; this module does not.
         for fsub in self.function_subscriptions:
-            if fsub.function not in self._functions:
-                raise ValueError(f"subscription {fsub.topic}->{fsub.function}: unknown function")
             if self.topic(fsub.topic).fifo:
                 raise ValueError(
                     f"subscription {fsub.topic}->{fsub.function}: SNS FIFO topics deliver to SQS "
@@ -194,6 +215,11 @@ class Topology:
 
     def subscriptions_of_function(self, function_key: str) -> tuple[FunctionSubscription, ...]:
         return tuple(s for s in self.function_subscriptions if s.function == function_key)
+
+    @property
+    def operators_topic(self) -> Topic | None:
+        """The topic the stack's operators subscribe to by e-mail and SMS, if one is declared."""
+        return next((t for t in self.topics if t.operators), None)
 
     @property
     def relayed_topics(self) -> tuple[Topic, ...]:
@@ -251,6 +277,7 @@ TOPOLOGY = Topology(
             env_var="OPERATOR_TOPIC_ARN",
             description="notifications for operators; e-mail and SMS subscribers from stack config",
             relayed=False,
+            operators=True,
         ),
     ),
     queues=(
@@ -279,15 +306,7 @@ TOPOLOGY = Topology(
             filter_policy=MappingProxyType({EVENT_TYPE_ATTRIBUTE: [ORDER_COMPLETED, ORDER_FAILED]}),
         ),
     ),
-    functions=(
-        Function(
-            key=ORDER_ALERTS_FUNCTION,
-            description="turns failed orders into operator notifications (log line + e-mail/SMS)",
-            package="service.notifications",
-            entry_point="handler.handler",
-            publishes=(OPERATOR_ALERTS_TOPIC,),
-        ),
-    ),
+    # The order-alerts function itself is declared in services.yaml (kind: function).
     function_subscriptions=(
         FunctionSubscription(
             topic=ORDER_EVENTS_TOPIC,

@@ -20,6 +20,7 @@ from service.messaging.topology import (
 from tests.platform_program.queries import environment
 from tests.utils.system import LocalSystem
 from tools.local.emulator import Emulator
+from tools.local.function_runner import declared_topology
 from tools.local.processes import start_python
 from tools.plan.offline import EvaluatedStack
 
@@ -71,7 +72,8 @@ class SystemUnderIam:
         prefix = unique("iam")
         system = LocalSystem(database_url=database_url, emulator_url=emulator.url, workdir=workdir)
         settings = Settings(aws_endpoint_url=emulator.url, database_url=database_url)
-        system.topology_env = create_topology(settings, prefix=prefix)
+        declared = declared_topology()  # with services.yaml's functions (their stand-in queues)
+        system.topology_env = create_topology(settings, prefix=prefix, topology=declared)
         arn_map = topology_arn_map(stack, prefix)
         workloads = workload_iam(stack)
         if edit is not None:
@@ -84,7 +86,7 @@ class SystemUnderIam:
             for workload, iam in workloads.items()
         }
         # What Lambda's service does (read the function's invocations), not the function.
-        function = TOPOLOGY.function(ORDER_ALERTS_FUNCTION)
+        function = declared.function(ORDER_ALERTS_FUNCTION)
         invocations = queue_arn(system.topology_env[function_queue_env_var(function)])
         lambda_service = bootstrap.role(
             f"{prefix}-lambda-service",

@@ -24,6 +24,7 @@ from service.messaging.aws import sns_client, sqs_client
 from service.messaging.bootstrap import create_topology
 from service.messaging.topology import OPERATOR_ALERTS_TOPIC, TOPOLOGY
 from tools.local.emulator import Emulator
+from tools.local.function_runner import declared_topology
 
 EVENTS = Path(__file__).parent / "events"
 OPERATOR_TOPIC_ENV = TOPOLOGY.topic(OPERATOR_ALERTS_TOPIC).env_var
@@ -43,7 +44,10 @@ class LocalAws:
 @pytest.fixture
 def local_aws(emulator: Emulator) -> LocalAws:
     settings = Settings(environment="local", aws_endpoint_url=emulator.url, relay_enabled=False)
-    return LocalAws(settings, create_topology(settings, prefix=f"n{uuid.uuid4().hex[:10]}"))
+    prefix = f"n{uuid.uuid4().hex[:10]}"
+    # With services.yaml's functions: the order-alerts stand-in queue too, as `make dev` has it.
+    topology = declared_topology()
+    return LocalAws(settings, create_topology(settings, prefix=prefix, topology=topology))
 
 
 @pytest.fixture

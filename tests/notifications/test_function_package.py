@@ -11,10 +11,11 @@ from pathlib import Path
 
 import boto3
 
-from service.messaging.topology import ORDER_ALERTS_FUNCTION, TOPOLOGY
+from service.messaging.topology import ORDER_ALERTS_FUNCTION
+from tools.local.function_runner import declared_topology
 from tools.paths import REPO_ROOT
 
-FUNCTION = TOPOLOGY.function(ORDER_ALERTS_FUNCTION)
+FUNCTION = declared_topology().function(ORDER_ALERTS_FUNCTION)
 
 PROBE = textwrap.dedent(
     """

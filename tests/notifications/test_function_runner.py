@@ -23,12 +23,17 @@ from service.messaging.topology import (
 )
 from service.notifications.handler import handler
 from tests.messaging.helpers import queue_depth
-from tools.local.function_runner import FunctionRunner, LocalContext, lambda_event
+from tools.local.function_runner import (
+    FunctionRunner,
+    LocalContext,
+    declared_topology,
+    lambda_event,
+)
 from tools.local.processes import start_python, tail, terminate
 
 from .conftest import Inbox, LocalAws, recorded_event
 
-FUNCTION = TOPOLOGY.function(ORDER_ALERTS_FUNCTION)
+FUNCTION = declared_topology().function(ORDER_ALERTS_FUNCTION)
 ORDER_EVENTS_ENV = TOPOLOGY.topic(ORDER_EVENTS_TOPIC).env_var
 
 
@@ -184,7 +189,9 @@ def test_python_m_service_alerts_runs_the_handler_and_stops_cleanly_on_sigterm(
         "AWS_REGION": local_aws.settings.aws_region,
         "ENVIRONMENT": "local",
     }
-    process = start_python(["-m", "tools.local", "alerts"], env=env, log_path=log_path)
+    # What `make dev` runs for each declared function.
+    command = ["-m", "tools.local", "function", FUNCTION.key]
+    process = start_python(command, env=env, log_path=log_path)
     try:
         publish_order_event(local_aws, ORDER_FAILED, order_id=77)
         (notification,) = operator_inbox.read(expect=1, timeout=30)
@@ -204,3 +211,12 @@ def test_python_m_service_alerts_without_make_dev_says_what_is_missing(tmp_path:
     assert process.wait(30) == 2
     assert f"{function_queue_env_var(FUNCTION)} is not set" in log_path.read_text()
     assert "make dev" in log_path.read_text()
+
+
+def test_the_runner_refuses_a_name_services_yaml_does_not_declare(tmp_path: Path) -> None:
+    log_path = tmp_path / "function.log"
+    command = ["-m", "tools.local", "function", "order-refunds"]
+    process = start_python(command, env={}, log_path=log_path)
+    assert process.wait(30) == 2
+    assert "'order-refunds' is not a declared function" in log_path.read_text()
+    assert f"['{FUNCTION.key}']" in log_path.read_text()  # what services.yaml does declare

@@ -1,4 +1,5 @@
-"""Functions in the messaging topology: declared once, checked when declared."""
+"""Functions in the messaging topology: who feeds them (subscriptions, filters) declared once there,
+the functions themselves in services.yaml; checked when declared."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from service.messaging.topology import (
     Topic,
     Topology,
 )
+from tools.local.function_runner import declared_topology
 
 
 def function(**changes: object) -> Function:
@@ -40,7 +42,8 @@ def test_order_alerts_sees_only_failed_orders_and_publishes_only_to_the_operator
     (subscription,) = TOPOLOGY.subscriptions_of_function(ORDER_ALERTS_FUNCTION)
     assert subscription.topic == ORDER_EVENTS_TOPIC
     assert subscription.filter_policy_dict() == {EVENT_TYPE_ATTRIBUTE: [ORDER_FAILED]}
-    assert TOPOLOGY.function(ORDER_ALERTS_FUNCTION).publishes == (OPERATOR_ALERTS_TOPIC,)
+    declared = declared_topology().function(ORDER_ALERTS_FUNCTION)
+    assert declared.publishes == (OPERATOR_ALERTS_TOPIC,)
     operator_topic = TOPOLOGY.topic(OPERATOR_ALERTS_TOPIC)
     assert operator_topic.env_var == "OPERATOR_TOPIC_ARN"
     assert not operator_topic.fifo  # SNS delivers e-mail and SMS from standard topics only
@@ -68,14 +71,22 @@ def test_a_function_cannot_subscribe_to_a_fifo_topic() -> None:
         )
 
 
-def test_a_subscription_must_name_a_declared_function() -> None:
-    with pytest.raises(ValueError, match="unknown function"):
-        Topology(
-            topics=(STANDARD,),
-            queues=(),
-            subscriptions=(),
-            function_subscriptions=(FunctionSubscription(topic="standard", function="nope"),),
-        )
+def test_the_operators_topic_is_found_by_its_flag_not_its_name() -> None:
+    assert TOPOLOGY.operators_topic == TOPOLOGY.topic(OPERATOR_ALERTS_TOPIC)
+    renamed = Topic(key="pager", fifo=False, env_var="PAGER_ARN", description="", operators=True)
+    topology = Topology(topics=(STANDARD, renamed), queues=(), subscriptions=())
+    assert topology.operators_topic == renamed
+    assert Topology(topics=(STANDARD,), queues=(), subscriptions=()).operators_topic is None
+
+
+def test_one_standard_topic_at_most_is_for_operators() -> None:
+    pager = Topic(key="pager", fifo=False, env_var="PAGER_ARN", description="", operators=True)
+    other = Topic(key="other", fifo=False, env_var="OTHER_ARN", description="", operators=True)
+    with pytest.raises(ValueError, match="only one topic may be for operators"):
+        Topology(topics=(pager, other), queues=(), subscriptions=())
+    fifo = Topic(key="fifo", fifo=True, env_var="F_ARN", description="", operators=True)
+    with pytest.raises(ValueError, match="e-mail and SMS from standard topics"):
+        Topology(topics=(fifo,), queues=(), subscriptions=())
 
 
 def test_a_function_publishes_only_to_declared_topics() -> None:

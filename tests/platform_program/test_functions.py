@@ -22,12 +22,13 @@ from service.messaging.topology import (
     Function,
 )
 from tests.notifications.test_function_package import run_probe_alone
+from tools.local.function_runner import declared_topology
 from tools.paths import REPO_ROOT
 from tools.plan.offline import EvaluatedStack, RecordedResource, raw_stack_config
 
 from .queries import as_list, role_policy_of, statements
 
-FUNCTION = TOPOLOGY.function(ORDER_ALERTS_FUNCTION)
+FUNCTION = declared_topology().function(ORDER_ALERTS_FUNCTION)
 LAMBDA = "aws:lambda/function:Function"
 SUBSCRIPTION = "aws:sns/topicSubscription:TopicSubscription"
 
@@ -124,9 +125,7 @@ def test_the_archive_leaves_out_bytecode_and_keeps_subpackages(tmp_path: Path) -
 
 def test_a_package_that_is_not_one_is_refused(tmp_path: Path) -> None:
     function = Function(key="f", description="", package="nowhere.at_all", entry_point="h.h")
-    with pytest.raises(
-        FileNotFoundError, match=r"check `package` in service/messaging/topology\.py"
-    ):
+    with pytest.raises(FileNotFoundError, match=r"check its `package` in services\.yaml"):
         code_archive(function, repo_root=tmp_path)
 
 

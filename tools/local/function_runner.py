@@ -1,4 +1,7 @@
-"""Run a topology function (a Lambda function on AWS) on this machine, as SNS would invoke it.
+"""Run a declared function (a Lambda function on AWS) on this machine, as SNS would invoke it.
+
+The function is the `kind: function` entry of services.yaml of that name, joined with the
+topology's subscriptions (`declared_topology`), as the Pulumi program reads it.
 
 The emulator cannot run Lambda functions (that needs a Docker engine), so the bootstrap subscribes
 a stand-in SQS queue to the function's topics with the function's filter policies and raw delivery
@@ -32,9 +35,11 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
+from infra.service_declaration import DECLARATION_FILE, load_declaration
 from service.core.config import Settings
 from service.messaging.aws import sqs_client
 from service.messaging.bootstrap import function_queue_env_var
@@ -185,8 +190,21 @@ class FunctionRunner(QueueConsumer):
         return True
 
 
-def run_function(settings: Settings, function_key: str, topology: Topology = TOPOLOGY) -> int:
-    """`python -m tools.local alerts`: run until SIGTERM / Ctrl-C."""
+def declared_topology(path: Path | None = None) -> Topology:
+    """The topology with services.yaml's functions (or those of the declaration at `path`)."""
+    return load_declaration(TOPOLOGY, path or DECLARATION_FILE).with_functions(TOPOLOGY)
+
+
+def run_function(settings: Settings, function_key: str, topology: Topology | None = None) -> int:
+    """`python -m tools.local function NAME`: run until SIGTERM / Ctrl-C."""
+    topology = topology or declared_topology()
+    declared = {f.key for f in topology.functions}
+    if function_key not in declared:
+        log.error(
+            f"{function_key!r} is not a declared function; services.yaml declares "
+            f"{sorted(declared) or 'none'} (kind: function)"
+        )
+        return 2
     function = topology.function(function_key)
     queue_env = function_queue_env_var(function)
     queue_url = os.environ.get(queue_env)

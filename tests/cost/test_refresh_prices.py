@@ -60,7 +60,8 @@ def test_the_recorded_offers_are_aws_files_never_synthetic_ones():
     assert recorded
     for path in recorded:
         text = path.read_text()
-        assert "SYNTHETIC" not in text and "RECORDED0" not in text, path
+        assert "SYNTHETIC" not in text, path
+        assert "RECORDED0" not in text, path
         offer = json.loads(text)
         assert offer["disclaimer"].startswith("This pricing list is for informational purposes")
         sources = (RECORDED / "SOURCES.md").read_text()

@@ -30,7 +30,7 @@ def test_an_unknown_resource_type_is_listed_as_not_priced_never_as_zero(prod):
         urn="urn:x", type="aws:elasticache/cluster:Cluster", name="cache", component="cache",
         inputs={"nodeType": "cache.t4g.micro"},
     )  # fmt: skip
-    before = estimate_stack(prod)
+    before = estimate_stack(prod, prices_dir=test_prices_dir())
     after = _estimate([*planned_resources(prod), unknown])
 
     assert after.total_usd == before.total_usd
@@ -208,17 +208,21 @@ def test_a_scheduled_task_costs_its_runs_of_fargate_time_under_the_stated_durati
     # staging: prune-logins, rate(1 hour), 0.25 vCPU / 0.5 GB on FARGATE (base 1), x86
     vcpu = excerpt_price("AmazonECS", usagetype="USE1-Fargate-vCPU-Hours:perCPU")
     gb = excerpt_price("AmazonECS", usagetype="USE1-Fargate-GB-Hours")
-    per_minute = (Decimal("0.25") * vcpu + Decimal("0.5") * gb) / 60
+    task_hour = Decimal("0.25") * vcpu + Decimal("0.5") * gb
+
+    def expected(minutes):  # 730 hourly runs a month, each `minutes` of one task
+        return task_hour * (730 * Decimal(minutes) / 60)
 
     def runs_line(*assume):
         result = estimate_stack(staging, assume=assume)
         (line,) = [x for x in result.lines if x.resource == "scheduled-tasks-prune-logins"]
         return line
 
-    assert runs_line().monthly_usd == 730 * 5 * per_minute  # default: 5 minutes a run
-    assert runs_line("scheduled_task_minutes_per_run=12").monthly_usd == 730 * 12 * per_minute
-    # Fargate's one-minute minimum: a 10-second run is billed as a minute
-    assert runs_line("scheduled_task_minutes_per_run=0.1").monthly_usd == 730 * per_minute
+    assert runs_line().monthly_usd == expected(5)  # the default: 5 minutes a run
+    assert runs_line("scheduled_task_minutes_per_run=12").monthly_usd == expected(12)
+    # Fargate's one-minute minimum: a 6-second run is billed as a minute
+    assert runs_line("scheduled_task_minutes_per_run=0.1").monthly_usd == expected(1)
+    assert expected(5).quantize(Decimal("0.01")) == Decimal("0.75")
     assert runs_line().usage
 
 

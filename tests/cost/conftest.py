@@ -8,7 +8,7 @@ Two kinds of offer files:
   real file could be recorded for here (SKUs `SYNTHETIC…`, prices not AWS's). They only let the
   tests check the estimator's arithmetic and the parser's rules on those services; nothing made
   from them is committed as a price.
-The tests' price book (`test_prices_dir`) is the refresh command's output over both: the
+The tests' price book (`prices_dir_for_tests`) is the refresh command's output over both: the
 recorded file for an offer where there is one, the synthetic one elsewhere.
 """
 
@@ -43,7 +43,7 @@ def _offer(offer_code: str, where: str) -> dict[str, Any]:
     return document
 
 
-def test_offers_loader() -> Any:
+def offers_loader_for_tests() -> Any:
     """The refresh command's loader over the recorded files, then the synthetic ones."""
     from scripts.cost.offer_files import OfferMissingError
     from scripts.cost.refresh import directory_loader
@@ -59,26 +59,20 @@ def test_offers_loader() -> Any:
     return load
 
 
-test_offers_loader.__test__ = False  # type: ignore[attr-defined]  # a helper, not a test
-
-
 @cache
-def test_prices_dir() -> Path:
+def prices_dir_for_tests() -> Path:
     """A price file made by the refresh command from the tests' offers, in a directory of its
     own, for `estimate_stack(..., prices_dir=...)`."""
     from scripts.cost.refresh import refresh
 
     document = refresh(
         "us-east-1",
-        test_offers_loader(),
+        offers_loader_for_tests(),
         source="tests: recorded AWS offer files where recorded, synthetic test offers elsewhere",
     )
     directory = Path(tempfile.mkdtemp(prefix="cost-test-prices-"))
     (directory / "us-east-1.json").write_text(json.dumps(document))
     return directory
-
-
-test_prices_dir.__test__ = False  # type: ignore[attr-defined]
 
 
 def excerpt_price(offer_code: str, where: str = "us-east-1", tier: int = 0, **attributes: str):

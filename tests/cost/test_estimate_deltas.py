@@ -4,7 +4,7 @@ Each expected delta is computed here from the offer file's price (conftest's `ex
 AWS's recorded file for Fargate, synthetic test offers for the services no AWS file is recorded
 for) and the setting's own arithmetic, never from the estimator; the stacks are the real program
 evaluated offline (`make plan`'s harness) with one setting overridden, priced with the tests'
-price book (conftest's `test_prices_dir`, made by the refresh command from those offers).
+price book (conftest's `prices_dir_for_tests`, made by the refresh command from those offers).
 """
 
 from __future__ import annotations
@@ -13,13 +13,13 @@ from dataclasses import replace
 from decimal import Decimal
 
 from scripts.cost.estimate import PlannedResource
-from tests.cost.conftest import HOURS, RECORDED, excerpt_price, stack_with, test_prices_dir
+from tests.cost.conftest import HOURS, RECORDED, excerpt_price, prices_dir_for_tests, stack_with
 from tools.plan.costs import estimate_stack as estimate_at_committed_prices
 from tools.plan.costs import planned_resources
 
 
 def estimate_stack(stack):
-    return estimate_at_committed_prices(stack, prices_dir=test_prices_dir())
+    return estimate_at_committed_prices(stack, prices_dir=prices_dir_for_tests())
 
 
 FARGATE_VCPU = excerpt_price("AmazonECS", usagetype="USE1-Fargate-vCPU-Hours:perCPU")
@@ -108,7 +108,7 @@ def test_one_more_alarm_adds_one_alarm_month(prod):
     extra: PlannedResource = replace(alarm, urn=alarm.urn + "-copy", name=alarm.name + "-copy")
 
     def total(resources):
-        book = load_price_book("us-east-1", test_prices_dir())
+        book = load_price_book("us-east-1", prices_dir_for_tests())
         return estimate(
             resources, stack="prod", book=book, assumptions=default_assumptions()
         ).total_usd

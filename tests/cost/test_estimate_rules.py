@@ -10,7 +10,7 @@ import pytest
 from scripts.cost.assumptions import AssumptionError, default_assumptions, load_assumptions
 from scripts.cost.estimate import FREE, PRICERS, Estimate, PlannedResource, estimate
 from scripts.cost.price_book import load_price_book
-from tests.cost.conftest import HOURS, excerpt_price, stack_with, test_prices_dir
+from tests.cost.conftest import HOURS, excerpt_price, prices_dir_for_tests, stack_with
 from tools.plan.cli import main
 from tools.plan.costs import estimate_stack, planned_resources
 
@@ -20,7 +20,7 @@ def _estimate(resources, prices_dir=None):
     return estimate(
         resources,
         stack="t",
-        book=load_price_book("us-east-1", prices_dir or test_prices_dir()),
+        book=load_price_book("us-east-1", prices_dir or prices_dir_for_tests()),
         assumptions=default_assumptions(),
     )
 
@@ -30,7 +30,7 @@ def test_an_unknown_resource_type_is_listed_as_not_priced_never_as_zero(prod):
         urn="urn:x", type="aws:elasticache/cluster:Cluster", name="cache", component="cache",
         inputs={"nodeType": "cache.t4g.micro"},
     )  # fmt: skip
-    before = estimate_stack(prod, prices_dir=test_prices_dir())
+    before = estimate_stack(prod, prices_dir=prices_dir_for_tests())
     after = _estimate([*planned_resources(prod), unknown])
 
     assert after.total_usd == before.total_usd
@@ -73,8 +73,8 @@ def test_a_resource_whose_price_is_missing_is_not_priced_with_the_command_to_fix
 
 
 def test_a_changed_assumption_changes_only_its_usage_lines(prod):
-    default = estimate_stack(prod, prices_dir=test_prices_dir())
-    more = estimate_stack(prod, assume=["cloudfront_gb_out=150"], prices_dir=test_prices_dir())
+    default = estimate_stack(prod, prices_dir=prices_dir_for_tests())
+    more = estimate_stack(prod, assume=["cloudfront_gb_out=150"], prices_dir=prices_dir_for_tests())
 
     per_gb = excerpt_price("AmazonCloudFront", "global", usagetype="US-DataTransfer-Out-Bytes")
     assert more.total_usd - default.total_usd == 100 * per_gb
@@ -200,7 +200,7 @@ def test_with_the_committed_prices_what_aws_has_no_recorded_file_for_is_not_pric
     assert not [line for line in result.lines if line.resource == "database-postgres"]
     assert {p.offer_code for p in book.prices.values()} == {"AmazonECS"}
     # control: at the tests' prices (synthetic AmazonRDS offer) the same database is priced
-    priced = estimate_stack(prod, prices_dir=test_prices_dir())
+    priced = estimate_stack(prod, prices_dir=prices_dir_for_tests())
     assert [line for line in priced.lines if line.resource == "database-postgres"]
 
 

@@ -25,8 +25,8 @@ from tests.cost.conftest import (
     SYNTHETIC,
     excerpt_price,
     offer_path,
-    test_offers_loader,
-    test_prices_dir,
+    offers_loader_for_tests,
+    prices_dir_for_tests,
 )
 
 ECS_SKUS = {  # AWS's SKUs in the recorded AmazonECS us-east-1 file, version 20250828172723
@@ -194,7 +194,7 @@ def test_another_regions_products_are_not_taken_for_this_region():
 
 def test_the_free_tier_is_left_out_and_volume_tiers_apply():
     # synthetic offers: no AWS file with free and volume tiers is recorded here
-    book = load_price_book("us-east-1", test_prices_dir())
+    book = load_price_book("us-east-1", prices_dir_for_tests())
 
     # SNS: the first million requests are a $0 tier in the offer; the estimate prices from 1.
     assert book.prices["sns_publish_request"].unit_price == excerpt_price(
@@ -261,6 +261,6 @@ def test_the_pricing_api_path_reads_the_same_prices_through_get_products():
         made = refresh("us-east-1", pricing_api_loader(client), source="api")
     stubber.assert_no_pending_responses()
 
-    from_files = refresh("us-east-1", test_offers_loader(), source="files")
+    from_files = refresh("us-east-1", offers_loader_for_tests(), source="files")
     assert made["prices"] == from_files["prices"]
     assert made["prices"]["fargate_vcpu_hour:X86_64"]["sku"] == VCPU

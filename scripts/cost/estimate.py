@@ -13,6 +13,7 @@ minimum (the floor it runs at with no load), or its desired count without autosc
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
@@ -263,6 +264,9 @@ class _Estimator:
     def price(self, key: str) -> Price:
         found = self.book.get(key)
         if found is None:
+            why = self.book.not_recorded_reason(key)
+            if why is not None:
+                raise _NoPriceError(f"not priced (no recorded AWS price for `{key}`): {why}")
             raise _NoPriceError(
                 f"no price `{key}` in the {self.book.region} price file; add it to "
                 "scripts/cost/price_needs.py and run `python -m scripts.cost refresh-prices`"
@@ -402,21 +406,92 @@ def _ecs_service(e: _Estimator, r: PlannedResource) -> list[CostLine]:
     return lines
 
 
-def _fargate_tasks(
-    e: _Estimator, r: PlannedResource, definition: PlannedResource, tasks: int, basis: str
-) -> CostLine:
+def _fargate_task_hour(
+    e: _Estimator, definition: PlannedResource
+) -> tuple[Decimal, list[Price], str, str]:
+    """One task of `definition` for one hour on Fargate (on-demand): USD, the prices used, the
+    task's size and its CPU architecture."""
     platform = definition.inputs.get("runtimePlatform") or {}
     architecture = str(platform.get("cpuArchitecture") or "X86_64")
     vcpu = Decimal(str(definition.inputs.get("cpu"))) / 1024
     memory_gb = Decimal(str(definition.inputs.get("memory"))) / 1024
     vcpu_price = e.price(f"fargate_vcpu_hour:{architecture}")
     gb_price = e.price(f"fargate_gb_hour:{architecture}")
-    per_task = (vcpu * vcpu_price.unit_price + memory_gb * gb_price.unit_price) * HOURS_PER_MONTH
+    usd = vcpu * vcpu_price.unit_price + memory_gb * gb_price.unit_price
+    size = f"{_number(vcpu)} vCPU, {_number(memory_gb)} GB"
+    return usd, [vcpu_price, gb_price], size, architecture
+
+
+def _fargate_tasks(
+    e: _Estimator, r: PlannedResource, definition: PlannedResource, tasks: int, basis: str
+) -> CostLine:
+    usd, prices, size, architecture = _fargate_task_hour(e, definition)
     return _line(
-        r, "Fargate tasks (on-demand)",
-        f"{tasks} × {_number(vcpu)} vCPU, {_number(memory_gb)} GB × 730 h",
-        per_task * tasks, [vcpu_price, gb_price], note=f"{basis}; {architecture}",
+        r, "Fargate tasks (on-demand)", f"{tasks} × {size} × 730 h",
+        usd * HOURS_PER_MONTH * tasks, prices, note=f"{basis}; {architecture}",
     )  # fmt: skip
+
+
+# EventBridge Scheduler's rate expressions: rate(value unit), unit minute(s), hour(s), day(s)
+# (https://docs.aws.amazon.com/scheduler/latest/UserGuide/schedule-types.html).
+_RATE = re.compile(r"^rate\((?P<value>\d+) (?P<unit>minute|minutes|hour|hours|day|days)\)$")
+_MINUTES = {"minute": 1, "hour": 60, "day": 1440}
+
+
+def _runs_per_month(expression: str) -> Decimal:
+    match = _RATE.match(expression.strip())
+    if match is None:
+        raise _NoPriceError(
+            f"schedule {expression!r}: only rate() schedules are priced (a cron() or at() "
+            "schedule's runs a month are not counted)"
+        )
+    every = int(match["value"]) * _MINUTES[match["unit"].rstrip("s")]
+    if every == 0:
+        raise _NoPriceError(f"schedule {expression!r} has a zero interval")
+    return HOURS_PER_MONTH * 60 / every
+
+
+def _schedule(e: _Estimator, r: PlannedResource) -> list[CostLine]:
+    """A schedule that starts an ECS task: the task's Fargate time, run after run. Fargate bills
+    per second with a one-minute minimum (https://aws.amazon.com/fargate/pricing/)."""
+    ecs = (r.inputs.get("target") or {}).get("ecsParameters")
+    if not ecs:
+        raise _NoPriceError("only schedules that start ECS tasks are priced")
+    runs = _runs_per_month(str(r.inputs.get("scheduleExpression") or ""))
+    definition = e.with_output(
+        "aws:ecs/taskDefinition:TaskDefinition", "arn", ecs.get("taskDefinitionArn")
+    )
+    if definition is None:
+        raise _NoPriceError("its task definition is not in the plan, so its size is unknown")
+    minutes = max(e.assume("scheduled_task_minutes_per_run"), Decimal(1))
+    strategy = ecs.get("capacityProviderStrategies") or (
+        [{"capacityProvider": ecs["launchType"], "weight": 1, "base": 0}]
+        if ecs.get("launchType")
+        else _strategy(e, r)
+    )
+    lines = []
+    for provider, tasks in _split_by_strategy(int(ecs.get("taskCount") or 1), strategy):
+        if not tasks:
+            continue
+        if provider == "FARGATE":
+            usd, prices, size, architecture = _fargate_task_hour(e, definition)
+            hours = runs * tasks * minutes / 60
+            lines.append(
+                _line(r, "scheduled task runs (Fargate, on-demand)",
+                      f"{_number(runs)} runs × {tasks} × {size} × {_number(minutes)} min",
+                      usd * hours, prices, usage=True, note=architecture)
+            )  # fmt: skip
+        elif provider == "FARGATE_SPOT":
+            e.skip(r, f"{tasks} Fargate Spot task(s) a run: Spot prices vary and are not in the "
+                      "AWS Price List (at most the on-demand rate)")  # fmt: skip
+        else:
+            e.covered(r, "its runs use the cluster's EC2 instances, priced with their group")
+    e.skip(
+        r,
+        f"its {_number(runs)} invocations a month: not priced (no recorded AWS price for "
+        "EventBridge Scheduler invocations)",
+    )
+    return lines
 
 
 def _task_count(e: _Estimator, r: PlannedResource, service_name: str) -> tuple[int, str]:
@@ -568,7 +643,9 @@ def _queue(e: _Estimator, r: PlannedResource) -> list[CostLine]:
 
 def _topic(e: _Estimator, r: PlannedResource) -> list[CostLine]:
     if r.inputs.get("fifoTopic"):
-        raise _NoPriceError("FIFO topics are priced per publish and payload, not in the price file")
+        raise _NoPriceError(
+            "FIFO topic: not priced (no recorded AWS price for SNS FIFO publishes and payload)"
+        )
     price = e.price("sns_publish_request")
     publishes = e.assume("sns_publishes_per_topic")
     return [_line(r, "publishes", f"{_number(publishes)} requests", price.cost(publishes),
@@ -638,4 +715,5 @@ PRICERS: dict[str, Pricer] = {
     "aws:lambda/function:Function": _function,
     "aws:cloudfront/distribution:Distribution": _distribution,
     "aws:ec2/vpcEndpoint:VpcEndpoint": _vpc_endpoint,
+    "aws:scheduler/schedule:Schedule": _schedule,
 }

@@ -29,6 +29,10 @@ class OfferFileError(ValueError):
     """An offer file that does not hold what a need asks for, or is not an offer file."""
 
 
+class OfferMissingError(OfferFileError):
+    """No offer file at all for an offer (a directory of recorded excerpts lacks it)."""
+
+
 def offer_url(offer_code: str, region: str | None) -> str:
     where = f"current/{region}/index.json" if region else "current/index.json"
     return f"{BULK_API}/offers/v1.0/aws/{offer_code}/{where}"

@@ -2,6 +2,8 @@
 
 Written only by `python -m scripts.cost refresh-prices` (never by hand): every price carries its
 source (offer code, offer version and publication date, SKU, rate codes, unit, USD per tier).
+A price the refresh had no AWS offer file for is listed under `not_recorded` with the reason:
+what needs it is *not priced*, never $0 and never a price typed by hand.
 
 Free Tier allowances are account-wide and may be used up already, so the estimate leaves them
 out: a tier priced at $0 before the first paid tier is skipped and the paid tiers apply from the
@@ -11,7 +13,7 @@ first unit (stated in every estimate).
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -60,9 +62,18 @@ class PriceBook:
     generated_on: str
     publication_dates: dict[str, str]  # offer code -> its publication date
     prices: dict[str, Price]
+    # need key (a price, or a family such as `rds_postgresql:Multi-AZ`) -> why it has no price
+    not_recorded: dict[str, str] = field(default_factory=dict)
 
     def get(self, key: str) -> Price | None:
         return self.prices.get(key)
+
+    def not_recorded_reason(self, key: str) -> str | None:
+        """Why `key` has no price, if the refresh recorded none for it (or for its family)."""
+        for need_key, reason in self.not_recorded.items():
+            if key == need_key or key.startswith(need_key + ":"):
+                return reason
+        return None
 
     def describe(self) -> str:
         dates = {d[:10] for d in self.publication_dates.values()}
@@ -71,9 +82,14 @@ class PriceBook:
             if len(dates) == 1
             else ", ".join(f"{o} {d[:10]}" for o, d in sorted(self.publication_dates.items()))
         )
+        missing = (
+            f"; {len(self.not_recorded)} prices not recorded (their items are not priced)"
+            if self.not_recorded
+            else ""
+        )
         return (
             f"AWS Price List, {self.region}, prices of {self.generated_on} ({self.source}); "
-            f"offers published {published}"
+            f"offers published {published}{missing}"
         )
 
 
@@ -103,6 +119,7 @@ def parse_price_book(document: dict[str, Any]) -> PriceBook:
         generated_on=document["generated_on"],
         publication_dates=dates,
         prices=prices,
+        not_recorded=dict(document.get("not_recorded") or {}),
     )
 
 

@@ -7,6 +7,12 @@
 With `--offers-dir`, the offer files are read from `DIR/<region>/<offer>.json` and, for global
 offers (CloudFront), `DIR/global/<offer>.json`: how the committed price file was made from the
 recorded excerpts in scripts/cost/recorded_offers/, and how the tests exercise this parser.
+
+`--allow-missing-offers` (only with `--offers-dir`): an offer with no file in DIR is not an
+error; each price it would give is written under `not_recorded` with the reason, and the
+estimator lists what needs it as *not priced (no recorded AWS price)*, never as $0 and never at
+a price typed by hand. The recorded excerpts hold only what could be copied from AWS's own
+files (see their SOURCES.md), so the committed price file is made this way.
 """
 
 from __future__ import annotations
@@ -22,7 +28,13 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from scripts.cost.offer_files import OfferFileError, download_offer, read_offer, select_prices
+from scripts.cost.offer_files import (
+    OfferFileError,
+    OfferMissingError,
+    download_offer,
+    read_offer,
+    select_prices,
+)
 from scripts.cost.price_book import PRICES_DIR, price_file
 from scripts.cost.price_needs import needs_of, offers_needed
 from scripts.cost.pricing_api import pricing_api_loader
@@ -31,16 +43,31 @@ OfferLoader = Callable[[str, str | None], Any]  # (offer code, region or None fo
 
 
 def refresh(
-    region: str, load: OfferLoader, *, source: str, today: dt.date | None = None
+    region: str,
+    load: OfferLoader,
+    *,
+    source: str,
+    today: dt.date | None = None,
+    allow_missing: bool = False,
 ) -> dict[str, Any]:
-    """The price file's document for `region`, every need met from the offers `load` returns."""
+    """The price file's document for `region`, every need met from the offers `load` returns;
+    with `allow_missing`, an offer `load` has no file for leaves its needs `not_recorded`."""
     prices: dict[str, Any] = {}
+    not_recorded: dict[str, str] = {}
     for offer_code in offers_needed():
         needs = needs_of(offer_code)
         regional = needs[0].regional
-        offer = load(offer_code, region if regional else None)
+        try:
+            offer = load(offer_code, region if regional else None)
+        except OfferMissingError:
+            if not allow_missing:
+                raise
+            where = region if regional else "global"
+            for need in needs:
+                not_recorded[need.key] = f"no AWS offer file for {offer_code} ({where}) recorded"
+            continue
         prices.update(select_prices(offer, needs, region))
-    return {
+    document: dict[str, Any] = {
         "about": (
             "Prices the cost estimator uses (scripts/cost). Written by `python -m scripts.cost "
             "refresh-prices`; do not edit by hand. Free Tier allowances are not applied."
@@ -50,13 +77,16 @@ def refresh(
         "source": source,
         "prices": dict(sorted(prices.items())),
     }
+    if not_recorded:
+        document["not_recorded"] = dict(sorted(not_recorded.items()))
+    return document
 
 
 def directory_loader(directory: Path) -> OfferLoader:
     def load(offer_code: str, region: str | None) -> Any:
         path = directory / (region or "global") / f"{offer_code}.json"
         if not path.is_file():
-            raise OfferFileError(f"no offer file {path}; download it from the bulk API first")
+            raise OfferMissingError(f"no offer file {path}; download it from the bulk API first")
         return read_offer(path)
 
     return load
@@ -73,8 +103,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         action="store_true",
         help="read through the Price List Query API (GetProducts; needs AWS credentials)",
     )
+    parser.add_argument(
+        "--allow-missing-offers",
+        action="store_true",
+        help="with --offers-dir: write an offer with no file there as not recorded (not priced)",
+    )
     parser.add_argument("--output-dir", type=Path, default=PRICES_DIR)
     args = parser.parse_args(argv)
+    if args.allow_missing_offers and not args.offers_dir:
+        parser.error("--allow-missing-offers goes with --offers-dir (AWS's own sources are whole)")
     if args.offers_dir:
         load, source = directory_loader(args.offers_dir), _describe_dir(args.offers_dir)
     elif args.pricing_api:
@@ -82,7 +119,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     else:
         load, source = download_offer, "AWS Price List bulk API (pricing.us-east-1.amazonaws.com)"
     try:
-        document = refresh(args.region, load, source=source)
+        document = refresh(
+            args.region, load, source=source, allow_missing=args.allow_missing_offers
+        )
     except OfferFileError as problem:
         print(f"error: {problem}", file=sys.stderr)
         return 1
@@ -105,7 +144,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     path = price_file(args.region, args.output_dir)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(document, indent=1) + "\n", encoding="utf-8")
-    print(f"wrote {path}: {len(document['prices'])} prices, {source}")
+    missing = len(document.get("not_recorded", {}))
+    print(
+        f"wrote {path}: {len(document['prices'])} prices"
+        + (f", {missing} not recorded (not priced)" if missing else "")
+        + f", {source}"
+    )
     return 0
 
 
@@ -115,8 +159,9 @@ def _describe_dir(directory: Path) -> str:
     shown = _shown(directory)
     if recorded:
         return (
-            f"recorded excerpts of the offer files, {shown} (see its README.md); "
-            "`python -m scripts.cost refresh-prices` with internet access replaces them"
+            f"recorded excerpts of AWS's offer files, {shown} (origin and date of each in its "
+            "SOURCES.md); `python -m scripts.cost refresh-prices` with internet access "
+            "replaces them"
         )
     return f"offer files read from {shown}"
 

@@ -3,22 +3,24 @@
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 
 import pytest
 
 from scripts.cost.assumptions import AssumptionError, default_assumptions, load_assumptions
 from scripts.cost.estimate import FREE, PRICERS, Estimate, PlannedResource, estimate
 from scripts.cost.price_book import load_price_book
-from tests.cost.conftest import HOURS, excerpt_price
+from tests.cost.conftest import HOURS, excerpt_price, prices_dir_for_tests, stack_with
 from tools.plan.cli import main
 from tools.plan.costs import estimate_stack, planned_resources
 
 
-def _estimate(resources):
+def _estimate(resources, prices_dir=None):
+    """At the tests' prices (recorded AWS files, synthetic offers for the rest)."""
     return estimate(
         resources,
         stack="t",
-        book=load_price_book("us-east-1"),
+        book=load_price_book("us-east-1", prices_dir or prices_dir_for_tests()),
         assumptions=default_assumptions(),
     )
 
@@ -28,7 +30,7 @@ def test_an_unknown_resource_type_is_listed_as_not_priced_never_as_zero(prod):
         urn="urn:x", type="aws:elasticache/cluster:Cluster", name="cache", component="cache",
         inputs={"nodeType": "cache.t4g.micro"},
     )  # fmt: skip
-    before = estimate_stack(prod)
+    before = estimate_stack(prod, prices_dir=prices_dir_for_tests())
     after = _estimate([*planned_resources(prod), unknown])
 
     assert after.total_usd == before.total_usd
@@ -71,8 +73,8 @@ def test_a_resource_whose_price_is_missing_is_not_priced_with_the_command_to_fix
 
 
 def test_a_changed_assumption_changes_only_its_usage_lines(prod):
-    default = estimate_stack(prod)
-    more = estimate_stack(prod, assume=["cloudfront_gb_out=150"])
+    default = estimate_stack(prod, prices_dir=prices_dir_for_tests())
+    more = estimate_stack(prod, assume=["cloudfront_gb_out=150"], prices_dir=prices_dir_for_tests())
 
     per_gb = excerpt_price("AmazonCloudFront", "global", usagetype="US-DataTransfer-Out-Bytes")
     assert more.total_usd - default.total_usd == 100 * per_gb
@@ -110,10 +112,18 @@ def test_make_plan_prints_each_stacks_total_and_breakdown(capsys):
     assert out.count("## by building block") == 2
     assert "## usage assumptions" in out
     assert "## not priced" in out
-    nat_hour = excerpt_price("AmazonEC2", usagetype="NatGateway-Hours")
-    assert f"${HOURS * nat_hour:.2f}  network-nat-2: NAT gateway hours, 730 h" in out
     prod_part = out.split("# monthly cost of 'prod'")[1]
-    assert "database-postgres: database instance, db.m7g.large Multi-AZ × 730 h" in prod_part
+    vcpu = excerpt_price("AmazonECS", usagetype="USE1-Fargate-vCPU-Hours:perCPU")
+    gb = excerpt_price("AmazonECS", usagetype="USE1-Fargate-GB-Hours")
+    api = 3 * HOURS * (1 * vcpu + 2 * gb)
+    assert f"${api:.2f}  services-api: Fargate tasks (on-demand), 3 × 1 vCPU, 2 GB × 730 h" in (
+        prod_part
+    )
+    # no AWS offer file recorded for NAT gateways: listed, with why, and not in the total
+    assert (
+        "network/network-nat-2 (aws:ec2/natGateway:NatGateway): not priced (no recorded AWS "
+        "price for `nat_gateway_hour`)" in prod_part
+    )
 
 
 def test_make_plan_diff_compares_the_two_stacks_costs(capsys):
@@ -121,8 +131,10 @@ def test_make_plan_diff_compares_the_two_stacks_costs(capsys):
     out = capsys.readouterr().out
 
     assert "## monthly cost: staging -> prod" in out
-    assert "database-postgres database instance: db.t4g.small Single-AZ × 730 h → " in out
-    assert "network-nat-2 NAT gateway hours: 730 h (new)" in out
+    assert (
+        "services-api Fargate tasks (on-demand): 1 × 0.5 vCPU, 1 GB × 730 h → "
+        "3 × 1 vCPU, 2 GB × 730 h" in out
+    )
 
 
 def test_plan_writes_the_estimate_as_json_for_the_pull_request(tmp_path, capsys):
@@ -135,8 +147,6 @@ def test_plan_writes_the_estimate_as_json_for_the_pull_request(tmp_path, capsys)
 
 
 def estimate_stack_total(stack, *assume):
-    from tests.cost.conftest import stack_with
-
     return estimate_stack(stack_with(stack), assume=assume).total_usd
 
 
@@ -175,3 +185,74 @@ def test_tasks_fill_each_providers_base_then_split_by_weight(count, expected):
         {"capacityProvider": "FARGATE_SPOT", "base": 0, "weight": 3},
     ]
     assert _split_by_strategy(count, strategy) == expected
+
+
+def test_with_the_committed_prices_what_aws_has_no_recorded_file_for_is_not_priced(prod):
+    """The committed price file holds AWS's own prices only: NAT gateways, the database, the
+    load balancer … show as not priced (no recorded AWS price), never as $0 or a typed price."""
+    book = load_price_book("us-east-1")
+    result = estimate_stack(prod)
+
+    database = [e for e in result.not_priced if e.resource == "database-postgres"]
+    assert database
+    assert database[0].reason.startswith("not priced (no recorded AWS price for ")
+    assert "AmazonRDS" in database[0].reason
+    assert not [line for line in result.lines if line.resource == "database-postgres"]
+    assert {p.offer_code for p in book.prices.values()} == {"AmazonECS"}
+    # control: at the tests' prices (synthetic AmazonRDS offer) the same database is priced
+    priced = estimate_stack(prod, prices_dir=prices_dir_for_tests())
+    assert [line for line in priced.lines if line.resource == "database-postgres"]
+
+
+def test_a_scheduled_task_costs_its_runs_of_fargate_time_under_the_stated_duration(staging):
+    # staging: prune-logins, rate(1 hour), 0.25 vCPU / 0.5 GB on FARGATE (base 1), x86
+    vcpu = excerpt_price("AmazonECS", usagetype="USE1-Fargate-vCPU-Hours:perCPU")
+    gb = excerpt_price("AmazonECS", usagetype="USE1-Fargate-GB-Hours")
+    task_hour = Decimal("0.25") * vcpu + Decimal("0.5") * gb
+
+    def expected(minutes):  # 730 hourly runs a month, each `minutes` of one task
+        return task_hour * (730 * Decimal(minutes) / 60)
+
+    def runs_line(*assume):
+        result = estimate_stack(staging, assume=assume)
+        (line,) = [x for x in result.lines if x.resource == "scheduled-tasks-prune-logins"]
+        return line
+
+    assert runs_line().monthly_usd == expected(5)  # the default: 5 minutes a run
+    assert runs_line("scheduled_task_minutes_per_run=12").monthly_usd == expected(12)
+    # Fargate's one-minute minimum: a 6-second run is billed as a minute
+    assert runs_line("scheduled_task_minutes_per_run=0.1").monthly_usd == expected(1)
+    assert expected(5).quantize(Decimal("0.01")) == Decimal("0.75")
+    assert runs_line().usage
+
+
+@pytest.mark.parametrize(
+    ("expression", "runs"),
+    [("rate(1 hour)", 730), ("rate(30 minutes)", 1460), ("rate(1 day)", Decimal("730") / 24)],
+)
+def test_a_schedules_runs_a_month_come_from_its_rate(expression, runs):
+    from scripts.cost.estimate import _runs_per_month
+
+    assert _runs_per_month(expression) == runs
+
+
+def test_a_cron_schedule_is_listed_not_priced_with_why():
+    schedule = PlannedResource(
+        urn="urn:s", type="aws:scheduler/schedule:Schedule", name="nightly", component="jobs",
+        inputs={"scheduleExpression": "cron(0 3 * * ? *)",
+                "target": {"ecsParameters": {"taskDefinitionArn": "arn:td", "taskCount": 1}}},
+    )  # fmt: skip
+    result = _estimate([schedule])
+
+    assert result.total_usd == 0
+    (entry,) = result.not_priced
+    assert "only rate() schedules are priced" in entry.reason
+
+
+def test_a_fifo_topic_is_not_priced_and_says_so():
+    topic = PlannedResource(
+        urn="urn:t", type="aws:sns/topic:Topic", name="orders", component="messaging",
+        inputs={"fifoTopic": True},
+    )  # fmt: skip
+    (entry,) = _estimate([topic]).not_priced
+    assert "FIFO topic: not priced (no recorded AWS price" in entry.reason

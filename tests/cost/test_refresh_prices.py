@@ -1,4 +1,7 @@
-"""`python -m scripts.cost refresh-prices`: the offer-file parser, run on the recorded excerpts.
+"""`python -m scripts.cost refresh-prices`: the offer-file parser, run on AWS's own offer file
+recorded in scripts/cost/recorded_offers (AmazonECS, us-east-1, published 2025-08-28; see its
+SOURCES.md), and on synthetic offers (tests/cost/synthetic_offers, invented, labelled) for the
+rules that file has no case of (Linux vs Windows EC2 hours, RDS deployment options, tiers).
 
 The format is AWS's ("Reading the service price list file for an AWS service", AWS Billing user
 guide): products keyed by SKU with productFamily and attributes; prices under
@@ -17,36 +20,93 @@ from scripts.cost.offer_files import OfferFileError, select_prices
 from scripts.cost.price_book import PRICES_DIR, load_price_book
 from scripts.cost.price_needs import PriceNeed, needs_of
 from scripts.cost.refresh import directory_loader, main, refresh
-from tests.cost.conftest import RECORDED, excerpt_price
+from tests.cost.conftest import (
+    RECORDED,
+    SYNTHETIC,
+    excerpt_price,
+    offer_path,
+    offers_loader_for_tests,
+    prices_dir_for_tests,
+)
+
+ECS_SKUS = {  # AWS's SKUs in the recorded AmazonECS us-east-1 file, version 20250828172723
+    "fargate_vcpu_hour:X86_64": "8CESGAFWKAJ98PME",
+    "fargate_gb_hour:X86_64": "PBZNQUSEXZUC34C9",
+    "fargate_vcpu_hour:ARM64": "XSZATS4VYMDC9CYN",
+    "fargate_gb_hour:ARM64": "UNH9KPQP7W7C66C9",
+}
 
 
 def _offer(code: str, where: str = "us-east-1") -> dict:
-    return json.loads((RECORDED / where / f"{code}.json").read_text())
+    return json.loads(offer_path(code, where).read_text())
+
+
+def _recorded_ecs() -> dict:
+    return json.loads((RECORDED / "us-east-1" / "AmazonECS.json").read_text())
 
 
 def test_the_committed_price_file_is_what_the_parser_makes_of_the_recorded_excerpts():
-    made = refresh("us-east-1", directory_loader(RECORDED), source="x")
+    made = refresh("us-east-1", directory_loader(RECORDED), source="x", allow_missing=True)
     committed = json.loads((PRICES_DIR / "us-east-1.json").read_text())
 
     assert made["prices"] == committed["prices"]
-    assert "recorded excerpts" in committed["source"]
+    assert made["not_recorded"] == committed["not_recorded"]
+    assert "recorded excerpts of AWS's offer files" in committed["source"]
     assert "refresh-prices" in committed["source"]
 
 
+def test_the_recorded_offers_are_aws_files_never_synthetic_ones():
+    recorded = sorted(RECORDED.rglob("*.json"))
+    assert recorded
+    for path in recorded:
+        text = path.read_text()
+        assert "SYNTHETIC" not in text, path
+        assert "RECORDED0" not in text, path
+        offer = json.loads(text)
+        assert offer["disclaimer"].startswith("This pricing list is for informational purposes")
+        sources = (RECORDED / "SOURCES.md").read_text()
+        assert f"{path.parent.name}/{path.name}" in sources, f"{path} has no line in SOURCES.md"
+        assert offer["version"] in sources
+    # control: the synthetic test offers say what they are
+    for path in SYNTHETIC.rglob("*.json"):
+        assert json.loads(path.read_text())["version"] == "synthetic", path
+
+
 def test_refresh_writes_a_dated_price_file_with_each_prices_source(tmp_path, capsys):
-    assert main(["--offers-dir", str(RECORDED), "--output-dir", str(tmp_path)]) == 0
+    argv = ["--offers-dir", str(RECORDED), "--allow-missing-offers", "--output-dir", str(tmp_path)]
+    assert main(argv) == 0
 
     written = json.loads((tmp_path / "us-east-1.json").read_text())
     assert written["region"] == "us-east-1"
     assert written["generated_on"]
-    nat = written["prices"]["nat_gateway_hour"]
-    assert nat["offer_code"] == "AmazonEC2"
-    assert nat["sku"] == "M2YSHUBETB3JX4M4"
-    assert nat["unit"] == "Hrs"
-    assert nat["tiers"][0]["usd"] == "0.045"
-    assert nat["tiers"][0]["rate_code"] == "M2YSHUBETB3JX4M4.JRTCKXETXF.6YS6EN2CT7"
-    assert nat["publication_date"] == _offer("AmazonEC2")["publicationDate"]
+    vcpu = written["prices"]["fargate_vcpu_hour:X86_64"]
+    assert vcpu["offer_code"] == "AmazonECS"
+    assert vcpu["sku"] == "8CESGAFWKAJ98PME"
+    assert vcpu["unit"] == "hours"
+    assert vcpu["tiers"][0]["usd"] == "0.04048"
+    assert vcpu["tiers"][0]["rate_code"] == "8CESGAFWKAJ98PME.JRTCKXETXF.6YS6EN2CT7"
+    assert vcpu["offer_version"] == "20250828172723"
+    assert vcpu["publication_date"] == "2025-08-28T17:27:23Z"
+    assert written["not_recorded"]["nat_gateway_hour"] == (
+        "no AWS offer file for AmazonEC2 (us-east-1) recorded"
+    )
     assert capsys.readouterr().out.startswith("wrote ")
+
+
+def test_fargate_prices_come_from_awss_file_not_its_windows_arm_or_storage_products():
+    prices = select_prices(_recorded_ecs(), needs_of("AmazonECS"), "us-east-1")
+
+    assert {key: entry["sku"] for key, entry in prices.items()} == ECS_SKUS
+    assert prices["fargate_gb_hour:ARM64"]["tiers"][0]["usd"] == "0.00356"
+    assert prices["fargate_vcpu_hour:ARM64"]["usage_type"] == "USE1-Fargate-ARM-vCPU-Hours:perCPU"
+
+
+def test_without_allow_missing_an_absent_offer_file_is_an_error(tmp_path, capsys):
+    assert main(["--offers-dir", str(RECORDED), "--output-dir", str(tmp_path)]) == 1
+    assert "error: no offer file" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as refused:  # AWS's own sources are whole: no gaps allowed
+        main(["--allow-missing-offers", "--output-dir", str(tmp_path)])
+    assert refused.value.code == 2
 
 
 def test_linux_on_demand_hours_are_not_taken_from_windows_or_reservation_products():
@@ -96,41 +156,45 @@ def test_usage_types_match_with_or_without_a_region_prefix_only(
     assert need.usage_type_matches(usage_type) is matches
 
 
+VCPU = "8CESGAFWKAJ98PME"  # Fargate x86 vCPU-hours in AWS's recorded file
+
+
 def test_a_price_whose_unit_changed_is_refused():
-    offer = copy.deepcopy(_offer("AmazonEC2"))
-    for dimension in offer["terms"]["OnDemand"]["M2YSHUBETB3JX4M4"]["M2YSHUBETB3JX4M4.JRTCKXETXF"][
+    offer = copy.deepcopy(_recorded_ecs())
+    for dimension in offer["terms"]["OnDemand"][VCPU][f"{VCPU}.JRTCKXETXF"][
         "priceDimensions"
     ].values():
         dimension["unit"] = "Minutes"
 
-    with pytest.raises(OfferFileError, match=r"nat_gateway_hour.*'Minutes'.*'Hrs'"):
-        select_prices(offer, needs_of("AmazonEC2"), "us-east-1")
+    with pytest.raises(OfferFileError, match=r"fargate_vcpu_hour:X86_64.*'Minutes'.*'hours'"):
+        select_prices(offer, needs_of("AmazonECS"), "us-east-1")
 
 
 def test_two_products_for_one_price_are_refused_not_picked_at_random():
-    offer = copy.deepcopy(_offer("AmazonEC2"))
-    twin = copy.deepcopy(offer["products"]["M2YSHUBETB3JX4M4"]) | {"sku": "TWIN000000000000"}
+    offer = copy.deepcopy(_recorded_ecs())
+    twin = copy.deepcopy(offer["products"][VCPU]) | {"sku": "TWIN000000000000"}
     offer["products"]["TWIN000000000000"] = twin
 
-    with pytest.raises(OfferFileError, match="2 products for `nat_gateway_hour`"):
-        select_prices(offer, needs_of("AmazonEC2"), "us-east-1")
+    with pytest.raises(OfferFileError, match="2 products for `fargate_vcpu_hour:X86_64`"):
+        select_prices(offer, needs_of("AmazonECS"), "us-east-1")
 
 
 def test_a_price_missing_from_the_offer_names_the_need_to_update():
-    offer = copy.deepcopy(_offer("AmazonEC2"))
-    del offer["products"]["M2YSHUBETB3JX4M4"]
+    offer = copy.deepcopy(_recorded_ecs())
+    del offer["products"][VCPU]
 
-    with pytest.raises(OfferFileError, match="no product for `nat_gateway_hour`"):
-        select_prices(offer, needs_of("AmazonEC2"), "us-east-1")
+    with pytest.raises(OfferFileError, match="no product for `fargate_vcpu_hour:X86_64`"):
+        select_prices(offer, needs_of("AmazonECS"), "us-east-1")
 
 
 def test_another_regions_products_are_not_taken_for_this_region():
     with pytest.raises(OfferFileError, match="regionCode='eu-west-1'"):
-        select_prices(_offer("AmazonEC2"), needs_of("AmazonEC2"), "eu-west-1")
+        select_prices(_recorded_ecs(), needs_of("AmazonECS"), "eu-west-1")
 
 
 def test_the_free_tier_is_left_out_and_volume_tiers_apply():
-    book = load_price_book("us-east-1")
+    # synthetic offers: no AWS file with free and volume tiers is recorded here
+    book = load_price_book("us-east-1", prices_dir_for_tests())
 
     # SNS: the first million requests are a $0 tier in the offer; the estimate prices from 1.
     assert book.prices["sns_publish_request"].unit_price == excerpt_price(
@@ -149,14 +213,15 @@ def test_an_unknown_region_says_how_to_get_its_prices(capsys):
         load_price_book("eu-west-1")
 
 
-def test_refresh_without_the_offer_files_fails_with_a_clear_error(tmp_path, capsys):
+def test_refresh_without_any_offer_file_fails_with_a_clear_error(tmp_path, capsys):
     assert main(["--offers-dir", str(tmp_path), "--output-dir", str(tmp_path)]) == 1
     assert "error: no offer file" in capsys.readouterr().err
 
 
 def test_the_pricing_api_path_reads_the_same_prices_through_get_products():
-    """GetProducts answers (botocore's own model, stubbed) built from the recorded excerpts:
-    each PriceList item is one product with its terms, as the API returns them."""
+    """GetProducts answers (botocore's own model, stubbed) built from the tests' offers (AWS's
+    recorded AmazonECS file, synthetic ones for the rest): each PriceList item is one product
+    with its terms, as a JSON string, as the API returns them."""
     import boto3
     from botocore.stub import Stubber
 
@@ -196,5 +261,6 @@ def test_the_pricing_api_path_reads_the_same_prices_through_get_products():
         made = refresh("us-east-1", pricing_api_loader(client), source="api")
     stubber.assert_no_pending_responses()
 
-    from_files = refresh("us-east-1", directory_loader(RECORDED), source="files")
+    from_files = refresh("us-east-1", offers_loader_for_tests(), source="files")
     assert made["prices"] == from_files["prices"]
+    assert made["prices"]["fargate_vcpu_hour:X86_64"]["sku"] == VCPU

@@ -32,6 +32,7 @@ import pulumi_aws as aws
 
 from infra.config import StackConfig
 from infra.iam_documents import allow, document, service_trust
+from infra.messaging import ROLE_TAG
 
 # platform/infra/functions.py -> the repository root, whatever the working directory.
 from infra.paths import REPO_ROOT
@@ -118,7 +119,7 @@ class Functions(pulumi.ComponentResource):
             name=failed_invocations_queue_name(config.prefix, function),
             message_retention_seconds=FAILED_INVOCATIONS_RETENTION_SECONDS,
             sqs_managed_sse_enabled=True,
-            tags={"shipyard:role": DEAD_LETTER_TAG, "source-function": function.key},
+            tags={ROLE_TAG: DEAD_LETTER_TAG, "source-function": function.key},
             opts=child,
         )
 

@@ -42,7 +42,7 @@ import pulumi
 import pulumi_aws as aws
 
 from infra.certificates import dns_validated_certificate
-from infra.config import StackConfig
+from infra.config import NS, StackConfig
 from infra.service_declaration import DeclaredService
 
 HEALTH_CHECK_INTERVAL_SECONDS = 10
@@ -177,7 +177,7 @@ class LoadBalancer(pulumi.ComponentResource):
         else:
             zone = config.hosted_zone_id
             if zone is None:  # config.py refuses alb_origin=public without domain and zone
-                raise ValueError("shipyard:alb_origin=public needs shipyard:hosted_zone_id")
+                raise ValueError(f"{NS}alb_origin=public needs {NS}hosted_zone_id")
             origin_name = f"{ORIGIN_SUBDOMAIN}.{config.domain_name}"
             certificate_arn = self._origin_certificate(name, zone, origin_name)
             ssl_policy = HTTPS_POLICY

@@ -14,6 +14,7 @@ import pytest
 
 from infra.config import ConfigError, parse_stack_config
 from infra.functions import MAX_EVENT_AGE_SECONDS, code_archive
+from infra.messaging import ROLE_TAG
 from infra.operator_alerts import subscriber_id
 from service.messaging.topology import (
     OPERATOR_ALERTS_TOPIC,
@@ -161,7 +162,7 @@ def test_failed_invocations_land_in_an_encrypted_queue_that_raises_an_alarm(
     assert invoke.inputs["destinationConfig"] == {"onFailure": {"destination": queue.state["arn"]}}
     assert queue.inputs["sqsManagedSseEnabled"] is True
     assert queue.inputs["messageRetentionSeconds"] == 14 * 24 * 3600
-    assert queue.inputs["tags"]["shipyard:role"] == "dead-letter"
+    assert queue.inputs["tags"][ROLE_TAG] == "dead-letter"
     alarm = stack.named(
         "aws:cloudwatch/metricAlarm:MetricAlarm", f"functions-{FUNCTION.key}-failed-invocations"
     )

@@ -65,7 +65,7 @@ except Exception as error:
     messages.append(str(error))
 queue_tags = [
     key for r in staging.resources
-    if r.type == "aws:sqs/queue:Queue" and r.name.startswith("messaging-")
+    if r.type == "aws:sqs/queue:Queue"  # the topology's queues and the functions' failure queues
     for key in r.inputs.get("tags", {})
 ]
 print(json.dumps({

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -17,10 +17,11 @@ from botocore.exceptions import ClientError
 
 from infra.config import NS, StackConfig
 from infra.oidc_subjects import environment_subject
+from infra.service_declaration import load_declaration
 from scripts.preflight.result import Result, fail, ok, skip
 from scripts.preflight.stack_files import BootstrapFile, StackFile
 from scripts.trust.check import CiRole, accepts
-from service.messaging.topology import ORDER_ALERTS_FUNCTION
+from service.messaging.topology import TOPOLOGY
 
 # Lambda keeps part of the account's concurrency unreserved for functions without a reservation:
 # 100 units (Lambda developer guide, "Configuring reserved concurrency": "You can reserve up to
@@ -118,23 +119,31 @@ def check_zones(ec2: Any, settings: StackConfig) -> Result:
     return ok(name, f"uses {settings.availability_zones} of {len(usable)} available zones{shown}")
 
 
-def check_lambda_concurrency(lambda_client: Any, settings: StackConfig) -> Result:
-    """`lambda_client`: in the stack's region. Room for `alerts_reserved_concurrency`."""
+def check_lambda_concurrency(
+    lambda_client: Any, settings: StackConfig, reserved: Mapping[str, int | None] | None = None
+) -> Result:
+    """`lambda_client`: in the stack's region. Room for every declared function's reserved
+    concurrency (services.yaml's `kind: function`, `reserved_concurrency` or a stack-file group
+    such as `alerts_reserved_concurrency`); `reserved` defaults to the repository's declaration."""
     name = "Lambda concurrency"
-    wanted = settings.alerts_reserved_concurrency
-    if wanted is None:
-        return ok(name, f"no reserved concurrency asked ({NS}alerts_reserved_concurrency unset)")
+    if reserved is None:
+        reserved = load_declaration(TOPOLOGY).reserved_concurrency(settings)
+    wanted_by = {key: count for key, count in reserved.items() if count}
+    if not wanted_by:
+        return ok(name, "no reserved concurrency asked (no declared function reserves any)")
+    wanted = sum(wanted_by.values())
+    asked = ", ".join(f"{key} {count}" for key, count in wanted_by.items())
     limit = lambda_client.get_account_settings()["AccountLimit"]
     quota = int(limit["ConcurrentExecutions"])
     unreserved = int(limit["UnreservedConcurrentExecutions"])
-    function_name = f"{settings.prefix}-{ORDER_ALERTS_FUNCTION}"
-    try:
-        held = lambda_client.get_function_concurrency(FunctionName=function_name)
-        already = int(held.get("ReservedConcurrentExecutions") or 0)  # a re-run keeps its own
-    except ClientError as error:
-        if error_code(error) != "ResourceNotFoundException":
-            raise
-        already = 0
+    already = 0  # what these functions hold already: a re-run keeps its own
+    for key in wanted_by:
+        try:
+            held = lambda_client.get_function_concurrency(FunctionName=f"{settings.prefix}-{key}")
+            already += int(held.get("ReservedConcurrentExecutions") or 0)
+        except ClientError as error:
+            if error_code(error) != "ResourceNotFoundException":
+                raise
     floor = min(LAMBDA_UNRESERVED_FLOOR, quota)
     room = unreserved + already - floor
     if wanted > room:
@@ -142,14 +151,17 @@ def check_lambda_concurrency(lambda_client: Any, settings: StackConfig) -> Resul
         needed = wanted + reserved_elsewhere + LAMBDA_UNRESERVED_FLOOR
         return fail(
             name,
-            f"{NS}alerts_reserved_concurrency={wanted}, but the account's concurrency quota "
-            f"in {settings.region} is {quota} with {unreserved} unreserved, and Lambda keeps "
-            f"{floor} unreserved: room for {max(room, 0)}",
+            f"the declared functions reserve {wanted} ({asked}), but the account's concurrency "
+            f"quota in {settings.region} is {quota} with {unreserved} unreserved, and Lambda "
+            f"keeps {floor} unreserved: room for {max(room, 0)}",
             f"request a 'Concurrent executions' quota of at least {needed} (Service Quotas, "
-            f"AWS Lambda, {LAMBDA_CONCURRENCY_QUOTA}, region {settings.region}), or unset "
-            f"{NS}alerts_reserved_concurrency",
+            f"AWS Lambda, {LAMBDA_CONCURRENCY_QUOTA}, region {settings.region}), or lower the "
+            f"functions' reserved concurrency (services.yaml, or {NS}alerts_reserved_concurrency "
+            "for a function with `stack_settings: alerts`)",
         )
-    return ok(name, f"{wanted} reservable: quota {quota}, {unreserved} unreserved, {floor} kept")
+    return ok(
+        name, f"{wanted} reservable ({asked}): quota {quota}, {unreserved} unreserved, {floor} kept"
+    )
 
 
 def _zone(route53: Any, settings: StackConfig) -> tuple[str, bool] | Result:

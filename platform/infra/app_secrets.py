@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from infra.config import StackConfig
+from infra.config import PROJECT, StackConfig
 
 
 @dataclass(frozen=True)
@@ -24,7 +24,7 @@ class AppSecrets(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: AppSecretsArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("shipyard:secrets:AppSecrets", name, None, opts)
+        super().__init__(f"{PROJECT}:secrets:AppSecrets", name, None, opts)
         config = args.config
         child = pulumi.ResourceOptions(parent=self)
         jwt = aws.secretsmanager.Secret(

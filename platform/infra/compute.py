@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from infra.config import StackConfig
+from infra.config import PROJECT, StackConfig
 from infra.iam_documents import service_trust
 
 # Public SSM parameters AWS keeps pointing at the current ECS-optimized Amazon Linux 2023 AMI.
@@ -46,7 +46,7 @@ class Compute(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: ComputeArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("shipyard:compute:Compute", name, None, opts)
+        super().__init__(f"{PROJECT}:compute:Compute", name, None, opts)
         config = args.config
         child = pulumi.ResourceOptions(parent=self)
 

@@ -28,6 +28,9 @@ from typing import Annotated, Any, ClassVar, Literal
 import yaml
 from pydantic import AfterValidator, BeforeValidator, Field
 
+# PostgreSQL's reserved key words (SQL Key Words appendix), as SQLAlchemy's dialect keeps them.
+from sqlalchemy.dialects.postgresql.base import RESERVED_WORDS as POSTGRESQL_RESERVED_WORDS
+
 from infra.config_model import (
     ConfigError,
     ConfigModel,
@@ -71,7 +74,25 @@ def project_name(project_dir: Path) -> str:
             f"{path}: `name: {name}` must be a lower-case name (a-z, 0-9, -; at most 40 "
             "characters, it prefixes every AWS resource name)"
         )
+    identifier = database_identifier(name)
+    if identifier in POSTGRESQL_RESERVED_WORDS:
+        raise ValueError(
+            f"{path}: `name: {name}` would name the stack's database and its user "
+            f"`{identifier}`, a word PostgreSQL reserves (RDS refuses it); choose another name"
+        )
     return name
+
+
+def database_identifier(project: str) -> str:
+    """The database's name and its master user's, from the project's name.
+
+    RDS CreateDBInstance, MasterUsername: 1 to 16 letters, numbers or underscores, the first a
+    letter, not a word the engine reserves; DBName (PostgreSQL): 1 to 63 of the same
+    (https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_CreateDBInstance.html). One
+    identifier serves both, so the stricter rule decides. The demo's `shipyard` is unchanged by
+    this (changing either replaces the database).
+    """
+    return project.replace("-", "_")[:16].rstrip("_")
 
 
 PROJECT = project_name(REPO_ROOT)

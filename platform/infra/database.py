@@ -12,10 +12,10 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from infra.config import StackConfig
+from infra.config import PROJECT, StackConfig, database_identifier
 
-DB_NAME = "shipyard"
-DB_USER = "shipyard"
+# The database and its master user, named after the project (config.database_identifier).
+DB_NAME = DB_USER = database_identifier(PROJECT)
 DB_PORT = 5432
 
 
@@ -37,7 +37,7 @@ class Database(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: DatabaseArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("shipyard:database:Database", name, None, opts)
+        super().__init__(f"{PROJECT}:database:Database", name, None, opts)
         config = args.config
         child = pulumi.ResourceOptions(parent=self)
 

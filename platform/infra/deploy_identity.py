@@ -59,6 +59,7 @@ from infra.bootstrap_config import (
     BootstrapConfig,
     DeployTarget,
 )
+from infra.config import PROJECT
 from infra.iam_documents import Statement, allow, document
 from infra.oidc_subjects import (
     branch_subject,
@@ -323,7 +324,7 @@ class DeployIdentity(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: DeployIdentityArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("shipyard:identity:DeployIdentity", name, None, opts)
+        super().__init__(f"{PROJECT}:identity:DeployIdentity", name, None, opts)
         config = args.config
         state = args.state
         repo = config.github_repository

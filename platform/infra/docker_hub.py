@@ -22,7 +22,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_docker as docker
 
-from infra.config import NS, StackConfig
+from infra.config import NS, PROJECT, StackConfig
 from infra.registry import image_tag
 
 # Docker Hub's registry host, as the Docker engine addresses it for `<namespace>/<name>` images.
@@ -43,7 +43,7 @@ class DockerHubMirror(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: DockerHubMirrorArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("shipyard:registry:DockerHubMirror", name, None, opts)
+        super().__init__(f"{PROJECT}:registry:DockerHubMirror", name, None, opts)
         config = args.config
         child = pulumi.ResourceOptions(parent=self)
         if not (config.dockerhub_repository and config.dockerhub_username):

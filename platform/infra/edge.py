@@ -24,7 +24,7 @@ import pulumi
 import pulumi_aws as aws
 
 from infra.certificates import dns_validated_certificate
-from infra.config import StackConfig
+from infra.config import PROJECT, StackConfig
 from infra.iam_documents import allow, document
 from infra.load_balancer import ORIGIN_VERIFY_HEADER, LoadBalancer
 from infra.private_bucket import keep_private
@@ -59,7 +59,7 @@ class Edge(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: EdgeArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("shipyard:edge:Edge", name, None, opts)
+        super().__init__(f"{PROJECT}:edge:Edge", name, None, opts)
         config = args.config
         child = pulumi.ResourceOptions(parent=self)
         invoke = pulumi.InvokeOutputOptions(parent=self)

@@ -30,7 +30,7 @@ from pathlib import Path
 import pulumi
 import pulumi_aws as aws
 
-from infra.config import StackConfig
+from infra.config import PROJECT, StackConfig
 from infra.iam_documents import allow, document, service_trust
 from infra.messaging import ROLE_TAG
 
@@ -91,7 +91,7 @@ class Functions(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: FunctionsArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("shipyard:functions:Functions", name, None, opts)
+        super().__init__(f"{PROJECT}:functions:Functions", name, None, opts)
         self.function_arns = {}
         self.function_names = {}
         self.log_group_names = {}

@@ -42,7 +42,7 @@ import pulumi
 import pulumi_aws as aws
 
 from infra.certificates import dns_validated_certificate
-from infra.config import NS, StackConfig
+from infra.config import NS, PROJECT, StackConfig
 from infra.service_declaration import DeclaredService
 
 HEALTH_CHECK_INTERVAL_SECONDS = 10
@@ -107,7 +107,7 @@ class LoadBalancer(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: LoadBalancerArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("shipyard:edge:LoadBalancer", name, None, opts)
+        super().__init__(f"{PROJECT}:edge:LoadBalancer", name, None, opts)
         config = args.config
         child = pulumi.ResourceOptions(parent=self)
         internal = config.alb_origin == "vpc_origin"

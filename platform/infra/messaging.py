@@ -40,7 +40,7 @@ class Messaging(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: MessagingArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("shipyard:messaging:Messaging", name, None, opts)
+        super().__init__(f"{PROJECT}:messaging:Messaging", name, None, opts)
         config, topology = args.config, args.topology
         child = pulumi.ResourceOptions(parent=self)
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from infra.config import NS, StackConfig
+from infra.config import NS, PROJECT, StackConfig
 
 # Interface endpoints needed when private subnets have no NAT: image pulls (ecr.api, ecr.dkr and
 # the S3 gateway for layers), logs, secrets injection, the service's own SNS/SQS calls, STS for
@@ -48,7 +48,7 @@ class Network(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: NetworkArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("shipyard:network:Network", name, None, opts)
+        super().__init__(f"{PROJECT}:network:Network", name, None, opts)
         config = args.config
         child = pulumi.ResourceOptions(parent=self)
         zone_count = config.availability_zones

@@ -25,7 +25,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from infra.config import StackConfig
+from infra.config import PROJECT, StackConfig
 from infra.iam_documents import allow, document
 
 
@@ -53,7 +53,7 @@ class Observability(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: ObservabilityArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("shipyard:observability:Observability", name, None, opts)
+        super().__init__(f"{PROJECT}:observability:Observability", name, None, opts)
         config = args.config
         child = pulumi.ResourceOptions(parent=self)
 

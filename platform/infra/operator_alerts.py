@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from infra.config import ConfigError, StackConfig
+from infra.config import NS, PROJECT, ConfigError, StackConfig
 from service.messaging.topology import Topology
 
 
@@ -36,7 +36,7 @@ def operators_topic_of(topology: Topology, config: StackConfig) -> str | None:
         raise ConfigError(
             config.stack,
             [
-                "shipyard:alert_emails / alert_sms_numbers: set, but no topic of "
+                f"{NS}alert_emails / alert_sms_numbers: set, but no topic of "
                 "service/messaging/topology.py is for operators; mark one Topic(operators=True) "
                 "or remove these settings"
             ],
@@ -61,7 +61,7 @@ class OperatorAlerts(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: OperatorAlertsArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("shipyard:alerts:OperatorAlerts", name, None, opts)
+        super().__init__(f"{PROJECT}:alerts:OperatorAlerts", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         self.subscriptions = [
             aws.sns.TopicSubscription(

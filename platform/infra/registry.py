@@ -18,7 +18,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_docker as docker
 
-from infra.config import NS, StackConfig
+from infra.config import NS, PROJECT, StackConfig
 
 # platform/infra/registry.py -> the repository root, whatever the working directory.
 from infra.paths import REPO_ROOT
@@ -88,7 +88,7 @@ class Registry(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: RegistryArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("shipyard:registry:Registry", name, None, opts)
+        super().__init__(f"{PROJECT}:registry:Registry", name, None, opts)
         config = args.config
         shared = config.image_repository
         if shared is None:

@@ -19,7 +19,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from infra.config import StackConfig
+from infra.config import PROJECT, StackConfig
 from infra.iam_documents import allow, document, service_trust
 from infra.service_declaration import DeclaredService
 
@@ -47,7 +47,7 @@ class ScheduledTasks(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: ScheduledTasksArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("shipyard:services:ScheduledTasks", name, None, opts)
+        super().__init__(f"{PROJECT}:services:ScheduledTasks", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         config = args.config
         self.schedule_names = {}

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from infra.config import StackConfig
+from infra.config import PROJECT, StackConfig
 from infra.service_declaration import DeclaredService
 
 
@@ -28,7 +28,7 @@ class TaskSecurityGroups(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: TaskSecurityGroupsArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("shipyard:network:TaskSecurityGroups", name, None, opts)
+        super().__init__(f"{PROJECT}:network:TaskSecurityGroups", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         self.ids = {}
         for role in args.services:

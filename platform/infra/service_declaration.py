@@ -514,7 +514,7 @@ class Declaration(_Strict):
                 if len(service.paths) > room:
                     yield (
                         f"services.{name}.paths: {len(service.paths)} patterns; with "
-                        f"shipyard:alb_origin=public (stack {config.stack}) the listener rule "
+                        f"{NS}alb_origin=public (stack {config.stack}) the listener rule "
                         f"holds {room} besides CloudFront's secret header; use broader patterns"
                     )
         groups_each = 2 if config.deployment_strategy == "blue_green" else 1

@@ -36,7 +36,12 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from infra.config import DEPLOYMENT_MAXIMUM_PERCENT, SERVICE_ROLLOUT_WAIT_MINUTES, StackConfig
+from infra.config import (
+    DEPLOYMENT_MAXIMUM_PERCENT,
+    PROJECT,
+    SERVICE_ROLLOUT_WAIT_MINUTES,
+    StackConfig,
+)
 from infra.load_balancer import LoadBalancer
 from infra.service_declaration import DeclaredService
 
@@ -111,7 +116,7 @@ class Services(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: ServicesArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("shipyard:services:Services", name, None, opts)
+        super().__init__(f"{PROJECT}:services:Services", name, None, opts)
         config = args.config
         self.names = service_names(config, args.services)
         lb = args.load_balancer

@@ -16,6 +16,7 @@ import pulumi
 import pulumi_aws as aws
 
 from infra.bootstrap_config import BootstrapConfig
+from infra.config import PROJECT
 from infra.registry import LIFECYCLE_RULES
 
 PULL_ACTIONS = [
@@ -37,7 +38,7 @@ class SharedRegistry(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: SharedRegistryArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("shipyard:bootstrap:SharedRegistry", name, None, opts)
+        super().__init__(f"{PROJECT}:bootstrap:SharedRegistry", name, None, opts)
         config = args.config
         child = pulumi.ResourceOptions(parent=self)
         repository = aws.ecr.Repository(

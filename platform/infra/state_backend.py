@@ -27,6 +27,7 @@ import pulumi
 import pulumi_aws as aws
 
 from infra.bootstrap_config import APP_PROJECT, BootstrapConfig
+from infra.config import PROJECT
 from infra.iam_documents import Statement, document
 from infra.private_bucket import keep_private
 
@@ -103,7 +104,7 @@ class StateBackend(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: StateBackendArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("shipyard:bootstrap:StateBackend", name, None, opts)
+        super().__init__(f"{PROJECT}:bootstrap:StateBackend", name, None, opts)
         config = args.config
         # State is the one thing that must survive a mistaken `pulumi destroy` of the bootstrap.
         keep = pulumi.ResourceOptions(parent=self, protect=True)

@@ -20,7 +20,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from infra.config import StackConfig
+from infra.config import PROJECT, StackConfig
 from infra.service_declaration import DeclaredService
 from service.messaging.topology import Topology
 
@@ -195,7 +195,7 @@ class TaskDefinitions(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: TaskDefinitionsArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("shipyard:services:TaskDefinitions", name, None, opts)
+        super().__init__(f"{PROJECT}:services:TaskDefinitions", name, None, opts)
         config = args.config
         self.arns = {}
         self.definitions: dict[str, aws.ecs.TaskDefinition] = {}

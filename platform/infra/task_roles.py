@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from infra.config import PROJECT
 from infra.iam_documents import allow, document, service_trust
 from infra.service_declaration import DeclaredService
 
@@ -53,7 +54,7 @@ class TaskRoles(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: TaskRolesArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("shipyard:iam:TaskRoles", name, None, opts)
+        super().__init__(f"{PROJECT}:iam:TaskRoles", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         # Only tasks of this account may assume these roles (confused-deputy guard).
         trust = service_trust(

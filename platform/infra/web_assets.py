@@ -16,6 +16,7 @@ from pathlib import Path
 import pulumi
 import pulumi_aws as aws
 
+from infra.config import PROJECT
 from infra.paths import REPO_ROOT
 
 WEB_ROOT = REPO_ROOT / "web"
@@ -72,7 +73,7 @@ class WebAssets(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: WebAssetsArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("shipyard:edge:WebAssets", name, None, opts)
+        super().__init__(f"{PROJECT}:edge:WebAssets", name, None, opts)
         self.keys = []
         for key, path in site_files(args.root):
             aws.s3.BucketObjectv2(

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from infra.config import database_identifier, project_name
 from tools.paths import REPO_ROOT
 
 NEW = "acme"
@@ -33,7 +35,9 @@ except ConfigError as refused:
     sys.exit(0)
 bootstrap = evaluate_bootstrap("shipyard")
 def dump(run):
-    return [{"type": r.type, "name": r.name, "inputs": r.inputs} for r in run.resources]
+    return [
+        {"type": r.type, "name": r.name, "inputs": r.inputs, "urn": r.urn} for r in run.resources
+    ]
 
 # What people read when a setting is wrong, produced by the copy's own modules.
 import yaml
@@ -189,3 +193,33 @@ def test_control_a_stack_file_left_in_the_old_namespace_is_refused_naming_both(t
     assert "`shipyard:`" in refused
     assert f"names the project `{NEW}`" in refused
     assert f"rename them to `{NEW}:<key>`" in refused
+
+
+def test_the_renamed_database_and_its_user_follow_the_project(renamed_plan):
+    (instance,) = [r for r in renamed_plan["staging"] if r["type"] == "aws:rds/instance:Instance"]
+    assert (instance["inputs"]["dbName"], instance["inputs"]["username"]) == (NEW, NEW)
+    assert not [r["urn"] for r in renamed_plan["staging"] if "shipyard" in r["urn"]]
+
+
+@pytest.mark.parametrize(
+    ("name", "identifier"),
+    [
+        ("shipyard", "shipyard"),
+        ("my-shop", "my_shop"),
+        ("a-very-long-project-name", "a_very_long_proj"),
+    ],
+)
+def test_database_identifier_fits_rds_master_username_rules(name, identifier):
+    # RDS CreateDBInstance, MasterUsername: 1 to 16 letters, digits or underscores, a letter first.
+    assert database_identifier(name) == identifier
+    assert re.fullmatch(r"[a-z][a-z0-9_]{0,15}", identifier)
+
+
+@pytest.mark.parametrize(("name", "refused"), [("user", True), ("select", True), ("users", False)])
+def test_a_project_name_postgresql_reserves_is_refused_before_anything(tmp_path, name, refused):
+    (tmp_path / "Pulumi.yaml").write_text(f"name: {name}\nruntime: python\n")
+    if not refused:  # the control: a near miss is accepted
+        assert project_name(tmp_path) == name
+        return
+    with pytest.raises(ValueError, match=f"`{name}`, a word PostgreSQL reserves"):
+        project_name(tmp_path)

@@ -30,7 +30,7 @@ from tools.plan.offline import (
 )
 
 PLANS = Path(__file__).resolve().parent / "data" / "plans"
-PROD_IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/shipyard-staging@sha256:" + "ab" * 32
+PROD_IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/shipyard@sha256:" + "ab" * 32
 AWS_PROVIDER = "pulumi:providers:aws::default_7_51_1::04da6b54-80e4-46f7-96ec-b56ff0331ba9"
 
 

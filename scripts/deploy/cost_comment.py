@@ -45,15 +45,23 @@ def render_cost_block(stack: str, base: Path | None, head: Path | None) -> str:
             before = load_estimate(base)
         except DeployError as problem:
             why_not = str(problem)
+    # A total that leaves resources out says so where it is read, not only in the footnote.
+    partial = f" · {len(after.not_priced)} resource(s) not priced" if after.not_priced else ""
     if before is None:
         return (
-            f"{title}: {money(after.total_usd)} a month\n\n"
+            f"{title}: {money(after.total_usd)} a month{partial}\n\n"
             f"_Nothing to compare with: {why_not}._\n\n{_footnote(after)}"
         )
     comparison = compare(before, after)
     if not comparison.changes and not comparison.newly_not_priced:
-        return f"{title}: {money(after.total_usd)} a month, unchanged\n\n{_footnote(after)}"
-    return f"{title}: {comparison.headline}\n\n{_changes(comparison)}\n\n{_footnote(after)}"
+        return (
+            f"{title}: {money(after.total_usd)} a month, unchanged{partial}\n\n"
+            f"{_footnote(after)}"
+        )
+    return (
+        f"{title}: {comparison.headline}{partial}\n\n{_changes(comparison)}\n\n"
+        f"{_footnote(after)}"
+    )
 
 
 def _changes(comparison: Comparison) -> str:
@@ -77,7 +85,7 @@ def _footnote(estimate: Estimate) -> str:
         else ""
     )
     return (
-        f"<sub>Offline estimate at AWS list prices of {estimate.prices_date} "
+        f"<sub>Offline estimate at AWS list prices as recorded on {estimate.prices_date} "
         f"({estimate.region}); {CONVENTIONS}. Usage-priced lines use the stated usage "
         f"assumptions{assumed} (scripts/cost/assumptions.json).{missing}</sub>"
     )

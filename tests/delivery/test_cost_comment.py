@@ -28,18 +28,21 @@ def test_the_comment_shows_totals_before_and_after_and_the_changed_lines(tmp_pat
     )  # fmt: skip
     body = output.read_text()
 
-    assert "### 💰 Monthly cost · `prod`: $556.56 → $837.88 (+$281.32/month)" in body
+    # The committed prices hold AWS's Fargate offer only (scripts/cost/recorded_offers/SOURCES.md):
+    # the headline says how much it leaves out, and the database change is flagged, not priced.
+    assert (
+        "### 💰 Monthly cost · `prod`: $144.91 → $180.95 (+$36.04/month) · 42 resource(s) not "
+        "priced"
+    ) in body
     task = (
         "+$36.04/month: services-api Fargate tasks (on-demand): "
         "3 × 1 vCPU, 2 GB × 730 h → 4 × 1 vCPU, 2 GB × 730 h"
     )
-    database = (
-        "+$245.28/month: database-postgres database instance: "
-        "db.m7g.large Multi-AZ × 730 h → db.m7g.xlarge Multi-AZ × 730 h"
-    )
     assert task in body.splitlines()
-    assert database in body.splitlines()
-    assert body.index(database) < body.index(task)  # the largest change first
+    database = "⚠️ Not priced now: `database-postgres` (aws:rds/instance:Instance): not priced"
+    assert database in body
+    assert "rds_postgresql:Multi-AZ:db.m7g.xlarge" in body  # which price is missing
+    assert body.index(task) < body.index(database)  # priced changes first, then the gaps
     # after the verdict and summary, before the diff
     assert body.index("**Resources:**") < body.index("💰") < body.index("<details>")
     # 1 vCPU and 2 GB more for 730 h at the recorded Fargate prices
@@ -66,13 +69,13 @@ def test_the_cost_section_follows_the_destructive_change_block(tmp_path):
 def test_without_a_base_estimate_the_head_total_is_shown_and_why_there_is_no_change():
     block = render_cost_block("prod", COSTS / "missing.json", HEAD)
 
-    assert block.startswith("### 💰 Monthly cost · `prod`: $837.88 a month")
+    assert block.startswith("### 💰 Monthly cost · `prod`: $180.95 a month · 42 resource(s)")
     assert "Nothing to compare with" in block
     assert "missing.json does not exist" in block
 
 
 def test_an_unchanged_estimate_says_unchanged():
-    assert "$556.56 a month, unchanged" in render_cost_block("prod", BASE, BASE)
+    assert "$144.91 a month, unchanged" in render_cost_block("prod", BASE, BASE)
 
 
 def test_no_estimate_files_leave_the_comment_as_it_was():

@@ -55,12 +55,10 @@ def render_cost_block(stack: str, base: Path | None, head: Path | None) -> str:
     comparison = compare(before, after)
     if not comparison.changes and not comparison.newly_not_priced:
         return (
-            f"{title}: {money(after.total_usd)} a month, unchanged{partial}\n\n"
-            f"{_footnote(after)}"
+            f"{title}: {money(after.total_usd)} a month, unchanged{partial}\n\n{_footnote(after)}"
         )
     return (
-        f"{title}: {comparison.headline}{partial}\n\n{_changes(comparison)}\n\n"
-        f"{_footnote(after)}"
+        f"{title}: {comparison.headline}{partial}\n\n{_changes(comparison)}\n\n{_footnote(after)}"
     )
 
 

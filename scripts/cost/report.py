@@ -17,6 +17,12 @@ def estimate_lines(estimate: Estimate) -> Iterator[str]:
         f"# monthly cost of '{estimate.stack}': {money(estimate.total_usd)} "
         f"(standing {money(estimate.standing_usd)} + usage {money(estimate.usage_usd)} "
         "under the assumptions below)"
+        # A partial total says so on its own line, not only in the list at the end.
+        + (
+            f"; {len(estimate.not_priced)} resource(s) not priced, not in it (listed below)"
+            if estimate.not_priced
+            else ""
+        )
     )
     yield f"# prices: {estimate.prices}"
     yield f"# {CONVENTIONS}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from decimal import Decimal
 
 import pytest
@@ -112,6 +113,8 @@ def test_make_plan_prints_each_stacks_total_and_breakdown(capsys):
     assert out.count("## by building block") == 2
     assert "## usage assumptions" in out
     assert "## not priced" in out
+    # the total's own line says it is partial, and by how much
+    assert re.search(r"# monthly cost of 'prod': \$[\d,.]+ .*; \d+ resource\(s\) not priced", out)
     prod_part = out.split("# monthly cost of 'prod'")[1]
     vcpu = excerpt_price("AmazonECS", usagetype="USE1-Fargate-vCPU-Hours:perCPU")
     gb = excerpt_price("AmazonECS", usagetype="USE1-Fargate-GB-Hours")

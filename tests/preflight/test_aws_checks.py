@@ -206,33 +206,32 @@ def test_lambda_concurrency_counts_the_functions_own_reservation_on_a_rerun(stub
     assert result.status == "ok", result
 
 
-def test_lambda_concurrency_counts_every_declared_function(stubbed):
-    # Two functions of a user's declaration (5 and 3) on an account with room for 6: each is
-    # asked for its own reservation, the sum is what must fit, and both are named.
+def _two_functions(stubbed, unreserved: int) -> Any:
+    """A Lambda client for an account with `unreserved` of 1000 left, asked about two functions
+    of a user's declaration that hold no reservation yet."""
     client, stub = stubbed("lambda")
-    stub.add_response("get_account_settings", _account_settings(1000, 106), {})
+    stub.add_response("get_account_settings", _account_settings(1000, unreserved), {})
     for key in ("order-alerts", "order-receipts"):
         stub.add_client_error(
             "get_function_concurrency", "ResourceNotFoundException", http_status_code=404,
             expected_params={"FunctionName": f"shipyard-staging-{key}"},
         )  # fmt: skip
+    return client
+
+
+def test_lambda_concurrency_counts_every_declared_function(stubbed):
+    # 5 and 3 on an account with room for 6: each function is asked for its own reservation,
+    # the sum is what must fit, and both are named.
     reserved = {"order-alerts": 5, "order-receipts": 3}
-    result = aws_checks.check_lambda_concurrency(client, settings(), reserved)
+    result = aws_checks.check_lambda_concurrency(_two_functions(stubbed, 106), settings(), reserved)
     assert result.failed
     assert "reserve 8 (order-alerts 5, order-receipts 3)" in result.detail
     assert "room for 6" in result.detail
 
 
 def test_lambda_concurrency_every_declared_function_fits_control(stubbed):
-    client, stub = stubbed("lambda")
-    stub.add_response("get_account_settings", _account_settings(1000, 108), {})
-    for key in ("order-alerts", "order-receipts"):
-        stub.add_client_error(
-            "get_function_concurrency", "ResourceNotFoundException", http_status_code=404,
-            expected_params={"FunctionName": f"shipyard-staging-{key}"},
-        )  # fmt: skip
     reserved = {"order-alerts": 5, "order-receipts": 3, "unreserved": None}
-    result = aws_checks.check_lambda_concurrency(client, settings(), reserved)
+    result = aws_checks.check_lambda_concurrency(_two_functions(stubbed, 108), settings(), reserved)
     assert result.status == "ok", result
 
 

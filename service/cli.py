@@ -178,7 +178,12 @@ def settings_for_a_command() -> Settings | None:
     try:
         settings = get_settings()
     except Exception as exc:  # pydantic's message names the setting and what is wrong
-        print(f"error: invalid settings:\n{exc}", file=sys.stderr)
+        print(
+            f"error: invalid settings:\n{exc}\n"
+            "Settings come from the environment: ENVIRONMENT=local reaches `make dev`'s database "
+            "(set DATABASE_URL for another); a deployment's tasks get theirs from the stack.",
+            file=sys.stderr,
+        )
         return None
     configure_logging(settings.log_level)
     return settings

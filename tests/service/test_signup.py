@@ -258,3 +258,23 @@ def test_create_user_explains_a_bad_password_and_a_taken_address(settings: Setti
     again = _create_user(settings.database_url, "a@example.com", "--password", PASSWORD)
     assert again.returncode == 1
     assert "already exists" in again.stderr
+
+
+def test_a_command_without_settings_says_where_they_come_from() -> None:
+    # An operator who runs create-user beside `make dev` without ENVIRONMENT: exit 2, and the
+    # message names the setting and how to reach make dev's database, not a bare traceback.
+    environment = {k: v for k, v in os.environ.items() if k not in ("ENVIRONMENT", "DATABASE_URL")}
+    refused = subprocess.run(
+        [sys.executable, "-m", "service", "create-user", "ops@example.com", "--password-stdin"],
+        cwd=REPO_ROOT,
+        env=environment,
+        input="correct-horse-battery-9",
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert refused.returncode == 2, refused.stderr
+    assert "environment" in refused.stderr.lower()
+    assert "ENVIRONMENT=local reaches `make dev`'s database" in refused.stderr
+    assert "Traceback" not in refused.stderr

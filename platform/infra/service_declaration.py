@@ -134,11 +134,32 @@ class Size(_Strict):
     max_tasks: int = Field(1, ge=1)
 
 
+class Scaling(_Strict):
+    """What a long-running service's task count follows (target tracking, services.py), between
+    its min_tasks and max_tasks. Unset values are the stack file's (`<project>:api_cpu_target_
+    percent`, `api_requests_per_task_target`, `worker_backlog_per_task_target`, defaults in
+    config.py), so services that declare none scale as the demo's do. Ranges: config.py's."""
+
+    cpu_target_percent: int | None = Field(None, ge=10, le=90)  # web
+    requests_per_task_target: int | None = Field(None, ge=10, le=100_000)  # web (rolling)
+    backlog_per_task_target: int | None = Field(None, ge=1, le=10_000)  # worker
+
+
+@dataclass(frozen=True)
+class ScalingTargets:
+    """A service's scaling targets resolved for one stack."""
+
+    cpu_target_percent: int
+    requests_per_task_target: int
+    backlog_per_task_target: int
+
+
 class SizeOverride(_Strict):
     cpu: int | None = None
     memory: int | None = None
     min_tasks: int | None = Field(None, ge=0)
     max_tasks: int | None = Field(None, ge=1)
+    scaling: Scaling | None = None  # web and worker: merged over the service's own `scaling`
     reserved_concurrency: int | None = Field(None, ge=1, le=1000)  # functions only
 
 
@@ -157,6 +178,7 @@ class Service(_Strict):
     schedule: str | None = None
     stack_settings: Literal["api", "worker", "alerts"] | None = None
     size: Size | None = None
+    scaling: Scaling | None = None  # web and worker
     stacks: dict[str, SizeOverride] = {}
     database: bool = False  # connects to the stack's PostgreSQL (DB_* settings, admitted by RDS)
     # The most connections one task opens (its pool's size + overflow): counted with the stack's
@@ -293,6 +315,33 @@ class Service(_Strict):
         for stack, override in self.stacks.items():
             if override.reserved_concurrency is not None:
                 yield f"stacks.{stack}.reserved_concurrency: only a function has one"
+        yield from self._scaling_problems()
+
+    def _scaling_problems(self) -> Iterator[str]:
+        """A target the service's kind has no policy for would be silently ignored: refused."""
+        declared = [("scaling", self.scaling)] + [
+            (f"stacks.{stack}.scaling", o.scaling) for stack, o in self.stacks.items()
+        ]
+        for where, scaling in declared:
+            if scaling is None:
+                continue
+            if not self.long_running:
+                yield f"{where}: only a web or worker service scales (this one is {self.kind})"
+                continue
+            if self.stack_settings is not None:
+                yield (
+                    f"{where}: stack_settings: {self.stack_settings} takes the scaling targets "
+                    "from the stack files too; remove scaling, or stack_settings"
+                )
+            if self.kind == "web" and scaling.backlog_per_task_target is not None:
+                yield f"{where}.backlog_per_task_target: only a worker scales on a queue's backlog"
+            if self.kind == "worker":
+                for target in ("cpu_target_percent", "requests_per_task_target"):
+                    if getattr(scaling, target) is not None:
+                        yield (
+                            f"{where}.{target}: a worker scales on its queue's backlog only "
+                            "(backlog_per_task_target)"
+                        )
 
     def _function_problems(self, topology: Topology) -> Iterator[str]:
         """A function's rules: its code exists where Lambda will look, its size is one Lambda
@@ -302,7 +351,7 @@ class Service(_Strict):
             "health_path": self.health_path, "schedule": self.schedule, "size": self.size,
             "database": self.database, "database_connections": self.database_connections,
             "secrets": self.secrets, "environment": self.environment, "consumes": self.consumes,
-            "paths": self.paths,
+            "paths": self.paths, "scaling": self.scaling,
         }  # fmt: skip
         for name, value in container_only.items():
             if value:
@@ -401,8 +450,24 @@ class Service(_Strict):
         base = (self.size or Size()).model_dump()
         override = self.stacks.get(config.stack)
         if override is not None:
-            base.update({k: v for k, v in override.model_dump().items() if v is not None})
+            base.update(
+                {k: v for k, v in override.model_dump().items() if v is not None and k in base}
+            )
         return ServiceSizing(**base)
+
+    def scaling_in(self, config: StackConfig) -> ScalingTargets:
+        """The scaling targets in `config`'s stack: the stack file's, then the service's own
+        `scaling`, then its `stacks.<stack>.scaling` (each value set wins over the one before)."""
+        targets = {
+            "cpu_target_percent": config.api_cpu_target_percent,
+            "requests_per_task_target": config.api_requests_per_task_target,
+            "backlog_per_task_target": config.worker_backlog_per_task_target,
+        }
+        override = self.stacks.get(config.stack)
+        for scaling in (self.scaling, override.scaling if override else None):
+            if scaling is not None:
+                targets.update({k: v for k, v in scaling.model_dump().items() if v is not None})
+        return ScalingTargets(**targets)
 
 
 class Declaration(_Strict):
@@ -632,6 +697,7 @@ class DeclaredService:
     name: str
     spec: Service
     sizing: ServiceSizing
+    scaling: ScalingTargets
 
 
 def resolve(declaration: Declaration, config: StackConfig) -> dict[str, DeclaredService]:
@@ -639,6 +705,6 @@ def resolve(declaration: Declaration, config: StackConfig) -> dict[str, Declared
     `Declaration.with_functions`)."""
     check_for_stack(declaration, config)
     return {
-        name: DeclaredService(name, spec, spec.sizing(config))
+        name: DeclaredService(name, spec, spec.sizing(config), spec.scaling_in(config))
         for name, spec in declaration.of_kind(*CONTAINER_KINDS).items()
     }

@@ -273,7 +273,7 @@ class Services(pulumi.ComponentResource):
             # The stack files' api_* scaling targets hold for every web service (per-service
             # targets would be a declaration field; none has needed one yet).
             target_tracking_scaling_policy_configuration={
-                "target_value": config.api_cpu_target_percent,
+                "target_value": web.scaling.cpu_target_percent,
                 "predefined_metric_specification": {
                     "predefined_metric_type": "ECSServiceAverageCPUUtilization"
                 },
@@ -292,7 +292,7 @@ class Services(pulumi.ComponentResource):
                 scalable_dimension=web_target.scalable_dimension,
                 resource_id=web_target.resource_id,
                 target_tracking_scaling_policy_configuration={
-                    "target_value": config.api_requests_per_task_target,
+                    "target_value": web.scaling.requests_per_task_target,
                     "predefined_metric_specification": {
                         "predefined_metric_type": "ALBRequestCountPerTarget",
                         "resource_label": pulumi.Output.concat(
@@ -321,7 +321,7 @@ class Services(pulumi.ComponentResource):
             scalable_dimension=worker_target.scalable_dimension,
             resource_id=worker_target.resource_id,
             target_tracking_scaling_policy_configuration={
-                "target_value": config.worker_backlog_per_task_target,
+                "target_value": worker.scaling.backlog_per_task_target,
                 "scale_out_cooldown": 60,
                 "scale_in_cooldown": 300,
                 "customized_metric_specification": {

@@ -627,6 +627,25 @@ def _no_web_service(data: dict[str, Any]) -> None:
         (_set("reports", paths=["/reports/*"]), "services.reports.paths: only a web service"),
         (_no_web_service, "services: no web service; declare at least one"),
         (_set("reports", image="nginx:latest"), "services.reports.image"),
+        (
+            _set("migrate", scaling={"cpu_target_percent": 50}),
+            "services.migrate.scaling: only a web or worker service scales (this one is task)",
+        ),
+        (
+            _web(scaling={"backlog_per_task_target": 5}),
+            "services.reports.scaling.backlog_per_task_target: only a worker scales on a queue",
+        ),
+        (
+            _set("reports", stacks={"prod": {"scaling": {"cpu_target_percent": 50}}}),
+            "services.reports.stacks.prod.scaling.cpu_target_percent: a worker scales on its "
+            "queue's backlog only",
+        ),
+        (
+            _set("api", scaling={"cpu_target_percent": 50}),
+            "services.api.scaling: stack_settings: api takes the scaling targets from the stack "
+            "files too",
+        ),
+        (_web(scaling={"cpu_target_percent": 95}), "services.reports.scaling.cpu_target_percent"),
         (_set("reports", database=True), "services.reports.database_connections"),
         (
             _set("reports", image=REPORTS_IMAGE.replace("/shipyard@", "/elsewhere@")),
@@ -654,6 +673,11 @@ def _no_web_service(data: dict[str, Any]) -> None:
         "worker-with-paths",
         "no-web-service",
         "image-by-tag",
+        "task-with-scaling",
+        "web-with-a-backlog-target",
+        "worker-with-a-cpu-target-for-one-stack",
+        "scaling-beside-stack-settings",
+        "cpu-target-out-of-range",
         "database-without-connections",
         "image-outside-the-repository",
     ],
@@ -667,6 +691,35 @@ def test_bad_declaration_fails_before_any_resource_naming_the_entry(
     assert "nothing was deployed" in str(run.error)
     planned = [r for r in run.resources if r.type.startswith("aws:")]
     assert planned == [], "the declaration is read before the first resource"
+
+
+def test_scaling_targets_are_per_service_and_per_stack(tmp_path: Path) -> None:
+    """`scaling:` and `stacks.<stack>.scaling` set a service's own targets; a service that
+    declares none (the demo's api, by its stack_settings) keeps the stack file's."""
+
+    def edit(data: dict[str, Any]) -> None:
+        _web(
+            scaling={"cpu_target_percent": 45, "requests_per_task_target": 300},
+            stacks={
+                "prod": {"min_tasks": 2},
+                STACK: {"scaling": {"requests_per_task_target": 250}},
+            },
+        )(data)
+        data["services"]["report-feed"] = {**REPORTS, "scaling": {"backlog_per_task_target": 5}}
+
+    stack = evaluated_with(declaration_copy(tmp_path, edit), deployment_strategy="rolling")
+
+    def target(policy: str) -> Any:
+        named = stack.named("aws:appautoscaling/policy:Policy", policy)
+        return named.inputs["targetTrackingScalingPolicyConfiguration"]["targetValue"]
+
+    assert target("services-reports-cpu") == 45  # its own
+    assert target("services-reports-requests") == 250  # its own, overridden in this stack
+    assert target("services-report-feed-backlog") == 5
+    # the control: the demo's services keep the stack file's targets
+    assert target("services-api-cpu") == stack.config.api_cpu_target_percent != 45
+    assert target("services-api-requests") == stack.config.api_requests_per_task_target != 250
+    assert target("services-worker-backlog") == stack.config.worker_backlog_per_task_target != 5
 
 
 def test_unchanged_declaration_copy_evaluates_control(tmp_path: Path) -> None:

@@ -25,6 +25,7 @@ from infra.service_declaration import (
     load_declaration,
     resolve,
 )
+from scripts.deploy.run_migration import declared_tasks, targets_from_outputs
 from scripts.trust.policy_evaluation import Request, evaluate_identity
 from service.messaging.topology import ORDER_NOTIFICATIONS_QUEUE, TOPOLOGY
 from tools.plan.offline import (
@@ -83,6 +84,13 @@ NIGHTLY = {
     "database": True,
     "database_connections": 2,
 }
+# A second one-off task: the deploy runs every task before the services roll, in declaration order.
+BACKFILL = {
+    "kind": "task",
+    "command": ["python", "-m", "service", "backfill"],
+    "database": True,
+    "database_connections": 1,
+}
 # "My service is a container that listens on a port": the demo's api replaced by another one.
 SHOP = {
     "kind": "web",
@@ -96,11 +104,12 @@ SHOP = {
 
 
 def declaration_copy(tmp: Path, edit: Callable[[dict[str, Any]], None]) -> Path:
-    """services.yaml copied to `tmp` and changed by `edit`: the user's edit, and only that."""
+    """services.yaml copied to `tmp` and changed by `edit`: the user's edit, and only that (in
+    the file's order: tasks run and listener rules rank in declaration order)."""
     data = yaml.safe_load(DECLARATION_FILE.read_text(encoding="utf-8"))
     edit(data)
     path = tmp / "services.yaml"
-    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")  # order matters
     return path
 
 
@@ -549,6 +558,43 @@ def test_add_scheduled_task_plans_a_schedule_that_runs_only_its_task(
     assert may_pass(execution)
     assert not any(may_pass(other) for other in others)
     assert not may_pass(execution, to_service="lambda.amazonaws.com")
+
+
+def test_add_task_plans_a_one_off_the_deploy_runs_after_the_ones_before_it(tmp_path: Path) -> None:
+    """A `task` added by declaration only: its task definition, security group (admitted by the
+    database), log group and `services` entry, no ECS service or schedule; and the deploy's own
+    reader (scripts/deploy/run_migration.py) turns the copy's declaration and the stack's outputs
+    into the runs it makes: migrate, then backfill, each in its own network."""
+    path = declaration_copy(
+        tmp_path, lambda data: data["services"].__setitem__("backfill", BACKFILL)
+    )
+    stack = evaluated_with(path)
+
+    definition = task_definition(stack, "backfill")
+    assert container(stack, "backfill")["command"] == BACKFILL["command"]
+    assert environment(stack, "backfill")["DB_HOST"], "it declared the database"
+    entry = stack.outputs["services"]["backfill"]
+    assert entry["kind"] == "task"
+    assert entry["task_definition_arn"] == definition.state["arn"]
+    assert (entry["service_name"], entry["schedule_name"]) == (None, None)
+    assert entry["log_group_name"] == f"/shipyard/{STACK}/backfill"
+    assert not [s for s in stack.of_type("aws:ecs/service:Service") if "backfill" in s.name]
+    assert not [s for s in stack.of_type("aws:scheduler/schedule:Schedule") if "backfill" in s.name]
+    (group_id,) = entry["network"]["security_groups"]
+    assert group_id != stack.outputs["services"]["migrate"]["network"]["security_groups"][0]
+    admitted = stack.named("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
+                           "database-from-backfill")  # fmt: skip
+    assert admitted.inputs["referencedSecurityGroupId"] == group_id
+
+    wanted = declared_tasks(path)
+    assert wanted == ["migrate", "backfill"]
+    targets, missing = targets_from_outputs(stack.outputs, wanted, log=lambda _: None)
+    assert missing == []
+    assert [(t.name, t.task_definition) for t in targets] == [
+        ("migrate", f"{PREFIX}-migrate"),
+        ("backfill", f"{PREFIX}-backfill"),
+    ]
+    assert list(targets[1].security_groups) == [group_id]
 
 
 def test_scheduled_task_may_pass_its_own_task_role_when_it_has_one(tmp_path: Path) -> None:

@@ -6,6 +6,11 @@ AWS Billing user guide): `products` maps each SKU to `{sku, productFamily, attri
 `{rateCode, description, beginRange, endRange, unit, pricePerUnit: {USD}}`, one dimension per
 tier. The file names its `offerCode`, `version` and `publicationDate`.
 
+GetProducts answers (the Price List Query API) hold the same products one at a time: each
+`PriceList` item is `{product, serviceCode, terms, version, publicationDate}`, as a JSON string.
+`offer_from_price_list` puts items of one offer back into the offer-file shape, so the live API
+(scripts/cost/pricing_api.py) and recorded answers (`RecordedAnswers`) go through one parser.
+
 The bulk API's addresses (no credentials needed):
   https://pricing.us-east-1.amazonaws.com/offers/v1.0/aws/<offer>/current/<region>/index.json
   https://pricing.us-east-1.amazonaws.com/offers/v1.0/aws/<offer>/current/index.json  (global)
@@ -16,6 +21,7 @@ from __future__ import annotations
 import json
 import urllib.request
 from collections.abc import Iterable
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
@@ -31,6 +37,72 @@ class OfferFileError(ValueError):
 
 class OfferMissingError(OfferFileError):
     """No offer file at all for an offer (a directory of recorded excerpts lacks it)."""
+
+
+# Recorded GetProducts answers of a region: `<offers dir>/<region>/getproducts/*.json`.
+PRICE_LIST_ANSWERS = "getproducts"
+
+
+@dataclass(frozen=True)
+class RecordedAnswers:
+    """An offer's products as recorded GetProducts answers hold them: only the products those
+    calls asked for. A need they hold no product for is *not recorded*, not an offer that
+    changed (as it would be in a whole offer file)."""
+
+    offer: dict[str, Any]
+    files: tuple[str, ...]
+
+
+def offer_from_price_list(offer_code: str, items: Iterable[Any]) -> dict[str, Any]:
+    """GetProducts `PriceList` items (JSON strings, as the API returns them, or those strings
+    decoded, as recorded copies keep them) of `offer_code`, in the offer-file shape. Items of
+    other offers are left out; items of one offer from two publications are refused (the prices
+    would carry no single version and date)."""
+    offer: dict[str, Any] = {"offerCode": offer_code, "products": {}, "terms": {"OnDemand": {}}}
+    editions: set[tuple[str, str]] = set()
+    for raw in items:
+        item = json.loads(raw) if isinstance(raw, str) else raw
+        if not isinstance(item, dict) or not isinstance(item.get("product"), dict):
+            raise OfferFileError(f"{offer_code}: a PriceList item without `product`: {raw!r:.80}")
+        if item.get("serviceCode", offer_code) != offer_code:
+            continue
+        sku = item["product"]["sku"]
+        offer["products"][sku] = item["product"]
+        offer["terms"]["OnDemand"][sku] = (item.get("terms") or {}).get("OnDemand") or {}
+        editions.add((str(item.get("version", "")), str(item.get("publicationDate", ""))))
+    if len(editions) > 1:
+        shown = ", ".join(f"{v} ({d})" for v, d in sorted(editions))
+        raise OfferFileError(
+            f"{offer_code}: the GetProducts items come from {len(editions)} publications "
+            f"({shown}); read them again so they are of one"
+        )
+    if editions:
+        ((offer["version"], offer["publicationDate"]),) = editions
+    return offer
+
+
+def read_price_list_answers(directory: Path, offer_code: str) -> RecordedAnswers | None:
+    """The items of `offer_code` in the recorded GetProducts answers in `directory` (each file a
+    JSON list of PriceList items), or None if none holds one."""
+    items: list[Any] = []
+    files: list[str] = []
+    for path in sorted(directory.glob("*.json")) if directory.is_dir() else []:
+        answer = read_offer(path)
+        if not isinstance(answer, list):
+            raise OfferFileError(f"{path}: not a recorded GetProducts answer (a list of items)")
+        mine = [i for i in answer if isinstance(i, dict) and i.get("serviceCode") == offer_code]
+        if mine:
+            items += mine
+            files.append(path.name)
+    if not items:
+        return None
+    return RecordedAnswers(offer_from_price_list(offer_code, items), tuple(files))
+
+
+def needs_held(offer: Any, needs: Iterable[PriceNeed], region: str) -> list[PriceNeed]:
+    """The needs `offer` has at least one product for."""
+    products = list((offer.get("products") or {}).values())
+    return [n for n in needs if any(_product_matches(p, n, region) for p in products)]
 
 
 def offer_url(offer_code: str, region: str | None) -> str:

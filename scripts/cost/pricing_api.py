@@ -5,14 +5,14 @@ The bulk AmazonEC2 file for one region runs to gigabytes; GetProducts filters on
 (TERM_MATCH on the need's product family and attributes), so only the products the estimator
 needs come back. Each answer item is one product with its terms, as a JSON string (the API's
 `PriceList`); they are put back together into the offer-file shape `select_prices` reads, so both
-sources go through one parser.
+sources go through one parser (`offer_from_price_list`).
 """
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
+from scripts.cost.offer_files import offer_from_price_list
 from scripts.cost.price_needs import PriceNeed, needs_of
 
 # The Price List Query API is served from a few regions only; us-east-1 is one of them.
@@ -30,7 +30,7 @@ def _filters(need: PriceNeed, region: str | None) -> list[dict[str, str]]:
 
 def offer_from_pricing_api(offer_code: str, region: str | None, client: Any) -> dict[str, Any]:
     """The products of `offer_code` that its needs ask for, in the offer-file shape."""
-    offer: dict[str, Any] = {"offerCode": offer_code, "products": {}, "terms": {"OnDemand": {}}}
+    items: list[str] = []
     for need in needs_of(offer_code):
         paginator = client.get_paginator("get_products")
         pages = paginator.paginate(
@@ -39,14 +39,8 @@ def offer_from_pricing_api(offer_code: str, region: str | None, client: Any) -> 
             FormatVersion="aws_v1",
         )
         for page in pages:
-            for text in page["PriceList"]:
-                item = json.loads(text)
-                sku = item["product"]["sku"]
-                offer["products"][sku] = item["product"]
-                offer["terms"]["OnDemand"][sku] = (item.get("terms") or {}).get("OnDemand") or {}
-                offer.setdefault("version", item.get("version", ""))
-                offer.setdefault("publicationDate", item.get("publicationDate", ""))
-    return offer
+            items += page["PriceList"]
+    return offer_from_price_list(offer_code, items)
 
 
 def pricing_api_loader(client: Any = None) -> Any:

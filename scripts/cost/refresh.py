@@ -8,6 +8,10 @@ With `--offers-dir`, the offer files are read from `DIR/<region>/<offer>.json` a
 offers (CloudFront), `DIR/global/<offer>.json`: how the committed price file was made from the
 recorded excerpts in scripts/cost/recorded_offers/, and how the tests exercise this parser.
 
+`DIR/<region>/getproducts/*.json` may hold recorded GetProducts answers (lists of PriceList
+items): an offer with no file of its own is read from them, and a need they hold no product for
+is *not recorded* (with `--allow-missing-offers`), as an offer with no file is.
+
 `--allow-missing-offers` (only with `--offers-dir`): an offer with no file in DIR is not an
 error; each price it would give is written under `not_recorded` with the reason, and the
 estimator lists what needs it as *not priced (no recorded AWS price)*, never as $0 and never at
@@ -29,14 +33,18 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from scripts.cost.offer_files import (
+    PRICE_LIST_ANSWERS,
     OfferFileError,
     OfferMissingError,
+    RecordedAnswers,
     download_offer,
+    needs_held,
     read_offer,
+    read_price_list_answers,
     select_prices,
 )
 from scripts.cost.price_book import PRICES_DIR, price_file
-from scripts.cost.price_needs import needs_of, offers_needed
+from scripts.cost.price_needs import PriceNeed, needs_of, offers_needed
 from scripts.cost.pricing_api import pricing_api_loader
 
 OfferLoader = Callable[[str, str | None], Any]  # (offer code, region or None for global) -> file
@@ -66,6 +74,9 @@ def refresh(
             for need in needs:
                 not_recorded[need.key] = f"no AWS offer file for {offer_code} ({where}) recorded"
             continue
+        if isinstance(offer, RecordedAnswers):
+            prices.update(_from_answers(offer, needs, region, allow_missing, not_recorded))
+            continue
         prices.update(select_prices(offer, needs, region))
     document: dict[str, Any] = {
         "about": (
@@ -82,12 +93,50 @@ def refresh(
     return document
 
 
+def _from_answers(
+    answers: RecordedAnswers,
+    needs: list[PriceNeed],
+    region: str,
+    allow_missing: bool,
+    not_recorded: dict[str, str],
+) -> dict[str, Any]:
+    """The prices recorded GetProducts answers hold; each need (or family member) they do not
+    hold goes to `not_recorded` with the reason (an error without `allow_missing`)."""
+    offer_code, files = answers.offer["offerCode"], ", ".join(answers.files)
+    held = needs_held(answers.offer, needs, region)
+    for need in needs:
+        if need in held and not need.key_attributes:
+            continue
+        if need in held:  # a family: only the members those calls asked for are priced
+            members = sorted(
+                key.removeprefix(need.key + ":")
+                for key in select_prices(answers.offer, [need], region)
+            )
+            missing = f"only {', '.join(members)} of `{need.key}` in the recorded answers"
+        else:
+            missing = f"no product for `{need.key}` in the recorded GetProducts answers"
+            if not allow_missing:
+                raise OfferMissingError(f"{offer_code}: {missing} ({files})")
+        not_recorded[need.key] = (
+            f"{missing} of {offer_code} ({files}); no AWS offer file for {offer_code} recorded"
+        )
+    return select_prices(answers.offer, held, region)
+
+
 def directory_loader(directory: Path) -> OfferLoader:
+    """`DIR/<region>|global/<offer>.json` (a whole offer file, or an excerpt of one) if there is
+    one, else the offer's items in the recorded GetProducts answers of `DIR/<region>/getproducts/`
+    (as `RecordedAnswers`: only the products those calls asked for)."""
+
     def load(offer_code: str, region: str | None) -> Any:
-        path = directory / (region or "global") / f"{offer_code}.json"
-        if not path.is_file():
+        where = directory / (region or "global")
+        path = where / f"{offer_code}.json"
+        if path.is_file():
+            return read_offer(path)
+        answers = read_price_list_answers(where / PRICE_LIST_ANSWERS, offer_code)
+        if answers is None:
             raise OfferMissingError(f"no offer file {path}; download it from the bulk API first")
-        return read_offer(path)
+        return answers
 
     return load
 

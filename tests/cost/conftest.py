@@ -44,17 +44,21 @@ def _offer(offer_code: str, where: str) -> dict[str, Any]:
 
 
 def offers_loader_for_tests() -> Any:
-    """The refresh command's loader over the recorded files, then the synthetic ones."""
-    from scripts.cost.offer_files import OfferMissingError
+    """The refresh command's loader over the recorded offer files, then the synthetic ones. An
+    offer recorded only as GetProducts answers (a few of its products) is read from its
+    synthetic file, which has every product the tests price (test_refresh_prices reads the
+    recorded answers themselves)."""
+    from scripts.cost.offer_files import OfferMissingError, RecordedAnswers
     from scripts.cost.refresh import directory_loader
 
     recorded, synthetic = directory_loader(RECORDED), directory_loader(SYNTHETIC)
 
     def load(offer_code: str, region: str | None) -> Any:
         try:
-            return recorded(offer_code, region)
+            offer = recorded(offer_code, region)
         except OfferMissingError:
             return synthetic(offer_code, region)
+        return synthetic(offer_code, region) if isinstance(offer, RecordedAnswers) else offer
 
     return load
 

@@ -201,7 +201,11 @@ def test_with_the_committed_prices_what_aws_has_no_recorded_file_for_is_not_pric
     assert database[0].reason.startswith("not priced (no recorded AWS price for ")
     assert "AmazonRDS" in database[0].reason
     assert not [line for line in result.lines if line.resource == "database-postgres"]
-    assert {p.offer_code for p in book.prices.values()} == {"AmazonECS"}
+    # AWS's records found so far (SOURCES.md): Fargate; public IPv4; EBS gp3 and t3.medium hours
+    assert {p.offer_code for p in book.prices.values()} == {"AmazonECS", "AmazonVPC", "AmazonEC2"}
+    nat = [e for e in result.not_priced if e.type == "aws:ec2/natGateway:NatGateway"]
+    assert nat
+    assert all("`nat_gateway_hour`" in e.reason for e in nat)
     # control: at the tests' prices (synthetic AmazonRDS offer) the same database is priced
     priced = estimate_stack(prod, prices_dir=prices_dir_for_tests())
     assert [line for line in priced.lines if line.resource == "database-postgres"]

@@ -58,14 +58,21 @@ def test_the_committed_price_file_is_what_the_parser_makes_of_the_recorded_excer
 def test_the_recorded_offers_are_aws_files_never_synthetic_ones():
     recorded = sorted(RECORDED.rglob("*.json"))
     assert recorded
+    sources = (RECORDED / "SOURCES.md").read_text()
     for path in recorded:
         text = path.read_text()
         assert "SYNTHETIC" not in text, path
         assert "RECORDED0" not in text, path
-        offer = json.loads(text)
-        assert offer["disclaimer"].startswith("This pricing list is for informational purposes")
-        sources = (RECORDED / "SOURCES.md").read_text()
         assert f"{path.parent.name}/{path.name}" in sources, f"{path} has no line in SOURCES.md"
+        offer = json.loads(text)
+        if path.parent.name == "getproducts":  # recorded GetProducts answers: PriceList items
+            assert isinstance(offer, list), path
+            assert offer, path
+            for item in offer:
+                assert set(item) >= {"product", "serviceCode", "terms", "version"}, path
+                assert item["version"] in sources, f"{path}: {item['version']}"
+            continue
+        assert offer["disclaimer"].startswith("This pricing list is for informational purposes")
         assert offer["version"] in sources
     # control: the synthetic test offers say what they are
     for path in SYNTHETIC.rglob("*.json"):
@@ -87,8 +94,8 @@ def test_refresh_writes_a_dated_price_file_with_each_prices_source(tmp_path, cap
     assert vcpu["tiers"][0]["rate_code"] == "8CESGAFWKAJ98PME.JRTCKXETXF.6YS6EN2CT7"
     assert vcpu["offer_version"] == "20250828172723"
     assert vcpu["publication_date"] == "2025-08-28T17:27:23Z"
-    assert written["not_recorded"]["nat_gateway_hour"] == (
-        "no AWS offer file for AmazonEC2 (us-east-1) recorded"
+    assert written["not_recorded"]["rds_postgresql:Multi-AZ"] == (
+        "no AWS offer file for AmazonRDS (us-east-1) recorded"
     )
     assert capsys.readouterr().out.startswith("wrote ")
 
@@ -264,3 +271,77 @@ def test_the_pricing_api_path_reads_the_same_prices_through_get_products():
     from_files = refresh("us-east-1", offers_loader_for_tests(), source="files")
     assert made["prices"] == from_files["prices"]
     assert made["prices"]["fargate_vcpu_hour:X86_64"]["sku"] == VCPU
+
+
+# --- recorded GetProducts answers (scripts/cost/recorded_offers/us-east-1/getproducts) ----------
+# AWS's items as TypeOneLabs/tellury recorded them from the live API (SOURCES.md): the real
+# excerpt the parser is run on here, never an invented one.
+
+ANSWERS = RECORDED / "us-east-1" / "getproducts"
+
+
+def _recorded_answer_items(name: str) -> list[dict]:
+    return json.loads((ANSWERS / name).read_text())
+
+
+def test_recorded_answers_give_awss_public_ipv4_gp3_and_t3_medium_prices():
+    made = refresh("us-east-1", directory_loader(RECORDED), source="x", allow_missing=True)
+    prices = made["prices"]
+
+    ipv4 = prices["public_ipv4_hour"]
+    assert (ipv4["offer_code"], ipv4["sku"], ipv4["unit"]) == (
+        "AmazonVPC", "4GQUNXTFWVSGPUZK", "Hrs",
+    )  # fmt: skip
+    assert (ipv4["offer_version"], ipv4["publication_date"]) == (
+        "20260724154225", "2026-07-24T15:42:25Z",
+    )  # fmt: skip
+    assert ipv4["usage_type"] == "USE1-PublicIPv4:InUseAddress"  # not the idle address's SKU
+    assert ipv4["tiers"] == [{
+        "rate_code": "4GQUNXTFWVSGPUZK.JRTCKXETXF.6YS6EN2CT7", "begin": "0", "end": "Inf",
+        "usd": "0.005", "description": "$0.005 per In-use public IPv4 address per hour",
+    }]  # fmt: skip
+    gp3 = prices["ebs_gp3_gb_month"]
+    assert (gp3["sku"], gp3["tiers"][0]["usd"], gp3["offer_version"]) == (
+        "JG3KUJMBRGHV3N8G", "0.08", "20260810215758",
+    )  # fmt: skip
+    t3 = prices["ec2_linux_hour:t3.medium"]
+    assert (t3["sku"], t3["tiers"][0]["usd"], t3["unit"]) == ("NN4EGUUQRWVYP98C", "0.0416", "Hrs")
+    # eu-west-1's items in the same answer are not taken for us-east-1 (control: they exist)
+    items = _recorded_answer_items("tellury-getproducts-recorded.json")
+    assert any(i["product"]["attributes"]["regionCode"] == "eu-west-1" for i in items)
+    assert all(p["region"] == "us-east-1" for p in prices.values())
+
+
+def test_what_the_recorded_answers_do_not_hold_is_not_recorded_never_guessed():
+    made = refresh("us-east-1", directory_loader(RECORDED), source="x", allow_missing=True)
+
+    for key in ("nat_gateway_hour", "nat_gateway_gb", "vpc_endpoint_hour"):
+        assert key not in made["prices"]
+        assert "in the recorded GetProducts answers" in made["not_recorded"][key]
+    # a family: t3.medium is priced, every other instance type is not recorded
+    assert "only t3.medium of `ec2_linux_hour`" in made["not_recorded"]["ec2_linux_hour"]
+    assert not any(k.startswith("ec2_linux_hour:") and k != "ec2_linux_hour:t3.medium"
+                   for k in made["prices"])  # fmt: skip
+    # without --allow-missing-offers a need the answers lack is an error naming it
+    recorded, synthetic = directory_loader(RECORDED), directory_loader(SYNTHETIC)
+
+    def ec2_from_the_answers(code: str, region: str | None) -> object:
+        return (recorded if code == "AmazonEC2" else synthetic)(code, region)
+
+    with pytest.raises(OfferFileError, match="no product for `nat_gateway_hour`"):
+        refresh("us-east-1", ec2_from_the_answers, source="x")
+
+
+def test_recorded_answer_items_of_two_publications_are_refused(tmp_path):
+    from scripts.cost.offer_files import offer_from_price_list
+
+    items = _recorded_answer_items("tellury-getproducts-recorded.json")
+    ec2 = [i for i in items if i["serviceCode"] == "AmazonEC2"]
+    assert offer_from_price_list("AmazonEC2", ec2)["version"] == "20260810215758"  # control
+    older = copy.deepcopy(ec2[0])
+    older["product"]["sku"], older["version"] = "OLDER", "20260101000000"
+    with pytest.raises(OfferFileError, match="2 publications"):
+        offer_from_price_list("AmazonEC2", [*ec2, older])
+    # the live API's form, JSON strings, reads the same as the recorded decoded items
+    as_strings = offer_from_price_list("AmazonEC2", [json.dumps(i) for i in ec2])
+    assert as_strings == offer_from_price_list("AmazonEC2", ec2)

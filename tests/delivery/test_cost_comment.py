@@ -28,10 +28,11 @@ def test_the_comment_shows_totals_before_and_after_and_the_changed_lines(tmp_pat
     )  # fmt: skip
     body = output.read_text()
 
-    # The committed prices hold AWS's Fargate offer only (scripts/cost/recorded_offers/SOURCES.md):
-    # the headline says how much it leaves out, and the database change is flagged, not priced.
+    # The committed prices hold only what AWS's records were found for (Fargate, public IPv4, EBS
+    # gp3, t3.medium: scripts/cost/recorded_offers/SOURCES.md): the headline says how much it
+    # leaves out, and the database change is flagged, not priced.
     assert (
-        "### 💰 Monthly cost · `prod`: $144.91 → $180.95 (+$36.04/month) · 42 resource(s) not "
+        "### 💰 Monthly cost · `prod`: $155.86 → $191.90 (+$36.04/month) · 39 resource(s) not "
         "priced"
     ) in body
     task = (
@@ -69,13 +70,13 @@ def test_the_cost_section_follows_the_destructive_change_block(tmp_path):
 def test_without_a_base_estimate_the_head_total_is_shown_and_why_there_is_no_change():
     block = render_cost_block("prod", COSTS / "missing.json", HEAD)
 
-    assert block.startswith("### 💰 Monthly cost · `prod`: $180.95 a month · 42 resource(s)")
+    assert block.startswith("### 💰 Monthly cost · `prod`: $191.90 a month · 39 resource(s)")
     assert "Nothing to compare with" in block
     assert "missing.json does not exist" in block
 
 
 def test_an_unchanged_estimate_says_unchanged():
-    assert "$144.91 a month, unchanged" in render_cost_block("prod", BASE, BASE)
+    assert "$155.86 a month, unchanged" in render_cost_block("prod", BASE, BASE)
 
 
 def test_no_estimate_files_leave_the_comment_as_it_was():

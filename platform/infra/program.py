@@ -18,7 +18,7 @@ import pulumi_aws as aws
 
 from infra.app_secrets import AppSecrets, AppSecretsArgs
 from infra.compute import Compute, ComputeArgs
-from infra.config import StackConfig
+from infra.config import StackConfig, check_database_identifier
 from infra.database import Database, DatabaseArgs
 from infra.docker_hub import DockerHubMirror, DockerHubMirrorArgs
 from infra.edge import Edge, EdgeArgs
@@ -28,6 +28,7 @@ from infra.messaging import Messaging, MessagingArgs
 from infra.network import Network, NetworkArgs
 from infra.observability import Observability, ObservabilityArgs
 from infra.operator_alerts import OperatorAlerts, OperatorAlertsArgs, operators_topic_of
+from infra.paths import REPO_ROOT
 from infra.registry import Registry, RegistryArgs
 from infra.scheduled_tasks import ScheduledTasks, ScheduledTasksArgs
 from infra.security_groups import TaskSecurityGroups, TaskSecurityGroupsArgs
@@ -79,7 +80,8 @@ def bound_every_role(boundary_arn: str) -> pulumi.ResourceTransformation:
 def build(
     config: StackConfig, topology: Topology = TOPOLOGY, declaration: Declaration | None = None
 ) -> dict[str, Any]:
-    # A bad declaration stops here, before the first resource, naming its entries.
+    # A bad project name or declaration stops here, before the first resource, naming them.
+    check_database_identifier(REPO_ROOT)
     declaration = declaration or load_declaration(topology)
     declared = resolve(declaration, config)
     webs = declaration.of_kind("web")

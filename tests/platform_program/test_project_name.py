@@ -18,8 +18,15 @@ from pathlib import Path
 
 import pytest
 
-from infra.config import database_identifier, project_name
+from infra import program
+from infra.config import (
+    check_database_identifier,
+    database_identifier,
+    parse_stack_config,
+    project_name,
+)
 from tools.paths import REPO_ROOT
+from tools.plan.offline import raw_stack_config, run_under_mocks
 
 NEW = "acme"
 
@@ -216,10 +223,23 @@ def test_database_identifier_fits_rds_master_username_rules(name, identifier):
 
 
 @pytest.mark.parametrize(("name", "refused"), [("user", True), ("select", True), ("users", False)])
-def test_a_project_name_postgresql_reserves_is_refused_before_anything(tmp_path, name, refused):
+def test_a_project_name_postgresql_reserves_is_refused_before_anything(
+    tmp_path, monkeypatch, name, refused
+):
     (tmp_path / "Pulumi.yaml").write_text(f"name: {name}\nruntime: python\n")
     if not refused:  # the control: a near miss is accepted
         assert project_name(tmp_path) == name
+        check_database_identifier(tmp_path)
         return
     with pytest.raises(ValueError, match=f"`{name}`, a word PostgreSQL reserves"):
-        project_name(tmp_path)
+        check_database_identifier(tmp_path)
+    # ... and the program runs that check before its first resource.
+    monkeypatch.setattr(program, "REPO_ROOT", tmp_path)
+    run = run_under_mocks(
+        lambda: program.build(parse_stack_config(raw_stack_config("staging"), "staging")),
+        stack="staging",
+        raw_config=raw_stack_config("staging"),
+    )
+    assert isinstance(run.error, ValueError)
+    assert f"`{name}`, a word PostgreSQL reserves" in str(run.error)
+    assert [r for r in run.resources if r.type.startswith("aws:")] == []

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import botocore.session
 import pytest
+from botocore.model import StringShape
 
 from infra.config import PROJECT
 from scripts.deploy.errors import DeployError
@@ -300,8 +301,10 @@ def test_every_ecs_service_deployment_status_is_judged_once():
     # ECS's own API model (botocore's data, shape ServiceDeploymentStatus): the values
     # DescribeServiceDeployments may answer in `status`.
     model = botocore.session.get_session().get_service_model("ecs")
-    statuses = list(model.shape_for("ServiceDeploymentStatus").enum)
-    assert statuses  # the model still has the shape
+    shape = model.shape_for("ServiceDeploymentStatus")
+    assert isinstance(shape, StringShape)
+    statuses = list(shape.enum)
+    assert statuses  # the model still lists its values
     assert _unclassified(statuses) == []
 
 

@@ -49,7 +49,9 @@ else:
     ECSClient = Any
 
 # `startedBy` of each task (visible in the ECS console and in `list-tasks --started-by`): the
-# deploy and the task's declared name, whatever the project is called.
+# deploy and the task's declared name, whatever the project is called. ECS takes letters, digits,
+# `-`, `/` and `_` there, at most 36 of them for StartTask (128 for RunTask): with services.yaml's
+# 20-character names this prefix fits both (tests/delivery/test_run_migration.py holds it).
 STARTED_BY_PREFIX = "deploy-"
 DECLARATION_FILE = REPO_ROOT / "services.yaml"
 TASK_KIND = "task"

@@ -218,13 +218,21 @@ def _environment(
         yield _variable(f"{path}/variables", name, value)
 
 
-def ruleset(wiring: Wiring, features: Features) -> dict[str, Any]:
+def _main_branch_ruleset(name: str, rules: list[dict[str, Any]]) -> dict[str, Any]:
+    """An active ruleset named `name` on the main branch."""
     return {
-        "name": RULESET_NAME,
+        "name": name,
         "target": "branch",
         "enforcement": "active",
         "conditions": {"ref_name": {"include": [f"refs/heads/{MAIN_BRANCH}"], "exclude": []}},
-        "rules": [
+        "rules": rules,
+    }
+
+
+def ruleset(wiring: Wiring, features: Features) -> dict[str, Any]:
+    return _main_branch_ruleset(
+        RULESET_NAME,
+        [
             {"type": "deletion"},
             {"type": "non_fast_forward"},
             {
@@ -251,16 +259,13 @@ def ruleset(wiring: Wiring, features: Features) -> dict[str, Any]:
                 },
             },
         ],
-    }
+    )
 
 
 def merge_queue_ruleset() -> dict[str, Any]:
-    return {
-        "name": MERGE_QUEUE_RULESET_NAME,
-        "target": "branch",
-        "enforcement": "active",
-        "conditions": {"ref_name": {"include": [f"refs/heads/{MAIN_BRANCH}"], "exclude": []}},
-        "rules": [
+    return _main_branch_ruleset(
+        MERGE_QUEUE_RULESET_NAME,
+        [
             {
                 "type": "merge_queue",
                 "parameters": {
@@ -275,7 +280,7 @@ def merge_queue_ruleset() -> dict[str, Any]:
                 },
             }
         ],
-    }
+    )
 
 
 def reviewer_lookups(wiring: Wiring) -> list[tuple[str, Call]]:

@@ -21,15 +21,13 @@ from infra.bootstrap_config import BOOTSTRAP_PROJECT, BootstrapConfig
 from infra.config import StackConfig, parse_stack_file_without_secrets
 from infra.config_model import ConfigError, Secret, read_config, stack_file_values
 from infra.paths import REPO_ROOT
+from scripts.deploy.secrets_provider import PROVIDER_SCHEME
 from scripts.preflight.result import Result, fail, ok
 
 BOOTSTRAP_DIR = Path("platform/bootstrap")
 # AWS's documentation account id: the stack files ship with it until the bootstrap's outputs
 # replace it (docs/getting-started-on-aws.md, step 3).
 PLACEHOLDER_ACCOUNT_ID = "123456789012"
-# Pulumi's secrets providers that keep a data key encrypted in the stack file (`encryptedkey`);
-# the passphrase provider keeps `encryptionsalt` and needs PULUMI_CONFIG_PASSPHRASE instead.
-CLOUD_SECRETS_PROVIDERS = ("awskms://", "azurekeyvault://", "gcpkms://", "hashivault://")
 PULUMI_VERSIONS_FILE = Path(".github/versions.env")
 
 
@@ -204,11 +202,14 @@ def check_secrets_provider(stack_file: StackFile) -> Result:
             f"create the stack with {init}, or `pulumi stack change-secrets-provider --stack "
             f"{stack_file.stack} <provider>`",
         )
-    if not str(provider).startswith(CLOUD_SECRETS_PROVIDERS):
+    # The deploy's own rule (scripts/deploy/secrets_provider.py): CI's roles can decrypt only
+    # the stack's AWS KMS key, so another key service would pass here and fail the deploy.
+    if not str(provider).startswith(PROVIDER_SCHEME):
         return fail(
             name,
-            f"secretsprovider {provider!r} is not a key service Pulumi knows",
-            f"use the bootstrap's secrets_provider output (awskms://...): {init}",
+            f"secretsprovider {provider!r} is not an AWS KMS key ({PROVIDER_SCHEME}...), the "
+            "only key the deploy's roles can decrypt",
+            f"use the bootstrap's secrets_provider output ({PROVIDER_SCHEME}...): {init}",
         )
     if not stack_file.document.get("encryptedkey"):
         return fail(

@@ -6,11 +6,11 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 from botocore.stub import Stubber
 
 from tests.delivery.support import FakeClock
+from tests.utils.aws_stubs import StubbedClients
 
 
 @pytest.fixture(autouse=True)
@@ -24,15 +24,10 @@ def _no_runner_files(monkeypatch: pytest.MonkeyPatch) -> None:
 def ecs() -> Iterator[tuple[Any, Stubber]]:
     """A real botocore ECS client with a Stubber: requests and responses are validated against
     the ECS API model, and a call without a queued response fails the test."""
-    client = boto3.client(
-        "ecs",
-        region_name="eu-west-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
-    with Stubber(client) as stubber:
-        yield client, stubber
-        stubber.assert_no_pending_responses()
+    clients = StubbedClients("eu-west-1")
+    yield clients.pair("ecs")
+    clients.assert_all_asked()
+    clients.close()
 
 
 @pytest.fixture

@@ -50,6 +50,44 @@ def _group(answers: dict[str, Any] | None = None, *, event: str = "merge_group")
     return collect(github, event=event, base=queue["base_sha"], head=queue["head_sha"])  # type: ignore[arg-type]
 
 
+def _argv(out: Path, *, event: str = "merge_group", base: str = "a1" * 20, head: str = "c3" * 20):
+    """pull_group's command line as the workflows give it (the recorded queue's base and head)."""
+    return [
+        "--repository",
+        REPOSITORY,
+        "--event",
+        event,
+        "--base",
+        base,
+        "--head",
+        head,
+        "--output",
+        str(out),
+    ]
+
+
+def _gate(group_file: Path) -> int:
+    return destructive_gate.main(
+        ["--stack", "staging", "--plan", str(PLAN), "--group", str(group_file)]
+    )
+
+
+def _answers_with_101_labelled_by(actor: str) -> dict[str, Any]:
+    """The recorded group, #101 now carrying the label, added by `actor`."""
+    answers = deepcopy(recorded("github/merge_group_two_pulls.json")["answers"])
+    base = f"/repos/{REPOSITORY}"
+    answers[f"{base}/pulls/101"]["labels"].append({"name": LABEL})
+    answers[f"{base}/issues/101/events"] = [
+        {
+            "event": "labeled",
+            "actor": {"login": actor},
+            "created_at": "2026-12-07T11:00:00Z",
+            "label": {"name": LABEL},
+        }
+    ]
+    return answers
+
+
 def test_both_pull_requests_of_the_group_are_found_from_the_queues_commits():
     group = _group()
     assert [p.number for p in group.pulls] == [101, 102]
@@ -77,68 +115,23 @@ def test_control_the_head_ref_alone_would_have_approved_it():
 def test_the_group_passes_when_every_pull_request_carries_the_label_added_by_another(
     tmp_path, capsys
 ):
-    answers = deepcopy(recorded("github/merge_group_two_pulls.json")["answers"])
-    base = f"/repos/{REPOSITORY}"
-    answers[f"{base}/pulls/101"]["labels"].append({"name": LABEL})
-    answers[f"{base}/issues/101/events"] = [
-        {
-            "event": "labeled",
-            "actor": {"login": "reviewer-b"},
-            "created_at": "2026-12-07T11:00:00Z",
-            "label": {"name": LABEL},
-        }
-    ]
     out = tmp_path / "group.json"
-    argv = [
-        "--repository",
-        REPOSITORY,
-        "--event",
-        "merge_group",
-        "--base",
-        "a1" * 20,
-        "--head",
-        "c3" * 20,
-        "--output",
-        str(out),
-    ]
-    assert pull_group.main(argv, client=_client(answers)) == 0
     assert (
-        destructive_gate.main(["--stack", "staging", "--plan", str(PLAN), "--group", str(out)]) == 0
+        pull_group.main(_argv(out), client=_client(_answers_with_101_labelled_by("reviewer-b")))
+        == 0
     )
+    assert _gate(out) == 0
     printed = capsys.readouterr().out
     assert "#101 approved by @reviewer-b" in printed
     assert "#102 approved by @reviewer-a" in printed
 
 
 def test_a_label_its_own_author_added_is_refused_naming_the_pull_request(tmp_path, capsys):
-    answers = deepcopy(recorded("github/merge_group_two_pulls.json")["answers"])
-    base = f"/repos/{REPOSITORY}"
-    answers[f"{base}/pulls/101"]["labels"].append({"name": LABEL})
-    answers[f"{base}/issues/101/events"] = [
-        {
-            "event": "labeled",
-            "actor": {"login": "dev-two"},
-            "created_at": "2026-12-07T11:00:00Z",
-            "label": {"name": LABEL},
-        }
-    ]
     out = tmp_path / "group.json"
-    argv = [
-        "--repository",
-        REPOSITORY,
-        "--event",
-        "merge_group",
-        "--base",
-        "a1" * 20,
-        "--head",
-        "c3" * 20,
-        "--output",
-        str(out),
-    ]
-    assert pull_group.main(argv, client=_client(answers)) == 0
     assert (
-        destructive_gate.main(["--stack", "staging", "--plan", str(PLAN), "--group", str(out)]) == 1
+        pull_group.main(_argv(out), client=_client(_answers_with_101_labelled_by("dev-two"))) == 0
     )
+    assert _gate(out) == 1
     assert (
         "pull request #101: `allow-destructive:staging` was added by @dev-two"
         in capsys.readouterr().out
@@ -148,23 +141,9 @@ def test_a_label_its_own_author_added_is_refused_naming_the_pull_request(tmp_pat
 def test_the_unlabelled_group_fails_the_command_naming_what_lacks_the_label(tmp_path, capsys):
     out = tmp_path / "group.json"
     data = recorded("github/merge_group_two_pulls.json")
-    argv = [
-        "--repository",
-        REPOSITORY,
-        "--event",
-        "merge_group",
-        "--base",
-        "a1" * 20,
-        "--head",
-        "c3" * 20,
-        "--output",
-        str(out),
-    ]
-    assert pull_group.main(argv, client=_client(data["answers"])) == 0
+    assert pull_group.main(_argv(out), client=_client(data["answers"])) == 0
     assert json.loads(out.read_text())["pulls"][1]["number"] == 102
-    assert (
-        destructive_gate.main(["--stack", "staging", "--plan", str(PLAN), "--group", str(out)]) == 1
-    )
+    assert _gate(out) == 1
     assert "#101 lack `allow-destructive:staging`" in capsys.readouterr().out
 
 
@@ -208,18 +187,7 @@ def test_only_the_commit_forms_the_merge_queue_writes_name_a_pull_request(messag
 
 
 def test_an_api_error_is_one_sentence(tmp_path, capsys):
-    argv = [
-        "--repository",
-        REPOSITORY,
-        "--event",
-        "push",
-        "--base",
-        "a" * 40,
-        "--head",
-        "b" * 40,
-        "--output",
-        str(tmp_path / "g.json"),
-    ]
+    argv = _argv(tmp_path / "g.json", event="push", base="a" * 40, head="b" * 40)
     assert pull_group.main(argv, client=_client({})) == 1
     assert "answered 404" in capsys.readouterr().out
 

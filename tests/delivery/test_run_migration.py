@@ -4,14 +4,18 @@ recorded ECS responses (botocore Stubber)."""
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import boto3
 import pytest
 from botocore.stub import ANY
+from pydantic import TypeAdapter, ValidationError
 
+from infra.service_declaration import ServiceName
 from scripts.deploy.errors import DeployError
 from scripts.deploy.run_migration import (
+    STARTED_BY_PREFIX,
     LogLocation,
     TaskTarget,
     declared_tasks,
@@ -425,3 +429,29 @@ def test_targets_from_outputs_use_the_family_of_each_task_definition():
         ("migrate", "shipyard-staging-migrate", ("sg-0e3f",)),
     ]
     assert missing == ["gone"]
+
+
+# ECS's `startedBy` (botocore 1.44's ECS model, RunTask and StartTask; AWS API reference,
+# https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_RunTask.html): letters, numbers,
+# hyphens, forward slashes and underscores; "up to 128" for RunTask, "up to 36" for StartTask
+# (the older RunTask limit, still quoted by several SDKs). Held here to the stricter 36.
+STARTED_BY_RULE = re.compile(r"[A-Za-z0-9/_-]{1,36}")
+
+
+def _started_by_of(name: str) -> str:
+    return f"{STARTED_BY_PREFIX}{name}"
+
+
+def test_the_longest_task_name_services_yaml_accepts_gives_a_started_by_ecs_accepts():
+    names = TypeAdapter(ServiceName)
+    longest = "m" + "a" * 19
+    names.validate_python(longest)
+    with pytest.raises(ValidationError):  # longer names are refused before any deploy
+        names.validate_python(longest + "a")
+    assert STARTED_BY_RULE.fullmatch(_started_by_of(longest))
+
+
+def test_started_by_rule_control():
+    # What the rule refuses: a 30-character name would have broken RunTask, as would a dot.
+    assert not STARTED_BY_RULE.fullmatch(_started_by_of("m" * 30))
+    assert not STARTED_BY_RULE.fullmatch(_started_by_of("db.migrate"))

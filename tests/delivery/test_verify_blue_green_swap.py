@@ -24,6 +24,7 @@ from scripts.deploy.errors import DeployError
 from scripts.deploy.verify_rollout import check_traffic_moved, main
 from tests.delivery.support import recorded
 from tests.delivery.test_verify_rollout import DESCRIBE, EXPECTED, SERVICE_DEPLOYMENTS
+from tests.utils.aws_stubs import StubbedClients
 
 REVISION = (
     "arn:aws:ecs:eu-west-1:123456789012:service-revision/shipyard-staging/shipyard-staging-api/"
@@ -40,15 +41,10 @@ RULE = (
 
 @pytest.fixture
 def elbv2() -> Iterator[tuple[Any, Stubber]]:
-    client = boto3.client(
-        "elbv2",
-        region_name="eu-west-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
-    with Stubber(client) as stubber:
-        yield client, stubber
-        stubber.assert_no_pending_responses()
+    clients = StubbedClients("eu-west-1")
+    yield clients.pair("elbv2")
+    clients.assert_all_asked()
+    clients.close()
 
 
 def _deployments(ecs_stubber: Stubber, strategy: str) -> None:

@@ -3,11 +3,17 @@ response validation against the ECS API model)."""
 
 from __future__ import annotations
 
+import botocore.session
 import pytest
+from botocore.model import StringShape
 
 from infra.config import PROJECT
 from scripts.deploy.errors import DeployError
 from scripts.deploy.verify_rollout import (
+    GOING,
+    ROLLED_BACK,
+    STOPPED,
+    SUCCEEDED,
     ExpectedService,
     check_images,
     expected_from_outputs,
@@ -278,3 +284,40 @@ def test_expected_from_outputs_names_a_long_running_entry_without_its_service():
 def test_expected_from_outputs_names_missing_outputs():
     with pytest.raises(DeployError, match="cluster_name"):
         expected_from_outputs({"services": {}})
+
+
+def _unclassified(model_statuses: list[str]) -> list[str]:
+    """What judge_deployment's status groups miss or name wrongly, against a list of ECS's
+    ServiceDeploymentStatus values: a missed one would be waited on as if in progress until the
+    timeout, a misspelt one would never match."""
+    groups = [(SUCCEEDED,), GOING, ROLLED_BACK, STOPPED]
+    named = [status for group in groups for status in group]
+    missed = [f"{s} is in no group" for s in model_statuses if named.count(s) != 1]
+    unknown = [f"{s} is not an ECS status" for s in named if s not in model_statuses]
+    return missed + unknown
+
+
+def test_every_ecs_service_deployment_status_is_judged_once():
+    # ECS's own API model (botocore's data, shape ServiceDeploymentStatus): the values
+    # DescribeServiceDeployments may answer in `status`.
+    model = botocore.session.get_session().get_service_model("ecs")
+    shape = model.shape_for("ServiceDeploymentStatus")
+    assert isinstance(shape, StringShape)
+    statuses = list(shape.enum)
+    assert statuses  # the model still lists its values
+    assert _unclassified(statuses) == []
+
+
+def test_every_ecs_service_deployment_status_is_judged_once_control():
+    # A status ECS might add (or one the groups misspell) is reported, not waited on silently.
+    assert _unclassified(["SUCCESSFUL", "ROLLBACK_PAUSED"]) == [
+        "ROLLBACK_PAUSED is in no group",
+        "PENDING is not an ECS status",
+        "IN_PROGRESS is not an ECS status",
+        "ROLLBACK_REQUESTED is not an ECS status",
+        "ROLLBACK_IN_PROGRESS is not an ECS status",
+        "ROLLBACK_SUCCESSFUL is not an ECS status",
+        "ROLLBACK_FAILED is not an ECS status",
+        "STOP_REQUESTED is not an ECS status",
+        "STOPPED is not an ECS status",
+    ]

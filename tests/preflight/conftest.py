@@ -17,11 +17,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
-import boto3
 import pytest
 from botocore.stub import Stubber
 
 from tests.preflight.support import ACCOUNT, REGION, GitHubStandIn
+from tests.utils.aws_stubs import StubbedClients
 
 
 @pytest.fixture(autouse=True)
@@ -41,25 +41,10 @@ def _as_on_a_laptop(monkeypatch: pytest.MonkeyPatch) -> None:
 def stubbed() -> Iterator[Callable[..., tuple[Any, Stubber]]]:
     """`stubbed("ec2", region)` -> a client and its active Stubber; every recorded answer must
     have been asked for by the end of the test."""
-    stubbers: list[Stubber] = []
-
-    def make(service: str, region: str = REGION) -> tuple[Any, Stubber]:
-        # One helper for every service: boto3-stubs types client() per literal service name.
-        client = boto3.client(  # type: ignore[call-overload]
-            service,
-            region_name=region,
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-        )
-        stubber = Stubber(client)
-        stubber.activate()
-        stubbers.append(stubber)
-        return client, stubber
-
-    yield make
-    for stubber in stubbers:
-        stubber.assert_no_pending_responses()
-        stubber.deactivate()
+    clients = StubbedClients(REGION)
+    yield clients.pair
+    clients.assert_all_asked()
+    clients.close()
 
 
 @pytest.fixture(scope="session")

@@ -24,13 +24,7 @@ def staging_config(**overrides: Any) -> dict[str, Any]:
     text = (REPO_ROOT / "Pulumi.staging.yaml").read_text().replace("123456789012", ACCOUNT)
     config: dict[str, Any] = yaml.safe_load(text)["config"]
     config["shipyard:jwt_secret"] = {"secure": "AAABAKa6recorded-ciphertext"}
-    for key, value in overrides.items():
-        name = key if ":" in key else f"shipyard:{key}"
-        if value is None:
-            config.pop(name, None)
-        else:
-            config[name] = value
-    return config
+    return _overridden(config, "shipyard", overrides)
 
 
 def settings(**overrides: Any) -> StackConfig:
@@ -84,8 +78,16 @@ def bootstrap_settings(**overrides: Any) -> dict[str, Any]:
     """The repository's platform/bootstrap/Pulumi.shipyard.yaml with this test account's ids."""
     text = (REPO_ROOT / "platform/bootstrap/Pulumi.shipyard.yaml").read_text()
     config: dict[str, Any] = yaml.safe_load(text.replace("123456789012", ACCOUNT))["config"]
+    return _overridden(config, "shipyard-bootstrap", overrides)
+
+
+def _overridden(
+    config: dict[str, Any], project: str, overrides: Mapping[str, Any]
+) -> dict[str, Any]:
+    """`config` with `overrides` applied: a key without a `project:` prefix gets this one; a
+    None value removes the key."""
     for key, value in overrides.items():
-        name = key if ":" in key else f"shipyard-bootstrap:{key}"
+        name = key if ":" in key else f"{project}:{key}"
         if value is None:
             config.pop(name, None)
         else:

@@ -146,20 +146,27 @@ def _account_settings(quota: int, unreserved: int) -> dict[str, Any]:
 FUNCTION = {"FunctionName": "shipyard-staging-order-alerts"}
 
 
-def test_lambda_concurrency_passes_with_nothing_reserved():
-    # No call at all: the Stubber would fail the test on any.
-    assert aws_checks.check_lambda_concurrency(object(), settings()).status == "ok"
-
-
-def test_lambda_concurrency_passes_when_the_quota_leaves_100_unreserved(stubbed):
+def _unreserved_function(stubbed, *, quota: int, unreserved: int) -> Any:
+    """A Lambda client for an account with this quota and `unreserved` left, asked about the
+    alerts function, which holds no reservation yet."""
     client, stub = stubbed("lambda")
-    stub.add_response("get_account_settings", _account_settings(1000, 1000), {})
+    stub.add_response("get_account_settings", _account_settings(quota, unreserved), {})
     stub.add_client_error(
         "get_function_concurrency",
         "ResourceNotFoundException",
         http_status_code=404,
         expected_params=FUNCTION,
     )
+    return client
+
+
+def test_lambda_concurrency_passes_with_nothing_reserved():
+    # No call at all: the Stubber would fail the test on any.
+    assert aws_checks.check_lambda_concurrency(object(), settings()).status == "ok"
+
+
+def test_lambda_concurrency_passes_when_the_quota_leaves_100_unreserved(stubbed):
+    client = _unreserved_function(stubbed, quota=1000, unreserved=1000)
     result = aws_checks.check_lambda_concurrency(client, settings(alerts_reserved_concurrency=5))
     assert result.status == "ok", result
 
@@ -167,14 +174,7 @@ def test_lambda_concurrency_passes_when_the_quota_leaves_100_unreserved(stubbed)
 def test_lambda_concurrency_fails_on_a_new_account_whose_quota_is_10(stubbed):
     # Lambda developer guide, "Configuring reserved concurrency": reserve at most the unreserved
     # concurrency minus 100; an account with a quota of 10 keeps all 10.
-    client, stub = stubbed("lambda")
-    stub.add_response("get_account_settings", _account_settings(10, 10), {})
-    stub.add_client_error(
-        "get_function_concurrency",
-        "ResourceNotFoundException",
-        http_status_code=404,
-        expected_params=FUNCTION,
-    )
+    client = _unreserved_function(stubbed, quota=10, unreserved=10)
     result = aws_checks.check_lambda_concurrency(client, settings(alerts_reserved_concurrency=5))
     assert result.failed
     assert "quota in us-east-1 is 10" in result.detail
@@ -184,14 +184,7 @@ def test_lambda_concurrency_fails_on_a_new_account_whose_quota_is_10(stubbed):
 
 
 def test_lambda_concurrency_fails_when_other_reservations_leave_too_little(stubbed):
-    client, stub = stubbed("lambda")
-    stub.add_response("get_account_settings", _account_settings(1000, 103), {})
-    stub.add_client_error(
-        "get_function_concurrency",
-        "ResourceNotFoundException",
-        http_status_code=404,
-        expected_params=FUNCTION,
-    )
+    client = _unreserved_function(stubbed, quota=1000, unreserved=103)
     result = aws_checks.check_lambda_concurrency(client, settings(alerts_reserved_concurrency=5))
     assert result.failed
     assert "room for 3" in result.detail

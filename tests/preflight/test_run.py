@@ -11,9 +11,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import boto3
-from botocore.stub import Stubber
-
 from infra.paths import REPO_ROOT
 from scripts.preflight import __main__ as preflight
 from scripts.preflight import stack_files
@@ -42,6 +39,7 @@ from tests.preflight.test_github_checks import (
     _serve_repository,
     _subject,
 )
+from tests.utils.aws_stubs import StubbedClients
 
 ALIAS = "alias/shipyard-pulumi-secrets"
 IDENTITY = {
@@ -111,37 +109,8 @@ def test_an_unknown_stack_refuses_with_how_to_create_it(tmp_path: Path):
 # --- whole runs on recorded answers -------------------------------------------------------------
 
 
-class RecordedSession:
-    """Stands in for boto3.Session: one stubbed client per (service, region), answers queued."""
-
-    def __init__(self) -> None:
-        self.stubs: dict[tuple[str, str], tuple[Any, Stubber]] = {}
-
-    def stub(self, service: str, region: str = REGION) -> Stubber:
-        if (service, region) not in self.stubs:
-            # One helper for every service: boto3-stubs types client() per literal service name.
-            client = boto3.client(  # type: ignore[call-overload]
-                service,
-                region_name=region,
-                aws_access_key_id="testing",
-                aws_secret_access_key="testing",
-            )
-            stubber = Stubber(client)
-            stubber.activate()
-            self.stubs[(service, region)] = (client, stubber)
-        return self.stubs[(service, region)][1]
-
-    def client(self, service: str, region_name: str) -> Any:
-        self.stub(service, region_name)
-        return self.stubs[(service, region_name)][0]
-
-    def assert_all_asked(self) -> None:
-        for _client, stubber in self.stubs.values():
-            stubber.assert_no_pending_responses()
-
-
 def _record_a_ready_account(
-    session: RecordedSession, root: Path, trust: dict[str, Any], *, quota: int = 1000
+    session: StubbedClients, root: Path, trust: dict[str, Any], *, quota: int = 1000
 ) -> None:
     session.stub("sts").add_response(
         "get_caller_identity",
@@ -192,7 +161,7 @@ def test_a_ready_stack_passes_every_check_and_exits_0(
     tmp_path, monkeypatch, capsys, github, declared_trust
 ):
     root = write_stack_files(tmp_path, stack_config=staging_config(alerts_reserved_concurrency=5))
-    session = RecordedSession()
+    session = StubbedClients(REGION)
     _record_a_ready_account(session, root, declared_trust)
     _record_a_ready_repository(github)
     monkeypatch.setattr(preflight, "aws_session", lambda: session)
@@ -221,7 +190,7 @@ def test_a_failing_check_prints_its_fix_and_exits_1(
     tmp_path, monkeypatch, capsys, github, declared_trust
 ):
     root = write_stack_files(tmp_path, stack_config=staging_config(alerts_reserved_concurrency=5))
-    session = RecordedSession()
+    session = StubbedClients(REGION)
     _record_a_ready_account(session, root, declared_trust, quota=10)  # a new account
     monkeypatch.setattr(preflight, "aws_session", lambda: session)
 
@@ -243,7 +212,7 @@ def test_a_failing_check_prints_its_fix_and_exits_1(
 
 def test_a_check_that_aws_denies_fails_with_the_permission_it_needs(tmp_path, monkeypatch, capsys):
     root = write_stack_files(tmp_path)
-    session = RecordedSession()
+    session = StubbedClients(REGION)
     session.stub("sts").add_response("get_caller_identity", IDENTITY, {})
     session.stub("ec2").add_response(
         "describe_regions", _regions((REGION, "opt-in-not-required")), {"AllRegions": True}
@@ -274,7 +243,7 @@ def test_a_check_that_aws_denies_fails_with_the_permission_it_needs(tmp_path, mo
 
 def test_expired_aws_credentials_refuse_the_run_with_one_sentence(tmp_path, monkeypatch, capsys):
     root = write_stack_files(tmp_path)
-    session = RecordedSession()
+    session = StubbedClients(REGION)
     session.stub("sts").add_client_error(
         "get_caller_identity", "ExpiredToken", http_status_code=403
     )
@@ -295,7 +264,7 @@ def test_stack_settings_with_problems_skip_the_aws_checks_that_need_them(
     tmp_path, monkeypatch, capsys
 ):
     root = write_stack_files(tmp_path, stack_config=staging_config(vpc_cidr="8.8.0.0/16"))
-    session = RecordedSession()
+    session = StubbedClients(REGION)
     session.stub("sts").add_response("get_caller_identity", IDENTITY, {})
     monkeypatch.setattr(preflight, "aws_session", lambda: session)
 
@@ -312,7 +281,7 @@ def test_on_a_runner_each_failure_is_an_annotation_and_the_verdict_goes_to_the_s
     tmp_path, monkeypatch, capsys, declared_trust
 ):
     root = write_stack_files(tmp_path, stack_config=staging_config(alerts_reserved_concurrency=5))
-    session = RecordedSession()
+    session = StubbedClients(REGION)
     _record_a_ready_account(session, root, declared_trust, quota=10)
     monkeypatch.setattr(preflight, "aws_session", lambda: session)
     summary = tmp_path / "step_summary"

@@ -108,9 +108,14 @@ def test_secrets_provider_passes_with_a_kms_provider_and_its_data_key(tmp_path: 
         ({"secretsprovider": None, "encryptedkey": None}, "has no `secretsprovider:`"),
         ({"secretsprovider": "passphrase", "encryptedkey": None}, "has no `secretsprovider:`"),
         ({"encryptedkey": None}, "has no `encryptedkey:`"),
-        ({"secretsprovider": "vault://x"}, "is not a key service Pulumi knows"),
+        ({"secretsprovider": "vault://x"}, "is not an AWS KMS key"),
+        # A key service Pulumi knows, but not one the deploy accepts (deploy/secrets_provider.py).
+        (
+            {"secretsprovider": "gcpkms://projects/p/locations/l/keyRings/r/cryptoKeys/k"},
+            "is not an AWS KMS key",
+        ),
     ],
-    ids=["absent", "passphrase", "no-data-key", "unknown-provider"],
+    ids=["absent", "passphrase", "no-data-key", "unknown-provider", "not-aws-kms"],
 )
 def test_secrets_provider_fails_without_a_provider_ci_can_use(tmp_path: Path, top, expected):
     stack = read_stack_file("staging", write_stack_files(tmp_path, stack_top=top))

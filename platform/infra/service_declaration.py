@@ -54,12 +54,17 @@ from service.messaging.topology import Function, Topology
 
 DECLARATION_FILE = REPO_ROOT / "services.yaml"
 # --- the limits a web service's `paths` must fit (AWS's documented quotas and syntax) ---
-# ALB, "Quotas for your Application Load Balancers", Rules: condition values per rule 5, condition
-# wildcards per rule 5 (not adjustable; one translation of the page gives 6 wildcards, we keep
-# the lower), rules per load balancer 100; Load balancers: target groups per load balancer 100:
-# https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-limits.html
 # Each web service gets ONE listener rule (ECS blue/green names one production rule per service),
-# so its paths are that rule's path-pattern values; alb_origin=public adds one http-header value.
+# so its paths are the values of that rule's single path-pattern condition. ALB, "Condition types
+# for listener rules", Condition basics: up to three match evaluations per condition, up to five
+# per rule (https://docs.aws.amazon.com/elasticloadbalancing/latest/application/rule-condition-types.html);
+# "Quotas for your Application Load Balancers", Rules: condition values per rule 5, condition
+# wildcards per rule 5 (not adjustable), rules per load balancer 100; Load balancers: target
+# groups per load balancer 100:
+# https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-limits.html
+# So a service has at most 3 paths; alb_origin=public adds an http-header condition of one value
+# (CloudFront's secret header), 3 + 1 staying within the rule's 5.
+ALB_MATCH_EVALUATIONS_PER_CONDITION = 3
 ALB_CONDITION_VALUES_PER_RULE = 5
 ALB_CONDITION_WILDCARDS_PER_RULE = 5
 ALB_RULES_PER_LOAD_BALANCER = 100
@@ -284,11 +289,11 @@ class Service(_Strict):
                 )
         if len(set(self.paths)) != len(self.paths):
             yield "paths: a pattern is listed twice; list each once"
-        if len(self.paths) > ALB_CONDITION_VALUES_PER_RULE:
+        if len(self.paths) > ALB_MATCH_EVALUATIONS_PER_CONDITION:
             yield (
-                f"paths: {len(self.paths)} patterns; the service's listener rule holds at most "
-                f"{ALB_CONDITION_VALUES_PER_RULE} (an ALB quota that cannot be raised); use "
-                "broader patterns, e.g. /reports/*"
+                f"paths: {len(self.paths)} patterns; the path-pattern condition of the service's "
+                f"listener rule holds at most {ALB_MATCH_EVALUATIONS_PER_CONDITION} (an ALB limit "
+                "that cannot be raised); use broader patterns, e.g. /reports/*"
             )
         wildcards = sum(path.count("*") + path.count("?") for path in self.paths)
         if wildcards > ALB_CONDITION_WILDCARDS_PER_RULE:
@@ -571,17 +576,9 @@ class Declaration(_Strict):
         yield from self._connection_problems(config)
 
     def _load_balancer_problems(self, config: StackConfig) -> Iterator[str]:
+        # alb_origin=public adds one header value to each rule: 3 paths + 1 fit the rule's 5, so
+        # the per-condition limit (Service._path_problems) is the only one a service can reach.
         webs = self.of_kind("web")
-        if config.alb_origin == "public":
-            # Each rule also matches CloudFront's secret header: one of the rule's values.
-            room = ALB_CONDITION_VALUES_PER_RULE - 1
-            for name, service in webs.items():
-                if len(service.paths) > room:
-                    yield (
-                        f"services.{name}.paths: {len(service.paths)} patterns; with "
-                        f"{NS}alb_origin=public (stack {config.stack}) the listener rule "
-                        f"holds {room} besides CloudFront's secret header; use broader patterns"
-                    )
         groups_each = 2 if config.deployment_strategy == "blue_green" else 1
         most = min(ALB_RULES_PER_LOAD_BALANCER, ALB_TARGET_GROUPS_PER_LOAD_BALANCER // groups_each)
         if len(webs) > most:

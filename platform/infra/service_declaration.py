@@ -584,7 +584,7 @@ class Declaration(_Strict):
         if len(webs) > most:
             yield (
                 f"services (stack {config.stack}): {len(webs)} web services; one load balancer "
-                f"takes {most} with shipyard:deployment_strategy={config.deployment_strategy} "
+                f"takes {most} with {NS}deployment_strategy={config.deployment_strategy} "
                 f"({groups_each} target group(s) and one rule each); declare fewer"
             )
 

@@ -98,9 +98,15 @@ ServiceName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]{0,19}$"
 EnvName = Annotated[str, StringConstraints(pattern=r"^[A-Z][A-Z0-9_]*$")]
 # The secrets the platform holds and can inject by name (app_secrets.py).
 SecretName = Literal["JWT_SECRET"]
-# EventBridge Scheduler's expression forms (Scheduler User Guide, "Schedule types").
+# EventBridge Scheduler's expression forms (Scheduler User Guide, "Schedule types in EventBridge
+# Scheduler": https://docs.aws.amazon.com/scheduler/latest/UserGuide/schedule-types.html):
+# rate(value unit) with a positive value; cron(minutes hours day-of-month month day-of-week year),
+# six fields (a Unix crontab's five are refused); at(yyyy-mm-ddThh:mm:ss). The fields' own values
+# are left to Scheduler. Singular units (`rate(1 hour)`) are kept: EventBridge's rate syntax.
 SCHEDULE_EXPRESSION = re.compile(
-    r"^(rate\(\d+ (minute|minutes|hour|hours|day|days)\)|cron\(.+\)|at\(.+\))$"
+    r"^(rate\([1-9]\d* (minute|minutes|hour|hours|day|days)\)"
+    r"|cron\(\S+( \S+){5}\)"
+    r"|at\(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\))$"
 )
 # Stack-file groups of sizes (config.py's fields <group>_cpu, _memory, _min_tasks, _max_tasks).
 STACK_SIZING_GROUPS: dict[str, str] = {"api": "api", "worker": "worker"}

@@ -662,6 +662,9 @@ def _no_web_service(data: dict[str, Any]) -> None:
         (_set("reports", consumes=["invoice-queue"]), "services.reports.consumes: 'invoice-queue'"),
         (_set("reports", port=8080), "services.reports.port/health_path: only a web service"),
         (_set("nightly", **{**NIGHTLY, "schedule": "every night"}), "services.nightly.schedule"),
+        (_set("nightly", **{**NIGHTLY, "schedule": "cron(30 3 * * *)"}), "'cron(30 3 * * *)' is"),
+        (_set("nightly", **{**NIGHTLY, "schedule": "rate(0 minutes)"}), "'rate(0 minutes)' is"),
+        (_set("nightly", **{**NIGHTLY, "schedule": "at(2027-01-01)"}), "'at(2027-01-01)' is not"),
         (_set("worker", environment={"PORT": "1"}), "services.worker.environment: PORT"),
         (_web(paths=None), "services.reports.paths: a web service needs the URL path patterns"),
         (_web(paths=["/api/v2/*"]), "services.reports.paths: '/api/v2/*' overlaps '/api/*' of"),
@@ -708,6 +711,9 @@ def _no_web_service(data: dict[str, Any]) -> None:
         "unknown-queue",
         "worker-with-port",
         "bad-schedule",
+        "unix-cron-of-five-fields",
+        "rate-of-zero",
+        "at-without-a-time",
         "platform-variable",
         "web-without-paths",
         "paths-overlap-another-service",
@@ -829,6 +835,16 @@ def test_resolve_refuses_a_name_whose_role_prefix_iam_would_refuse(tmp_path: Pat
         resolve(declaration, longer)
     # control: the same declaration in the stack `staging` (33 characters) resolves
     assert "reports-archive" in resolve(declaration, parse_stack_config(raw, "staging"))
+
+
+@pytest.mark.parametrize(
+    "expression",
+    ["rate(1 hour)", "rate(15 minutes)", "cron(30 3 * * ? *)", "at(2027-01-01T00:00:00)"],
+)
+def test_scheduler_expression_forms_are_accepted_control(tmp_path: Path, expression: str) -> None:
+    """Controls for the schedule refusals: each of Scheduler's three documented forms passes."""
+    path = declaration_copy(tmp_path, _set("nightly", **{**NIGHTLY, "schedule": expression}))
+    assert load_declaration(TOPOLOGY, path).services["nightly"].schedule == expression
 
 
 def test_paths_at_the_limits_are_accepted_control(tmp_path: Path) -> None:

@@ -86,7 +86,9 @@ PATH_PATTERN_MAX = 128
 # matches it would take the site's front page away from the bucket.
 SITE_INDEX = "/index.html"
 PATH_PATTERN = re.compile(r"^/[A-Za-z0-9_\-.*?$/~@:+]*$")
-# IAM role names are at most 64 characters; a name_prefix leaves 26 for the generated suffix.
+# IAM role names are at most 64 characters, and a name_prefix leaves 26 of them to the generated
+# suffix: pulumi-aws is bridged from terraform-provider-aws, whose aws_iam_role checks name_prefix
+# against roleNamePrefixMaxLen = 64 - id.UniqueIDSuffixLength (26) (internal/service/iam/role.go).
 IAM_NAME_PREFIX_MAX = 38
 
 Kind = Literal["web", "worker", "task", "scheduled", "function"]

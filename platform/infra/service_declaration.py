@@ -30,6 +30,7 @@ refuse a subscription that names no declared function and a function nothing sub
 from __future__ import annotations
 
 import fnmatch
+import functools
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
@@ -622,18 +623,40 @@ class Declaration(_Strict):
             )
 
 
+def patterns_intersect(first: str, second: str) -> bool:
+    """Whether some URL path matches both patterns (`*`: any run of characters, `/` included,
+    as in ALB's and CloudFront's path patterns; `?`: exactly one).
+
+    Reading one pattern as a path and matching the other misses overlaps where each has a
+    wildcard the other lacks: `/a*b` and `/ab*` both take `/abb`. This walks both at once
+    instead: a `*` either ends (matches nothing more) or takes the next character the other
+    pattern produces."""
+
+    @functools.cache
+    def meet(i: int, j: int) -> bool:
+        if i == len(first) and j == len(second):
+            return True
+        if i < len(first) and first[i] == "*":
+            return meet(i + 1, j) or (j < len(second) and meet(i, j + 1))
+        if j < len(second) and second[j] == "*":
+            return meet(i, j + 1) or (i < len(first) and meet(i + 1, j))
+        if i == len(first) or j == len(second):
+            return False
+        a, b = first[i], second[j]
+        return (a == b or "?" in (a, b)) and meet(i + 1, j + 1)
+
+    return meet(0, 0)
+
+
 def _path_overlaps(webs: Mapping[str, Service]) -> Iterator[str]:
     """Two web services whose patterns can match one URL: which one gets it would depend on the
     order of CloudFront's behaviours and the rules' priorities, so it is refused; each path has
-    one owner. A pattern overlaps another when it matches the other one read as a path (`/api/*`
-    takes `/api/v2/*`); fnmatch's `[` classes cannot occur (PATH_PATTERN refuses `[`)."""
+    one owner (`/api/*` takes `/api/v2/*`; `/a*b` and `/ab*` share `/abb`)."""
     claimed: list[tuple[str, str]] = []  # (pattern, service), in declaration order
     for name, service in webs.items():
         for path in service.paths:
             for other_path, other in claimed:
-                if other != name and (
-                    fnmatch.fnmatchcase(path, other_path) or fnmatch.fnmatchcase(other_path, path)
-                ):
+                if other != name and patterns_intersect(path, other_path):
                     yield (
                         f"services.{name}.paths: {path!r} overlaps {other_path!r} of "
                         f"services.{other}; give each web service its own prefix"

@@ -26,6 +26,7 @@ from infra.service_declaration import (
     DECLARATION_FILE,
     DeclarationError,
     load_declaration,
+    patterns_intersect,
     resolve,
 )
 from scripts.deploy.run_migration import declared_tasks, targets_from_outputs
@@ -669,6 +670,7 @@ def _no_web_service(data: dict[str, Any]) -> None:
         (_web(paths=None), "services.reports.paths: a web service needs the URL path patterns"),
         (_web(paths=["/api/v2/*"]), "services.reports.paths: '/api/v2/*' overlaps '/api/*' of"),
         (_web(paths=["/healthz"]), "services.reports.paths: '/healthz' overlaps '/healthz' of"),
+        (_web(paths=["/ap*/v1"]), "services.reports.paths: '/ap*/v1' overlaps '/api/*' of"),
         (_web(paths=["/*"]), "services.reports.paths: '/*' would take every path"),
         (_web(paths=["/"]), "services.reports.paths: '/' would take every path"),
         (_web(paths=["/*.html"]), "services.reports.paths: '/*.html' would take every path or"),
@@ -718,6 +720,7 @@ def _no_web_service(data: dict[str, Any]) -> None:
         "web-without-paths",
         "paths-overlap-another-service",
         "path-another-service-claims",
+        "wildcards-on-both-sides-overlap",
         "path-takes-the-site",
         "path-is-the-root",
         "path-takes-the-site-index",
@@ -845,6 +848,27 @@ def test_scheduler_expression_forms_are_accepted_control(tmp_path: Path, express
     """Controls for the schedule refusals: each of Scheduler's three documented forms passes."""
     path = declaration_copy(tmp_path, _set("nightly", **{**NIGHTLY, "schedule": expression}))
     assert load_declaration(TOPOLOGY, path).services["nightly"].schedule == expression
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "shared"),
+    [
+        ("/api/*", "/api/v2/*", True),  # /api/v2/x
+        ("/a*b", "/ab*", True),  # /abb: each has a wildcard the other lacks
+        ("/r?/x", "/r1/*", True),  # /r1/x
+        ("/*.css", "/img/*", True),  # /img/a.css (ALB's and CloudFront's * crosses /)
+        # controls: no path matches both
+        ("/api", "/api/*", False),  # /api/* needs the slash
+        ("/api", "/apiary/*", False),
+        ("/x*y", "/x*z", False),
+        ("/r?", "/rab", False),
+    ],
+)
+def test_patterns_intersect_when_some_path_matches_both(
+    first: str, second: str, shared: bool
+) -> None:
+    assert patterns_intersect(first, second) is shared
+    assert patterns_intersect(second, first) is shared
 
 
 def test_paths_at_the_limits_are_accepted_control(tmp_path: Path) -> None:

@@ -412,6 +412,24 @@ def _random_secret(value: str) -> str:
     return value
 
 
+# The public ALB's rule matches CloudFront's secret header with this value as a pattern: `*` and `?`
+# are wildcards there, the comparison ignores case, and a value is at most 128 characters (ELB API
+# reference, HttpHeaderConditionConfig, Values:
+# https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_HttpHeaderConditionConfig.html).
+# A wildcard would let other header values through, so the secret must be literal.
+ALB_HEADER_VALUE_MAX = 128
+
+
+def _header_match_secret(value: str) -> str:
+    if "*" in value or "?" in value or len(value) > ALB_HEADER_VALUE_MAX:
+        raise ValueError(
+            f"is matched by the load balancer as a pattern: at most {ALB_HEADER_VALUE_MAX} "
+            "characters, without * or ? (wildcards there); python -c 'import secrets; "
+            "print(secrets.token_urlsafe(48))' gives one"
+        )
+    return value
+
+
 Email = Annotated[str, matching(EMAIL, "an e-mail address")]
 RandomSecret = Annotated[str, Secret(), AfterValidator(_random_secret)]
 ZoneId = Annotated[str, AfterValidator(_zone_id)]
@@ -507,7 +525,9 @@ class StackConfig(ConfigModel):
     jwt_secret: RandomSecret = Field(
         description="set it with `pulumi config set --secret jwt_secret <random>`"
     )
-    origin_verify_secret: Annotated[str | None, Secret(), AfterValidator(_random_secret)] = None
+    origin_verify_secret: Annotated[
+        str | None, Secret(), AfterValidator(_random_secret), AfterValidator(_header_match_secret)
+    ] = None
     # operator alerts (the order-alerts function and its topic's e-mail/SMS subscribers)
     alert_emails: Annotated[tuple[Email, ...], ListSetting()] = ()
     alert_sms_numbers: Annotated[tuple[PhoneNumber, ...], ListSetting()] = ()

@@ -30,6 +30,7 @@ refuse a subscription that names no declared function and a function nothing sub
 from __future__ import annotations
 
 import fnmatch
+import functools
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
@@ -54,12 +55,17 @@ from service.messaging.topology import Function, Topology
 
 DECLARATION_FILE = REPO_ROOT / "services.yaml"
 # --- the limits a web service's `paths` must fit (AWS's documented quotas and syntax) ---
-# ALB, "Quotas for your Application Load Balancers", Rules: condition values per rule 5, condition
-# wildcards per rule 5 (not adjustable; one translation of the page gives 6 wildcards, we keep
-# the lower), rules per load balancer 100; Load balancers: target groups per load balancer 100:
-# https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-limits.html
 # Each web service gets ONE listener rule (ECS blue/green names one production rule per service),
-# so its paths are that rule's path-pattern values; alb_origin=public adds one http-header value.
+# so its paths are the values of that rule's single path-pattern condition. ALB, "Condition types
+# for listener rules", Condition basics: up to three match evaluations per condition, up to five
+# per rule (https://docs.aws.amazon.com/elasticloadbalancing/latest/application/rule-condition-types.html);
+# "Quotas for your Application Load Balancers", Rules: condition values per rule 5, condition
+# wildcards per rule 5 (not adjustable), rules per load balancer 100; Load balancers: target
+# groups per load balancer 100:
+# https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-limits.html
+# So a service has at most 3 paths; alb_origin=public adds an http-header condition of one value
+# (CloudFront's secret header), 3 + 1 staying within the rule's 5.
+ALB_MATCH_EVALUATIONS_PER_CONDITION = 3
 ALB_CONDITION_VALUES_PER_RULE = 5
 ALB_CONDITION_WILDCARDS_PER_RULE = 5
 ALB_RULES_PER_LOAD_BALANCER = 100
@@ -81,7 +87,9 @@ PATH_PATTERN_MAX = 128
 # matches it would take the site's front page away from the bucket.
 SITE_INDEX = "/index.html"
 PATH_PATTERN = re.compile(r"^/[A-Za-z0-9_\-.*?$/~@:+]*$")
-# IAM role names are at most 64 characters; a name_prefix leaves 26 for the generated suffix.
+# IAM role names are at most 64 characters, and a name_prefix leaves 26 of them to the generated
+# suffix: pulumi-aws is bridged from terraform-provider-aws, whose aws_iam_role checks name_prefix
+# against roleNamePrefixMaxLen = 64 - id.UniqueIDSuffixLength (26) (internal/service/iam/role.go).
 IAM_NAME_PREFIX_MAX = 38
 
 Kind = Literal["web", "worker", "task", "scheduled", "function"]
@@ -93,9 +101,15 @@ ServiceName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]{0,19}$"
 EnvName = Annotated[str, StringConstraints(pattern=r"^[A-Z][A-Z0-9_]*$")]
 # The secrets the platform holds and can inject by name (app_secrets.py).
 SecretName = Literal["JWT_SECRET"]
-# EventBridge Scheduler's expression forms (Scheduler User Guide, "Schedule types").
+# EventBridge Scheduler's expression forms (Scheduler User Guide, "Schedule types in EventBridge
+# Scheduler": https://docs.aws.amazon.com/scheduler/latest/UserGuide/schedule-types.html):
+# rate(value unit) with a positive value; cron(minutes hours day-of-month month day-of-week year),
+# six fields (a Unix crontab's five are refused); at(yyyy-mm-ddThh:mm:ss). The fields' own values
+# are left to Scheduler. Singular units (`rate(1 hour)`) are kept: EventBridge's rate syntax.
 SCHEDULE_EXPRESSION = re.compile(
-    r"^(rate\(\d+ (minute|minutes|hour|hours|day|days)\)|cron\(.+\)|at\(.+\))$"
+    r"^(rate\([1-9]\d* (minute|minutes|hour|hours|day|days)\)"
+    r"|cron\(\S+( \S+){5}\)"
+    r"|at\(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\))$"
 )
 # Stack-file groups of sizes (config.py's fields <group>_cpu, _memory, _min_tasks, _max_tasks).
 STACK_SIZING_GROUPS: dict[str, str] = {"api": "api", "worker": "worker"}
@@ -284,11 +298,11 @@ class Service(_Strict):
                 )
         if len(set(self.paths)) != len(self.paths):
             yield "paths: a pattern is listed twice; list each once"
-        if len(self.paths) > ALB_CONDITION_VALUES_PER_RULE:
+        if len(self.paths) > ALB_MATCH_EVALUATIONS_PER_CONDITION:
             yield (
-                f"paths: {len(self.paths)} patterns; the service's listener rule holds at most "
-                f"{ALB_CONDITION_VALUES_PER_RULE} (an ALB quota that cannot be raised); use "
-                "broader patterns, e.g. /reports/*"
+                f"paths: {len(self.paths)} patterns; the path-pattern condition of the service's "
+                f"listener rule holds at most {ALB_MATCH_EVALUATIONS_PER_CONDITION} (an ALB limit "
+                "that cannot be raised); use broader patterns, e.g. /reports/*"
             )
         wildcards = sum(path.count("*") + path.count("?") for path in self.paths)
         if wildcards > ALB_CONDITION_WILDCARDS_PER_RULE:
@@ -571,23 +585,15 @@ class Declaration(_Strict):
         yield from self._connection_problems(config)
 
     def _load_balancer_problems(self, config: StackConfig) -> Iterator[str]:
+        # alb_origin=public adds one header value to each rule: 3 paths + 1 fit the rule's 5, so
+        # the per-condition limit (Service._path_problems) is the only one a service can reach.
         webs = self.of_kind("web")
-        if config.alb_origin == "public":
-            # Each rule also matches CloudFront's secret header: one of the rule's values.
-            room = ALB_CONDITION_VALUES_PER_RULE - 1
-            for name, service in webs.items():
-                if len(service.paths) > room:
-                    yield (
-                        f"services.{name}.paths: {len(service.paths)} patterns; with "
-                        f"{NS}alb_origin=public (stack {config.stack}) the listener rule "
-                        f"holds {room} besides CloudFront's secret header; use broader patterns"
-                    )
         groups_each = 2 if config.deployment_strategy == "blue_green" else 1
         most = min(ALB_RULES_PER_LOAD_BALANCER, ALB_TARGET_GROUPS_PER_LOAD_BALANCER // groups_each)
         if len(webs) > most:
             yield (
                 f"services (stack {config.stack}): {len(webs)} web services; one load balancer "
-                f"takes {most} with shipyard:deployment_strategy={config.deployment_strategy} "
+                f"takes {most} with {NS}deployment_strategy={config.deployment_strategy} "
                 f"({groups_each} target group(s) and one rule each); declare fewer"
             )
 
@@ -617,18 +623,40 @@ class Declaration(_Strict):
             )
 
 
+def patterns_intersect(first: str, second: str) -> bool:
+    """Whether some URL path matches both patterns (`*`: any run of characters, `/` included,
+    as in ALB's and CloudFront's path patterns; `?`: exactly one).
+
+    Reading one pattern as a path and matching the other misses overlaps where each has a
+    wildcard the other lacks: `/a*b` and `/ab*` both take `/abb`. This walks both at once
+    instead: a `*` either ends (matches nothing more) or takes the next character the other
+    pattern produces."""
+
+    @functools.cache
+    def meet(i: int, j: int) -> bool:
+        if i == len(first) and j == len(second):
+            return True
+        if i < len(first) and first[i] == "*":
+            return meet(i + 1, j) or (j < len(second) and meet(i, j + 1))
+        if j < len(second) and second[j] == "*":
+            return meet(i, j + 1) or (i < len(first) and meet(i + 1, j))
+        if i == len(first) or j == len(second):
+            return False
+        a, b = first[i], second[j]
+        return (a == b or "?" in (a, b)) and meet(i + 1, j + 1)
+
+    return meet(0, 0)
+
+
 def _path_overlaps(webs: Mapping[str, Service]) -> Iterator[str]:
     """Two web services whose patterns can match one URL: which one gets it would depend on the
     order of CloudFront's behaviours and the rules' priorities, so it is refused; each path has
-    one owner. A pattern overlaps another when it matches the other one read as a path (`/api/*`
-    takes `/api/v2/*`); fnmatch's `[` classes cannot occur (PATH_PATTERN refuses `[`)."""
+    one owner (`/api/*` takes `/api/v2/*`; `/a*b` and `/ab*` share `/abb`)."""
     claimed: list[tuple[str, str]] = []  # (pattern, service), in declaration order
     for name, service in webs.items():
         for path in service.paths:
             for other_path, other in claimed:
-                if other != name and (
-                    fnmatch.fnmatchcase(path, other_path) or fnmatch.fnmatchcase(other_path, path)
-                ):
+                if other != name and patterns_intersect(path, other_path):
                     yield (
                         f"services.{name}.paths: {path!r} overlaps {other_path!r} of "
                         f"services.{other}; give each web service its own prefix"

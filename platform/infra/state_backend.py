@@ -110,33 +110,37 @@ class StateBackend(pulumi.ComponentResource):
         keep = pulumi.ResourceOptions(parent=self, protect=True)
         child = pulumi.ResourceOptions(parent=self)
 
-        key = aws.kms.Key(
-            f"{name}-secrets-key",
-            description="Pulumi state bucket of the shipyard stacks (SSE-KMS) and the bootstrap's "
-            "own secrets provider",
-            enable_key_rotation=True,
-            deletion_window_in_days=30,
-            opts=keep,
-        )
-        aws.kms.Alias(
-            f"{name}-secrets-alias", name=STATE_KEY_ALIAS, target_key_id=key.key_id, opts=keep
-        )
-        self.secrets_key_arns = {}
-        self.secrets_providers = {}
-        for target in config.deploy_targets:
-            stack_key = aws.kms.Key(
-                f"{name}-secrets-key-{target.stack}",
-                description=f"Pulumi secrets provider of the {APP_PROJECT} stack {target.stack}",
+        def protected_key(suffix: str, description: str, alias: str) -> aws.kms.Key:
+            """A rotated KMS key under `alias` (logical names `<name>-secrets-key<suffix>`)."""
+            kms_key = aws.kms.Key(
+                f"{name}-secrets-key{suffix}",
+                description=description,
                 enable_key_rotation=True,
                 deletion_window_in_days=30,
                 opts=keep,
             )
-            alias = secrets_key_alias(target.stack)
             aws.kms.Alias(
-                f"{name}-secrets-alias-{target.stack}",
+                f"{name}-secrets-alias{suffix}",
                 name=alias,
-                target_key_id=stack_key.key_id,
+                target_key_id=kms_key.key_id,
                 opts=keep,
+            )
+            return kms_key
+
+        key = protected_key(
+            "",
+            f"Pulumi state bucket of the {APP_PROJECT} stacks (SSE-KMS) and the bootstrap's own "
+            "secrets provider",
+            STATE_KEY_ALIAS,
+        )
+        self.secrets_key_arns = {}
+        self.secrets_providers = {}
+        for target in config.deploy_targets:
+            alias = secrets_key_alias(target.stack)
+            stack_key = protected_key(
+                f"-{target.stack}",
+                f"Pulumi secrets provider of the {APP_PROJECT} stack {target.stack}",
+                alias,
             )
             self.secrets_key_arns[target.stack] = stack_key.arn
             self.secrets_providers[target.stack] = secrets_provider_url(alias, config.region)

@@ -121,6 +121,21 @@ def test_image_ref_is_parsed_into_its_parts() -> None:
             "jwt_secret must be a random secret of at least 32",
         ),
         ("staging", {"jwt_secret": "change-me-" * 5}, "jwt_secret must be a random secret"),
+        (
+            "staging",
+            {"origin_verify_secret": "s" * 40 + "*"},
+            "origin_verify_secret is matched by the load balancer as a pattern",
+        ),
+        (
+            "staging",
+            {"origin_verify_secret": "s" * 40 + "?"},
+            "origin_verify_secret is matched by the load balancer as a pattern",
+        ),
+        (
+            "staging",
+            {"origin_verify_secret": "s" * 129},
+            "origin_verify_secret is matched by the load balancer as a pattern: at most 128",
+        ),
         ("staging", {"nat_gateways": "two"}, "use one of: single, per_az, none"),
         (
             "prod",
@@ -143,6 +158,16 @@ def test_wrong_setting_names_key_and_what_is_allowed(
     stack: str, settings: dict[str, str | None], expected: str
 ) -> None:
     assert expected in problems(stack, **settings)
+
+
+def test_origin_secret_at_albs_header_value_limit_is_accepted_control() -> None:
+    """The control for the refusals above: 128 literal characters (token_urlsafe's alphabet)."""
+    secret = "Ab0-_" * 25 + "xyz"
+    config = parse_stack_config(
+        raw_stack_config("staging", {"shipyard:origin_verify_secret": secret}), "staging"
+    )
+    assert len(secret) == 128
+    assert config.origin_verify_secret == secret
 
 
 def test_every_problem_is_reported_at_once() -> None:

@@ -266,6 +266,9 @@ def _subscribe(function: str, topic: str = ORDER_EVENTS_TOPIC) -> Topology:
     ("edit", "topology", "expected"),
     [
         (_receipts(), WITH_RECEIPTS, None),  # the control: the same entry, valid
+        # controls at Lambda's limits (the quota page cited in infra/service_declaration.py)
+        (_receipts(memory=10240, timeout=900, retries=0), WITH_RECEIPTS, None),
+        (_receipts(memory=128, timeout=1, retries=2), WITH_RECEIPTS, None),
         (
             _receipts(package="tests.platform_program.no_such_function"),
             WITH_RECEIPTS,
@@ -357,6 +360,8 @@ def _subscribe(function: str, topic: str = ORDER_EVENTS_TOPIC) -> Topology:
     ],
     ids=[
         "control",
+        "at-lambdas-upper-limits",
+        "at-lambdas-lower-limits",
         "package-missing",
         "package-without-init",
         "entry-point-not-module-dot-function",

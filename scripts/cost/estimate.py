@@ -394,7 +394,7 @@ def _ecs_service(e: _Estimator, r: PlannedResource) -> list[CostLine]:
         raise _NoPriceError("its task definition is not in the plan, so its size is unknown")
     count, basis = _task_count(e, r, service_name)
     lines = []
-    for provider, tasks in _split_by_strategy(count, _strategy(e, r)):
+    for provider, tasks in _split_by_strategy(count, _strategy(e, r.inputs)):
         if provider == "FARGATE":
             lines.append(_fargate_tasks(e, r, definition, tasks, basis))
         elif provider == "FARGATE_SPOT":
@@ -464,13 +464,8 @@ def _schedule(e: _Estimator, r: PlannedResource) -> list[CostLine]:
     if definition is None:
         raise _NoPriceError("its task definition is not in the plan, so its size is unknown")
     minutes = max(e.assume("scheduled_task_minutes_per_run"), Decimal(1))
-    strategy = ecs.get("capacityProviderStrategies") or (
-        [{"capacityProvider": ecs["launchType"], "weight": 1, "base": 0}]
-        if ecs.get("launchType")
-        else _strategy(e, r)
-    )
     lines = []
-    for provider, tasks in _split_by_strategy(int(ecs.get("taskCount") or 1), strategy):
+    for provider, tasks in _split_by_strategy(int(ecs.get("taskCount") or 1), _strategy(e, ecs)):
         if not tasks:
             continue
         if provider == "FARGATE":
@@ -504,12 +499,15 @@ def _task_count(e: _Estimator, r: PlannedResource, service_name: str) -> tuple[i
     return int(r.inputs.get("desiredCount") or 0), "desired count, no autoscaling"
 
 
-def _strategy(e: _Estimator, r: PlannedResource) -> list[dict[str, Any]]:
-    own = r.inputs.get("capacityProviderStrategies")
+def _strategy(e: _Estimator, launch: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Where tasks run: `launch` is what starts them (a service's inputs, a schedule's
+    `ecsParameters`; both name `capacityProviderStrategies` or a `launchType`), else the
+    cluster's default strategy."""
+    own = launch.get("capacityProviderStrategies")
     if own:
         return list(own)
-    if r.inputs.get("launchType"):
-        return [{"capacityProvider": r.inputs["launchType"], "weight": 1, "base": 0}]
+    if launch.get("launchType"):
+        return [{"capacityProvider": launch["launchType"], "weight": 1, "base": 0}]
     for association in e.of_type("aws:ecs/clusterCapacityProviders:ClusterCapacityProviders"):
         default = association.inputs.get("defaultCapacityProviderStrategies")
         if default:

@@ -23,6 +23,7 @@ from typing import Any
 from scripts.cost.assumptions import Assumption
 from scripts.cost.price_book import Price, PriceBook
 
+# The average month: 365 days × 24 h / 12 = 730 h (a 31-day month has 744, February 672).
 HOURS_PER_MONTH = Decimal(730)
 CONVENTIONS = (
     "730 hours a month, on-demand prices; no Free Tier, savings plans, reservations or tax; "
@@ -341,7 +342,10 @@ def _nat_gateway(e: _Estimator, r: PlannedResource) -> list[CostLine]:
 
 
 def _elastic_ip(e: _Estimator, r: PlannedResource) -> list[CostLine]:
-    # Every public IPv4 address is billed hourly since 2024-02, attached (a NAT gateway's) or not.
+    # Every public IPv4 address is billed by the hour since 2024-02-01, in use (a NAT gateway's)
+    # or idle (AWS News Blog, 2023-07-28, "New - AWS Public IPv4 Address Charge + Public IP
+    # Insights", https://aws.amazon.com/blogs/aws/new-aws-public-ipv4-address-charge-public-ip-insights/;
+    # the rate is the AmazonVPC offer's `PublicIPv4:InUseAddress` product).
     return [_hourly(r, "public IPv4 address", e.price("public_ipv4_hour"))]
 
 

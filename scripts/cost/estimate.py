@@ -355,11 +355,26 @@ def _load_balancer(e: _Estimator, r: PlannedResource) -> list[CostLine]:
         raise _NoPriceError(f"only Application Load Balancers are priced (this one is {kind})")
     hours, lcu = e.price("alb_hour"), e.price("alb_lcu_hour")
     lcus = e.assume("alb_average_lcus")
-    return [
+    lines = [
         _hourly(r, "load balancer hours", hours),
         _line(r, "load balancer capacity units", f"{_number(lcus)} LCU × 730 h",
               lcu.unit_price * lcus * HOURS_PER_MONTH, [lcu], usage=True),
     ]  # fmt: skip
+    # An internet-facing load balancer has a node in each zone it is enabled in, and "the nodes
+    # of an Internet-facing load balancer have public IP addresses" (Elastic Load Balancing API
+    # reference, CreateLoadBalancer, `Scheme`); each is a public IPv4 address billed by the hour
+    # (see _elastic_ip). An internal one, or `dualstack-without-public-ipv4`, has none.
+    if not r.inputs.get("internal") and r.inputs.get("ipAddressType") != (
+        "dualstack-without-public-ipv4"
+    ):
+        zones = len(r.inputs.get("subnets") or r.inputs.get("subnetMappings") or []) or 1
+        ipv4 = e.price("public_ipv4_hour")
+        lines.append(
+            _line(r, "public IPv4 addresses (internet-facing)", f"{zones} × 730 h",
+                  ipv4.unit_price * HOURS_PER_MONTH * zones, [ipv4],
+                  note="one per zone at least; more while the load balancer scales out")
+        )  # fmt: skip
+    return lines
 
 
 def _rds_instance(e: _Estimator, r: PlannedResource) -> list[CostLine]:

@@ -263,3 +263,26 @@ def test_a_fifo_topic_is_not_priced_and_says_so():
     )  # fmt: skip
     (entry,) = _estimate([topic]).not_priced
     assert "FIFO topic: not priced (no recorded AWS price" in entry.reason
+
+
+def test_an_internet_facing_load_balancer_pays_a_public_ipv4_address_per_zone():
+    # The nodes of an internet-facing load balancer have public IP addresses, one node per zone
+    # (Elastic Load Balancing API reference, CreateLoadBalancer `Scheme`); public IPv4 addresses
+    # are billed by the hour since 2024-02-01 (scripts/cost/estimate.py, _elastic_ip).
+    def alb(name, **inputs):
+        return PlannedResource(
+            urn=f"urn:{name}", type="aws:lb/loadBalancer:LoadBalancer", name=name,
+            component="load-balancer",
+            inputs={"loadBalancerType": "application", "subnets": ["a", "b", "c"], **inputs},
+        )  # fmt: skip
+
+    def ipv4_lines(resource):
+        return [x for x in _estimate([resource]).lines if x.item.startswith("public IPv4")]
+
+    ipv4_hour = excerpt_price("AmazonVPC", usagetype="USE1-PublicIPv4:InUseAddress")
+    (line,) = ipv4_lines(alb("public", internal=False))
+    assert line.monthly_usd == 3 * HOURS * ipv4_hour
+    assert not line.usage  # standing: the addresses exist with no traffic
+    # controls: the platform's own (vpc_origin) load balancer is internal; IPv6-only has none
+    assert ipv4_lines(alb("internal", internal=True)) == []
+    assert ipv4_lines(alb("v6", ipAddressType="dualstack-without-public-ipv4")) == []

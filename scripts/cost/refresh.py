@@ -110,9 +110,7 @@ def _from_answers(
             continue
         if need in held:  # a family: only the members those calls asked for are priced
             members = sorted(
-                key.removeprefix(need.key + ":")
-                for key in found
-                if key.startswith(need.key + ":")
+                key.removeprefix(need.key + ":") for key in found if key.startswith(need.key + ":")
             )
             missing = f"only {', '.join(members)} of `{need.key}` in the recorded answers"
         else:

@@ -34,9 +34,15 @@ class LineChange:
         return new - old
 
     @property
-    def text(self) -> str:
+    def line(self) -> CostLine:
+        """The line as it is now, or as it was if removed (a change has at least one side)."""
         line = self.after or self.before
         assert line is not None
+        return line
+
+    @property
+    def text(self) -> str:
+        line = self.line
         what = f"{line.resource} {line.item}"
         if self.before is None:
             change = f"{self.after.detail if self.after else ''} (new)"
@@ -79,7 +85,7 @@ def compare(before: Estimate, after: Estimate) -> Comparison:
         if a is None or b is None or a.monthly_usd != b.monthly_usd or a.detail != b.detail:
             changes.append(LineChange(a, b))
     # The largest change first: that is what a reviewer needs to see.
-    changes.sort(key=lambda c: (-abs(c.delta), (c.after or c.before).key))  # type: ignore[union-attr]
+    changes.sort(key=lambda c: (-abs(c.delta), c.line.key))
 
     def keyed(entries: list[NotPriced]) -> dict[tuple[str, str, str], NotPriced]:
         return {(e.component, e.resource, e.reason): e for e in entries}

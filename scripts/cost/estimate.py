@@ -23,6 +23,7 @@ from typing import Any
 from scripts.cost.assumptions import Assumption
 from scripts.cost.price_book import Price, PriceBook
 
+# The average month: 365 days × 24 h / 12 = 730 h (a 31-day month has 744, February 672).
 HOURS_PER_MONTH = Decimal(730)
 CONVENTIONS = (
     "730 hours a month, on-demand prices; no Free Tier, savings plans, reservations or tax; "
@@ -341,7 +342,10 @@ def _nat_gateway(e: _Estimator, r: PlannedResource) -> list[CostLine]:
 
 
 def _elastic_ip(e: _Estimator, r: PlannedResource) -> list[CostLine]:
-    # Every public IPv4 address is billed hourly since 2024-02, attached (a NAT gateway's) or not.
+    # Every public IPv4 address is billed by the hour since 2024-02-01, in use (a NAT gateway's)
+    # or idle (AWS News Blog, 2023-07-28, "New - AWS Public IPv4 Address Charge + Public IP
+    # Insights", https://aws.amazon.com/blogs/aws/new-aws-public-ipv4-address-charge-public-ip-insights/;
+    # the rate is the AmazonVPC offer's `PublicIPv4:InUseAddress` product).
     return [_hourly(r, "public IPv4 address", e.price("public_ipv4_hour"))]
 
 
@@ -351,11 +355,26 @@ def _load_balancer(e: _Estimator, r: PlannedResource) -> list[CostLine]:
         raise _NoPriceError(f"only Application Load Balancers are priced (this one is {kind})")
     hours, lcu = e.price("alb_hour"), e.price("alb_lcu_hour")
     lcus = e.assume("alb_average_lcus")
-    return [
+    lines = [
         _hourly(r, "load balancer hours", hours),
         _line(r, "load balancer capacity units", f"{_number(lcus)} LCU × 730 h",
               lcu.unit_price * lcus * HOURS_PER_MONTH, [lcu], usage=True),
     ]  # fmt: skip
+    # An internet-facing load balancer has a node in each zone it is enabled in, and "the nodes
+    # of an Internet-facing load balancer have public IP addresses" (Elastic Load Balancing API
+    # reference, CreateLoadBalancer, `Scheme`); each is a public IPv4 address billed by the hour
+    # (see _elastic_ip). An internal one, or `dualstack-without-public-ipv4`, has none.
+    if not r.inputs.get("internal") and r.inputs.get("ipAddressType") != (
+        "dualstack-without-public-ipv4"
+    ):
+        zones = len(r.inputs.get("subnets") or r.inputs.get("subnetMappings") or []) or 1
+        ipv4 = e.price("public_ipv4_hour")
+        lines.append(
+            _line(r, "public IPv4 addresses (internet-facing)", f"{zones} × 730 h",
+                  ipv4.unit_price * HOURS_PER_MONTH * zones, [ipv4],
+                  note="one per zone at least; more while the load balancer scales out")
+        )  # fmt: skip
+    return lines
 
 
 def _rds_instance(e: _Estimator, r: PlannedResource) -> list[CostLine]:
@@ -394,7 +413,7 @@ def _ecs_service(e: _Estimator, r: PlannedResource) -> list[CostLine]:
         raise _NoPriceError("its task definition is not in the plan, so its size is unknown")
     count, basis = _task_count(e, r, service_name)
     lines = []
-    for provider, tasks in _split_by_strategy(count, _strategy(e, r)):
+    for provider, tasks in _split_by_strategy(count, _strategy(e, r.inputs)):
         if provider == "FARGATE":
             lines.append(_fargate_tasks(e, r, definition, tasks, basis))
         elif provider == "FARGATE_SPOT":
@@ -464,13 +483,8 @@ def _schedule(e: _Estimator, r: PlannedResource) -> list[CostLine]:
     if definition is None:
         raise _NoPriceError("its task definition is not in the plan, so its size is unknown")
     minutes = max(e.assume("scheduled_task_minutes_per_run"), Decimal(1))
-    strategy = ecs.get("capacityProviderStrategies") or (
-        [{"capacityProvider": ecs["launchType"], "weight": 1, "base": 0}]
-        if ecs.get("launchType")
-        else _strategy(e, r)
-    )
     lines = []
-    for provider, tasks in _split_by_strategy(int(ecs.get("taskCount") or 1), strategy):
+    for provider, tasks in _split_by_strategy(int(ecs.get("taskCount") or 1), _strategy(e, ecs)):
         if not tasks:
             continue
         if provider == "FARGATE":
@@ -504,12 +518,15 @@ def _task_count(e: _Estimator, r: PlannedResource, service_name: str) -> tuple[i
     return int(r.inputs.get("desiredCount") or 0), "desired count, no autoscaling"
 
 
-def _strategy(e: _Estimator, r: PlannedResource) -> list[dict[str, Any]]:
-    own = r.inputs.get("capacityProviderStrategies")
+def _strategy(e: _Estimator, launch: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Where tasks run: `launch` is what starts them (a service's inputs, a schedule's
+    `ecsParameters`; both name `capacityProviderStrategies` or a `launchType`), else the
+    cluster's default strategy."""
+    own = launch.get("capacityProviderStrategies")
     if own:
         return list(own)
-    if r.inputs.get("launchType"):
-        return [{"capacityProvider": r.inputs["launchType"], "weight": 1, "base": 0}]
+    if launch.get("launchType"):
+        return [{"capacityProvider": launch["launchType"], "weight": 1, "base": 0}]
     for association in e.of_type("aws:ecs/clusterCapacityProviders:ClusterCapacityProviders"):
         default = association.inputs.get("defaultCapacityProviderStrategies")
         if default:

@@ -22,7 +22,7 @@ PRICES_DIR = Path(__file__).resolve().parent / "prices"
 
 
 class PriceBookError(LookupError):
-    """No price file for a region, or a price the estimator needs is not in it."""
+    """No price file for a region (a price missing from it makes its item *not priced*)."""
 
 
 @dataclass(frozen=True)

@@ -29,18 +29,26 @@ def _filters(need: PriceNeed, region: str | None) -> list[dict[str, str]]:
 
 
 def offer_from_pricing_api(offer_code: str, region: str | None, client: Any) -> dict[str, Any]:
-    """The products of `offer_code` that its needs ask for, in the offer-file shape."""
+    """The products of `offer_code` that its needs ask for, in the offer-file shape: one query
+    per distinct filter set (needs told apart only by usage type, such as Fargate's four prices,
+    share one)."""
     items: list[str] = []
-    for need in needs_of(offer_code):
-        paginator = client.get_paginator("get_products")
-        pages = paginator.paginate(
-            ServiceCode=offer_code,
-            Filters=_filters(need, region if need.regional else None),
-            FormatVersion="aws_v1",
+    for filters in query_filters(offer_code, region):
+        pages = client.get_paginator("get_products").paginate(
+            ServiceCode=offer_code, Filters=filters, FormatVersion="aws_v1"
         )
         for page in pages:
             items += page["PriceList"]
     return offer_from_price_list(offer_code, items)
+
+
+def query_filters(offer_code: str, region: str | None) -> list[list[dict[str, str]]]:
+    """The GetProducts filter sets `offer_code`'s needs ask for, each once, in the needs' order."""
+    distinct: dict[tuple[tuple[str, str], ...], list[dict[str, str]]] = {}
+    for need in needs_of(offer_code):
+        filters = _filters(need, region if need.regional else None)
+        distinct.setdefault(tuple((f["Field"], f["Value"]) for f in filters), filters)
+    return list(distinct.values())
 
 
 def pricing_api_loader(client: Any = None) -> Any:

@@ -104,13 +104,13 @@ def _from_answers(
     hold goes to `not_recorded` with the reason (an error without `allow_missing`)."""
     offer_code, files = answers.offer["offerCode"], ", ".join(answers.files)
     held = needs_held(answers.offer, needs, region)
+    found = select_prices(answers.offer, held, region)
     for need in needs:
         if need in held and not need.key_attributes:
             continue
         if need in held:  # a family: only the members those calls asked for are priced
             members = sorted(
-                key.removeprefix(need.key + ":")
-                for key in select_prices(answers.offer, [need], region)
+                key.removeprefix(need.key + ":") for key in found if key.startswith(need.key + ":")
             )
             missing = f"only {', '.join(members)} of `{need.key}` in the recorded answers"
         else:
@@ -120,7 +120,7 @@ def _from_answers(
         not_recorded[need.key] = (
             f"{missing} of {offer_code} ({files}); no AWS offer file for {offer_code} recorded"
         )
-    return select_prices(answers.offer, held, region)
+    return found
 
 
 def directory_loader(directory: Path) -> OfferLoader:

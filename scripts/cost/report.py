@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from decimal import Decimal
 
 from scripts.cost.compare import compare, money, signed_money
 from scripts.cost.estimate import CONVENTIONS, Estimate
@@ -60,10 +61,10 @@ def difference_lines(left: Estimate, right: Estimate) -> Iterator[str]:
     a, b = left.by_component(), right.by_component()
     width = max((len(c) for c in a.keys() | b.keys()), default=10)
     for component in sorted(a.keys() | b.keys(), key=lambda c: -(b.get(c) or a.get(c) or 0)):
-        before, after = a.get(component, 0), b.get(component, 0)
+        before, after = a.get(component, Decimal(0)), b.get(component, Decimal(0))
         yield (
-            f"  {component:<{width}}  {money(before):>11} -> {money(after):>11}"  # type: ignore[arg-type]
-            f"  ({signed_money(after - before)})"  # type: ignore[arg-type]
+            f"  {component:<{width}}  {money(before):>11} -> {money(after):>11}"
+            f"  ({signed_money(after - before)})"
         )
     yield "\n### lines that differ"
     for change in comparison.changes:

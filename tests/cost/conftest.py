@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 
-from tests.utils.stacks import STAGING_DIGEST
+from tests.utils.stacks import STAGING_DIGEST, evaluated
 from tools.plan.offline import EvaluatedStack, evaluate_stack
 
 RECORDED = Path(__file__).resolve().parents[2] / "scripts" / "cost" / "recorded_offers"
@@ -96,6 +96,10 @@ def excerpt_price(offer_code: str, where: str = "us-east-1", tier: int = 0, **at
 
 @cache
 def stack_with(stack: str, **settings: str) -> EvaluatedStack:
+    """`stack` with settings overridden; with none, the session's one evaluation of it
+    (tests.utils.stacks), shared with tests/platform_program and tests/iam_behaviour."""
+    if not settings:
+        return evaluated(stack)
     overrides = {f"shipyard:{k}": v for k, v in settings.items()}
     if stack == "prod":
         overrides.setdefault("shipyard:image_ref", STAGING_DIGEST)
@@ -104,12 +108,12 @@ def stack_with(stack: str, **settings: str) -> EvaluatedStack:
 
 @pytest.fixture(scope="session")
 def prod() -> EvaluatedStack:
-    return stack_with("prod")
+    return evaluated("prod")
 
 
 @pytest.fixture(scope="session")
 def staging() -> EvaluatedStack:
-    return stack_with("staging")
+    return evaluated("staging")
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -263,3 +263,62 @@ def test_a_fifo_topic_is_not_priced_and_says_so():
     )  # fmt: skip
     (entry,) = _estimate([topic]).not_priced
     assert "FIFO topic: not priced (no recorded AWS price" in entry.reason
+
+
+def test_an_internet_facing_load_balancer_pays_a_public_ipv4_address_per_zone():
+    # The nodes of an internet-facing load balancer have public IP addresses, one node per zone
+    # (Elastic Load Balancing API reference, CreateLoadBalancer `Scheme`); public IPv4 addresses
+    # are billed by the hour since 2024-02-01 (scripts/cost/estimate.py, _elastic_ip).
+    def alb(name, **inputs):
+        return PlannedResource(
+            urn=f"urn:{name}", type="aws:lb/loadBalancer:LoadBalancer", name=name,
+            component="load-balancer",
+            inputs={"loadBalancerType": "application", "subnets": ["a", "b", "c"], **inputs},
+        )  # fmt: skip
+
+    def ipv4_lines(resource):
+        return [x for x in _estimate([resource]).lines if x.item.startswith("public IPv4")]
+
+    ipv4_hour = excerpt_price("AmazonVPC", usagetype="USE1-PublicIPv4:InUseAddress")
+    (line,) = ipv4_lines(alb("public", internal=False))
+    assert line.monthly_usd == 3 * HOURS * ipv4_hour
+    assert not line.usage  # standing: the addresses exist with no traffic
+    # controls: the platform's own (vpc_origin) load balancer is internal; IPv6-only has none
+    assert ipv4_lines(alb("internal", internal=True)) == []
+    assert ipv4_lines(alb("v6", ipAddressType="dualstack-without-public-ipv4")) == []
+
+
+def test_a_service_is_priced_at_its_autoscaling_minimum_not_its_desired_count():
+    # The platform sets desired_count to the minimum (infra/services.py), so the stacks cannot
+    # tell the two apart; here they differ, as after a deploy that left desiredCount behind.
+    definition = PlannedResource(
+        urn="urn:td", type="aws:ecs/taskDefinition:TaskDefinition", name="api-task",
+        component="services", inputs={"cpu": "1024", "memory": "2048"},
+        outputs={"arn": "arn:aws:ecs:us-east-1:1:task-definition/api:1"},
+    )  # fmt: skip
+    service = PlannedResource(
+        urn="urn:svc", type="aws:ecs/service:Service", name="services-api", component="services",
+        inputs={"name": "app-api", "desiredCount": 5, "launchType": "FARGATE",
+                "taskDefinition": "arn:aws:ecs:us-east-1:1:task-definition/api:1"},
+    )  # fmt: skip
+
+    def target(resource_id):
+        return PlannedResource(
+            urn="urn:t", type="aws:appautoscaling/target:Target", name="api-scaling",
+            component="services",
+            inputs={"resourceId": resource_id, "minCapacity": 2, "maxCapacity": 6},
+        )  # fmt: skip
+
+    def fargate(resources):
+        (line,) = [x for x in _estimate(resources).lines if x.item == "Fargate tasks (on-demand)"]
+        return line
+
+    vcpu = excerpt_price("AmazonECS", usagetype="USE1-Fargate-vCPU-Hours:perCPU")
+    gb = excerpt_price("AmazonECS", usagetype="USE1-Fargate-GB-Hours")
+    scaled = fargate([definition, service, target("service/app-cluster/app-api")])
+    assert scaled.monthly_usd == 2 * HOURS * (vcpu + 2 * gb)
+    assert scaled.note.startswith("autoscaling minimum, scales up to 6")
+    # control: a target of another service leaves this one at its desired count
+    other = fargate([definition, service, target("service/app-cluster/app-api-2")])
+    assert other.monthly_usd == 5 * HOURS * (vcpu + 2 * gb)
+    assert other.note.startswith("desired count, no autoscaling")

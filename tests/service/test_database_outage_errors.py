@@ -8,7 +8,6 @@ import asyncio
 import logging
 import socket
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
@@ -23,7 +22,6 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from service.core.db import Database
 from service.core.db_outage import close_quietly, is_database_unavailable
 from service.core.deps import SessionDep
-from tests.utils.databases import migrated_postgres_database
 from tests.utils.tcp_proxy import TcpProxy
 from tests.utils.users import LoggedIn
 from tools.local.processes import free_port
@@ -122,18 +120,6 @@ def test_request_without_database_is_503_with_retry_after_logged_once_without_tr
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
 
 
-@pytest.fixture
-def proxied_postgres() -> Iterator[tuple[str, TcpProxy]]:
-    """A database on the shared test server, reached through a proxy the test can cut."""
-    with migrated_postgres_database("shipyard_outage") as url:
-        parsed = make_url(url)
-        proxy = TcpProxy(parsed.port or 5432).start()
-        try:
-            yield parsed.set(port=proxy.port).render_as_string(hide_password=False), proxy
-        finally:
-            proxy.stop()
-
-
 @pytest.mark.postgres
 def test_closing_a_session_on_a_dead_connection_raises_nothing(
     proxied_postgres: tuple[str, TcpProxy],
@@ -228,10 +214,6 @@ def test_a_stale_pooled_connection_is_retried_once_but_a_transaction_under_way_i
     url, proxy = proxied_postgres
     app.state.db = Database(url, pool_size=1, max_overflow=0, pre_ping=False)
 
-    def restart_under_the_pool() -> None:
-        proxy.stop()  # the pooled connection dies, as in a restart or fail-over...
-        proxy.start()  # ...and the database is back at once (same port)
-
     @app.get("/one")
     async def read_one(session: SessionDep) -> dict[str, int]:
         return {"value": (await session.execute(text("SELECT 1"))).scalar_one()}
@@ -245,16 +227,16 @@ def test_a_stale_pooled_connection_is_retried_once_but_a_transaction_under_way_i
     @app.post("/two")
     async def lose_it_mid_transaction(session: SessionDep) -> dict[str, int]:
         await session.execute(text("SELECT 1"))
-        restart_under_the_pool()  # between two statements of one transaction
+        proxy.restart()  # between two statements of one transaction
         value = (await session.execute(text("SELECT 2"))).scalar_one()
         await session.commit()
         return {"value": value}
 
     with TestClient(app) as client, caplog.at_level(logging.INFO):
         assert client.get("/one").status_code == 200  # one connection, back in the pool
-        restart_under_the_pool()
+        proxy.restart()
         read = client.get("/one")
-        restart_under_the_pool()
+        proxy.restart()
         write = client.post("/one")
         mid_transaction = client.post("/two")
         after = client.post("/one")

@@ -20,7 +20,6 @@ from service.items.models import Item
 from service.items.schemas import ItemPublic, ItemsPublic
 from service.users.models import User
 from service.users.schemas import UserPublic
-from tests.service.test_database_outage_errors import proxied_postgres  # noqa: F401 - a fixture
 from tests.utils.tcp_proxy import TcpProxy
 from tests.utils.users import LoggedIn, register_and_login
 
@@ -104,15 +103,11 @@ def test_a_hot_read_gives_its_connection_back_before_the_answer_is_written(
 @pytest.mark.postgres
 def test_a_hot_read_retries_a_stale_connection_once_and_answers_503_in_an_outage(
     app: FastAPI,
-    proxied_postgres: tuple[str, TcpProxy],  # noqa: F811 - the imported fixture
+    proxied_postgres: tuple[str, TcpProxy],
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     url, proxy = proxied_postgres
     app.state.db = Database(url, pool_size=1, max_overflow=0, pre_ping=False)
-
-    def restart_under_the_pool() -> None:
-        proxy.stop()  # the pooled connection dies, as in a restart or fail-over...
-        proxy.start()  # ...and the database is back at once (same port)
 
     with TestClient(app) as client, caplog.at_level(logging.INFO):
         user = register_and_login(client)
@@ -120,7 +115,7 @@ def test_a_hot_read_retries_a_stale_connection_once_and_answers_503_in_an_outage
         answers = []
         for path in ("/api/v1/users/me", "/api/v1/items"):
             assert client.get(path, headers=user.headers).status_code == 200  # pooled now
-            restart_under_the_pool()
+            proxy.restart()
             answers.append(client.get(path, headers=user.headers))
         proxy.stop()  # down, and staying down: the connect fails, and is not retried
         down = client.get("/api/v1/users/me", headers=user.headers)

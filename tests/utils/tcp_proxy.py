@@ -41,6 +41,12 @@ class TcpProxy:
                     conn.close()
             self._connections.clear()
 
+    def restart(self) -> None:
+        """The open connections die, as in a database restart or fail-over, and the endpoint is
+        back at once on the same port."""
+        self.stop()
+        self.start()
+
     def _accept(self, server: socket.socket) -> None:
         while True:
             try:
